@@ -1,0 +1,112 @@
+//! Making sure a fresh machine has what the project needs: Debian packages and rustup targets.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Debian packages the guest side and its tests need (swtpm and the tpm2-tss libraries).
+pub const APT_PACKAGES: &[&str] = &[
+    "swtpm",
+    "swtpm-tools",
+    "tpm2-tools",
+    "libtss2-dev",
+    "libtss2-tcti-swtpm0",
+    "pkg-config",
+];
+
+/// The wasm target the verifier-only crates must build for.
+pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// The workspace root (the parent of this crate's folder).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Installs missing Debian packages with apt when running as root; otherwise names the command.
+pub fn ensure_apt_packages() -> Result<(), String> {
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .copied()
+        .filter(|package| !dpkg_installed(package))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let install = format!(
+        "apt-get update && apt-get install -y --no-install-recommends {}",
+        missing.join(" ")
+    );
+    if !is_root() {
+        return Err(format!(
+            "missing system packages: {}. Install them with:\n  sudo sh -c '{install}'",
+            missing.join(", ")
+        ));
+    }
+    step(&format!("installing {}", missing.join(" ")));
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(&install)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .map_err(|e| format!("cannot run apt-get: {e}"))?;
+    if !status.success() {
+        return Err(format!("`{install}` failed ({status})"));
+    }
+    Ok(())
+}
+
+/// Adds a rustup target when it is not installed yet.
+pub fn ensure_rust_target(target: &str) -> Result<(), String> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("cannot run rustup: {e}"))?;
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|line| line.trim() == target)
+    {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", target]))
+}
+
+fn dpkg_installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).contains("install ok installed"))
+        .unwrap_or(false)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Prints a step heading.
+pub fn step(what: &str) {
+    eprintln!("\n==> {what}");
+}
+
+/// Runs a command from the workspace root, failing with the command line if it fails.
+pub fn run(command: &mut Command) -> Result<(), String> {
+    let status = command
+        .current_dir(workspace_root())
+        .status()
+        .map_err(|e| format!("cannot start {command:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{command:?} failed ({status})"))
+    }
+}
+
+/// A `cargo` command (the one running this xtask).
+pub fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
