@@ -1,5 +1,7 @@
 //! Test support shared by the workspace's tests: locating and decoding the real vectors in
-//! `../shared/vectors` (never copied into the repository).
+//! `../shared/vectors` (never copied into the repository), and a deterministic test PKI shaped
+//! like AMD's for everything the real vectors cannot show.
 #![forbid(unsafe_code)]
 
+pub mod pki;
 pub mod vectors;

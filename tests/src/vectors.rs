@@ -142,3 +142,237 @@ pub fn azure_snp_reports() -> Vec<AzureReport> {
 pub const MILAN_V3_USERDATA_NONCE: &str = "982f5c6e45df0ed3f10b6f60b02f0c8390e281300f3805e2279c16168cd6ae9aa398f647caa2338748cd0fd9f5f819ef";
 /// The 48-byte nonce of `genoa-v3`, from the vectors README.
 pub const GENOA_NONCE: &str = "0218488bae25d2509232bf676f1a66a30d7372add909109b36016ef136f2938ca05475f8b46094de6b64270ea35d950f";
+
+/// Every PEM block of a text (certificates of a chain file), decoded to DER.
+pub fn pem_blocks(text: &str) -> Vec<Vec<u8>> {
+    let mut blocks = Vec::new();
+    let mut body: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("-----BEGIN ") {
+            body = Some(String::new());
+        } else if line.starts_with("-----END ") {
+            let b64 = body.take().expect("END without BEGIN");
+            let standard = base64::engine::general_purpose::STANDARD;
+            blocks.push(standard.decode(b64).expect("PEM body is base64"));
+        } else if let Some(body) = body.as_mut() {
+            body.push_str(line);
+        }
+    }
+    blocks
+}
+
+/// The DER certificates of a PEM file of the vectors folder.
+pub fn read_pem(relative: &str) -> Vec<Vec<u8>> {
+    let blocks = pem_blocks(&read_text(relative));
+    assert!(!blocks.is_empty(), "{relative} holds no PEM block");
+    blocks
+}
+
+/// One complete real SNP evidence: report, leaf certificate and the AMD CA certificates.
+#[derive(Debug, Clone)]
+pub struct SnpSample {
+    /// Where it comes from.
+    pub name: &'static str,
+    /// The 1184-byte SNP report (from an HCL report where the sample is Azure's).
+    pub report: Vec<u8>,
+    /// The VCEK (DER).
+    pub vcek: Vec<u8>,
+    /// The product's ASK and ARK (DER), from `amd/<product>/`.
+    pub ca: Vec<Vec<u8>>,
+    /// Product name as the README gives it.
+    pub product: &'static str,
+    /// Whether it comes from an Azure CVM (so the azure-cvm policy applies).
+    pub azure: bool,
+}
+
+fn amd_chain(product: &str) -> Vec<Vec<u8>> {
+    let dir = product.to_ascii_lowercase();
+    let mut chain = read_pem(&format!("amd/{dir}/ask.pem"));
+    chain.extend(read_pem(&format!("amd/{dir}/ark.pem")));
+    chain
+}
+
+fn hardware_report(hcl: &[u8]) -> Vec<u8> {
+    hcl[0x20..0x20 + 1184].to_vec()
+}
+
+/// The VCEK of an evidence JSON file: PEM text (v0) or base64url DER (v1/v2).
+pub fn vcek_from_evidence(relative: &str) -> Vec<u8> {
+    let json = read_json(relative);
+    let text = json["vcek"].as_str().expect("vcek string");
+    if text.contains("BEGIN CERTIFICATE") {
+        return pem_blocks(text).swap_remove(0);
+    }
+    BASE64URL.decode(text).expect("vcek base64url")
+}
+
+/// Every real report that has its VCEK, with the AMD chain of its product.
+pub fn snp_samples() -> Vec<SnpSample> {
+    let azure = |name, evidence: &str, vcek: Vec<u8>, product| SnpSample {
+        name,
+        report: hardware_report(&hcl_report_from_evidence(evidence)),
+        vcek,
+        ca: amd_chain(product),
+        product,
+        azure: true,
+    };
+    vec![
+        SnpSample {
+            name: "milan-v2",
+            report: hardware_report(&read("azure/milan-v2/hcl-report.bin")),
+            vcek: read_pem("azure/milan-v2/vcek.pem").swap_remove(0),
+            ca: amd_chain("Milan"),
+            product: "Milan",
+            azure: true,
+        },
+        azure(
+            "milan-v3",
+            "azure/milan-v3/evidence-v0.json",
+            vcek_from_evidence("azure/milan-v3/evidence-v0.json"),
+            "Milan",
+        ),
+        azure(
+            "milan-v3-userdata",
+            "azure/milan-v3-userdata/evidence-v2.json",
+            vcek_from_evidence("azure/milan-v3-userdata/evidence-v2.json"),
+            "Milan",
+        ),
+        azure(
+            "genoa-v3",
+            "azure/genoa-v3/evidence-genoa.json",
+            read_pem("azure/genoa-v3/vcek-genoa.pem").swap_remove(0),
+            "Genoa",
+        ),
+        SnpSample {
+            name: "snp/milan",
+            report: raw_milan_report(),
+            vcek: read("snp/milan/vcek_milan.der"),
+            ca: read_pem("snp/milan/cert_chain_milan"),
+            product: "Milan",
+            azure: false,
+        },
+    ]
+}
+
+/// A real quote with what verifies it, the nonce taken from the vectors README.
+#[derive(Debug, Clone)]
+pub struct QuoteSample {
+    /// Where it comes from.
+    pub name: &'static str,
+    /// TPMS_ATTEST.
+    pub message: Vec<u8>,
+    /// The signature as stored (bare RSA in every sample).
+    pub signature: Vec<u8>,
+    /// SHA-256 PCR values, PCR 0 first.
+    pub pcrs: Vec<Vec<u8>>,
+    /// The HCL report whose runtime claims carry the AK (absent for `quote-only`).
+    pub hcl_report: Option<Vec<u8>>,
+    /// The AK as a PEM SubjectPublicKeyInfo (only `quote-only`).
+    pub ak_pem: Option<Vec<u8>>,
+    /// The verifier's nonce.
+    pub nonce: Vec<u8>,
+}
+
+fn quote_bin(bytes: &[u8]) -> (Vec<u8>, Vec<u8>, Vec<Vec<u8>>) {
+    let mut rest = bytes;
+    let mut take = |n: usize| {
+        let (head, tail) = rest.split_at(n);
+        rest = tail;
+        head.to_vec()
+    };
+    let len = u64::from_le_bytes(take(8).try_into().unwrap()) as usize;
+    let signature = take(len);
+    let len = u64::from_le_bytes(take(8).try_into().unwrap()) as usize;
+    let message = take(len);
+    let count = u64::from_le_bytes(take(8).try_into().unwrap()) as usize;
+    let pcrs = (0..count).map(|_| take(32)).collect();
+    (signature, message, pcrs)
+}
+
+fn bytes_of(value: &serde_json::Value) -> Vec<u8> {
+    match value {
+        serde_json::Value::String(text) => hex::decode(text).expect("hex"),
+        serde_json::Value::Array(items) => {
+            items.iter().map(|b| b.as_u64().unwrap() as u8).collect()
+        }
+        other => panic!("not bytes: {other}"),
+    }
+}
+
+fn quote_from_evidence(name: &'static str, relative: &str, nonce: Vec<u8>) -> QuoteSample {
+    let json = read_json(relative);
+    let quote = json
+        .get("tpm_quote")
+        .or_else(|| json.get("quote"))
+        .expect("quote");
+    QuoteSample {
+        name,
+        message: bytes_of(&quote["message"]),
+        signature: bytes_of(&quote["signature"]),
+        pcrs: quote["pcrs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(bytes_of)
+            .collect(),
+        hcl_report: Some(hcl_report_from_evidence(relative)),
+        ak_pem: None,
+        nonce,
+    }
+}
+
+/// Every real quote, with the nonce the vectors README gives.
+pub fn quote_samples() -> Vec<QuoteSample> {
+    let (signature, message, pcrs) = quote_bin(&read("azure/milan-v2/quote.bin"));
+    let json = read_json("azure/milan-v2/tpm-quote-v1.json");
+    let (only_signature, only_message, only_pcrs) = quote_bin(&read("azure/quote-only/quote.bin"));
+    vec![
+        QuoteSample {
+            name: "milan-v2 quote.bin",
+            message,
+            signature,
+            pcrs,
+            hcl_report: Some(read("azure/milan-v2/hcl-report.bin")),
+            ak_pem: None,
+            nonce: b"challenge".to_vec(),
+        },
+        QuoteSample {
+            name: "milan-v2 tpm-quote-v1.json",
+            message: bytes_of(&json["message"]),
+            signature: bytes_of(&json["signature"]),
+            pcrs: json["pcrs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(bytes_of)
+                .collect(),
+            hcl_report: Some(read("azure/milan-v2/hcl-report.bin")),
+            ak_pem: None,
+            nonce: b"challenge".to_vec(),
+        },
+        quote_from_evidence(
+            "milan-v3",
+            "azure/milan-v3/evidence-v0.json",
+            b"challenge".to_vec(),
+        ),
+        quote_from_evidence(
+            "milan-v3-userdata",
+            "azure/milan-v3-userdata/evidence-v2.json",
+            hex::decode(MILAN_V3_USERDATA_NONCE).unwrap(),
+        ),
+        quote_from_evidence(
+            "genoa-v3",
+            "azure/genoa-v3/evidence-genoa.json",
+            hex::decode(GENOA_NONCE).unwrap(),
+        ),
+        QuoteSample {
+            name: "quote-only",
+            message: only_message,
+            signature: only_signature,
+            pcrs: only_pcrs,
+            hcl_report: None,
+            ak_pem: Some(read("azure/quote-only/akpub.pem")),
+            nonce: b"challenge".to_vec(),
+        },
+    ]
+}

@@ -39,6 +39,21 @@ impl<const N: usize> serde::Serialize for Hex<N> {
     }
 }
 
+impl<'de, const N: usize> serde::Deserialize<'de> for Hex<N> {
+    /// From exactly `2 * N` hex digits, either case (policy files, verdicts).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = alloc::borrow::Cow::<str>::deserialize(deserializer)?;
+        let mut bytes = [0u8; N];
+        hex::decode_to_slice(text.as_bytes(), &mut bytes).map_err(|_| {
+            serde::de::Error::custom(alloc::format!(
+                "expected {} hex digits, found \"{text}\"",
+                2 * N
+            ))
+        })?;
+        Ok(Self(bytes))
+    }
+}
+
 /// A borrowed byte slice shown as lower-case hex.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct HexSlice<'a>(pub &'a [u8]);
@@ -61,6 +76,38 @@ impl fmt::Debug for HexSlice<'_> {
 impl serde::Serialize for HexSlice<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
+    }
+}
+
+/// Owned bytes of any length shown as lower-case hex (nonces, PCR values in verdicts).
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct HexBytes(pub alloc::vec::Vec<u8>);
+
+impl fmt::Display for HexBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        HexSlice(&self.0).fmt(f)
+    }
+}
+
+impl fmt::Debug for HexBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        HexSlice(&self.0).fmt(f)
+    }
+}
+
+impl serde::Serialize for HexBytes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for HexBytes {
+    /// From an even number of hex digits, either case.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = alloc::borrow::Cow::<str>::deserialize(deserializer)?;
+        hex::decode(text.as_bytes()).map(Self).map_err(|_| {
+            serde::de::Error::custom(alloc::format!("expected hex digits, found \"{text}\""))
+        })
     }
 }
 

@@ -57,7 +57,7 @@ pub use bits::{GuestPolicy, KeyInfo, PlatformInfo, SigningKey};
 pub use claims::{AK_KID, EK_KID, Jwk, RsaPublicNumbers, RuntimeClaims, VmConfiguration};
 pub use error::{Error, Result};
 pub use hcl::{HclReport, ReportType};
-pub use hex::{Hex, HexSlice};
+pub use hex::{Hex, HexBytes, HexSlice};
 pub use snp::{Cpuid, FirmwareVersion, ReportSignature, SnpReport};
 pub use tcb::{Generation, TcbComponents, TcbVersion};
 

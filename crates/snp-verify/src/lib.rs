@@ -1,9 +1,64 @@
-//! Pure-Rust verification of AMD SEV-SNP attestation reports: the ECDSA P-384 report
-//! signature, the AMD certificate chain under pinned roots, the VCEK/VLEK extensions against
-//! the report, revocation, and appraisal against a policy.
+//! Pure-Rust verification of AMD SEV-SNP attestation reports.
 //!
-//! The verifier lands with the SNP verification issue; this crate currently re-exports the
-//! parsing layer it builds on.
+//! | step | what is checked |
+//! |---|---|
+//! | [`VerifiedCaChain::verify`] | the ARK is pinned ([`TrustAnchors`]) and self-signed; the ASK/ASVK is signed by it; names, validity, RSASSA-PSS parameters (SHA-384, MGF1-SHA-384, salt 48) |
+//! | [`VerifiedCaChain::verify_leaf`] | the VCEK/VLEK is signed by the intermediate; P-384 key; AMD extensions decoded strictly |
+//! | binding | generation sources agree; key kind (VCEK/VLEK), hwID == chip_id and every SPL == reported_tcb, before the signature |
+//! | signature | ECDSA P-384 over SHA-384 of the received bytes 0x000..0x2A0; R/S padding zero |
+//! | revocation | a KDS CRL signed by the pinned ARK, current at the given time ([`Revocation`]) |
+//! | appraisal | a [`Policy`] (presets `snp-default`, `azure-cvm`); a different [`ErrorKind`] |
+//!
+//! Verification is a pure function of (report, certificates, anchors, policy, time): no clock,
+//! no network, no global state. `no_std` with `alloc`; no `unsafe`.
+//!
+//! ```no_run
+//! use snp_verify::{Policy, TrustAnchors, UnixTime, VerifyOptions, verify_report};
+//! use hcl_parse::SnpReport;
+//!
+//! # fn run(report: &[u8], vcek: &[u8], ask: &[u8], ark: &[u8]) -> Result<(), snp_verify::Error> {
+//! let report = SnpReport::from_bytes(report)?;
+//! let options = VerifyOptions::at(UnixTime::from_secs(1_735_689_600));
+//! let verified = verify_report(&TrustAnchors::amd(), &report, vcek, &[ask, ark], &options, &Policy::snp_default())?;
+//! println!("{} report at VMPL {}", verified.product(), verified.vmpl());
+//! # Ok(())
+//! # }
+//! ```
 #![no_std]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing))]
 
+extern crate alloc;
+
+mod anchors;
+mod binding;
+mod cert;
+mod chain;
+mod crl;
+mod error;
+mod extensions;
+mod policy;
+mod signature;
+mod time;
+mod verified;
+mod verify;
+
+pub use anchors::{AMD_PINS, Pin, TrustAnchors};
+pub use binding::{check_leaf_matches_report, resolve_generation};
+pub use chain::{VerifiedCaChain, VerifiedLeaf};
+pub use crl::{Revocation, RevocationStatus, check_revocation};
+pub use error::{CertRole, Error, ErrorKind, Result};
+pub use extensions::AmdExtensions;
 pub use hcl_parse;
+pub use policy::{
+    AZURE_PARAVISOR_ID_KEY_DIGESTS, MinimumTcb, PRESETS, Policy, PolicyCheck, PolicyViolation,
+};
+pub use signature::{report_signature, verify_report_signature};
+pub use time::UnixTime;
+pub use verified::{GuestPolicyClaims, TcbClaims, VerifiedReport};
+pub use verify::{VerifyOptions, verify_report, verify_report_with};

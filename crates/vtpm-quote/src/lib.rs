@@ -1,6 +1,60 @@
-//! TPM 2.0 quotes from the Azure vTPM: parsing and pure-Rust verification of TPMS_ATTEST and
-//! TPMT_SIGNATURE, and (with the `tpm` feature) the guest side over tss-esapi.
+//! TPM 2.0 quotes from the Azure vTPM, verified in pure Rust.
 //!
-//! The implementation lands with the quote issue; the crate exists so that the workspace
-//! layout is complete.
+//! | item | job |
+//! |---|---|
+//! | [`QuoteAttest`] | TPMS_ATTEST of a quote, parsed strictly (magic, type, names, clock, selection, digest) |
+//! | [`QuoteSignature`] | TPMT_SIGNATURE (RSASSA, RSAPSS, ECDSA) or a bare RSA signature |
+//! | [`AkPublic`], [`TpmPublic`] | the attestation key from a JWK, TPM2B_PUBLIC/TPMT_PUBLIC or SPKI |
+//! | [`verify_quote`] | signature over the exact message, nonce (constant time), PCR digest |
+//! | [`check_qualified_signer`] | the quote names the Azure-template AK that the claims carry |
+//! | [`QuoteFile`] | `quote.bin` and the JSON quote layout |
+//!
+//! `no_std` with `alloc`, no TPM library, no `unsafe`. The guest side (reading the vTPM with
+//! tss-esapi) comes behind the `tpm` feature.
+//!
+//! ```no_run
+//! use vtpm_quote::{AkPublic, PcrValues, QuoteFile, QuoteSignature, verify_quote};
+//!
+//! # fn run(quote_bin: &[u8], ak_pem: &[u8]) -> Result<(), vtpm_quote::Error> {
+//! let file = QuoteFile::from_quote_bin(quote_bin)?;
+//! let ak = AkPublic::from_spki_pem(ak_pem)?;
+//! let signature = QuoteSignature::parse_any(&file.signature.0)?;
+//! let pcrs = PcrValues::sha256_in_order(&file.pcrs.iter().map(|p| p.0.as_slice()).collect::<Vec<_>>())?;
+//! let verified = verify_quote(&file.message.0, &signature, &ak, b"challenge", &pcrs)?;
+//! assert_eq!(verified.nonce(), b"challenge");
+//! # Ok(())
+//! # }
+//! ```
 #![no_std]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing))]
+
+extern crate alloc;
+
+mod alg;
+mod attest;
+mod error;
+mod formats;
+pub mod name;
+mod pcrs;
+mod public;
+mod reader;
+mod signature;
+mod verify;
+
+pub use alg::HashAlg;
+pub use attest::{ClockInfo, PcrBankSelection, QuoteAttest};
+pub use error::{Error, Result};
+pub use formats::QuoteFile;
+pub use pcrs::{MAX_PCR_INDEX, PcrValues};
+pub use public::{AkPublic, TpmPublic};
+pub use signature::QuoteSignature;
+pub use verify::{
+    VerifiedPcrBank, VerifiedQuote, check_nonce, check_pcr_digest, check_qualified_signer,
+    verify_quote, verify_signature,
+};

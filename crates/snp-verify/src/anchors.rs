@@ -1,0 +1,165 @@
+//! Trust anchors: AMD's root and intermediate certificates, pinned by the SHA-256 of their DER.
+//!
+//! Certificates themselves arrive as input (evidence, KDS, IMDS, a file); a chain is trusted
+//! only when its root's hash is pinned here. A self-consistent chain proves nothing.
+
+use alloc::vec::Vec;
+
+use hcl_parse::Generation;
+
+use crate::error::CertRole;
+
+/// One pinned certificate: the SHA-256 of its DER, with its product and role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Pin {
+    /// The product the certificate belongs to.
+    pub generation: Generation,
+    /// ARK, ASK or ASVK.
+    pub role: CertRole,
+    /// SHA-256 of the certificate's DER.
+    pub sha256: [u8; 32],
+}
+
+/// Decodes 64 hex digits. Only ever evaluated at compile time on the constants below, so a
+/// typo fails the build, never a verification.
+#[allow(clippy::panic, clippy::indexing_slicing)]
+const fn hex32(text: &str) -> [u8; 32] {
+    const fn nibble(c: u8) -> u8 {
+        match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => panic!("pins must be lower-case hex"),
+        }
+    }
+    assert!(text.len() == 64, "a pin is 64 hex digits");
+    let bytes = text.as_bytes();
+    let mut out = [0u8; 32];
+    let mut i = 0;
+    while i < 32 {
+        out[i] = nibble(bytes[2 * i]) << 4 | nibble(bytes[2 * i + 1]);
+        i += 1;
+    }
+    out
+}
+
+const fn pin(generation: Generation, role: CertRole, sha256: &str) -> Pin {
+    Pin {
+        generation,
+        role,
+        sha256: hex32(sha256),
+    }
+}
+
+/// AMD's ARK, ASK and ASVK for Milan, Genoa and Turin (SHA-256 of the DER served by AMD KDS).
+pub const AMD_PINS: [Pin; 9] = [
+    pin(
+        Generation::Milan,
+        CertRole::Ark,
+        "69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd",
+    ),
+    pin(
+        Generation::Milan,
+        CertRole::Ask,
+        "67d303bd3905fd38db8b20e0793699870e7fa612eaad5dec358293fd8c0bac1b",
+    ),
+    pin(
+        Generation::Milan,
+        CertRole::Asvk,
+        "c5e081f59b7efab1fe2f8b505e159704e72f29cab7ef7cf628a05a42439082f5",
+    ),
+    pin(
+        Generation::Genoa,
+        CertRole::Ark,
+        "4c6598d19c18719c5dfd4a7d335f674e5bfe1d8f800cea2cf270c10d103db2f1",
+    ),
+    pin(
+        Generation::Genoa,
+        CertRole::Ask,
+        "5464738c1546aed5f2cecf1dc98c5c960a92e8913238a61711bc90ec6e828521",
+    ),
+    pin(
+        Generation::Genoa,
+        CertRole::Asvk,
+        "197e610743a917d6b9bb982a5a9226ccc0a15b611be0619e626aca9151457372",
+    ),
+    pin(
+        Generation::Turin,
+        CertRole::Ark,
+        "1f084161a44bb6d93778a904877d4819cafa5d05ef4193b2ded9dd9c73dd3f6a",
+    ),
+    pin(
+        Generation::Turin,
+        CertRole::Ask,
+        "5b77ef5fe7a7a004fd9032668fba9d0fda22f88c4442069a479636a6ae3b3185",
+    ),
+    pin(
+        Generation::Turin,
+        CertRole::Asvk,
+        "104e10a8bd060a3c20a434261a57d0588fd65a88915b4f65b08bdecaf8df1a3c",
+    ),
+];
+
+/// Which roots a verification trusts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustAnchors {
+    pins: Vec<Pin>,
+    amd: bool,
+}
+
+impl TrustAnchors {
+    /// AMD's real roots: the default, and the only choice for production.
+    pub fn amd() -> Self {
+        Self {
+            pins: AMD_PINS.to_vec(),
+            amd: true,
+        }
+    }
+
+    /// Roots the caller chooses instead of AMD's: for test PKIs and private PKIs only.
+    ///
+    /// Verdicts record that the anchors were not AMD's ([`TrustAnchors::is_amd`]).
+    pub fn caller_supplied_not_amd(pins: impl IntoIterator<Item = Pin>) -> Self {
+        Self {
+            pins: pins.into_iter().collect(),
+            amd: false,
+        }
+    }
+
+    /// True for [`TrustAnchors::amd`].
+    pub fn is_amd(&self) -> bool {
+        self.amd
+    }
+
+    /// The pins.
+    pub fn pins(&self) -> &[Pin] {
+        &self.pins
+    }
+
+    /// The product of a pinned ARK with this hash.
+    pub(crate) fn pinned_root(&self, sha256: &[u8; 32]) -> Option<Generation> {
+        self.find(CertRole::Ark, sha256)
+    }
+
+    /// Whether an intermediate with this hash is pinned for this product and role.
+    pub(crate) fn is_pinned(
+        &self,
+        generation: Generation,
+        role: CertRole,
+        sha256: &[u8; 32],
+    ) -> bool {
+        self.find(role, sha256) == Some(generation)
+    }
+
+    fn find(&self, role: CertRole, sha256: &[u8; 32]) -> Option<Generation> {
+        self.pins
+            .iter()
+            .find(|pin| pin.role == role && &pin.sha256 == sha256)
+            .map(|pin| pin.generation)
+    }
+}
+
+impl Default for TrustAnchors {
+    fn default() -> Self {
+        Self::amd()
+    }
+}

@@ -1,0 +1,91 @@
+//! Binding a VCEK/VLEK to a report, checked before the signature so that a certificate of
+//! another chip or TCB is reported as exactly that.
+
+use alloc::format;
+
+use hcl_parse::{Generation, HexSlice, SigningKey, SnpReport};
+
+use crate::chain::VerifiedLeaf;
+use crate::error::{CertRole, Error, Result};
+
+/// Decides the report's generation from every source that names one; any two that disagree
+/// are an error. `chain` is the product of the pinned root.
+pub fn resolve_generation(
+    report: &SnpReport<'_>,
+    chain: Generation,
+    leaf: &VerifiedLeaf,
+    hint: Option<Generation>,
+) -> Result<Generation> {
+    let sources = [
+        ("report CPUID", report.generation()?),
+        ("VCEK productName", Some(leaf.extensions().generation)),
+        ("caller hint", hint),
+    ];
+    for (source, generation) in sources {
+        if let Some(generation) = generation.filter(|&g| g != chain) {
+            return Err(Error::GenerationConflict {
+                first_source: "AMD root",
+                first: chain,
+                second_source: source,
+                second: generation,
+            });
+        }
+    }
+    Ok(chain)
+}
+
+/// Checks key kind, hwID and every SPL of the certificate against the report.
+pub fn check_leaf_matches_report(
+    report: &SnpReport<'_>,
+    leaf: &VerifiedLeaf,
+    generation: Generation,
+) -> Result<()> {
+    let expected_key = match leaf.role() {
+        CertRole::Vlek => SigningKey::Vlek,
+        _ => SigningKey::Vcek,
+    };
+    let signing_key = report.key_info().signing_key();
+    if signing_key != expected_key {
+        return Err(Error::SigningKeyMismatch {
+            report: signing_key,
+            certificate: leaf.role(),
+        });
+    }
+    let extensions = leaf.extensions();
+    if let Some(hw_id) = &extensions.hw_id {
+        if report.is_chip_id_masked() {
+            return Err(Error::ChipIdMasked);
+        }
+        let chip_id = report.chip_id().get(..hw_id.len()).unwrap_or_default();
+        if chip_id != hw_id.as_slice() {
+            return Err(Error::HwIdMismatch {
+                expected: format!("{}", HexSlice(chip_id)),
+                found: format!("{}", HexSlice(hw_id)),
+            });
+        }
+    }
+    let reported = report.reported_tcb().components(generation);
+    let certified = extensions.tcb;
+    let pairs = [
+        ("blSPL", reported.bootloader, certified.bootloader),
+        ("teeSPL", reported.tee, certified.tee),
+        ("snpSPL", reported.snp, certified.snp),
+        ("ucodeSPL", reported.microcode, certified.microcode),
+        (
+            "fmcSPL",
+            reported.fmc.unwrap_or(0),
+            certified.fmc.unwrap_or(0),
+        ),
+    ];
+    for (component, expected, found) in pairs {
+        if expected != found {
+            return Err(Error::TcbMismatch {
+                role: leaf.role(),
+                component,
+                expected,
+                found,
+            });
+        }
+    }
+    Ok(())
+}

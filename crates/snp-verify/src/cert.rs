@@ -1,0 +1,246 @@
+//! One X.509 certificate as AMD issues them: the exact signed bytes, names, validity, keys and
+//! the RSASSA-PSS signature every AMD CA uses.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use der::asn1::ObjectIdentifier;
+use der::{Decode, Reader, SliceReader, Tagged};
+use rsa::pkcs1::{DecodeRsaPublicKey, RsaPssParams};
+use sha2::{Digest, Sha256, Sha384};
+use x509_cert::Certificate;
+use x509_cert::name::Name;
+use x509_cert::spki::AlgorithmIdentifierOwned;
+
+use crate::error::{CertRole, Error, Result};
+use crate::time::UnixTime;
+
+pub(crate) const OID_RSA_ENCRYPTION: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const OID_RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+const OID_MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
+const OID_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
+const OID_COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
+
+/// AMD's signature parameters, as the error messages state them.
+pub(crate) const AMD_PSS: &str = "RSASSA-PSS with SHA-384, MGF1-SHA-384, salt length 48";
+/// The salt length every AMD signature uses.
+const AMD_SALT_LEN: u8 = 48;
+
+/// The outer SEQUENCE of a signed X.509 object, split without re-encoding: the TBS bytes are
+/// exactly those received, and they are what the signature is checked over.
+pub(crate) fn signed_part(der: &[u8]) -> der::Result<&[u8]> {
+    let mut reader = SliceReader::new(der)?;
+    let tbs = reader.sequence(|body| -> der::Result<&[u8]> {
+        let tbs = body.tlv_bytes()?;
+        body.tlv_bytes()?; // signatureAlgorithm
+        body.tlv_bytes()?; // signatureValue
+        Ok(tbs)
+    })?;
+    reader.finish()?;
+    Ok(tbs)
+}
+
+/// A certificate parsed once, keeping the bytes that were signed.
+pub(crate) struct ParsedCert<'a> {
+    pub role: CertRole,
+    pub der: &'a [u8],
+    pub tbs: &'a [u8],
+    pub cert: Certificate,
+}
+
+impl<'a> ParsedCert<'a> {
+    pub fn parse(role: CertRole, der: &'a [u8]) -> Result<Self> {
+        let malformed = |e: der::Error| Error::MalformedCertificate {
+            role,
+            reason: e.to_string(),
+        };
+        let tbs = signed_part(der).map_err(malformed)?;
+        let cert = Certificate::from_der(der).map_err(malformed)?;
+        Ok(Self {
+            role,
+            der,
+            tbs,
+            cert,
+        })
+    }
+
+    pub fn sha256(&self) -> [u8; 32] {
+        Sha256::digest(self.der).into()
+    }
+
+    pub fn subject(&self) -> &Name {
+        self.cert.tbs_certificate().subject()
+    }
+
+    pub fn issuer(&self) -> &Name {
+        self.cert.tbs_certificate().issuer()
+    }
+
+    pub fn serial(&self) -> Vec<u8> {
+        self.cert
+            .tbs_certificate()
+            .serial_number()
+            .as_bytes()
+            .to_vec()
+    }
+
+    pub fn validity(&self) -> Validity {
+        let validity = self.cert.tbs_certificate().validity();
+        Validity {
+            not_before: UnixTime::from_x509(validity.not_before),
+            not_after: UnixTime::from_x509(validity.not_after),
+        }
+    }
+
+    /// The subject's common name must be `expected`.
+    pub fn expect_subject_cn(&self, expected: &str) -> Result<()> {
+        expect_cn(self.role, "subject", self.subject(), expected)
+    }
+
+    /// The issuer must be exactly the issuing certificate's subject.
+    pub fn expect_issued_by(&self, issuer: &Name) -> Result<()> {
+        if self.issuer() == issuer {
+            return Ok(());
+        }
+        Err(Error::NameMismatch {
+            role: self.role,
+            field: "issuer",
+            expected: issuer.to_string(),
+            found: self.issuer().to_string(),
+        })
+    }
+
+    /// The certificate's RSA public key (ARK, ASK, ASVK).
+    pub fn rsa_key(&self) -> Result<rsa::PublicKey> {
+        let spki = self.cert.tbs_certificate().subject_public_key_info();
+        if spki.algorithm.oid != OID_RSA_ENCRYPTION {
+            return Err(Error::WrongKeyType {
+                role: self.role,
+                expected: "RSA",
+                found: spki.algorithm.oid.to_string(),
+            });
+        }
+        let bits = spki.subject_public_key.as_bytes().unwrap_or_default();
+        rsa::PublicKey::from_pkcs1_der(bits).map_err(|e| Error::MalformedCertificate {
+            role: self.role,
+            reason: format!("RSA public key: {e}"),
+        })
+    }
+
+    /// Checks the signature algorithm and verifies the signature under the issuer's key.
+    pub fn verify_signed_by(&self, issuer: CertRole, key: &rsa::PublicKey) -> Result<()> {
+        let tbs_algorithm = self.cert.tbs_certificate().signature();
+        let outer_algorithm = self.cert.signature_algorithm();
+        if tbs_algorithm != outer_algorithm {
+            return Err(Error::SignatureAlgorithm {
+                role: self.role,
+                expected: "the same algorithm inside and outside the signed part",
+                found: format!("{} and {}", tbs_algorithm.oid, outer_algorithm.oid),
+            });
+        }
+        let signature = self.cert.signature().as_bytes().unwrap_or_default();
+        verify_pss(self.role, issuer, outer_algorithm, key, self.tbs, signature)
+    }
+}
+
+/// A validity period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Validity {
+    pub not_before: UnixTime,
+    pub not_after: UnixTime,
+}
+
+impl Validity {
+    pub fn check(self, role: CertRole, time: UnixTime) -> Result<()> {
+        if self.not_before <= time && time <= self.not_after {
+            return Ok(());
+        }
+        Err(Error::CertificateNotValid {
+            role,
+            time,
+            not_before: self.not_before,
+            not_after: self.not_after,
+        })
+    }
+}
+
+/// The common name of a distinguished name (the last CN if several).
+pub(crate) fn common_name(name: &Name) -> Option<String> {
+    name.iter_rdn()
+        .flat_map(|rdn| rdn.iter())
+        .filter(|atv| atv.oid == OID_COMMON_NAME)
+        .filter_map(|atv| {
+            let value = &atv.value;
+            core::str::from_utf8(value.value()).ok().map(String::from)
+        })
+        .last()
+}
+
+pub(crate) fn expect_cn(
+    role: CertRole,
+    field: &'static str,
+    name: &Name,
+    expected: &str,
+) -> Result<()> {
+    let found = common_name(name).unwrap_or_default();
+    if found == expected {
+        return Ok(());
+    }
+    Err(Error::NameMismatch {
+        role,
+        field,
+        expected: format!("CN={expected}"),
+        found: format!("CN={found}"),
+    })
+}
+
+/// Verifies an RSASSA-PSS signature whose AlgorithmIdentifier must name AMD's parameters.
+pub(crate) fn verify_pss(
+    role: CertRole,
+    issuer: CertRole,
+    algorithm: &AlgorithmIdentifierOwned,
+    key: &rsa::PublicKey,
+    signed: &[u8],
+    signature: &[u8],
+) -> Result<()> {
+    check_pss_parameters(role, algorithm)?;
+    key.pss_verify_prehash::<Sha384>(&Sha384::digest(signed), signature)
+        .map_err(|_| Error::BadCertificateSignature { role, issuer })
+}
+
+fn check_pss_parameters(role: CertRole, algorithm: &AlgorithmIdentifierOwned) -> Result<()> {
+    let wrong = |found: String| Error::SignatureAlgorithm {
+        role,
+        expected: AMD_PSS,
+        found,
+    };
+    if algorithm.oid != OID_RSASSA_PSS {
+        return Err(wrong(format!("algorithm {}", algorithm.oid)));
+    }
+    let params: RsaPssParams<der::asn1::Any> = algorithm
+        .parameters
+        .as_ref()
+        .ok_or_else(|| wrong("RSASSA-PSS without parameters".into()))?
+        .decode_as()
+        .map_err(|e| wrong(format!("malformed RSASSA-PSS parameters: {e}")))?;
+    let hash_ok = params.hash.oid == OID_SHA384 && null_or_absent(params.hash.parameters.as_ref());
+    let mgf_hash = params.mask_gen.parameters.as_ref();
+    let mgf_ok = params.mask_gen.oid == OID_MGF1
+        && mgf_hash.is_some_and(|h| h.oid == OID_SHA384 && null_or_absent(h.parameters.as_ref()));
+    if !hash_ok || !mgf_ok || params.salt_len != AMD_SALT_LEN {
+        return Err(wrong(format!(
+            "hash {}, mask generation {} with {}, salt length {}",
+            params.hash.oid,
+            params.mask_gen.oid,
+            mgf_hash.map_or_else(|| "no hash".to_string(), |h| h.oid.to_string()),
+            params.salt_len
+        )));
+    }
+    Ok(())
+}
+
+fn null_or_absent(parameters: Option<&der::asn1::Any>) -> bool {
+    parameters.is_none_or(|p| p.tag() == der::Tag::Null && p.value().is_empty())
+}

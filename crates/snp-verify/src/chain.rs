@@ -1,0 +1,341 @@
+//! The AMD certificate chain: a pinned ARK, the ASK or ASVK it signed, and the VCEK or VLEK
+//! that intermediate signed.
+
+use alloc::format;
+use alloc::string::ToString;
+use alloc::vec::Vec;
+
+use hcl_parse::{Generation, Hex};
+use x509_cert::name::Name;
+
+use crate::anchors::TrustAnchors;
+use crate::cert::{ParsedCert, Validity, common_name};
+use crate::error::{CertRole, Error, Result};
+use crate::extensions::AmdExtensions;
+use crate::time::UnixTime;
+
+const OID_EC_PUBLIC_KEY: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const OID_SECP384R1: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const OID_BASIC_CONSTRAINTS: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("2.5.29.19");
+
+/// An ARK and intermediate (ASK or ASVK) that passed every check at some time.
+///
+/// Verifying the chain costs two RSA-4096 signature checks; keep this value and reuse it for
+/// every report of the same product. Validity is checked again at each use.
+#[derive(Debug, Clone)]
+pub struct VerifiedCaChain {
+    generation: Generation,
+    intermediate_role: CertRole,
+    ark_subject: Name,
+    ark_key: rsa::PublicKey,
+    ark_validity: Validity,
+    ark_sha256: [u8; 32],
+    intermediate_subject: Name,
+    intermediate_key: rsa::PublicKey,
+    intermediate_validity: Validity,
+    intermediate_serial: Vec<u8>,
+    intermediate_pinned: bool,
+    amd_anchors: bool,
+}
+
+impl VerifiedCaChain {
+    /// Verifies an ARK (which must be pinned in `anchors`) and the ASK or ASVK it signed.
+    pub fn verify(
+        anchors: &TrustAnchors,
+        ark_der: &[u8],
+        intermediate_der: &[u8],
+        time: UnixTime,
+    ) -> Result<Self> {
+        let ark = ParsedCert::parse(CertRole::Ark, ark_der)?;
+        let ark_sha256 = ark.sha256();
+        let generation = anchors
+            .pinned_root(&ark_sha256)
+            .ok_or(Error::UntrustedRoot {
+                found: Hex(ark_sha256),
+            })?;
+        ark.expect_subject_cn(&format!("ARK-{generation}"))?;
+        ark.expect_issued_by(ark.subject())?;
+        let ark_key = ark.rsa_key()?;
+        ark.verify_signed_by(CertRole::Ark, &ark_key)?;
+        let ark_validity = ark.validity();
+        ark_validity.check(CertRole::Ark, time)?;
+
+        let intermediate_role =
+            match common_name(ParsedCert::parse(CertRole::Ask, intermediate_der)?.subject()) {
+                Some(cn) if cn == format!("SEV-VLEK-{generation}") => CertRole::Asvk,
+                _ => CertRole::Ask,
+            };
+        let intermediate = ParsedCert::parse(intermediate_role, intermediate_der)?;
+        let expected_cn = match intermediate_role {
+            CertRole::Asvk => format!("SEV-VLEK-{generation}"),
+            _ => format!("SEV-{generation}"),
+        };
+        intermediate.expect_subject_cn(&expected_cn)?;
+        intermediate.expect_issued_by(ark.subject())?;
+        intermediate.verify_signed_by(CertRole::Ark, &ark_key)?;
+        let intermediate_key = intermediate.rsa_key()?;
+        let intermediate_validity = intermediate.validity();
+        intermediate_validity.check(intermediate_role, time)?;
+
+        Ok(Self {
+            generation,
+            intermediate_role,
+            ark_subject: ark.subject().clone(),
+            ark_key,
+            ark_validity,
+            ark_sha256,
+            intermediate_subject: intermediate.subject().clone(),
+            intermediate_key,
+            intermediate_validity,
+            intermediate_serial: intermediate.serial(),
+            intermediate_pinned: anchors.is_pinned(
+                generation,
+                intermediate_role,
+                &intermediate.sha256(),
+            ),
+            amd_anchors: anchors.is_amd(),
+        })
+    }
+
+    /// Finds the pinned ARK and an intermediate it issued among `certificates` (any order:
+    /// a KDS chain, an IMDS chain, a PEM file's contents) and verifies them. `intermediate`
+    /// chooses ASK (VCEK chains) or ASVK (VLEK chains).
+    pub fn from_candidates(
+        anchors: &TrustAnchors,
+        certificates: &[&[u8]],
+        intermediate: CertRole,
+        time: UnixTime,
+    ) -> Result<Self> {
+        let mut first_error = None;
+        for ark in certificates {
+            let ark_hash = sha256(ark);
+            let Some(generation) = anchors.pinned_root(&ark_hash) else {
+                continue;
+            };
+            for candidate in certificates.iter().filter(|c| sha256(c) != ark_hash) {
+                let role_cn = match intermediate {
+                    CertRole::Asvk => format!("SEV-VLEK-{generation}"),
+                    _ => format!("SEV-{generation}"),
+                };
+                let is_wanted = ParsedCert::parse(intermediate, candidate)
+                    .ok()
+                    .and_then(|c| common_name(c.subject()))
+                    .is_some_and(|cn| cn == role_cn);
+                if !is_wanted {
+                    continue;
+                }
+                match Self::verify(anchors, ark, candidate, time) {
+                    Ok(chain) => return Ok(chain),
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+        }
+        if let Some(error) = first_error {
+            return Err(error);
+        }
+        let offered = certificates
+            .iter()
+            .find(|der| {
+                ParsedCert::parse(CertRole::Ark, der).is_ok_and(|c| c.subject() == c.issuer())
+            })
+            .or(certificates.first());
+        match offered {
+            Some(der) if anchors.pinned_root(&sha256(der)).is_none() => Err(Error::UntrustedRoot {
+                found: Hex(sha256(der)),
+            }),
+            _ => Err(Error::UnexpectedCertificateContent {
+                role: intermediate,
+                reason: format!(
+                    "no {intermediate} issued by a pinned ARK among {} certificates",
+                    certificates.len()
+                ),
+            }),
+        }
+    }
+
+    /// Which intermediate issued a leaf, by the leaf's issuer name: ASVK for `SEV-VLEK-<P>`,
+    /// ASK otherwise. (Trust is decided by the chain, not by this name.)
+    pub fn issuer_role_of_leaf(leaf_der: &[u8]) -> Result<CertRole> {
+        let leaf = ParsedCert::parse(CertRole::Vcek, leaf_der)?;
+        Ok(match common_name(leaf.issuer()) {
+            Some(cn) if cn.starts_with("SEV-VLEK-") => CertRole::Asvk,
+            _ => CertRole::Ask,
+        })
+    }
+
+    /// The product of the pinned root.
+    pub fn generation(&self) -> Generation {
+        self.generation
+    }
+
+    /// ASK (signs VCEKs) or ASVK (signs VLEKs).
+    pub fn intermediate_role(&self) -> CertRole {
+        self.intermediate_role
+    }
+
+    /// SHA-256 of the ARK's DER.
+    pub fn ark_sha256(&self) -> &[u8; 32] {
+        &self.ark_sha256
+    }
+
+    /// Whether the intermediate's DER is itself pinned (it was verified either way).
+    pub fn intermediate_pinned(&self) -> bool {
+        self.intermediate_pinned
+    }
+
+    /// Whether the anchors were AMD's own.
+    pub fn amd_anchors(&self) -> bool {
+        self.amd_anchors
+    }
+
+    pub(crate) fn ark_subject(&self) -> &Name {
+        &self.ark_subject
+    }
+
+    pub(crate) fn ark_key(&self) -> &rsa::PublicKey {
+        &self.ark_key
+    }
+
+    pub(crate) fn intermediate_serial(&self) -> &[u8] {
+        &self.intermediate_serial
+    }
+
+    /// Checks the CA certificates' validity at `time` (the chain may have been cached).
+    pub fn check_validity(&self, time: UnixTime) -> Result<()> {
+        self.ark_validity.check(CertRole::Ark, time)?;
+        self.intermediate_validity
+            .check(self.intermediate_role, time)
+    }
+
+    /// Verifies a VCEK (under an ASK) or VLEK (under an ASVK) at `time`.
+    pub fn verify_leaf(&self, leaf_der: &[u8], time: UnixTime) -> Result<VerifiedLeaf> {
+        self.check_validity(time)?;
+        let (role, subject_cn) = match self.intermediate_role {
+            CertRole::Asvk => (CertRole::Vlek, "SEV-VLEK"),
+            _ => (CertRole::Vcek, "SEV-VCEK"),
+        };
+        let leaf = ParsedCert::parse(role, leaf_der)?;
+        leaf.expect_subject_cn(subject_cn)?;
+        leaf.expect_issued_by(&self.intermediate_subject)?;
+        leaf.verify_signed_by(self.intermediate_role, &self.intermediate_key)?;
+        let validity = leaf.validity();
+        validity.check(role, time)?;
+        let key = p384_key(&leaf)?;
+        let tbs = leaf.cert.tbs_certificate();
+        let extensions = tbs.extensions().map(|e| e.as_slice()).unwrap_or_default();
+        reject_ca_leaf(role, extensions)?;
+        let amd = AmdExtensions::decode(role, extensions)?;
+        if amd.generation != self.generation {
+            return Err(Error::GenerationConflict {
+                first_source: "AMD root",
+                first: self.generation,
+                second_source: "VCEK productName",
+                second: amd.generation,
+            });
+        }
+        Ok(VerifiedLeaf {
+            role,
+            key,
+            extensions: amd,
+            serial: leaf.serial(),
+            sha256: leaf.sha256(),
+            validity,
+        })
+    }
+}
+
+/// A VCEK or VLEK whose signature, names, validity, key and extensions passed.
+#[derive(Debug, Clone)]
+pub struct VerifiedLeaf {
+    role: CertRole,
+    key: p384::ecdsa::VerifyingKey,
+    extensions: AmdExtensions,
+    serial: Vec<u8>,
+    sha256: [u8; 32],
+    validity: Validity,
+}
+
+impl VerifiedLeaf {
+    /// VCEK or VLEK.
+    pub fn role(&self) -> CertRole {
+        self.role
+    }
+
+    /// The P-384 key that signs reports.
+    pub fn key(&self) -> &p384::ecdsa::VerifyingKey {
+        &self.key
+    }
+
+    /// The decoded AMD extensions.
+    pub fn extensions(&self) -> &AmdExtensions {
+        &self.extensions
+    }
+
+    /// SHA-256 of the certificate's DER.
+    pub fn sha256(&self) -> &[u8; 32] {
+        &self.sha256
+    }
+
+    pub(crate) fn serial(&self) -> &[u8] {
+        &self.serial
+    }
+
+    pub(crate) fn check_validity(&self, time: UnixTime) -> Result<()> {
+        self.validity.check(self.role, time)
+    }
+}
+
+fn p384_key(leaf: &ParsedCert<'_>) -> Result<p384::ecdsa::VerifyingKey> {
+    let spki = leaf.cert.tbs_certificate().subject_public_key_info();
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<der::asn1::ObjectIdentifier>().ok());
+    if spki.algorithm.oid != OID_EC_PUBLIC_KEY || curve != Some(OID_SECP384R1) {
+        return Err(Error::WrongKeyType {
+            role: leaf.role,
+            expected: "ECDSA P-384 (id-ecPublicKey, secp384r1)",
+            found: match curve {
+                Some(curve) => format!("{} with {curve}", spki.algorithm.oid),
+                None => spki.algorithm.oid.to_string(),
+            },
+        });
+    }
+    let point = spki.subject_public_key.as_bytes().unwrap_or_default();
+    p384::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|_| Error::WrongKeyType {
+        role: leaf.role,
+        expected: "ECDSA P-384 (id-ecPublicKey, secp384r1)",
+        found: "a point that is not on P-384".into(),
+    })
+}
+
+/// AMD's leaves carry no basic constraints; a leaf that claims to be a CA is not AMD's.
+fn reject_ca_leaf(role: CertRole, extensions: &[x509_cert::ext::Extension]) -> Result<()> {
+    for extension in extensions
+        .iter()
+        .filter(|e| e.extn_id == OID_BASIC_CONSTRAINTS)
+    {
+        let constraints = <x509_cert::ext::pkix::BasicConstraints as der::Decode>::from_der(
+            extension.extn_value.as_bytes(),
+        );
+        if constraints.is_ok_and(|c| !c.ca) {
+            continue;
+        }
+        return Err(Error::UnexpectedCertificateContent {
+            role,
+            reason: "the leaf claims to be a certificate authority".into(),
+        });
+    }
+    Ok(())
+}
+
+fn sha256(der: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(der).into()
+}

@@ -1,0 +1,52 @@
+//! The report's ECDSA P-384 signature over the exact received bytes 0x000..0x2A0.
+
+use alloc::boxed::Box;
+
+use hcl_parse::{Hex, SnpReport};
+use p384::ecdsa::signature::Verifier;
+
+use crate::error::{CertRole, Error, Result};
+
+/// `signature_algo` value for ECDSA P-384 with SHA-384.
+const ECDSA_P384_SHA384: u32 = 1;
+
+/// Converts the stored R and S (72 bytes little-endian, top 24 bytes zero) into a signature.
+pub fn report_signature(report: &SnpReport<'_>) -> Result<p384::ecdsa::Signature> {
+    if report.signature_algo() != ECDSA_P384_SHA384 {
+        return Err(Error::ReportSignatureAlgorithm {
+            found: report.signature_algo(),
+        });
+    }
+    let stored = report.signature();
+    let r = big_endian_scalar("R", stored.r)?;
+    let s = big_endian_scalar("S", stored.s)?;
+    p384::ecdsa::Signature::from_scalars(r, s).map_err(|_| Error::SignatureOutOfRange)
+}
+
+fn big_endian_scalar(component: &'static str, stored: &[u8; 72]) -> Result<[u8; 48]> {
+    let (value, padding) = stored.split_at(48);
+    if padding.iter().any(|&b| b != 0) {
+        let mut found = [0u8; 24];
+        found.copy_from_slice(padding);
+        return Err(Error::SignaturePadding {
+            component,
+            found: Box::new(Hex(found)),
+        });
+    }
+    let mut scalar = [0u8; 48];
+    for (to, from) in scalar.iter_mut().zip(value.iter().rev()) {
+        *to = *from;
+    }
+    Ok(scalar)
+}
+
+/// Verifies the report signature under the VCEK/VLEK key.
+pub fn verify_report_signature(
+    report: &SnpReport<'_>,
+    key: &p384::ecdsa::VerifyingKey,
+    role: CertRole,
+) -> Result<()> {
+    let signature = report_signature(report)?;
+    key.verify(report.signed_bytes(), &signature)
+        .map_err(|_| Error::BadReportSignature(role))
+}
