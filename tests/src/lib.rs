@@ -3,5 +3,7 @@
 //! like AMD's for everything the real vectors cannot show.
 #![forbid(unsafe_code)]
 
+pub mod azure;
 pub mod pki;
+pub mod swtpm;
 pub mod vectors;

@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's developer workflows, runnable on a fresh machine.
 
+mod bench;
 mod setup;
 mod test;
 
@@ -11,12 +12,15 @@ usage: cargo xtask <command>
 commands:
   test    install what the tests need, then run fmt, clippy, the dependency rule,
           the wasm32 build of the verifier crates and every test (what CI runs)
+  bench   run the benchmarks and the peers (sev with OpenSSL, sev pure Rust) back to back
+          and print the medians and ratios (extra arguments go to criterion)
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test::test(&args[1..]),
+        Some("bench") => bench::bench(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -24,9 +24,14 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-/// Installs missing Debian packages with apt when running as root; otherwise names the command.
+/// Installs the missing packages of [`APT_PACKAGES`] (see [`ensure_apt`]).
 pub fn ensure_apt_packages() -> Result<(), String> {
-    let missing: Vec<&str> = APT_PACKAGES
+    ensure_apt(APT_PACKAGES)
+}
+
+/// Installs missing Debian packages with apt when running as root; otherwise names the command.
+pub fn ensure_apt(packages: &[&str]) -> Result<(), String> {
+    let missing: Vec<&str> = packages
         .iter()
         .copied()
         .filter(|package| !dpkg_installed(package))

@@ -1,5 +1,80 @@
-//! Certificate fetching for AMD SEV-SNP: VCEK/VLEK, chains and CRLs from AMD's key
-//! distribution service and Azure's IMDS, with a disk cache and a retry policy.
+//! Certificate fetching for AMD SEV-SNP: VCEKs, CA chains and CRLs from AMD's key distribution
+//! service (KDS) and Azure's instance metadata service (IMDS THIM), with a disk cache and a
+//! retry policy.
 //!
-//! The implementation lands with the certificate-fetching issue; the crate exists so that the
-//! workspace layout is complete.
+//! | type | job |
+//! |---|---|
+//! | [`VcekRequest`] | which VCEK: product, hardware id, TCB (built from an [`SnpReport`](hcl_parse::SnpReport)) and its KDS URL |
+//! | [`KdsClient`] / [`KdsConfig`] | KDS: VCEK (Milan, Genoa, Turin), VCEK and VLEK chains, CRLs |
+//! | [`ImdsClient`] / [`ImdsConfig`] | Azure IMDS THIM: `vcekCert`, `certificateChain`, `tcbm`, `cacheControl` |
+//! | [`CertificateSource`] | the order a caller uses: cache, then IMDS (on Azure), then KDS; says which answered |
+//! | [`Cache`] / [`CacheConfig`] | the disk cache (atomic writes, corrupt entries repaired) and single-flight downloads |
+//! | [`RetryPolicy`], [`Clock`], [`Observer`] | retries (429 `Retry-After`, backoff with jitter for 5xx), injectable time, wait notices |
+//! | [`Certificate`], [`CertChain`], [`Crl`] | what comes back: checked to be well formed and of the kind asked for |
+//! | [`Error`] | one error type: [`Error::is_unavailable`] vs [`Error::is_malformed`] |
+//!
+//! Nothing here decides trust: a chain from KDS or IMDS is transport. The verifier
+//! (`snp-verify`) checks it against pinned roots and the report. This crate only refuses bodies
+//! that are not what was asked for: one DER certificate with a P-384 key for a VCEK, two CA
+//! certificates (intermediate, then a self-issued ARK of the product) for a chain, a DER CRL
+//! with a nextUpdate.
+//!
+//! The API is blocking (no async runtime); HTTP is ureq with rustls (no OpenSSL).
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use amd_kds::{CertificateSource, ChainKind, ImdsClient, ImdsConfig, KdsClient, KdsConfig,
+//!               StderrObserver};
+//! use hcl_parse::{Generation, SnpReport};
+//!
+//! # fn run(report_bytes: &[u8], on_azure: bool) -> Result<(), Box<dyn std::error::Error>> {
+//! let notices = Arc::new(StderrObserver);
+//! let kds = KdsClient::new(KdsConfig::default())?.with_observer(notices.clone());
+//! let mut source = CertificateSource::new(kds);
+//! if on_azure {
+//!     source = source.with_imds(ImdsClient::new(ImdsConfig::default())?.with_observer(notices));
+//! }
+//! let report = SnpReport::from_bytes(report_bytes)?;
+//! let vcek = source.vcek_for_report(&report, Some(Generation::Milan))?;
+//! let chain = source.cert_chain(Generation::Milan, ChainKind::Vcek)?;
+//! eprintln!("VCEK from {}, chain from {}", vcek.source, chain.source);
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
+mod artifact;
+mod cache;
+mod clock;
+mod error;
+mod http;
+mod imds;
+mod kds;
+mod observe;
+mod pem;
+mod request;
+mod retry;
+mod source;
+
+pub use artifact::{CertChain, Certificate, Crl};
+pub use cache::{Cache, CacheConfig};
+pub use clock::{Clock, SimulatedClock, SystemClock};
+pub use error::{Error, ErrorKind, Failure, Kind, Result, Service};
+pub use http::{DEFAULT_MAX_BODY_BYTES, HttpConfig, ProxyConfig, USER_AGENT};
+pub use imds::{
+    IMDS_BASE_URL, IMDS_THIM_PATH, ImdsClient, ImdsConfig, ImdsQuery, ThimCertification,
+};
+pub use kds::{KDS_BASE_URL, KdsClient, KdsConfig};
+pub use observe::{Observer, SilentObserver, StderrObserver, WaitEvent};
+pub use request::{ChainKind, VcekRequest, crl_path};
+pub use retry::RetryPolicy;
+pub use source::{CertificateSource, Fetched, Source};

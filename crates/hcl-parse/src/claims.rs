@@ -19,8 +19,9 @@ pub const AK_KID: &str = "HCLAkPub";
 /// Key id of the vTPM endorsement key.
 pub const EK_KID: &str = "HCLEkPub";
 
-/// base64url that accepts padded and unpadded input alike (paravisors and tools differ).
-pub(crate) const BASE64URL: GeneralPurpose = GeneralPurpose::new(
+/// base64url that accepts padded and unpadded input alike (paravisors and tools differ), and
+/// writes unpadded.
+pub const BASE64URL: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::URL_SAFE,
     GeneralPurposeConfig::new()
         .with_encode_padding(false)

@@ -54,7 +54,9 @@ mod tcb;
 
 pub use binding::{HashType, expected_report_data};
 pub use bits::{GuestPolicy, KeyInfo, PlatformInfo, SigningKey};
-pub use claims::{AK_KID, EK_KID, Jwk, RsaPublicNumbers, RuntimeClaims, VmConfiguration};
+pub use claims::{
+    AK_KID, BASE64URL, EK_KID, Jwk, RsaPublicNumbers, RuntimeClaims, VmConfiguration,
+};
 pub use error::{Error, Result};
 pub use hcl::{HclReport, ReportType};
 pub use hex::{Hex, HexBytes, HexSlice};

@@ -61,4 +61,7 @@ pub use policy::{
 pub use signature::{report_signature, verify_report_signature};
 pub use time::UnixTime;
 pub use verified::{GuestPolicyClaims, TcbClaims, VerifiedReport};
-pub use verify::{VerifyOptions, verify_report, verify_report_with};
+pub use verify::{
+    AuthenticReport, UnrevokedReport, VerifyOptions, authenticate_report, verify_report,
+    verify_report_with,
+};

@@ -6,7 +6,7 @@ use hcl_parse::{Generation, SnpReport};
 use crate::anchors::TrustAnchors;
 use crate::binding::{check_leaf_matches_report, resolve_generation};
 use crate::chain::{VerifiedCaChain, VerifiedLeaf};
-use crate::crl::{Revocation, check_revocation};
+use crate::crl::{Revocation, RevocationStatus, check_revocation};
 use crate::error::Result;
 use crate::policy::Policy;
 use crate::signature::verify_report_signature;
@@ -61,14 +61,115 @@ pub fn verify_report_with(
     options: &VerifyOptions<'_>,
     policy: &Policy,
 ) -> Result<VerifiedReport> {
-    chain.check_validity(options.time)?;
-    leaf.check_validity(options.time)?;
-    let generation = resolve_generation(report, chain.generation(), leaf, options.generation_hint)?;
+    authenticate_report(report, chain, leaf, options.time, options.generation_hint)?.appraise(
+        options.revocation,
+        options.time,
+        policy,
+    )
+}
+
+/// Proves a report authentic (chain and leaf valid at `time`, generation consistent, leaf
+/// bound to the report, signature valid) without appraising it yet. Callers that check more
+/// evidence between authenticity and appraisal (a vTPM quote) use this, then
+/// [`AuthenticReport::appraise`].
+pub fn authenticate_report<'r, 'c>(
+    report: &SnpReport<'r>,
+    chain: &'c VerifiedCaChain,
+    leaf: &'c VerifiedLeaf,
+    time: UnixTime,
+    generation_hint: Option<Generation>,
+) -> Result<AuthenticReport<'r, 'c>> {
+    chain.check_validity(time)?;
+    leaf.check_validity(time)?;
+    let generation = resolve_generation(report, chain.generation(), leaf, generation_hint)?;
     check_leaf_matches_report(report, leaf, generation)?;
     verify_report_signature(report, leaf.key(), leaf.role())?;
-    let revocation = check_revocation(options.revocation, chain, Some(leaf), options.time)?;
-    policy.check(report, generation)?;
-    Ok(VerifiedReport::new(
-        report, generation, chain, leaf, revocation,
-    ))
+    Ok(AuthenticReport {
+        report: *report,
+        generation,
+        chain,
+        leaf,
+    })
+}
+
+/// A report whose authenticity is proven; only [`authenticate_report`] builds one.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthenticReport<'r, 'c> {
+    report: SnpReport<'r>,
+    generation: Generation,
+    chain: &'c VerifiedCaChain,
+    leaf: &'c VerifiedLeaf,
+}
+
+impl<'r, 'c> AuthenticReport<'r, 'c> {
+    /// The report.
+    pub fn report(&self) -> &SnpReport<'r> {
+        &self.report
+    }
+
+    /// The generation all sources agree on.
+    pub fn generation(&self) -> Generation {
+        self.generation
+    }
+
+    /// Checks revocation, then the policy; the result carries what was verified.
+    pub fn appraise(
+        self,
+        revocation: Revocation<'_>,
+        time: UnixTime,
+        policy: &Policy,
+    ) -> Result<VerifiedReport> {
+        self.check_revocation(revocation, time)?.appraise(policy)
+    }
+
+    /// Checks revocation only, for callers with checks of their own before the policy.
+    pub fn check_revocation(
+        self,
+        revocation: Revocation<'_>,
+        time: UnixTime,
+    ) -> Result<UnrevokedReport<'r, 'c>> {
+        let status = check_revocation(revocation, self.chain, Some(self.leaf), time)?;
+        Ok(UnrevokedReport {
+            authentic: self,
+            status,
+        })
+    }
+}
+
+/// An authentic report whose revocation status is known; only
+/// [`AuthenticReport::check_revocation`] builds one.
+#[derive(Debug, Clone, Copy)]
+pub struct UnrevokedReport<'r, 'c> {
+    authentic: AuthenticReport<'r, 'c>,
+    status: RevocationStatus,
+}
+
+impl<'r> UnrevokedReport<'r, '_> {
+    /// The report.
+    pub fn report(&self) -> &SnpReport<'r> {
+        &self.authentic.report
+    }
+
+    /// The generation all sources agree on.
+    pub fn generation(&self) -> Generation {
+        self.authentic.generation
+    }
+
+    /// Whether revocation was checked.
+    pub fn revocation_status(&self) -> RevocationStatus {
+        self.status
+    }
+
+    /// Applies the policy; the result carries what was verified.
+    pub fn appraise(self, policy: &Policy) -> Result<VerifiedReport> {
+        let a = self.authentic;
+        policy.check(&a.report, a.generation)?;
+        Ok(VerifiedReport::new(
+            &a.report,
+            a.generation,
+            a.chain,
+            a.leaf,
+            self.status,
+        ))
+    }
 }

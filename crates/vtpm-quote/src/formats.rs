@@ -8,14 +8,18 @@ use hcl_parse::HexBytes;
 use crate::error::{Error, Result};
 
 /// A quote with its signature and PCR values, as separate files and evidence carry it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct QuoteFile {
     /// The signature (bare RSA or TPMT_SIGNATURE).
     pub signature: HexBytes,
     /// The TPMS_ATTEST message.
     pub message: HexBytes,
-    /// SHA-256 PCR values, PCR 0 first.
+    /// SHA-256 PCR values, PCR 0 first (or in the order of `pcr_indices`).
     pub pcrs: Vec<HexBytes>,
+    /// The PCR indices of `pcrs` when they are not 0, 1, 2, ... (written by `snp-vtpm quote
+    /// --pcr-select`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pcr_indices: Option<Vec<u8>>,
 }
 
 /// The largest part `quote.bin` may declare (a quote is a few hundred bytes).
@@ -47,6 +51,7 @@ impl QuoteFile {
             signature: HexBytes(signature),
             message: HexBytes(message),
             pcrs,
+            pcr_indices: None,
         })
     }
 

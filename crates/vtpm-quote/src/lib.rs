@@ -25,7 +25,7 @@
 //! # Ok(())
 //! # }
 //! ```
-#![no_std]
+#![cfg_attr(not(feature = "tpm"), no_std)]
 #![deny(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -40,6 +40,9 @@ mod alg;
 mod attest;
 mod error;
 mod formats;
+pub mod fresh;
+#[cfg(feature = "tpm")]
+pub mod guest;
 pub mod name;
 mod pcrs;
 mod public;

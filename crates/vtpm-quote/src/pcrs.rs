@@ -23,6 +23,11 @@ impl PcrValues {
 
     /// SHA-256 values for PCR 0, 1, 2, ... in list order (the `pcrs` array of evidence files).
     pub fn sha256_in_order<T: AsRef<[u8]>>(values: &[T]) -> Result<Self> {
+        Self::in_order(HashAlg::Sha256, values)
+    }
+
+    /// Values of one bank for PCR 0, 1, 2, ... in list order.
+    pub fn in_order<T: AsRef<[u8]>>(bank: HashAlg, values: &[T]) -> Result<Self> {
         let mut pcrs = Self::new();
         for (index, value) in values.iter().enumerate() {
             let index = u8::try_from(index)
@@ -35,7 +40,21 @@ impl PcrValues {
                         MAX_PCR_INDEX + 1
                     ),
                 })?;
-            pcrs.insert(HashAlg::Sha256, index, value.as_ref())?;
+            pcrs.insert(bank, index, value.as_ref())?;
+        }
+        Ok(pcrs)
+    }
+
+    /// Values of one bank at the given indices (`indices[i]` is the index of `values[i]`).
+    pub fn at_indices<T: AsRef<[u8]>>(bank: HashAlg, indices: &[u8], values: &[T]) -> Result<Self> {
+        if indices.len() != values.len() {
+            return Err(Error::BadPcrSelection {
+                reason: alloc::format!("{} indices for {} values", indices.len(), values.len()),
+            });
+        }
+        let mut pcrs = Self::new();
+        for (&index, value) in indices.iter().zip(values) {
+            pcrs.insert(bank, index, value.as_ref())?;
         }
         Ok(pcrs)
     }

@@ -1,0 +1,272 @@
+//! The one error type of this crate: every variant names what was asked for, where, and what
+//! happened (status, attempts, time waited).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A service this crate talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    /// AMD's key distribution service (`kdsintf.amd.com`).
+    Kds,
+    /// Azure's instance metadata service, THIM endpoint (inside an Azure CVM only).
+    Imds,
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Kds => "AMD KDS",
+            Self::Imds => "Azure IMDS",
+        })
+    }
+}
+
+/// What was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A VCEK certificate (DER, P-384 key).
+    Vcek,
+    /// The VCEK chain: ASK then ARK.
+    VcekChain,
+    /// The VLEK chain: ASVK then ARK.
+    VlekChain,
+    /// A certificate revocation list of a product.
+    Crl,
+    /// The THIM answer of Azure IMDS (VCEK, chain and TCB of the host).
+    ImdsCertification,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Vcek => "VCEK",
+            Self::VcekChain => "VCEK certificate chain (ASK, ARK)",
+            Self::VlekChain => "VLEK certificate chain (ASVK, ARK)",
+            Self::Crl => "CRL",
+            Self::ImdsCertification => "THIM certification (VCEK, chain, TCB)",
+        })
+    }
+}
+
+/// Why one attempt failed in a way that a later attempt may not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Failure {
+    /// HTTP 429 Too Many Requests, with the wait the server asked for, if it named one.
+    RateLimited {
+        /// The `Retry-After` the server sent, as a wait from the time of the answer.
+        retry_after: Option<Duration>,
+    },
+    /// A server error (HTTP 5xx).
+    Status(u16),
+    /// A configured timeout expired (which one, as the HTTP client names it).
+    Timeout(String),
+    /// The connection could not be made or broke before the answer was complete.
+    Connection(String),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::RateLimited {
+                retry_after: Some(wait),
+            } => write!(f, "HTTP 429 Too Many Requests (Retry-After {wait:?})"),
+            Self::RateLimited { retry_after: None } => f.write_str("HTTP 429 Too Many Requests"),
+            Self::Status(status) => write!(f, "HTTP {status}"),
+            Self::Timeout(which) => write!(f, "timed out ({which})"),
+            Self::Connection(reason) => write!(f, "connection failed: {reason}"),
+        }
+    }
+}
+
+/// The broad class of an [`Error`], for callers that choose what to do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The thing is not to be had now: offline and not cached, 404, retries exhausted, rate
+    /// limit beyond the deadline, a refused request.
+    Unavailable,
+    /// A body (from the network or the cache) is not what was asked for.
+    Malformed,
+    /// The request or the configuration cannot be served as given.
+    InvalidInput,
+    /// The disk cache could not be read or written when the caller asked for it directly.
+    Cache,
+}
+
+/// Why a certificate, chain or CRL could not be had.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// HTTP 404: the service has nothing at this URL (for a VCEK: unknown chip or TCB).
+    #[error("{}", not_found_message(*service, *kind, url))]
+    NotFound {
+        /// The service asked.
+        service: Service,
+        /// What was asked for.
+        kind: Kind,
+        /// The URL requested.
+        url: String,
+    },
+    /// An HTTP status that retrying cannot change (other 4xx, unexpected 1xx/2xx/3xx).
+    #[error("{service} refused the {kind} request: GET {url} answered HTTP {status}")]
+    HttpStatus {
+        /// The service asked.
+        service: Service,
+        /// What was asked for.
+        kind: Kind,
+        /// The URL requested.
+        url: String,
+        /// The status received.
+        status: u16,
+    },
+    /// Every attempt failed, or the next wait would pass the deadline.
+    #[error(
+        "{service} did not deliver the {kind} after {attempts} attempt(s) and {waited:?} of \
+         waiting; last failure: {last} (GET {url})"
+    )]
+    RetriesExhausted {
+        /// The service asked.
+        service: Service,
+        /// What was asked for.
+        kind: Kind,
+        /// The URL requested.
+        url: String,
+        /// Requests made.
+        attempts: u32,
+        /// Total time spent waiting between attempts.
+        waited: Duration,
+        /// Why the last attempt failed.
+        last: Failure,
+    },
+    /// HTTP 429 with a `Retry-After` that would pass the retry deadline: no point waiting.
+    #[error(
+        "{service} is rate-limiting the {kind} request (HTTP 429): it asks to wait \
+         {retry_after:?}, beyond the {deadline:?} retry deadline ({attempts} attempt(s), \
+         {waited:?} waited; GET {url})"
+    )]
+    RateLimited {
+        /// The service asked.
+        service: Service,
+        /// What was asked for.
+        kind: Kind,
+        /// The URL requested.
+        url: String,
+        /// Requests made.
+        attempts: u32,
+        /// Total time spent waiting between attempts.
+        waited: Duration,
+        /// The wait the server asked for.
+        retry_after: Duration,
+        /// The configured deadline for all attempts and waits.
+        deadline: Duration,
+    },
+    /// A failure no retry can fix (TLS, bad URL, proxy): the request was not retried.
+    #[error("{service} request for the {kind} failed: {reason} (GET {url})")]
+    Transport {
+        /// The service asked.
+        service: Service,
+        /// What was asked for.
+        kind: Kind,
+        /// The URL requested.
+        url: String,
+        /// The HTTP client's explanation.
+        reason: String,
+    },
+    /// Offline mode and the cache cannot answer.
+    #[error("the {kind} of {key} is not cached, offline ({detail})")]
+    NotCachedOffline {
+        /// What was asked for.
+        kind: Kind,
+        /// The cache key (product, hwID, TCB).
+        key: String,
+        /// Why the cache cannot answer (no entry, cache disabled, CRL expired).
+        detail: String,
+    },
+    /// A body is not the well-formed object asked for. Never cached.
+    #[error("malformed {kind} from {origin}: {reason}")]
+    Malformed {
+        /// What was asked for.
+        kind: Kind,
+        /// Where the bytes came from: a URL, a cache file, or the caller.
+        origin: String,
+        /// What is wrong with them.
+        reason: String,
+    },
+    /// The request cannot be made (masked chip id, product mismatch, bad hwID length, ...).
+    #[error("invalid request: {reason}")]
+    InvalidRequest {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The configuration is unusable (base URL, proxy URL, retry policy).
+    #[error("invalid configuration: {reason}")]
+    InvalidConfig {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A cache operation the caller asked for failed.
+    #[error("cache: cannot {op} {}: {source}", path.display())]
+    Cache {
+        /// The operation ("remove", "write", ...).
+        op: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+}
+
+fn not_found_message(service: Service, kind: Kind, url: &str) -> String {
+    match kind {
+        Kind::Vcek => format!(
+            "{service} has no certificate for this chip and TCB (GET {url} answered 404 Not Found)"
+        ),
+        _ => format!("{service} has no {kind} here (GET {url} answered 404 Not Found)"),
+    }
+}
+
+impl Error {
+    /// The broad class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::NotFound { .. }
+            | Self::HttpStatus { .. }
+            | Self::RetriesExhausted { .. }
+            | Self::RateLimited { .. }
+            | Self::Transport { .. }
+            | Self::NotCachedOffline { .. } => ErrorKind::Unavailable,
+            Self::Malformed { .. } => ErrorKind::Malformed,
+            Self::InvalidRequest { .. } | Self::InvalidConfig { .. } => ErrorKind::InvalidInput,
+            Self::Cache { .. } => ErrorKind::Cache,
+        }
+    }
+
+    /// True when the thing cannot be had now (as opposed to being malformed or misrequested).
+    pub fn is_unavailable(&self) -> bool {
+        self.kind() == ErrorKind::Unavailable
+    }
+
+    /// True when a body was received (or read from the cache) but is not what was asked for.
+    pub fn is_malformed(&self) -> bool {
+        self.kind() == ErrorKind::Malformed
+    }
+
+    pub(crate) fn invalid_request(reason: impl Into<String>) -> Self {
+        Self::InvalidRequest {
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn invalid_config(reason: impl Into<String>) -> Self {
+        Self::InvalidConfig {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
