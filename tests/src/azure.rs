@@ -112,3 +112,142 @@ impl SyntheticReport {
         (hcl, vcek)
     }
 }
+
+/// A software stand-in for the vTPM's attestation key (RSA-2048), for evidence composed
+/// without a TPM. Deterministic from its seed.
+pub struct SoftwareAk {
+    key: rsa::PrivateKey,
+}
+
+impl SoftwareAk {
+    /// The AK of a seed (generated once per process and seed).
+    pub fn shared() -> &'static SoftwareAk {
+        static AK: std::sync::OnceLock<SoftwareAk> = std::sync::OnceLock::new();
+        AK.get_or_init(|| {
+            use chacha20::rand_core::SeedableRng;
+            let mut rng = chacha20::ChaCha20Rng::from_seed([0xA5; 32]);
+            SoftwareAk {
+                key: rsa::PrivateKey::new(&mut rng, 2048).expect("RSA-2048 key generation"),
+            }
+        })
+    }
+
+    /// The modulus, big-endian.
+    pub fn modulus(&self) -> Vec<u8> {
+        use rsa::traits::PublicKeyParts;
+        self.key.n().to_be_bytes().to_vec()
+    }
+
+    /// A quote over SHA-256 PCRs 0..pcrs.len() with `nonce`, as Azure's AK makes them: a
+    /// TPMS_ATTEST naming this key under the Azure template and a bare RSASSA-SHA256 signature.
+    pub fn quote(&self, nonce: &[u8], pcrs: &[[u8; 32]]) -> (Vec<u8>, Vec<u8>) {
+        use sha2::Digest;
+        let template = azure_ak_template(&self.modulus());
+        let name = [&[0x00, 0x0B][..], &sha2::Sha256::digest(&template)].concat();
+        let qualified = [
+            &[0x00, 0x0B][..],
+            &sha2::Sha256::digest([&0x4000_000Bu32.to_be_bytes()[..], &name].concat()),
+        ]
+        .concat();
+        let mut m = Vec::new();
+        m.extend_from_slice(&0xFF54_4347u32.to_be_bytes());
+        m.extend_from_slice(&0x8018u16.to_be_bytes());
+        m.extend_from_slice(&(qualified.len() as u16).to_be_bytes());
+        m.extend_from_slice(&qualified);
+        m.extend_from_slice(&(nonce.len() as u16).to_be_bytes());
+        m.extend_from_slice(nonce);
+        m.extend_from_slice(&[0; 17]);
+        m.extend_from_slice(&[0; 8]);
+        m.extend_from_slice(&1u32.to_be_bytes());
+        m.extend_from_slice(&0x000Bu16.to_be_bytes());
+        let mut bitmap = [0u8; 3];
+        for index in 0..pcrs.len() {
+            bitmap[index / 8] |= 1 << (index % 8);
+        }
+        m.push(3);
+        m.extend_from_slice(&bitmap);
+        let digest = sha2::Sha256::digest(pcrs.concat());
+        m.extend_from_slice(&32u16.to_be_bytes());
+        m.extend_from_slice(&digest);
+        let signature = self
+            .key
+            .sign(
+                rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+                &sha2::Sha256::digest(&m),
+            )
+            .expect("RSA signing");
+        (m, signature)
+    }
+}
+
+/// TPMT_PUBLIC of the Azure AK template with this modulus (as the TPM marshals it).
+fn azure_ak_template(modulus: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for word in [0x0001u16, 0x000B] {
+        out.extend_from_slice(&word.to_be_bytes());
+    }
+    out.extend_from_slice(&0x0005_0472u32.to_be_bytes());
+    for word in [0x0000u16, 0x0010, 0x0014, 0x000B, 2048] {
+        out.extend_from_slice(&word.to_be_bytes());
+    }
+    out.extend_from_slice(&0u32.to_be_bytes());
+    out.extend_from_slice(&(modulus.len() as u16).to_be_bytes());
+    out.extend_from_slice(modulus);
+    out
+}
+
+/// Complete synthetic evidence in the native JSON format, and what verifies it.
+pub struct SyntheticEvidence {
+    /// Evidence JSON (version 2 when the report is bound to the nonce, else 1).
+    pub json: Vec<u8>,
+    /// The PEM chain (ASK then ARK) of the product.
+    pub chain_pem: String,
+    /// The nonce the quote carries.
+    pub nonce: Vec<u8>,
+}
+
+/// Builds evidence from the test PKI and the software AK; `bind` puts the nonce into the
+/// report's user-data (version 2 evidence).
+pub fn synthetic_evidence(
+    pki: &TestPki,
+    report: &SyntheticReport,
+    nonce: &[u8],
+    bind: bool,
+) -> SyntheticEvidence {
+    let ak = SoftwareAk::shared();
+    let mut report = SyntheticReport {
+        ak_modulus: ak.modulus(),
+        ..report.clone()
+    };
+    if bind {
+        report.user_data = [0; 64];
+        report.user_data[..nonce.len()].copy_from_slice(nonce);
+    }
+    let (hcl, vcek) = report.build(pki);
+    let pcrs: Vec<[u8; 32]> = (0..24u8)
+        .map(|i| {
+            if (17..=22).contains(&i) {
+                [0xFF; 32]
+            } else {
+                [i; 32]
+            }
+        })
+        .collect();
+    let (message, signature) = ak.quote(nonce, &pcrs);
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let json = serde_json::json!({
+        "version": if bind { 2 } else { 1 },
+        "tpm_quote": {
+            "signature": hex::encode(&signature),
+            "message": hex::encode(&message),
+            "pcrs": pcrs.iter().map(hex::encode).collect::<Vec<_>>(),
+        },
+        "hcl_report": b64(&hcl),
+        "vcek": b64(&vcek.der),
+    });
+    SyntheticEvidence {
+        json: serde_json::to_vec_pretty(&json).expect("JSON"),
+        chain_pem: pki.product(report.generation).vcek_chain_pem(),
+        nonce: nonce.to_vec(),
+    }
+}

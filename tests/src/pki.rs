@@ -191,3 +191,26 @@ fn product_index(generation: Generation) -> usize {
         Generation::Turin => 2,
     }
 }
+
+impl TestPki {
+    /// This PKI's ARK, ASK and ASVK of every product as trust anchors (custom pins, recorded
+    /// by verifiers as "not AMD's roots").
+    pub fn trust_anchors(&self) -> snp_verify::TrustAnchors {
+        use snp_verify::{CertRole, Pin};
+        let roles = [
+            (CaRole::Ark, CertRole::Ark),
+            (CaRole::Ask, CertRole::Ask),
+            (CaRole::Asvk, CertRole::Asvk),
+        ];
+        snp_verify::TrustAnchors::caller_supplied_not_amd(Generation::ALL.into_iter().flat_map(
+            |generation| {
+                let ca = self.product(generation);
+                roles.map(|(role, cert_role)| Pin {
+                    generation,
+                    role: cert_role,
+                    sha256: ca.sha256(role),
+                })
+            },
+        ))
+    }
+}

@@ -5,7 +5,7 @@
 use hcl_parse::snp::RawSnpReport;
 use hcl_parse::{Generation, SnpReport, TcbComponents, TcbVersion};
 use snp_verify::{
-    CertRole, Error, ErrorKind, MinimumTcb, Pin, Policy, PolicyCheck, Revocation, RevocationStatus,
+    CertRole, Error, ErrorKind, MinimumTcb, Policy, PolicyCheck, Revocation, RevocationStatus,
     TrustAnchors, UnixTime, VerifiedCaChain, VerifyOptions, verify_report,
 };
 use snp_vtpm_testkit::pki::{
@@ -31,19 +31,7 @@ const TURIN_TCB: TcbComponents = TcbComponents {
 };
 
 fn anchors(pki: &TestPki) -> TrustAnchors {
-    TrustAnchors::caller_supplied_not_amd(Generation::ALL.into_iter().flat_map(|generation| {
-        let ca = pki.product(generation);
-        [
-            (CaRole::Ark, CertRole::Ark),
-            (CaRole::Ask, CertRole::Ask),
-            (CaRole::Asvk, CertRole::Asvk),
-        ]
-        .map(|(role, cert_role)| Pin {
-            generation,
-            role: cert_role,
-            sha256: ca.sha256(role),
-        })
-    }))
+    pki.trust_anchors()
 }
 
 fn cpuid(generation: Generation) -> (u8, u8) {

@@ -1,7 +1,72 @@
-//! The facade of the workspace: evidence formats, the `Verifier` and `Attester`, and the
-//! `snp-vtpm` command line tool.
+//! Attestation for Azure SEV-SNP confidential VMs: one entry point for verifiers and guests.
 //!
-//! The facade lands with its own issue; today the crate re-exports the parsing layer.
-#![no_std]
+//! | feature | what it adds | pulls |
+//! |---|---|---|
+//! | (none) | [`Evidence`], [`Verifier`], [`EvidencePolicy`]: verification only | pure Rust; builds for wasm32 |
+//! | `fetch` | certificate fetching (AMD KDS, Azure IMDS, disk cache) | ureq, rustls |
+//! | `attester` | the guest side: [`attester::Attester`] over the vTPM | tss-esapi (libtss2) |
+//! | `cli` (default) | the `snp-vtpm` binary | clap |
+//!
+//! A verifier service depends on `snp-vtpm` with `default-features = false` and gets no TPM
+//! library, OpenSSL, HTTP client or CLI parser.
+//!
+//! Verifying (pure: the time is a parameter; certificates come with the evidence or beside it):
+//!
+//! ```no_run
+//! use snp_vtpm::{Certificates, Evidence, EvidencePolicy, ExpectedNonce, Verifier, VerifyOptions};
+//! use snp_verify::UnixTime;
+//!
+//! # fn run(evidence_json: &[u8], amd_chain_pem: &[u8], nonce: &[u8]) -> Result<(), snp_vtpm::Error> {
+//! let evidence = Evidence::from_json(evidence_json, snp_vtpm::DEFAULT_SIZE_LIMIT)?;
+//! let mut certificates = Certificates::default();
+//! certificates.add_file(amd_chain_pem)?;
+//! let verifier = Verifier::new(EvidencePolicy::preset("azure-cvm").expect("built-in preset"));
+//! let verified = verifier.verify(
+//!     &evidence,
+//!     ExpectedNonce::Exactly(nonce),
+//!     &certificates,
+//!     &VerifyOptions::at(UnixTime::from_secs(1_750_000_000)),
+//! )?;
+//! println!("{} VM, PCR 7 = {:?}", verified.report().product(), verified.quote().pcr(vtpm_quote::HashAlg::Sha256, 7));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Gathering evidence on the guest (feature `attester`):
+//!
+//! ```no_run
+//! # #[cfg(feature = "attester")]
+//! # fn run() -> Result<(), snp_vtpm::Error> {
+//! use snp_vtpm::attester::{Attester, AttesterOptions};
+//! let mut attester = Attester::open(None, AttesterOptions::default())?;
+//! let evidence = attester.evidence(b"nonce from the verifier", true)?;
+//! std::fs::write("evidence.json", evidence.to_json()).expect("writable");
+//! # Ok(())
+//! # }
+//! ```
 
-pub use hcl_parse;
+#[cfg(feature = "attester")]
+pub mod attester;
+pub mod certs;
+mod error;
+mod evidence;
+#[cfg(feature = "fetch")]
+pub mod fetch;
+mod firmware;
+mod policy;
+mod verifier;
+
+#[cfg(feature = "fetch")]
+pub use amd_kds;
+pub use error::{Cause, Check, Error, ExitCode};
+pub use evidence::{DEFAULT_SIZE_LIMIT, Evidence, EvidenceVersion, QuoteParts};
+pub use firmware::FirmwareClaims;
+pub use policy::{
+    DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, EvidencePolicy, PRESETS, PcrPolicy,
+    VmConfigurationPolicy,
+};
+pub use verifier::{
+    Certificates, CheckRecord, ExpectedNonce, VerifiedEvidence, Verifier, VerifyOptions,
+    VmConfigurationClaims,
+};
+pub use {hcl_parse, snp_verify, vtpm_quote};

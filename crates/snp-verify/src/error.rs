@@ -13,6 +13,7 @@ use crate::time::UnixTime;
 
 /// Which certificate of the AMD chain a check concerns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum CertRole {
     /// AMD root key (self-signed).
     Ark,

@@ -1,0 +1,113 @@
+//! Arguments shared by several commands.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use snp_vtpm::fetch::FetchOptions;
+use snp_vtpm::{Error, EvidencePolicy};
+
+/// The verifier's nonce.
+#[derive(Debug, Clone, Args)]
+#[group(required = true, multiple = false)]
+pub struct NonceArgs {
+    /// The nonce as text (its UTF-8 bytes)
+    #[arg(long)]
+    pub nonce: Option<String>,
+    /// The nonce as hex
+    #[arg(long, value_name = "HEX")]
+    pub nonce_hex: Option<String>,
+}
+
+impl NonceArgs {
+    /// The nonce bytes.
+    pub fn bytes(&self) -> Result<Vec<u8>, Error> {
+        match (&self.nonce, &self.nonce_hex) {
+            (Some(text), _) => Ok(text.as_bytes().to_vec()),
+            (None, Some(hex_text)) => {
+                hex::decode(hex_text.trim()).map_err(|e| Error::input(format!("--nonce-hex: {e}")))
+            }
+            (None, None) => Err(Error::input("a nonce is required (--nonce or --nonce-hex)")),
+        }
+    }
+}
+
+/// Where certificates come from, on every command that may fetch.
+#[derive(Debug, Clone, Args)]
+pub struct FetchArgs {
+    /// AMD KDS base URL
+    #[arg(long, env = "SNP_VTPM_KDS_URL", value_name = "URL")]
+    pub kds_url: Option<String>,
+    /// Azure IMDS base URL
+    #[arg(long, env = "SNP_VTPM_IMDS_URL", value_name = "URL")]
+    pub imds_url: Option<String>,
+    /// Certificate cache folder (default: the user's cache folder)
+    #[arg(long, env = "SNP_VTPM_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not use the certificate cache
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Never use the network: certificates come from files and the cache only
+    #[arg(long, env = "SNP_VTPM_OFFLINE")]
+    pub offline: bool,
+}
+
+impl FetchArgs {
+    /// The fetch options; `use_imds` asks IMDS first (on the guest).
+    pub fn options(&self, use_imds: bool) -> FetchOptions {
+        FetchOptions {
+            kds_url: self.kds_url.clone(),
+            imds_url: self.imds_url.clone(),
+            use_imds,
+            cache_dir: self.cache_dir.clone(),
+            no_cache: self.no_cache,
+            offline: self.offline,
+            notify_on_stderr: true,
+        }
+    }
+}
+
+/// The appraisal policy.
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// Policy file (TOML or JSON) that extends or replaces a preset (see docs/policy.md)
+    #[arg(long, value_name = "FILE", conflicts_with = "preset")]
+    pub policy: Option<PathBuf>,
+    /// A built-in policy: azure-cvm (default for vTPM evidence) or snp-default (raw reports)
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+}
+
+impl PolicyArgs {
+    /// The policy, with `default_preset` when neither option is given.
+    pub fn load(&self, default_preset: &str) -> Result<EvidencePolicy, Error> {
+        if let Some(path) = &self.policy {
+            let bytes = crate::inputs::read(path)?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| Error::input("the policy file is not UTF-8"))?;
+            let is_json = text.trim_start().starts_with('{');
+            let document: serde_json::Value = if is_json {
+                serde_json::from_str(&text)
+                    .map_err(|e| Error::input(format!("{}: {e}", path.display())))?
+            } else {
+                toml::from_str(&text)
+                    .map_err(|e| Error::input(format!("{}: {e}", path.display())))?
+            };
+            return EvidencePolicy::from_document(document, default_preset);
+        }
+        let name = self.preset.as_deref().unwrap_or(default_preset);
+        EvidencePolicy::preset(name).ok_or_else(|| {
+            Error::input(format!(
+                "unknown preset \"{name}\" (presets: {})",
+                snp_vtpm::PRESETS.join(", ")
+            ))
+        })
+    }
+}
+
+/// The TPM to use.
+#[derive(Debug, Clone, Args)]
+pub struct TctiArgs {
+    /// TCTI of the TPM (default device:/dev/tpmrm0; swtpm:host=127.0.0.1,port=2321 for swtpm)
+    #[arg(long, env = "SNP_VTPM_TCTI", value_name = "TCTI")]
+    pub tcti: Option<String>,
+}

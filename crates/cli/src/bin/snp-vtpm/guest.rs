@@ -1,0 +1,471 @@
+//! Guest commands (`report`, `quote`, `evidence`) and `fetch`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use hcl_parse::{Generation, HclReport, SnpReport, TcbVersion};
+use snp_vtpm::amd_kds::{ChainKind, ImdsQuery, VcekRequest};
+use snp_vtpm::attester::{Attester, AttesterOptions, tpm_error};
+use snp_vtpm::snp_verify::{TrustAnchors, UnixTime, authenticate_report};
+use snp_vtpm::vtpm_quote::guest::Vtpm;
+use snp_vtpm::vtpm_quote::{HashAlg, PcrBankSelection, QuoteFile};
+use snp_vtpm::{Certificates, Check, DEFAULT_EVIDENCE_PRESET, Error, ExitCode, fetch};
+
+use crate::args::{FetchArgs, NonceArgs, PolicyArgs, TctiArgs};
+use crate::{Outcome, inputs, output, show};
+
+/// Read the HCL report (from the vTPM or a file), verify its SNP report and binding, print it
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sudo snp-vtpm report --print
+  snp-vtpm report --file hcl-report.bin --chain amd-milan.pem --offline --json")]
+pub struct ReportArgs {
+    /// Read the report from this file instead of the vTPM
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Print every field of the report and the runtime claims
+    #[arg(short = 'p', long)]
+    pub print: bool,
+    /// One JSON document on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// Get the VCEK and chain from Azure IMDS (then KDS)
+    #[arg(long, conflicts_with = "kds")]
+    pub imds: bool,
+    /// Get the VCEK and chain from AMD KDS only
+    #[arg(long)]
+    pub kds: bool,
+    /// PEM file with the VCEK and/or the ASK and ARK; repeatable
+    #[arg(long, value_name = "PEM")]
+    pub chain: Vec<PathBuf>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub tcti: TctiArgs,
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+impl ReportArgs {
+    /// `snp-vtpm -p`: print the vTPM's report, certificates from IMDS.
+    pub fn print_from_vtpm() -> Self {
+        Self {
+            file: None,
+            print: true,
+            json: false,
+            imds: false,
+            kds: false,
+            chain: Vec::new(),
+            policy: PolicyArgs {
+                policy: None,
+                preset: None,
+            },
+            tcti: TctiArgs {
+                tcti: std::env::var("SNP_VTPM_TCTI").ok(),
+            },
+            fetch: FetchArgs {
+                kds_url: None,
+                imds_url: None,
+                cache_dir: None,
+                no_cache: false,
+                offline: false,
+            },
+        }
+    }
+}
+
+/// Runs `report`.
+pub fn report(args: ReportArgs) -> Outcome {
+    let bytes = match &args.file {
+        Some(path) => inputs::read(path)?,
+        None => Vtpm::open(args.tcti.tcti.as_deref())
+            .and_then(|mut v| v.hcl_report())
+            .map_err(tpm_error)?,
+    };
+    let result = verify_hcl(&args, &bytes);
+    let description = show::describe_hcl(&bytes)?;
+    match (result, args.json) {
+        (Ok(verified), true) => {
+            output::print_json(&serde_json::json!({
+                "verified": true, "exit_code": 0, "verdict": verified, "report": description.json,
+            }));
+            Ok(ExitCode::Verified)
+        }
+        (Ok(verified), false) => {
+            print!(
+                "VERIFIED: SNP report signed by AMD, runtime claims bound\n{}",
+                output::describe_report(&verified)
+            );
+            if args.print {
+                print!("{}", description.text);
+            }
+            Ok(ExitCode::Verified)
+        }
+        (Err(error), true) => {
+            output::print_json(&serde_json::json!({
+                "verified": false, "exit_code": error.exit_code() as u8, "failed_check": error.check(),
+                "error": error.message(), "report": description.json,
+            }));
+            Ok(error.exit_code())
+        }
+        (Err(error), false) => {
+            if args.print {
+                print!("{}", description.text);
+            }
+            Err(error)
+        }
+    }
+}
+
+fn verify_hcl(
+    args: &ReportArgs,
+    bytes: &[u8],
+) -> Result<snp_vtpm::snp_verify::VerifiedReport, Error> {
+    let hcl = HclReport::parse(bytes).map_err(|e| Error::input(e.to_string()))?;
+    let report = hcl.snp_report().map_err(|e| Error::input(e.to_string()))?;
+    let mut certificates = Certificates::default();
+    for path in &args.chain {
+        certificates.add_file(&inputs::read(path)?)?;
+    }
+    if certificates.leaves.is_empty() || certificates.ca.is_empty() {
+        let use_imds = args.imds || (args.file.is_none() && !args.kds);
+        let source = args.fetch.options(use_imds).source()?;
+        let (have_leaf, have_chain) =
+            (!certificates.leaves.is_empty(), !certificates.ca.is_empty());
+        fetch::complete(
+            &source,
+            &report,
+            None,
+            have_leaf,
+            have_chain,
+            &mut certificates,
+        )?;
+    }
+    let policy = args.policy.load(DEFAULT_EVIDENCE_PRESET)?;
+    let time = UnixTime::from_secs(inputs::now());
+    let leaf_der = certificates
+        .leaves
+        .first()
+        .ok_or_else(|| Error::input("no VCEK"))?;
+    let ca: Vec<&[u8]> = certificates.ca.iter().map(Vec::as_slice).collect();
+    let snp = |e| Error::new(Check::Chain, ExitCode::Verification, format!("{e}"));
+    let intermediate =
+        snp_vtpm::snp_verify::VerifiedCaChain::issuer_role_of_leaf(leaf_der).map_err(snp)?;
+    let chain = snp_vtpm::snp_verify::VerifiedCaChain::from_candidates(
+        &TrustAnchors::amd(),
+        &ca,
+        intermediate,
+        time,
+    )
+    .map_err(snp)?;
+    let leaf = chain.verify_leaf(leaf_der, time).map_err(snp)?;
+    let authentic = authenticate_report(&report, &chain, &leaf, time, None).map_err(|e| {
+        Error::new(
+            Check::ReportSignature,
+            ExitCode::Verification,
+            e.to_string(),
+        )
+    })?;
+    hcl.verify_report_data_binding().map_err(|e| {
+        Error::new(
+            Check::ReportDataBinding,
+            ExitCode::Verification,
+            e.to_string(),
+        )
+    })?;
+    authentic
+        .appraise(
+            snp_vtpm::snp_verify::Revocation::SkipAndRecord,
+            time,
+            &policy.report,
+        )
+        .map_err(|e| Error::new(Check::Policy, ExitCode::Policy, e.to_string()))
+}
+
+/// Quote the vTPM's PCRs with a nonce (guest)
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sudo snp-vtpm quote --nonce challenge -o quote.json
+  sudo snp-vtpm quote --nonce-hex 00112233 --pcr-select 0-7,14")]
+pub struct QuoteArgs {
+    #[command(flatten)]
+    pub nonce: NonceArgs,
+    /// SHA-256 PCRs to quote, e.g. 0-23 (default) or 0,4,7
+    #[arg(long, value_name = "LIST", default_value = "0-23")]
+    pub pcr_select: String,
+    /// Write the quote JSON here instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub tcti: TctiArgs,
+}
+
+fn pcr_list(text: &str) -> Result<Vec<u8>, Error> {
+    let bad = || {
+        Error::input(format!(
+            "--pcr-select: expected indices like 0-7,14, found {text}"
+        ))
+    };
+    let mut indices = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (from, to) = part.split_once('-').unwrap_or((part, part));
+        let (from, to): (u8, u8) = (
+            from.parse().map_err(|_| bad())?,
+            to.parse().map_err(|_| bad())?,
+        );
+        if from > to || to > 23 {
+            return Err(bad());
+        }
+        indices.extend(from..=to);
+    }
+    indices.sort_unstable();
+    indices.dedup();
+    if indices.is_empty() {
+        return Err(bad());
+    }
+    Ok(indices)
+}
+
+/// Runs `quote`.
+pub fn quote(args: QuoteArgs) -> Outcome {
+    let nonce = args.nonce.bytes()?;
+    let indices = pcr_list(&args.pcr_select)?;
+    let mut vtpm = Vtpm::open(args.tcti.tcti.as_deref()).map_err(tpm_error)?;
+    let selection = [PcrBankSelection {
+        bank: HashAlg::Sha256,
+        indices: indices.clone(),
+    }];
+    let quote = vtpm.quote(&nonce, &selection).map_err(tpm_error)?;
+    let contiguous = indices
+        .iter()
+        .enumerate()
+        .all(|(i, &index)| usize::from(index) == i);
+    let file = QuoteFile {
+        signature: hcl_parse::HexBytes(quote.signature),
+        message: hcl_parse::HexBytes(quote.message),
+        pcrs: quote
+            .pcrs
+            .iter()
+            .map(|(_, _, v)| hcl_parse::HexBytes(v.to_vec()))
+            .collect(),
+        pcr_indices: (!contiguous).then_some(indices),
+    };
+    let mut json = serde_json::to_vec_pretty(&file).map_err(|e| Error::input(e.to_string()))?;
+    json.push(b'\n');
+    output::write_out(args.output.as_deref(), &json)?;
+    Ok(ExitCode::Verified)
+}
+
+/// Gather evidence for a verifier's nonce (guest)
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sudo snp-vtpm evidence --nonce-hex $NONCE --fresh -o evidence.json
+  sudo snp-vtpm evidence --nonce challenge --no-certs")]
+pub struct EvidenceArgs {
+    #[command(flatten)]
+    pub nonce: NonceArgs,
+    /// Bind the report to the nonce first (writes it to NV 0x01400002); evidence version 2
+    #[arg(long)]
+    pub fresh: bool,
+    /// Do not add the VCEK and chain (the verifier fetches them)
+    #[arg(long)]
+    pub no_certs: bool,
+    /// Write the evidence here instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub tcti: TctiArgs,
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+/// Runs `evidence`.
+pub fn evidence(args: EvidenceArgs) -> Outcome {
+    let nonce = args.nonce.bytes()?;
+    let options = AttesterOptions {
+        fetch: (!args.no_certs).then(|| args.fetch.options(true)),
+        ..AttesterOptions::default()
+    };
+    let mut attester = Attester::open(args.tcti.tcti.as_deref(), options)?;
+    let evidence = attester.evidence(&nonce, args.fresh)?;
+    output::write_out(args.output.as_deref(), &evidence.to_json())?;
+    Ok(ExitCode::Verified)
+}
+
+/// Fetch certificates or a CRL (AMD KDS, Azure IMDS, cache)
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  snp-vtpm fetch vcek --report hcl-report.bin -o vcek.pem
+  snp-vtpm fetch chain --product Genoa -o genoa.pem
+  snp-vtpm fetch crl --product Milan -o milan.crl
+  snp-vtpm fetch vcek --imds")]
+pub struct FetchCommand {
+    /// What to fetch
+    #[command(subcommand)]
+    pub what: FetchWhat,
+}
+
+/// What `fetch` gets.
+#[derive(Debug, Subcommand)]
+pub enum FetchWhat {
+    /// The VCEK for a report (or product, hwID and TCB)
+    Vcek(FetchTarget),
+    /// The ASK (or ASVK with --vlek) and ARK of a product
+    Chain(FetchTarget),
+    /// The CRL of a product (DER)
+    Crl(FetchTarget),
+}
+
+/// Which chip, TCB or product.
+#[derive(Debug, Args)]
+pub struct FetchTarget {
+    /// An HCL report or raw SNP report file to take product, chip id and TCB from
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Milan, Genoa or Turin
+    #[arg(long, value_name = "PRODUCT")]
+    pub product: Option<String>,
+    /// Hardware id in hex (64 bytes; 8 on Turin)
+    #[arg(long, value_name = "HEX")]
+    pub hwid: Option<String>,
+    /// TCB as 16 hex digits (tcbm)
+    #[arg(long, value_name = "HEX")]
+    pub tcb: Option<String>,
+    /// Ask Azure IMDS (the host's own VCEK and chain)
+    #[arg(long)]
+    pub imds: bool,
+    /// The VLEK chain (ASVK) instead of the VCEK chain
+    #[arg(long)]
+    pub vlek: bool,
+    /// Write here instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+fn product_of(target: &FetchTarget, report: Option<&SnpReport<'_>>) -> Result<Generation, Error> {
+    if let Some(name) = &target.product {
+        return Generation::from_product_name(name)
+            .ok_or_else(|| Error::input(format!("unknown product {name}")));
+    }
+    report
+        .and_then(|r| r.generation().ok().flatten())
+        .ok_or_else(|| {
+            Error::input("give --product (a version 2 report does not name its product)")
+        })
+}
+
+/// Runs `fetch`.
+pub fn fetch(command: FetchCommand) -> Outcome {
+    let (FetchWhat::Vcek(target) | FetchWhat::Chain(target) | FetchWhat::Crl(target)) =
+        &command.what;
+    let report_bytes = target
+        .report
+        .as_ref()
+        .map(|p| inputs::read(p))
+        .transpose()?;
+    let snp_bytes = match &report_bytes {
+        Some(bytes) if bytes.starts_with(b"HCLA") => Some(
+            HclReport::parse(bytes)
+                .map_err(|e| Error::input(e.to_string()))?
+                .hardware_report()
+                .to_vec(),
+        ),
+        Some(bytes) => Some(inputs::raw_report(bytes.clone())?),
+        None => None,
+    };
+    let report = snp_bytes
+        .as_deref()
+        .map(SnpReport::from_bytes)
+        .transpose()
+        .map_err(|e| Error::input(e.to_string()))?;
+    let source = target.fetch.options(target.imds).source()?;
+    let bytes = match &command.what {
+        FetchWhat::Vcek(_) => {
+            let request = match (&report, &target.hwid, &target.tcb) {
+                (Some(report), _, _) => VcekRequest::detect(
+                    report,
+                    target
+                        .product
+                        .as_deref()
+                        .and_then(Generation::from_product_name),
+                )
+                .map_err(fetch::unavailable)?,
+                (None, Some(hwid), Some(tcb)) => {
+                    let product = product_of(target, None)?;
+                    let hwid =
+                        hex::decode(hwid).map_err(|e| Error::input(format!("--hwid: {e}")))?;
+                    let tcb = u64::from_str_radix(tcb, 16)
+                        .map_err(|e| Error::input(format!("--tcb: {e}")))?;
+                    let components = TcbVersion(tcb.to_le_bytes()).components(product);
+                    VcekRequest::new(product, &hwid, components).map_err(fetch::unavailable)?
+                }
+                (None, _, _) if target.imds => {
+                    let imds = source
+                        .imds()
+                        .ok_or_else(|| Error::input("IMDS is not configured"))?;
+                    let thim = imds
+                        .certification(&ImdsQuery::default())
+                        .map_err(fetch::unavailable)?;
+                    return write_text(target, thim.vcek.to_pem());
+                }
+                _ => {
+                    return Err(Error::input(
+                        "give --report, or --product with --hwid and --tcb, or --imds",
+                    ));
+                }
+            };
+            source
+                .vcek(&request)
+                .map_err(fetch::unavailable)?
+                .value
+                .to_pem()
+                .into_bytes()
+        }
+        FetchWhat::Chain(_) => {
+            let kind = if target.vlek {
+                ChainKind::Vlek
+            } else {
+                ChainKind::Vcek
+            };
+            let product = product_of(target, report.as_ref())?;
+            source
+                .cert_chain(product, kind)
+                .map_err(fetch::unavailable)?
+                .value
+                .to_pem()
+                .into_bytes()
+        }
+        FetchWhat::Crl(_) => {
+            let product = product_of(target, report.as_ref())?;
+            let der = fetch::crl(&source, product)?;
+            if target.output.is_none() {
+                pem_rfc7468_encode("X509 CRL", &der).into_bytes()
+            } else {
+                der
+            }
+        }
+    };
+    output::write_out(target.output.as_deref(), &bytes)?;
+    Ok(ExitCode::Verified)
+}
+
+fn write_text(target: &FetchTarget, text: String) -> Outcome {
+    output::write_out(target.output.as_deref(), text.as_bytes())?;
+    Ok(ExitCode::Verified)
+}
+
+fn pem_rfc7468_encode(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}

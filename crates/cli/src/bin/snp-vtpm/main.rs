@@ -1,0 +1,92 @@
+//! `snp-vtpm`: attestation for Azure SEV-SNP confidential VMs from the command line.
+
+mod args;
+mod guest;
+mod inputs;
+mod output;
+mod show;
+mod verify;
+
+use std::process::ExitCode as ProcessExit;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use snp_vtpm::{Error, ExitCode};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  verified (or the command succeeded)
+  1  usage error, or unreadable or malformed input
+  2  a cryptographic, binding or freshness check failed (chain, expired or revoked certificate,
+     hwID/TCB, signature, report_data, AK, qualifiedSigner, quote signature, nonce, PCR digest,
+     user-data)
+  3  a policy check failed (firmware identity, TCB minima, debug, VMPL, PCR values,
+     vm-configuration)
+  4  certificates or CRL unavailable (offline, KDS refused after retries)
+  5  TPM error";
+
+/// Attestation for Azure SEV-SNP confidential VMs: read the vTPM's HCL report, quote, gather
+/// evidence on the guest; verify evidence anywhere, in pure Rust, against AMD's pinned roots.
+#[derive(Debug, Parser)]
+#[command(name = "snp-vtpm", version, after_help = EXIT_CODES, args_conflicts_with_subcommands = true)]
+struct Cli {
+    /// Print the vTPM's HCL report (same as `report --print`; as the original az-snp-vtpm tool)
+    #[arg(short = 'p', long = "print")]
+    print: bool,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Report(guest::ReportArgs),
+    Quote(guest::QuoteArgs),
+    Evidence(guest::EvidenceArgs),
+    Verify(verify::VerifyArgs),
+    VerifyReport(verify::VerifyReportArgs),
+    Fetch(guest::FetchCommand),
+    Show(show::ShowArgs),
+}
+
+fn main() -> ProcessExit {
+    let matches = match Cli::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(e) => {
+            let _ = e.print();
+            // clap's own errors are usage errors (1); help and version are success.
+            return ProcessExit::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ProcessExit::from(1);
+        }
+    };
+    let result = match cli.command {
+        Some(Command::Report(args)) => guest::report(args),
+        Some(Command::Quote(args)) => guest::quote(args),
+        Some(Command::Evidence(args)) => guest::evidence(args),
+        Some(Command::Verify(args)) => verify::verify(args),
+        Some(Command::VerifyReport(args)) => verify::verify_report(args),
+        Some(Command::Fetch(args)) => guest::fetch(args),
+        Some(Command::Show(args)) => show::show(args),
+        None if cli.print => guest::report(guest::ReportArgs::print_from_vtpm()),
+        None => {
+            let _ = Cli::command().print_help();
+            return ProcessExit::from(1);
+        }
+    };
+    match result {
+        Ok(code) => ProcessExit::from(code as u8),
+        Err(error) => {
+            eprintln!("snp-vtpm: {error}");
+            ProcessExit::from(error.exit_code() as u8)
+        }
+    }
+}
+
+/// The result of a command: an exit code (0 unless a verdict says otherwise), or an error
+/// printed on stderr.
+pub type Outcome = Result<ExitCode, Error>;

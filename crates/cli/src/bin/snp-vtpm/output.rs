@@ -1,0 +1,99 @@
+//! Output: human text by default; with `--json`, one JSON document on stdout for success and
+//! failure alike (docs/verdict.schema.json).
+
+use serde::Serialize;
+use snp_vtpm::{Error, ExitCode};
+
+/// A verdict document.
+#[derive(Serialize)]
+struct Verdict<'a, T: Serialize> {
+    verified: bool,
+    exit_code: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failed_check: Option<snp_vtpm::Check>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verdict: Option<&'a T>,
+}
+
+/// Reports a verification result: JSON on stdout, or human text; returns the exit code.
+pub fn report_result<T: Serialize>(
+    result: Result<T, Error>,
+    json: bool,
+    human: impl FnOnce(&T) -> String,
+) -> crate::Outcome {
+    match (result, json) {
+        (Ok(value), true) => {
+            print_json(&Verdict {
+                verified: true,
+                exit_code: 0,
+                failed_check: None,
+                error: None,
+                verdict: Some(&value),
+            });
+            Ok(ExitCode::Verified)
+        }
+        (Ok(value), false) => {
+            print!("{}", human(&value));
+            Ok(ExitCode::Verified)
+        }
+        (Err(error), true) => {
+            print_json(&Verdict::<()> {
+                verified: false,
+                exit_code: error.exit_code() as u8,
+                failed_check: Some(error.check()),
+                error: Some(error.message()),
+                verdict: None,
+            });
+            Ok(error.exit_code())
+        }
+        (Err(error), false) => Err(error),
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: Serialize>(value: &T) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("snp-vtpm: cannot write JSON: {e}"),
+    }
+}
+
+/// Writes bytes to a file, or to stdout when no file is named.
+pub fn write_out(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    match path {
+        Some(path) => std::fs::write(path, bytes)
+            .map_err(|e| Error::input(format!("cannot write {}: {e}", path.display()))),
+        None => std::io::stdout()
+            .write_all(bytes)
+            .map_err(|e| Error::input(format!("cannot write to stdout: {e}"))),
+    }
+}
+
+/// Human text for a verified report's identity and TCB.
+pub fn describe_report(report: &snp_vtpm::snp_verify::VerifiedReport) -> String {
+    use hcl_parse::HexSlice;
+    let tcb = report.tcb().reported;
+    format!(
+        "  product:            {}\n  report version:     {}\n  signing key:        {}\n  VMPL:               {}\n  guest policy:       {:#x} (debug {}, migrate-MA {}, SMT {})\n  reported TCB:       {tcb}\n  measurement:        {}\n  ID-key digest:      {}\n  author-key digest:  {}\n  host_data:          {}\n  chip id:            {}\n  revocation:         {}\n",
+        report.product(),
+        report.report_version(),
+        report.signing_key(),
+        report.vmpl(),
+        report.policy().raw,
+        report.policy().debug_allowed,
+        report.policy().migrate_ma_allowed,
+        report.policy().smt_allowed,
+        HexSlice(report.measurement()),
+        HexSlice(report.id_key_digest()),
+        HexSlice(report.author_key_digest()),
+        HexSlice(report.host_data()),
+        HexSlice(report.chip_id()),
+        match report.revocation() {
+            snp_vtpm::snp_verify::RevocationStatus::Checked { .. } => "checked (CRL)",
+            snp_vtpm::snp_verify::RevocationStatus::NotChecked => "NOT checked (no CRL)",
+        },
+    )
+}

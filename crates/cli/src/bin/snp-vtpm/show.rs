@@ -1,0 +1,365 @@
+//! `show`: detects and decodes any artifact for humans (or as JSON), and says which policy
+//! fields a report meets.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use der::Decode;
+use hcl_parse::{Generation, HclReport, HexSlice, SnpReport};
+use serde_json::{Value, json};
+use snp_vtpm::vtpm_quote::{QuoteAttest, QuoteFile};
+use snp_vtpm::{
+    DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, Error, Evidence, EvidencePolicy, ExitCode,
+};
+
+use crate::args::PolicyArgs;
+use crate::{Outcome, inputs, output};
+
+/// Decode any artifact: HCL report, raw SNP report, quote, certificate, CRL, evidence
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  snp-vtpm show hcl-report.bin
+  snp-vtpm show evidence.json --json
+  snp-vtpm show report.bin --policy my-policy.toml")]
+pub struct ShowArgs {
+    /// The file to decode
+    pub file: PathBuf,
+    /// JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// A decoded artifact.
+pub struct Description {
+    /// As JSON.
+    pub json: Value,
+    /// As text.
+    pub text: String,
+}
+
+impl Description {
+    fn new(json: Value) -> Self {
+        let mut text = String::new();
+        render(&json, 0, &mut text);
+        Self { json, text }
+    }
+}
+
+fn render(value: &Value, depth: usize, out: &mut String) {
+    let indent = "  ".repeat(depth);
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match value {
+                    Value::Object(_) | Value::Array(_) => {
+                        out.push_str(&format!("{indent}{key}:\n"));
+                        render(value, depth + 1, out);
+                    }
+                    scalar => out.push_str(&format!("{indent}{key}: {}\n", scalar_text(scalar))),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                match item {
+                    Value::Object(_) | Value::Array(_) => {
+                        out.push_str(&format!("{indent}-\n"));
+                        render(item, depth + 1, out);
+                    }
+                    scalar => out.push_str(&format!("{indent}- {}\n", scalar_text(scalar))),
+                }
+            }
+        }
+        scalar => out.push_str(&format!("{indent}{}\n", scalar_text(scalar))),
+    }
+}
+
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Runs `show`.
+pub fn show(args: ShowArgs) -> Outcome {
+    let bytes = inputs::read(&args.file)?;
+    let description = describe(&bytes, &args.policy)?;
+    if args.json {
+        output::print_json(&description.json);
+    } else {
+        print!("{}", description.text);
+    }
+    Ok(ExitCode::Verified)
+}
+
+fn describe(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error> {
+    if bytes.starts_with(b"HCLA") {
+        let mut description = describe_hcl(bytes)?;
+        if let Ok(report) = HclReport::parse(bytes).and_then(|h| h.snp_report()) {
+            add_policy(
+                &mut description,
+                &report,
+                &policy.load(DEFAULT_EVIDENCE_PRESET)?,
+            );
+        }
+        return Ok(description);
+    }
+    if bytes.starts_with(&[0xFF, 0x54, 0x43, 0x47]) {
+        return describe_attest(bytes).map(Description::new);
+    }
+    if bytes.first() == Some(&b'{') {
+        return describe_json(bytes, policy);
+    }
+    if let Ok(raw) = inputs::raw_report(bytes.to_vec())
+        && let Ok(report) = SnpReport::from_bytes(&raw)
+    {
+        let mut description =
+            Description::new(json!({ "kind": "SNP report", "report": snp_json(&report) }));
+        add_policy(
+            &mut description,
+            &report,
+            &policy.load(DEFAULT_REPORT_PRESET)?,
+        );
+        return Ok(description);
+    }
+    if let Ok(file) = QuoteFile::from_quote_bin(bytes) {
+        return describe_quote_file(&file).map(Description::new);
+    }
+    if let Ok(certificates) = snp_vtpm::certs::certificates(bytes) {
+        return Ok(Description::new(json!({
+            "kind": "certificates",
+            "certificates": certificates.iter().map(|der| certificate_json(der)).collect::<Vec<_>>(),
+        })));
+    }
+    if let Ok(crl) = x509_cert::crl::CertificateList::from_der(bytes) {
+        return Ok(Description::new(crl_json(&crl)));
+    }
+    if std::str::from_utf8(bytes).is_ok_and(|t| t.contains("BEGIN X509 CRL")) {
+        let (_, der) =
+            pem_rfc7468::decode_vec(bytes).map_err(|e| Error::input(format!("PEM CRL: {e}")))?;
+        let crl = x509_cert::crl::CertificateList::from_der(&der)
+            .map_err(|e| Error::input(format!("CRL: {e}")))?;
+        return Ok(Description::new(crl_json(&crl)));
+    }
+    Err(Error::input(
+        "not a recognised artifact (HCL report, raw SNP report, quote, certificate, CRL or evidence)",
+    ))
+}
+
+/// Describes an HCL report: header, SNP report and runtime claims.
+pub fn describe_hcl(bytes: &[u8]) -> Result<Description, Error> {
+    let hcl = HclReport::parse(bytes).map_err(|e| Error::input(e.to_string()))?;
+    let claims = std::str::from_utf8(hcl.runtime_claims_bytes())
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(text).ok());
+    let mut json = json!({
+        "kind": "HCL report",
+        "header": {
+            "version": hcl.version(),
+            "report_size": hcl.report_size(),
+            "request_data_version": hcl.request_data_version(),
+            "report_type": hcl.report_type().to_string(),
+            "hash_type": hcl.hash_type().to_string(),
+            "runtime_claims_bytes": hcl.runtime_claims_bytes().len(),
+        },
+        "report_data_binding": match hcl.verify_report_data_binding() {
+            Ok(()) => "holds".to_string(),
+            Err(e) => format!("BROKEN: {e}"),
+        },
+        "runtime_claims": claims,
+    });
+    if let Ok(report) = hcl.snp_report() {
+        json["snp_report"] = snp_json(&report);
+    }
+    Ok(Description::new(json))
+}
+
+fn tcb_json(
+    report: &SnpReport<'_>,
+    tcb: hcl_parse::TcbVersion,
+    generation: Option<Generation>,
+) -> Value {
+    match generation {
+        Some(g) => json!({ "raw": tcb.to_string(), "decoded": tcb.components(g) }),
+        None => {
+            json!({ "raw": tcb.to_string(), "milan_genoa_layout": tcb.components(Generation::Milan), "note": format!("version {} report: generation unknown", report.version()) })
+        }
+    }
+}
+
+fn snp_json(report: &SnpReport<'_>) -> Value {
+    let generation = report.generation().ok().flatten();
+    let policy = report.policy();
+    json!({
+        "firmware_identity": {
+            "id_key_digest": HexSlice(report.id_key_digest()).to_string(),
+            "author_key_digest": HexSlice(report.author_key_digest()).to_string(),
+            "measurement": HexSlice(report.measurement()).to_string(),
+            "vmpl": report.vmpl(),
+            "host_data": HexSlice(report.host_data()).to_string(),
+        },
+        "version": report.version(),
+        "product": generation.map(|g| g.to_string()),
+        "cpuid": report.cpuid(),
+        "guest_svn": report.guest_svn(),
+        "policy": {
+            "raw": format!("{:#x}", policy.0),
+            "abi": format!("{}.{}", policy.abi_major(), policy.abi_minor()),
+            "smt_allowed": policy.smt_allowed(),
+            "migrate_ma_allowed": policy.migrate_ma_allowed(),
+            "debug_allowed": policy.debug_allowed(),
+            "single_socket_required": policy.single_socket_required(),
+        },
+        "family_id": HexSlice(report.family_id()).to_string(),
+        "image_id": HexSlice(report.image_id()).to_string(),
+        "signature_algo": report.signature_algo(),
+        "signing_key": report.key_info().signing_key().to_string(),
+        "platform_info": format!("{:#x}", report.platform_info().0),
+        "report_data": HexSlice(report.report_data()).to_string(),
+        "report_id": HexSlice(report.report_id()).to_string(),
+        "chip_id": HexSlice(report.chip_id()).to_string(),
+        "reported_tcb": tcb_json(report, report.reported_tcb(), generation),
+        "current_tcb": tcb_json(report, report.current_tcb(), generation),
+        "committed_tcb": tcb_json(report, report.committed_tcb(), generation),
+        "launch_tcb": tcb_json(report, report.launch_tcb(), generation),
+        "current_firmware": report.current_version().to_string(),
+        "committed_firmware": report.committed_version().to_string(),
+        "launch_mit_vector": report.launch_mit_vector(),
+        "current_mit_vector": report.current_mit_vector(),
+        "reserved_bytes_zero": report.reserved_bytes_are_zero(),
+    })
+}
+
+fn add_policy(description: &mut Description, report: &SnpReport<'_>, policy: &EvidencePolicy) {
+    let generation = report
+        .generation()
+        .ok()
+        .flatten()
+        .unwrap_or(Generation::Milan);
+    let firmware = snp_vtpm::FirmwareClaims::of(report, &policy.report, false);
+    let outcomes: Vec<Value> = policy
+        .report
+        .outcomes(report, generation)
+        .into_iter()
+        .map(|outcome| match outcome {
+            Ok(check) => json!({ "check": check, "met": true }),
+            Err(v) => {
+                json!({ "check": v.check, "met": false, "expected": v.expected, "found": v.found })
+            }
+        })
+        .collect();
+    let section = json!({
+        "firmware_identity": {
+            "id_key_digest_allowed": firmware.id_key_allowed,
+            "measurement_allowed": firmware.measurement_allowed,
+            "vmpl_is_0": firmware.vmpl_ok,
+            "host_data_ok": firmware.host_data_ok,
+            "known_firmware": firmware.identified() && firmware.vmpl_ok && firmware.host_data_ok,
+        },
+        "checks": outcomes,
+    });
+    description.json["policy_evaluation"] = section;
+    *description = Description::new(description.json.take());
+}
+
+fn describe_attest(bytes: &[u8]) -> Result<Value, Error> {
+    let attest = QuoteAttest::parse(bytes).map_err(|e| Error::input(e.to_string()))?;
+    Ok(json!({
+        "kind": "TPM quote (TPMS_ATTEST)",
+        "qualified_signer": HexSlice(attest.qualified_signer()).to_string(),
+        "nonce": HexSlice(attest.extra_data()).to_string(),
+        "nonce_text": std::str::from_utf8(attest.extra_data()).ok(),
+        "selection": attest.selection(),
+        "pcr_digest": HexSlice(attest.pcr_digest()).to_string(),
+        "clock_info_untrusted": attest.clock_info(),
+    }))
+}
+
+fn describe_quote_file(file: &QuoteFile) -> Result<Value, Error> {
+    let mut json = describe_attest(&file.message.0)?;
+    json["kind"] = json!("TPM quote with signature and PCR values");
+    json["signature_bytes"] = json!(file.signature.0.len());
+    json["pcrs"] = json!(file.pcrs.iter().map(|p| p.to_string()).collect::<Vec<_>>());
+    Ok(json)
+}
+
+fn describe_json(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error> {
+    if let Ok(evidence) = Evidence::from_json(bytes, snp_vtpm::DEFAULT_SIZE_LIMIT) {
+        let mut hcl = describe_hcl(&evidence.hcl_report)?;
+        let quote = describe_attest(&evidence.quote.message)?;
+        hcl.json["kind"] = json!(format!("evidence ({:?})", evidence.version));
+        hcl.json["quote"] = quote;
+        hcl.json["pcrs"] = json!(
+            evidence
+                .quote
+                .pcrs
+                .iter()
+                .map(|p| HexSlice(p).to_string())
+                .collect::<Vec<_>>()
+        );
+        hcl.json["vcek"] = evidence
+            .vcek
+            .as_deref()
+            .map(certificate_json)
+            .unwrap_or(Value::Null);
+        let mut description = Description::new(hcl.json);
+        if let Ok(report) = HclReport::parse(&evidence.hcl_report).and_then(|h| h.snp_report()) {
+            add_policy(
+                &mut description,
+                &report,
+                &policy.load(DEFAULT_EVIDENCE_PRESET)?,
+            );
+        }
+        return Ok(description);
+    }
+    if let Ok(file) = QuoteFile::from_json(bytes) {
+        return describe_quote_file(&file).map(Description::new);
+    }
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| Error::input(format!("JSON: {e}")))?;
+    Ok(Description::new(
+        json!({ "kind": "JSON (not evidence or a quote)", "value": value }),
+    ))
+}
+
+fn certificate_json(der: &[u8]) -> Value {
+    let Ok(cert) = x509_cert::Certificate::from_der(der) else {
+        return json!({ "error": "not a DER certificate" });
+    };
+    let tbs = cert.tbs_certificate();
+    let amd: Vec<Value> = tbs
+        .extensions()
+        .map(|extensions| {
+            extensions
+                .iter()
+                .filter(|e| e.extn_id.to_string().starts_with("1.3.6.1.4.1.3704.1."))
+                .map(|e| json!({ "oid": e.extn_id.to_string(), "value": HexSlice(e.extn_value.as_bytes()).to_string() }))
+                .collect()
+        })
+        .unwrap_or_default();
+    use sha2::Digest;
+    json!({
+        "subject": tbs.subject().to_string(),
+        "issuer": tbs.issuer().to_string(),
+        "serial": HexSlice(tbs.serial_number().as_bytes()).to_string(),
+        "not_before": tbs.validity().not_before.to_string(),
+        "not_after": tbs.validity().not_after.to_string(),
+        "sha256": HexSlice(&sha2::Sha256::digest(der)).to_string(),
+        "pinned_amd_root_or_intermediate": snp_vtpm::snp_verify::AMD_PINS.iter().any(|p| p.sha256[..] == sha2::Sha256::digest(der)[..]),
+        "amd_extensions": amd,
+    })
+}
+
+fn crl_json(crl: &x509_cert::crl::CertificateList) -> Value {
+    let tbs = &crl.tbs_cert_list;
+    json!({
+        "kind": "CRL",
+        "issuer": tbs.issuer.to_string(),
+        "this_update": tbs.this_update.to_string(),
+        "next_update": tbs.next_update.map(|t| t.to_string()),
+        "revoked_serials": tbs.revoked_certificates.as_ref().map(|list| list.iter().map(|r| HexSlice(r.serial_number.as_bytes()).to_string()).collect::<Vec<_>>()).unwrap_or_default(),
+    })
+}

@@ -1,0 +1,400 @@
+//! `verify` (evidence) and `verify-report` (raw SNP reports).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use hcl_parse::{Generation, HclReport};
+use snp_vtpm::snp_verify::{TrustAnchors, UnixTime};
+use snp_vtpm::vtpm_quote::{HashAlg, QuoteFile};
+use snp_vtpm::{
+    Certificates, DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, Error, Evidence, EvidenceVersion,
+    ExpectedNonce, QuoteParts, VerifiedEvidence, Verifier, VerifyOptions, fetch,
+};
+
+use crate::args::{FetchArgs, PolicyArgs};
+use crate::{Outcome, inputs, output};
+
+/// Verify evidence from an Azure SEV-SNP CVM against AMD's pinned roots and a policy
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  snp-vtpm verify evidence.json --nonce-hex 0218488b... --chain amd-genoa.pem --offline
+  snp-vtpm verify evidence.json --nonce challenge --require-fresh-report --json
+  snp-vtpm verify --hcl-report hcl.bin --quote quote.bin --vcek vcek.pem --chain chain.pem --nonce challenge
+  snp-vtpm verify evidence.json --no-nonce --policy my-policy.toml --at 2025-06-01T00:00:00Z")]
+pub struct VerifyArgs {
+    /// Evidence JSON (v0, v1, v2 or native); or give the artifacts separately
+    #[arg(value_name = "EVIDENCE", required_unless_present = "hcl_report")]
+    pub evidence: Option<PathBuf>,
+    /// The nonce as text
+    #[arg(long, group = "nonce_choice")]
+    pub nonce: Option<String>,
+    /// The nonce as hex
+    #[arg(long, value_name = "HEX", group = "nonce_choice")]
+    pub nonce_hex: Option<String>,
+    /// Do not check a nonce (replays are then possible; recorded in the verdict)
+    #[arg(long, group = "nonce_choice")]
+    pub no_nonce: bool,
+    /// HCL report file (instead of EVIDENCE)
+    #[arg(long, value_name = "FILE", conflicts_with = "evidence")]
+    pub hcl_report: Option<PathBuf>,
+    /// Quote file: quote.bin or the JSON quote layout
+    #[arg(long, value_name = "FILE", requires = "hcl_report", conflicts_with_all = ["quote_msg", "quote_sig"])]
+    pub quote: Option<PathBuf>,
+    /// Quote message (TPMS_ATTEST), binary
+    #[arg(long, value_name = "FILE", requires_all = ["hcl_report", "quote_sig", "pcr_values"])]
+    pub quote_msg: Option<PathBuf>,
+    /// Quote signature, binary
+    #[arg(long, value_name = "FILE", requires = "quote_msg")]
+    pub quote_sig: Option<PathBuf>,
+    /// SHA-256 PCR values, PCR 0 first: a JSON list of hex strings or one hex value per line
+    #[arg(long, value_name = "FILE", requires = "quote_msg")]
+    pub pcr_values: Option<PathBuf>,
+    /// The VCEK or VLEK (DER or PEM)
+    #[arg(long, value_name = "FILE")]
+    pub vcek: Option<PathBuf>,
+    /// PEM file with the ASK/ASVK and ARK (any order); repeatable
+    #[arg(long, value_name = "PEM")]
+    pub chain: Vec<PathBuf>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Require the report to be bound to the nonce (v2 evidence; user-data = nonce, then zeros)
+    #[arg(long)]
+    pub require_fresh_report: bool,
+    /// Accept firmware the policy does not identify (tests and labs only; recorded in the verdict)
+    #[arg(long)]
+    pub allow_unknown_firmware: bool,
+    /// A CRL (DER) to check revocation against
+    #[arg(long, value_name = "FILE", conflicts_with = "fetch_crl")]
+    pub crl: Option<PathBuf>,
+    /// Fetch the product's CRL (from the cache, else KDS)
+    #[arg(long)]
+    pub fetch_crl: bool,
+    /// Refuse when no CRL is available (exit 4)
+    #[arg(long)]
+    pub require_crl: bool,
+    /// Verify as of this time (RFC 3339, UTC) instead of now
+    #[arg(long, value_name = "RFC3339")]
+    pub at: Option<String>,
+    /// The product, when the report does not say (version 2 reports)
+    #[arg(long, value_name = "PRODUCT")]
+    pub product: Option<String>,
+    /// One JSON document on stdout (docs/verdict.schema.json)
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+/// Verify a raw SNP report (hosts with /dev/sev-guest)
+#[derive(Debug, Args)]
+#[command(after_help = "Example:
+  snp-vtpm verify-report --report report.bin --vcek vcek.der --chain cert_chain.pem --offline")]
+pub struct VerifyReportArgs {
+    /// The 1184-byte report, binary or hex text
+    #[arg(long, value_name = "FILE")]
+    pub report: PathBuf,
+    /// The VCEK or VLEK (DER or PEM)
+    #[arg(long, value_name = "FILE")]
+    pub vcek: Option<PathBuf>,
+    /// PEM file with the ASK/ASVK and ARK; repeatable
+    #[arg(long, value_name = "PEM")]
+    pub chain: Vec<PathBuf>,
+    /// The product (Milan, Genoa, Turin), for version 2 reports
+    #[arg(long, value_name = "PRODUCT")]
+    pub product: Option<String>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// A CRL (DER)
+    #[arg(long, value_name = "FILE")]
+    pub crl: Option<PathBuf>,
+    /// Refuse when no CRL is available (exit 4)
+    #[arg(long)]
+    pub require_crl: bool,
+    /// Verify as of this time (RFC 3339, UTC)
+    #[arg(long, value_name = "RFC3339")]
+    pub at: Option<String>,
+    /// One JSON document on stdout
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+fn product(name: Option<&str>) -> Result<Option<Generation>, Error> {
+    name.map(|n| {
+        Generation::from_product_name(n)
+            .ok_or_else(|| Error::input(format!("unknown product {n} (Milan, Genoa, Turin)")))
+    })
+    .transpose()
+}
+
+fn time(at: Option<&str>) -> Result<UnixTime, Error> {
+    Ok(UnixTime::from_secs(match at {
+        Some(text) => inputs::rfc3339(text)?,
+        None => inputs::now(),
+    }))
+}
+
+fn load_certificates(
+    vcek: Option<&PathBuf>,
+    chain: &[PathBuf],
+    crl: Option<&PathBuf>,
+) -> Result<Certificates, Error> {
+    let mut certificates = Certificates::default();
+    if let Some(path) = vcek {
+        let before = certificates.leaves.len();
+        certificates.add_file(&inputs::read(path)?)?;
+        if certificates.leaves.len() == before {
+            // A leaf whose subject is unusual: take the file's first certificate as the leaf.
+            let first = snp_vtpm::certs::certificates(&inputs::read(path)?)?;
+            certificates.leaves.extend(first.into_iter().take(1));
+        }
+    }
+    for path in chain {
+        certificates.add_file(&inputs::read(path)?)?;
+    }
+    if let Some(path) = crl {
+        certificates.crl = Some(inputs::read(path)?);
+    }
+    Ok(certificates)
+}
+
+fn separate_artifacts(args: &VerifyArgs, hcl_path: &std::path::Path) -> Result<Evidence, Error> {
+    let hcl_report = inputs::read(hcl_path)?;
+    let file = if let Some(path) = &args.quote {
+        let bytes = inputs::read(path)?;
+        if bytes.first() == Some(&b'{') {
+            QuoteFile::from_json(&bytes)
+        } else {
+            QuoteFile::from_quote_bin(&bytes)
+        }
+        .map_err(|e| Error::input(format!("{}: {e}", path.display())))?
+    } else {
+        let (Some(msg), Some(sig), Some(pcrs)) =
+            (&args.quote_msg, &args.quote_sig, &args.pcr_values)
+        else {
+            return Err(Error::input(
+                "give the quote with --quote, or --quote-msg, --quote-sig and --pcr-values",
+            ));
+        };
+        let pcr_text = String::from_utf8(inputs::read(pcrs)?)
+            .map_err(|_| Error::input("--pcr-values is not text"))?;
+        let values: Vec<String> = if pcr_text.trim_start().starts_with('[') {
+            serde_json::from_str(&pcr_text)
+                .map_err(|e| Error::input(format!("--pcr-values: {e}")))?
+        } else {
+            pcr_text.split_whitespace().map(String::from).collect()
+        };
+        let pcrs = values
+            .iter()
+            .map(|v| hex::decode(v).map(hcl_parse::HexBytes))
+            .collect::<Result<_, _>>()
+            .map_err(|e| Error::input(format!("--pcr-values: {e}")))?;
+        QuoteFile {
+            message: hcl_parse::HexBytes(inputs::read(msg)?),
+            signature: hcl_parse::HexBytes(inputs::read(sig)?),
+            pcrs,
+            pcr_indices: None,
+        }
+    };
+    Ok(Evidence {
+        version: EvidenceVersion::V1,
+        hcl_report,
+        quote: QuoteParts {
+            message: file.message.0,
+            signature: file.signature.0,
+            pcrs: file.pcrs.into_iter().map(|p| p.0).collect(),
+            pcr_bank: HashAlg::Sha256,
+            pcr_indices: file.pcr_indices,
+        },
+        vcek: None,
+        cert_chain: Vec::new(),
+        ak_certificate: None,
+        event_log: None,
+    })
+}
+
+/// Runs `verify`.
+pub fn verify(args: VerifyArgs) -> Outcome {
+    let result = run_verify(&args);
+    output::report_result(result, args.json, human_verdict)
+}
+
+fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
+    let nonce_bytes = match (&args.nonce, &args.nonce_hex, args.no_nonce) {
+        (Some(text), _, _) => Some(text.as_bytes().to_vec()),
+        (None, Some(hex_text), _) => Some(
+            hex::decode(hex_text.trim()).map_err(|e| Error::input(format!("--nonce-hex: {e}")))?,
+        ),
+        (None, None, true) => None,
+        (None, None, false) => {
+            return Err(Error::input(
+                "a nonce is required: --nonce, --nonce-hex, or --no-nonce to skip the check",
+            ));
+        }
+    };
+    let evidence = match (&args.evidence, &args.hcl_report) {
+        (Some(path), _) => Evidence::from_json(&inputs::read(path)?, snp_vtpm::DEFAULT_SIZE_LIMIT)?,
+        (None, Some(hcl)) => separate_artifacts(args, hcl)?,
+        (None, None) => return Err(Error::input("give EVIDENCE or --hcl-report")),
+    };
+    let mut certificates = load_certificates(args.vcek.as_ref(), &args.chain, args.crl.as_ref())?;
+    let hint = product(args.product.as_deref())?;
+    let policy = args.policy.load(DEFAULT_EVIDENCE_PRESET)?;
+    let options = VerifyOptions {
+        time: time(args.at.as_deref())?,
+        allow_unknown_firmware: args.allow_unknown_firmware,
+        require_fresh_report: args.require_fresh_report,
+        require_crl: args.require_crl,
+        generation_hint: hint,
+    };
+
+    // Fetch only what is missing; never with --offline (then the cache only).
+    let have_leaf = !certificates.leaves.is_empty() || evidence.vcek.is_some();
+    let have_chain = !certificates.ca.is_empty() || !evidence.cert_chain.is_empty();
+    let source = args.fetch.options(false).source()?;
+    let hcl = HclReport::parse(&evidence.hcl_report).map_err(|e| Error::input(e.to_string()))?;
+    if let Ok(report) = hcl.snp_report() {
+        if !have_leaf || !have_chain {
+            fetch::complete(
+                &source,
+                &report,
+                hint,
+                have_leaf,
+                have_chain,
+                &mut certificates,
+            )?;
+        }
+        if certificates.crl.is_none() && (args.fetch_crl || !args.fetch.offline) {
+            let generation = report.generation().ok().flatten().or(hint);
+            if let Some(generation) = generation {
+                if args.fetch_crl {
+                    certificates.crl = Some(fetch::crl(&source, generation)?);
+                } else if let Ok(crl) = fetch::crl(&cache_only(&args.fetch)?, generation) {
+                    certificates.crl = Some(crl);
+                }
+            }
+        }
+    }
+    let verifier = Verifier::with_anchors(TrustAnchors::amd(), policy);
+    let nonce = match &nonce_bytes {
+        Some(bytes) => ExpectedNonce::Exactly(bytes),
+        None => ExpectedNonce::NotChecked,
+    };
+    verifier.verify(&evidence, nonce, &certificates, &options)
+}
+
+/// The cache alone: a cached CRL is used without asking for one.
+fn cache_only(fetch: &FetchArgs) -> Result<snp_vtpm::amd_kds::CertificateSource, Error> {
+    let mut options = fetch.options(false);
+    options.offline = true;
+    options.notify_on_stderr = false;
+    options.source()
+}
+
+fn flag(value: Option<bool>) -> &'static str {
+    match value {
+        Some(true) => "on",
+        Some(false) => "off",
+        None => "absent",
+    }
+}
+
+fn nonce_text(nonce: &[u8]) -> String {
+    let hex = hcl_parse::HexSlice(nonce).to_string();
+    match std::str::from_utf8(nonce) {
+        Ok(text) if text.chars().all(|c| c.is_ascii_graphic()) => format!("{hex} (\"{text}\")"),
+        _ => hex,
+    }
+}
+
+fn human_verdict(verified: &VerifiedEvidence) -> String {
+    let mut text = String::from("VERIFIED\n");
+    text.push_str(&output::describe_report(verified.report()));
+    let firmware = verified.firmware();
+    text.push_str(&format!(
+        "  firmware identity:  {}\n",
+        if firmware.unknown_firmware_allowed {
+            "NOT CHECKED (--allow-unknown-firmware: the vTPM binding is not trustworthy)"
+        } else if firmware.id_key_allowed {
+            "ID-key digest allowed by the policy"
+        } else {
+            "measurement allowed by the policy"
+        }
+    ));
+    text.push_str(&format!(
+        "  nonce:              {}\n  report fresh:       {}\n",
+        if verified.nonce_checked() {
+            nonce_text(verified.quote().nonce())
+        } else {
+            "NOT CHECKED (--no-nonce)".into()
+        },
+        if verified.report_bound_to_nonce() {
+            "bound to the nonce"
+        } else {
+            "not bound to the nonce"
+        }
+    ));
+    if let Some(config) = verified.vm_configuration() {
+        text.push_str(&format!(
+            "  vm-configuration:   secure-boot {}, tpm-enabled {}, console-enabled {}, vmUniqueId {}\n",
+            flag(config.secure_boot),
+            flag(config.tpm_enabled),
+            flag(config.console_enabled),
+            config.vm_unique_id.as_deref().unwrap_or("-")
+        ));
+    }
+    for bank in verified.quote().pcrs() {
+        for (index, value) in &bank.values {
+            text.push_str(&format!(
+                "  PCR {}:{index:<2}          {value}\n",
+                bank.bank
+            ));
+        }
+    }
+    for check in verified.checks().iter().filter(|c| c.outcome == "skipped") {
+        text.push_str(&format!(
+            "  skipped:            {} ({})\n",
+            check.check,
+            check.reason.as_deref().unwrap_or("")
+        ));
+    }
+    text
+}
+
+/// Runs `verify-report`.
+pub fn verify_report(args: VerifyReportArgs) -> Outcome {
+    let result = (|| {
+        let report = inputs::raw_report(inputs::read(&args.report)?)?;
+        let mut certificates =
+            load_certificates(args.vcek.as_ref(), &args.chain, args.crl.as_ref())?;
+        let hint = product(args.product.as_deref())?;
+        if certificates.leaves.is_empty() || certificates.ca.is_empty() {
+            let parsed = hcl_parse::SnpReport::from_bytes(&report)
+                .map_err(|e| Error::input(e.to_string()))?;
+            let (have_leaf, have_chain) =
+                (!certificates.leaves.is_empty(), !certificates.ca.is_empty());
+            let source = args.fetch.options(false).source()?;
+            fetch::complete(
+                &source,
+                &parsed,
+                hint,
+                have_leaf,
+                have_chain,
+                &mut certificates,
+            )?;
+        }
+        let policy = args.policy.load(DEFAULT_REPORT_PRESET)?;
+        let options = VerifyOptions {
+            time: time(args.at.as_deref())?,
+            allow_unknown_firmware: false,
+            require_fresh_report: false,
+            require_crl: args.require_crl,
+            generation_hint: hint,
+        };
+        Verifier::new(policy).verify_raw_report(&report, &certificates, &options)
+    })();
+    output::report_result(result, args.json, |report| {
+        format!("VERIFIED\n{}", output::describe_report(report))
+    })
+}

@@ -1,0 +1,76 @@
+//! Certificate files: DER or PEM, one or many; sorting leaves (VCEK/VLEK) from CA candidates.
+
+use der::Decode;
+use x509_cert::Certificate;
+
+use crate::error::Error;
+
+/// Every certificate in `bytes`: one DER certificate, or any number of PEM blocks.
+pub fn certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+    if bytes.first() == Some(&0x30) {
+        Certificate::from_der(bytes).map_err(|e| Error::input(format!("DER certificate: {e}")))?;
+        return Ok(vec![bytes.to_vec()]);
+    }
+    pem_certificates(bytes)
+}
+
+/// Every `CERTIFICATE` PEM block of a text, decoded (other blocks are skipped).
+pub fn pem_certificates(text: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+    let text = std::str::from_utf8(text)
+        .map_err(|_| Error::input("certificate file is neither DER nor PEM text"))?;
+    let mut out = Vec::new();
+    let mut block: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("-----BEGIN ") {
+            block = Some(String::new());
+        }
+        if let Some(current) = block.as_mut() {
+            current.push_str(line);
+            current.push('\n');
+        }
+        if line.starts_with("-----END ") {
+            let pem = block
+                .take()
+                .ok_or_else(|| Error::input("PEM END line without a BEGIN line"))?;
+            let (label, der) = pem_rfc7468::decode_vec(pem.as_bytes())
+                .map_err(|e| Error::input(format!("PEM: {e}")))?;
+            if label == "CERTIFICATE" {
+                out.push(der);
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::input(
+            "no certificate found (expected DER or PEM CERTIFICATE blocks)",
+        ));
+    }
+    Ok(out)
+}
+
+/// A set of certificates split into leaves (VCEK/VLEK, by subject) and CA candidates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sorted {
+    /// Certificates whose subject is SEV-VCEK or SEV-VLEK.
+    pub leaves: Vec<Vec<u8>>,
+    /// Everything else (ASK, ASVK, ARK candidates).
+    pub ca: Vec<Vec<u8>>,
+}
+
+/// Sorts certificates by their subject's common name.
+pub fn sort(certificates: impl IntoIterator<Item = Vec<u8>>) -> Sorted {
+    let mut sorted = Sorted::default();
+    for der in certificates {
+        let is_leaf = Certificate::from_der(&der)
+            .ok()
+            .map(|cert| cert.tbs_certificate().subject().to_string())
+            .is_some_and(|subject| {
+                subject.contains("CN=SEV-VCEK") || subject.contains("CN=SEV-VLEK")
+            });
+        if is_leaf {
+            sorted.leaves.push(der)
+        } else {
+            sorted.ca.push(der)
+        }
+    }
+    sorted
+}

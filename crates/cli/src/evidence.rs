@@ -1,0 +1,239 @@
+//! Evidence: the formats in the wild (confidential-containers v0, v1, v2) and this project's
+//! native format (the v2 shape with optional additions). See `docs/evidence.md`.
+
+use base64::Engine;
+use hcl_parse::{BASE64URL, HexBytes};
+use serde::{Deserialize, Serialize};
+use vtpm_quote::HashAlg;
+
+use crate::certs;
+use crate::error::Error;
+
+/// Inputs above this size are refused before parsing.
+pub const DEFAULT_SIZE_LIMIT: usize = 1024 * 1024;
+
+/// Which format the evidence came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceVersion {
+    /// No version field: byte arrays and a PEM VCEK.
+    V0,
+    /// `"version": 1`: the report was not bound to the nonce.
+    V1,
+    /// `"version": 2`: the attester wrote the nonce to NV 0x01400002 before reading the report.
+    V2,
+}
+
+/// The quote part of evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuoteParts {
+    /// TPMS_ATTEST as signed.
+    pub message: Vec<u8>,
+    /// The signature (bare RSA or TPMT_SIGNATURE).
+    pub signature: Vec<u8>,
+    /// PCR values of `pcr_bank`, PCR 0 first.
+    pub pcrs: Vec<Vec<u8>>,
+    /// The bank of `pcrs` (SHA-256 unless the native format says otherwise).
+    pub pcr_bank: HashAlg,
+    /// The indices of `pcrs` when they are not 0, 1, 2, ... (native format only).
+    pub pcr_indices: Option<Vec<u8>>,
+}
+
+impl QuoteParts {
+    /// The PCR values as the verifier takes them.
+    pub fn pcr_values(&self) -> Result<vtpm_quote::PcrValues, vtpm_quote::Error> {
+        match &self.pcr_indices {
+            Some(indices) => vtpm_quote::PcrValues::at_indices(self.pcr_bank, indices, &self.pcrs),
+            None => vtpm_quote::PcrValues::in_order(self.pcr_bank, &self.pcrs),
+        }
+    }
+}
+
+/// Evidence from an Azure SEV-SNP confidential VM, as owned bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// The format it was read from (what it claims about freshness).
+    pub version: EvidenceVersion,
+    /// The HCL report (NV contents).
+    pub hcl_report: Vec<u8>,
+    /// The quote.
+    pub quote: QuoteParts,
+    /// The VCEK or VLEK (DER), when the evidence carries it.
+    pub vcek: Option<Vec<u8>>,
+    /// ASK/ASVK and ARK (DER), native format only.
+    pub cert_chain: Vec<Vec<u8>>,
+    /// The AK certificate from NV 0x01C101D0 (DER), native format only.
+    pub ak_certificate: Option<Vec<u8>>,
+    /// The TCG event log, native format only.
+    pub event_log: Option<Vec<u8>>,
+}
+
+#[derive(Deserialize)]
+struct V0Quote {
+    signature: Vec<u8>,
+    message: Vec<u8>,
+    pcrs: Vec<Vec<u8>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct HexQuote {
+    signature: HexBytes,
+    message: HexBytes,
+    pcrs: Vec<HexBytes>,
+}
+
+/// Every field any supported format has; which combination is present decides the format.
+#[derive(Deserialize)]
+struct AnyEvidence {
+    version: Option<u32>,
+    quote: Option<V0Quote>,
+    report: Option<Vec<u8>>,
+    tpm_quote: Option<HexQuote>,
+    hcl_report: Option<String>,
+    vcek: Option<String>,
+    cert_chain: Option<Vec<String>>,
+    ak_cert: Option<String>,
+    event_log: Option<String>,
+    pcr_bank: Option<HashAlg>,
+    pcr_indices: Option<Vec<u8>>,
+}
+
+/// The native format as written.
+#[derive(Serialize)]
+struct NativeEvidence<'a> {
+    version: u32,
+    tpm_quote: HexQuote,
+    hcl_report: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vcek: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    cert_chain: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ak_cert: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_log: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pcr_bank: Option<HashAlg>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pcr_indices: Option<&'a [u8]>,
+}
+
+fn b64(field: &str, text: &str) -> Result<Vec<u8>, Error> {
+    BASE64URL
+        .decode(text.trim())
+        .map_err(|e| Error::input(format!("evidence {field}: not base64url: {e}")))
+}
+
+impl Evidence {
+    /// Parses evidence JSON in any supported format, refusing inputs over `limit` bytes first.
+    pub fn from_json(bytes: &[u8], limit: usize) -> Result<Self, Error> {
+        if bytes.len() > limit {
+            return Err(Error::input(format!(
+                "evidence of {} bytes is over the {limit}-byte limit",
+                bytes.len()
+            )));
+        }
+        let any: AnyEvidence = serde_json::from_slice(bytes)
+            .map_err(|e| Error::input(format!("evidence is not valid JSON: {e}")))?;
+        match any.version {
+            None => Self::from_v0(any),
+            Some(1) => Self::from_v1_v2(any, EvidenceVersion::V1),
+            Some(2) => Self::from_v1_v2(any, EvidenceVersion::V2),
+            Some(other) => Err(Error::input(format!(
+                "unknown evidence version {other} (this tool reads 0, 1 and 2)"
+            ))),
+        }
+    }
+
+    fn from_v0(any: AnyEvidence) -> Result<Self, Error> {
+        let quote = any
+            .quote
+            .ok_or_else(|| Error::input("v0 evidence has no \"quote\""))?;
+        let report = any
+            .report
+            .ok_or_else(|| Error::input("v0 evidence has no \"report\""))?;
+        let vcek = match any.vcek {
+            Some(pem) => Some(
+                certs::pem_certificates(pem.as_bytes())?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| Error::input("v0 evidence \"vcek\" holds no PEM certificate"))?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            version: EvidenceVersion::V0,
+            hcl_report: report,
+            quote: QuoteParts {
+                message: quote.message,
+                signature: quote.signature,
+                pcrs: quote.pcrs,
+                pcr_bank: HashAlg::Sha256,
+                pcr_indices: None,
+            },
+            vcek,
+            cert_chain: Vec::new(),
+            ak_certificate: None,
+            event_log: None,
+        })
+    }
+
+    fn from_v1_v2(any: AnyEvidence, version: EvidenceVersion) -> Result<Self, Error> {
+        let quote = any
+            .tpm_quote
+            .ok_or_else(|| Error::input("evidence has no \"tpm_quote\""))?;
+        let hcl = any
+            .hcl_report
+            .ok_or_else(|| Error::input("evidence has no \"hcl_report\""))?;
+        let decode_opt =
+            |field: &str, value: Option<String>| value.map(|text| b64(field, &text)).transpose();
+        Ok(Self {
+            version,
+            hcl_report: b64("hcl_report", &hcl)?,
+            quote: QuoteParts {
+                message: quote.message.0,
+                signature: quote.signature.0,
+                pcrs: quote.pcrs.into_iter().map(|p| p.0).collect(),
+                pcr_bank: any.pcr_bank.unwrap_or(HashAlg::Sha256),
+                pcr_indices: any.pcr_indices,
+            },
+            vcek: decode_opt("vcek", any.vcek)?,
+            cert_chain: any
+                .cert_chain
+                .unwrap_or_default()
+                .iter()
+                .map(|text| b64("cert_chain", text))
+                .collect::<Result<_, _>>()?,
+            ak_certificate: decode_opt("ak_cert", any.ak_cert)?,
+            event_log: decode_opt("event_log", any.event_log)?,
+        })
+    }
+
+    /// Writes the native format: `"version": 2` only when the report was bound to the nonce,
+    /// else 1, so that readers of v1/v2 interpret it correctly.
+    pub fn to_json(&self) -> Vec<u8> {
+        let encode = |bytes: &[u8]| BASE64URL.encode(bytes);
+        let native = NativeEvidence {
+            version: if self.version == EvidenceVersion::V2 {
+                2
+            } else {
+                1
+            },
+            tpm_quote: HexQuote {
+                signature: HexBytes(self.quote.signature.clone()),
+                message: HexBytes(self.quote.message.clone()),
+                pcrs: self.quote.pcrs.iter().cloned().map(HexBytes).collect(),
+            },
+            hcl_report: encode(&self.hcl_report),
+            vcek: self.vcek.as_deref().map(encode),
+            cert_chain: self.cert_chain.iter().map(|c| encode(c)).collect(),
+            ak_cert: self.ak_certificate.as_deref().map(encode),
+            event_log: self.event_log.as_deref().map(encode),
+            pcr_bank: (self.quote.pcr_bank != HashAlg::Sha256).then_some(self.quote.pcr_bank),
+            pcr_indices: self.quote.pcr_indices.as_deref(),
+        };
+        let mut out = serde_json::to_vec_pretty(&native).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+}

@@ -1,0 +1,196 @@
+//! The evidence policy: snp-verify's report policy plus what the vTPM adds (PCRs,
+//! vm-configuration, freshness, revocation). Policy files name a preset to extend, or replace
+//! it; see `docs/policy.md`.
+
+use std::collections::BTreeMap;
+
+use hcl_parse::HexBytes;
+use serde::{Deserialize, Serialize};
+use snp_verify::Policy;
+use vtpm_quote::HashAlg;
+
+use crate::error::Error;
+
+/// Names of the presets.
+pub const PRESETS: [&str; 2] = snp_verify::PRESETS;
+/// The preset for vTPM evidence.
+pub const DEFAULT_EVIDENCE_PRESET: &str = "azure-cvm";
+/// The preset for raw SNP reports.
+pub const DEFAULT_REPORT_PRESET: &str = "snp-default";
+
+/// Required PCRs and expected values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PcrPolicy {
+    /// The bank the entries below refer to.
+    pub bank: HashAlg,
+    /// PCR indices the quote must cover.
+    pub required: Vec<u8>,
+    /// Expected values by PCR index (each must also be covered by the quote).
+    pub expected: BTreeMap<u8, HexBytes>,
+}
+
+impl Default for PcrPolicy {
+    fn default() -> Self {
+        Self {
+            bank: HashAlg::Sha256,
+            required: Vec::new(),
+            expected: BTreeMap::new(),
+        }
+    }
+}
+
+/// Required values of the runtime claims' `vm-configuration`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VmConfigurationPolicy {
+    /// `secure-boot` must have this value.
+    pub secure_boot: Option<bool>,
+    /// `tpm-enabled` must have this value.
+    pub tpm_enabled: Option<bool>,
+    /// `console-enabled` must have this value.
+    pub console_enabled: Option<bool>,
+}
+
+/// The whole appraisal policy for evidence.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvidencePolicy {
+    /// The SNP report policy (snp-verify's fields).
+    pub report: Policy,
+    /// PCR requirements.
+    pub pcrs: PcrPolicy,
+    /// vm-configuration requirements.
+    pub vm_configuration: VmConfigurationPolicy,
+    /// The runtime claims' user-data must start with the nonce (the rest zero), so the report
+    /// is as fresh as the nonce; v0/v1 evidence is refused.
+    pub require_report_bound_to_nonce: bool,
+    /// Refuse when no CRL is available.
+    pub require_crl: bool,
+}
+
+impl EvidencePolicy {
+    /// A preset by name (`snp-default`, `azure-cvm`).
+    pub fn preset(name: &str) -> Option<Self> {
+        Policy::preset(name).map(|report| Self {
+            report,
+            ..Self::default()
+        })
+    }
+
+    /// Builds a policy from a document (JSON, or TOML converted to JSON values): it extends
+    /// the preset named by `extends` (default: `default_preset`), or starts from the built-in
+    /// defaults when `replace = true`. Objects merge field by field; lists extend the
+    /// preset's lists; other values replace.
+    pub fn from_document(document: serde_json::Value, default_preset: &str) -> Result<Self, Error> {
+        let serde_json::Value::Object(mut fields) = document else {
+            return Err(Error::input("a policy document must be a table/object"));
+        };
+        let replace = match fields.remove("replace") {
+            None => false,
+            Some(serde_json::Value::Bool(b)) => b,
+            Some(other) => {
+                return Err(Error::input(format!(
+                    "policy \"replace\" must be true or false, found {other}"
+                )));
+            }
+        };
+        let preset = match fields.remove("extends") {
+            None => default_preset.to_string(),
+            Some(serde_json::Value::String(name)) => name,
+            Some(other) => {
+                return Err(Error::input(format!(
+                    "policy \"extends\" must be a preset name, found {other}"
+                )));
+            }
+        };
+        let base = if replace {
+            Self::default()
+        } else {
+            Self::preset(&preset).ok_or_else(|| {
+                Error::input(format!(
+                    "unknown preset \"{preset}\" (presets: {})",
+                    PRESETS.join(", ")
+                ))
+            })?
+        };
+        let mut merged = serde_json::to_value(base).map_err(|e| Error::input(e.to_string()))?;
+        merge(&mut merged, serde_json::Value::Object(fields));
+        serde_json::from_value(merged).map_err(|e| Error::input(format!("policy: {e}")))
+    }
+}
+
+/// Merges `overlay` into `base`: objects field by field, arrays by appending new items,
+/// everything else by replacement.
+fn merge(base: &mut serde_json::Value, overlay: serde_json::Value) {
+    use serde_json::Value;
+    match (base, overlay) {
+        (Value::Object(base), Value::Object(overlay)) => {
+            for (key, value) in overlay {
+                match base.get_mut(&key) {
+                    Some(slot) => merge(slot, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (Value::Array(base), Value::Array(overlay)) => {
+            for item in overlay {
+                if !base.contains(&item) {
+                    base.push(item);
+                }
+            }
+        }
+        (slot, value) => *slot = value,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_extend_or_replace_presets() {
+        let doc = serde_json::json!({
+            "report": {"allowed_id_key_digests": ["7e".repeat(48)]},
+            "pcrs": {"required": [0, 7], "expected": {"7": "00".repeat(32)}},
+        });
+        let policy = EvidencePolicy::from_document(doc, DEFAULT_EVIDENCE_PRESET).unwrap();
+        assert_eq!(
+            policy.report.allowed_id_key_digests.len(),
+            3,
+            "extends the two Azure digests"
+        );
+        assert_eq!(
+            policy.report.required_vmpl,
+            Some(0),
+            "keeps the preset's VMPL"
+        );
+        assert_eq!(policy.pcrs.required, [0, 7]);
+        assert_eq!(policy.pcrs.expected[&7].0, [0; 32]);
+
+        let replaced = EvidencePolicy::from_document(
+            serde_json::json!({"replace": true, "report": {"allow_debug": true}}),
+            DEFAULT_EVIDENCE_PRESET,
+        )
+        .unwrap();
+        assert!(replaced.report.allowed_id_key_digests.is_empty());
+        assert!(replaced.report.allow_debug);
+
+        let snp = EvidencePolicy::from_document(
+            serde_json::json!({"extends": "snp-default"}),
+            "azure-cvm",
+        )
+        .unwrap();
+        assert_eq!(snp, EvidencePolicy::preset("snp-default").unwrap());
+        assert!(
+            EvidencePolicy::from_document(serde_json::json!({"extends": "nope"}), "azure-cvm")
+                .is_err()
+        );
+        assert!(
+            EvidencePolicy::from_document(serde_json::json!({"reprot": {}}), "azure-cvm").is_err()
+        );
+        assert!(EvidencePolicy::from_document(serde_json::json!([1]), "azure-cvm").is_err());
+    }
+}

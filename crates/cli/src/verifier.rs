@@ -1,0 +1,565 @@
+//! The [`Verifier`]: evidence in, a [`VerifiedEvidence`] out, as a pure function of the
+//! evidence, the certificates, the trust anchors, the policy and the time.
+//!
+//! Order of checks: chain, VCEK <-> report, report signature, report_data <-> runtime claims,
+//! AK from the claims, qualifiedSigner, quote signature, nonce, PCR digest, report freshness,
+//! revocation, firmware identity, policy.
+
+use hcl_parse::{Generation, HclReport, Hex, HexBytes, HexSlice, SnpReport};
+use serde::Serialize;
+use snp_verify::{
+    CertRole, Revocation, RevocationStatus, TrustAnchors, UnixTime, VerifiedCaChain,
+    VerifiedReport, authenticate_report,
+};
+use vtpm_quote::{
+    AkPublic, QuoteAttest, QuoteSignature, VerifiedQuote, check_qualified_signer, verify_quote,
+};
+
+use crate::error::{Check, Error, ExitCode};
+use crate::evidence::{Evidence, EvidenceVersion};
+use crate::firmware::{self, FirmwareClaims};
+use crate::policy::EvidencePolicy;
+
+/// What the verifier expects as the quote's nonce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedNonce<'a> {
+    /// The nonce the verifier issued: extraData must equal it exactly.
+    Exactly(&'a [u8]),
+    /// No nonce check (replay possible); recorded in the verdict.
+    NotChecked,
+}
+
+/// Certificates and CRL supplied beside the evidence (from files, a cache or a fetch).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Certificates {
+    /// VCEK/VLEK candidates (DER); these take precedence over the evidence's own VCEK.
+    pub leaves: Vec<Vec<u8>>,
+    /// ASK/ASVK/ARK candidates (DER), in any order.
+    pub ca: Vec<Vec<u8>>,
+    /// A KDS CRL (DER).
+    pub crl: Option<Vec<u8>>,
+}
+
+impl Certificates {
+    /// Adds every certificate of a DER or PEM file, sorted into leaves and CA candidates.
+    pub fn add_file(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let sorted = crate::certs::sort(crate::certs::certificates(bytes)?);
+        self.leaves.extend(sorted.leaves);
+        self.ca.extend(sorted.ca);
+        Ok(())
+    }
+}
+
+/// Choices the caller makes per verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// Certificates and the CRL must be valid at this time.
+    pub time: UnixTime,
+    /// Accept vTPM evidence from firmware the policy does not identify (tests and labs only).
+    pub allow_unknown_firmware: bool,
+    /// Require the report to be bound to the nonce (in addition to the policy's own setting).
+    pub require_fresh_report: bool,
+    /// Refuse without a CRL (in addition to the policy's own setting).
+    pub require_crl: bool,
+    /// The product, if known.
+    pub generation_hint: Option<Generation>,
+}
+
+impl VerifyOptions {
+    /// Defaults at a time: nothing relaxed, nothing extra required.
+    pub fn at(time: UnixTime) -> Self {
+        Self {
+            time,
+            allow_unknown_firmware: false,
+            require_fresh_report: false,
+            require_crl: false,
+            generation_hint: None,
+        }
+    }
+}
+
+/// A check and how it ended in a successful verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckRecord {
+    /// The check.
+    pub check: Check,
+    /// "passed" or "skipped".
+    pub outcome: &'static str,
+    /// Why it was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The vm-configuration claims a relying party reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VmConfigurationClaims {
+    /// Secure boot enabled.
+    pub secure_boot: Option<bool>,
+    /// vTPM enabled.
+    pub tpm_enabled: Option<bool>,
+    /// Serial console enabled.
+    pub console_enabled: Option<bool>,
+    /// vTPM state persisted.
+    pub tpm_persisted: Option<bool>,
+    /// The VM's unique id.
+    pub vm_unique_id: Option<String>,
+}
+
+/// Evidence that passed every check; only [`Verifier::verify`] builds one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifiedEvidence {
+    evidence_version: EvidenceVersion,
+    report: VerifiedReport,
+    firmware: FirmwareClaims,
+    quote: VerifiedQuote,
+    nonce_checked: bool,
+    report_bound_to_nonce: bool,
+    vm_configuration: Option<VmConfigurationClaims>,
+    user_data: Option<HexBytes>,
+    ak_fingerprint: Hex<32>,
+    revocation: RevocationStatus,
+    checks: Vec<CheckRecord>,
+}
+
+impl VerifiedEvidence {
+    /// The verified SNP report's claims.
+    pub fn report(&self) -> &VerifiedReport {
+        &self.report
+    }
+    /// The verified quote (nonce, PCRs).
+    pub fn quote(&self) -> &VerifiedQuote {
+        &self.quote
+    }
+    /// The firmware identity values and whether each met the policy.
+    pub fn firmware(&self) -> &FirmwareClaims {
+        &self.firmware
+    }
+    /// The evidence format.
+    pub fn evidence_version(&self) -> EvidenceVersion {
+        self.evidence_version
+    }
+    /// Whether the nonce was checked.
+    pub fn nonce_checked(&self) -> bool {
+        self.nonce_checked
+    }
+    /// Whether the report's user-data carries the nonce (the report is as fresh as the nonce).
+    pub fn report_bound_to_nonce(&self) -> bool {
+        self.report_bound_to_nonce
+    }
+    /// vm-configuration claims.
+    pub fn vm_configuration(&self) -> Option<&VmConfigurationClaims> {
+        self.vm_configuration.as_ref()
+    }
+    /// user-data of the runtime claims.
+    pub fn user_data(&self) -> Option<&[u8]> {
+        self.user_data.as_ref().map(|u| u.0.as_slice())
+    }
+    /// SHA-256 of the AK modulus.
+    pub fn ak_fingerprint(&self) -> &[u8; 32] {
+        &self.ak_fingerprint.0
+    }
+    /// Revocation status.
+    pub fn revocation(&self) -> RevocationStatus {
+        self.revocation
+    }
+    /// Every check, passed or skipped by explicit choice.
+    pub fn checks(&self) -> &[CheckRecord] {
+        &self.checks
+    }
+}
+
+/// Verifies evidence against trust anchors and a policy.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    anchors: TrustAnchors,
+    policy: EvidencePolicy,
+}
+
+fn fail(check: Check, code: ExitCode, message: impl Into<String>) -> Error {
+    Error::new(check, code, message)
+}
+
+impl Verifier {
+    /// A verifier that trusts AMD's pinned roots.
+    pub fn new(policy: EvidencePolicy) -> Self {
+        Self {
+            anchors: TrustAnchors::amd(),
+            policy,
+        }
+    }
+
+    /// A verifier with other anchors (test PKIs, private PKIs).
+    pub fn with_anchors(anchors: TrustAnchors, policy: EvidencePolicy) -> Self {
+        Self { anchors, policy }
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &EvidencePolicy {
+        &self.policy
+    }
+
+    /// Verifies evidence; see the module documentation for the order of checks.
+    pub fn verify(
+        &self,
+        evidence: &Evidence,
+        nonce: ExpectedNonce<'_>,
+        certificates: &Certificates,
+        options: &VerifyOptions,
+    ) -> Result<VerifiedEvidence, Error> {
+        let mut checks = Vec::new();
+        let mut passed = |check: Check| {
+            checks.push(CheckRecord {
+                check,
+                outcome: "passed",
+                reason: None,
+            })
+        };
+        let hcl = HclReport::parse(&evidence.hcl_report).map_err(Error::from_hcl)?;
+        let report = hcl.snp_report().map_err(Error::from_hcl)?;
+
+        // Chain and leaf.
+        let (chain, leaf) = self.chain_and_leaf(evidence, certificates, options.time)?;
+        passed(Check::Chain);
+        let authentic = authenticate_report(
+            &report,
+            &chain,
+            &leaf,
+            options.time,
+            options.generation_hint,
+        )
+        .map_err(Error::from_snp)?;
+        passed(Check::VcekBinding);
+        passed(Check::ReportSignature);
+
+        // The vTPM: runtime claims, AK, quote.
+        hcl.verify_report_data_binding().map_err(Error::from_hcl)?;
+        passed(Check::ReportDataBinding);
+        let claims = hcl.runtime_claims().map_err(Error::from_hcl)?;
+        let numbers = claims
+            .attestation_key()
+            .and_then(|k| k.rsa_public_numbers())
+            .map_err(Error::from_hcl)?;
+        let ak = AkPublic::from_jwk(&numbers).map_err(Error::from_quote)?;
+        passed(Check::AkFromClaims);
+        let attest = QuoteAttest::parse(&evidence.quote.message).map_err(Error::from_quote)?;
+        let modulus = ak.rsa_modulus().unwrap_or_default();
+        check_qualified_signer(&attest, modulus).map_err(Error::from_quote)?;
+        passed(Check::QualifiedSigner);
+        let signature =
+            QuoteSignature::parse_any(&evidence.quote.signature).map_err(Error::from_quote)?;
+        let pcrs = evidence.quote.pcr_values().map_err(Error::from_quote)?;
+        let (expected_nonce, nonce_checked) = match nonce {
+            ExpectedNonce::Exactly(nonce) => (nonce, true),
+            ExpectedNonce::NotChecked => (attest.extra_data(), false),
+        };
+        let quote = verify_quote(
+            &evidence.quote.message,
+            &signature,
+            &ak,
+            expected_nonce,
+            &pcrs,
+        )
+        .map_err(Error::from_quote)?;
+        passed(Check::QuoteSignature);
+        if nonce_checked {
+            passed(Check::Nonce);
+        } else {
+            checks.push(CheckRecord {
+                check: Check::Nonce,
+                outcome: "skipped",
+                reason: Some("no nonce given (--no-nonce): the quote may be a replay".into()),
+            });
+        }
+        checks.push(CheckRecord {
+            check: Check::PcrDigest,
+            outcome: "passed",
+            reason: None,
+        });
+
+        // Freshness of the report itself.
+        let bound = claims.user_data.is_some_and(|user_data| {
+            nonce_checked
+                && user_data.starts_with(expected_nonce)
+                && user_data
+                    .get(expected_nonce.len()..)
+                    .is_some_and(|rest| rest.iter().all(|&b| b == 0))
+        });
+        let freshness_required =
+            self.policy.require_report_bound_to_nonce || options.require_fresh_report;
+        if freshness_required {
+            check_freshness(
+                evidence.version,
+                nonce_checked,
+                bound,
+                claims.user_data.as_ref(),
+                expected_nonce,
+            )?;
+            checks.push(CheckRecord {
+                check: Check::ReportFreshness,
+                outcome: "passed",
+                reason: None,
+            });
+        } else {
+            checks.push(CheckRecord {
+                check: Check::ReportFreshness,
+                outcome: "skipped",
+                reason: Some("not required by the policy (require_report_bound_to_nonce)".into()),
+            });
+        }
+
+        // Revocation.
+        let revocation = match (
+            &certificates.crl,
+            self.policy.require_crl || options.require_crl,
+        ) {
+            (Some(crl), _) => Revocation::Crl(crl),
+            (None, true) => Revocation::Required,
+            (None, false) => Revocation::SkipAndRecord,
+        };
+        let unrevoked = authentic
+            .check_revocation(revocation, options.time)
+            .map_err(Error::from_snp)?;
+        let revocation_status = unrevoked.revocation_status();
+        checks.push(match revocation_status {
+            RevocationStatus::Checked { .. } => CheckRecord {
+                check: Check::Revocation,
+                outcome: "passed",
+                reason: None,
+            },
+            RevocationStatus::NotChecked => CheckRecord {
+                check: Check::Revocation,
+                outcome: "skipped",
+                reason: Some("no CRL given".into()),
+            },
+        });
+
+        // Firmware identity, then the rest of the policy.
+        let firmware = FirmwareClaims::of(
+            unrevoked.report(),
+            &self.policy.report,
+            options.allow_unknown_firmware,
+        );
+        let report_policy = if options.allow_unknown_firmware {
+            checks.push(CheckRecord {
+                check: Check::FirmwareIdentity,
+                outcome: "skipped",
+                reason: Some(
+                    "--allow-unknown-firmware: the vTPM binding is not trustworthy".into(),
+                ),
+            });
+            firmware::without_firmware_identity(&self.policy.report)
+        } else {
+            firmware.require_known()?;
+            checks.push(CheckRecord {
+                check: Check::FirmwareIdentity,
+                outcome: "passed",
+                reason: None,
+            });
+            self.policy.report.clone()
+        };
+        self.check_pcr_policy(&quote)?;
+        self.check_vm_configuration(claims.vm_configuration.as_ref())?;
+        let verified_report = unrevoked
+            .appraise(&report_policy)
+            .map_err(Error::from_snp)?;
+        checks.push(CheckRecord {
+            check: Check::Policy,
+            outcome: "passed",
+            reason: None,
+        });
+
+        let vm_configuration = claims
+            .vm_configuration
+            .as_ref()
+            .map(|c| VmConfigurationClaims {
+                secure_boot: c.secure_boot,
+                tpm_enabled: c.tpm_enabled,
+                console_enabled: c.console_enabled,
+                tpm_persisted: c.tpm_persisted,
+                vm_unique_id: c.vm_unique_id.as_deref().map(String::from),
+            });
+        Ok(VerifiedEvidence {
+            evidence_version: evidence.version,
+            report: verified_report,
+            firmware,
+            quote,
+            nonce_checked,
+            report_bound_to_nonce: bound,
+            vm_configuration,
+            user_data: claims.user_data.map(|u| HexBytes(u.to_vec())),
+            ak_fingerprint: Hex(ak.fingerprint()),
+            revocation: revocation_status,
+            checks,
+        })
+    }
+
+    /// Verifies a raw SNP report (hosts with `/dev/sev-guest`): chain, binding, signature,
+    /// revocation and the report policy.
+    pub fn verify_raw_report(
+        &self,
+        report: &[u8],
+        certificates: &Certificates,
+        options: &VerifyOptions,
+    ) -> Result<VerifiedReport, Error> {
+        let report = SnpReport::from_bytes(report).map_err(Error::from_hcl)?;
+        let leaf_der = certificates.leaves.first().ok_or_else(|| {
+            fail(
+                Check::Certificates,
+                ExitCode::Unavailable,
+                "no VCEK or VLEK given",
+            )
+        })?;
+        let (chain, leaf) = self.chain_for_leaf(leaf_der, &certificates.ca, options.time)?;
+        let revocation = match (
+            &certificates.crl,
+            self.policy.require_crl || options.require_crl,
+        ) {
+            (Some(crl), _) => Revocation::Crl(crl),
+            (None, true) => Revocation::Required,
+            (None, false) => Revocation::SkipAndRecord,
+        };
+        authenticate_report(
+            &report,
+            &chain,
+            &leaf,
+            options.time,
+            options.generation_hint,
+        )
+        .and_then(|authentic| authentic.appraise(revocation, options.time, &self.policy.report))
+        .map_err(Error::from_snp)
+    }
+
+    fn chain_and_leaf(
+        &self,
+        evidence: &Evidence,
+        certificates: &Certificates,
+        time: UnixTime,
+    ) -> Result<(VerifiedCaChain, snp_verify::VerifiedLeaf), Error> {
+        let leaf_der = certificates.leaves.first().or(evidence.vcek.as_ref()).ok_or_else(|| {
+            fail(
+                Check::Certificates,
+                ExitCode::Unavailable,
+                "no VCEK: the evidence carries none and none was given (--vcek, --chain with the VCEK, or fetch it)",
+            )
+        })?;
+        let mut ca = certificates.ca.clone();
+        ca.extend(evidence.cert_chain.iter().cloned());
+        self.chain_for_leaf(leaf_der, &ca, time)
+    }
+
+    fn chain_for_leaf(
+        &self,
+        leaf_der: &[u8],
+        ca: &[Vec<u8>],
+        time: UnixTime,
+    ) -> Result<(VerifiedCaChain, snp_verify::VerifiedLeaf), Error> {
+        if ca.is_empty() {
+            return Err(fail(
+                Check::Certificates,
+                ExitCode::Unavailable,
+                "no AMD certificate chain (ASK and ARK): give one with --chain or let the tool fetch it",
+            ));
+        }
+        let intermediate =
+            VerifiedCaChain::issuer_role_of_leaf(leaf_der).map_err(Error::from_snp)?;
+        let ca: Vec<&[u8]> = ca.iter().map(Vec::as_slice).collect();
+        let chain = VerifiedCaChain::from_candidates(&self.anchors, &ca, intermediate, time)
+            .map_err(Error::from_snp)?;
+        let leaf = chain.verify_leaf(leaf_der, time).map_err(Error::from_snp)?;
+        debug_assert!(matches!(leaf.role(), CertRole::Vcek | CertRole::Vlek));
+        Ok((chain, leaf))
+    }
+
+    fn check_pcr_policy(&self, quote: &VerifiedQuote) -> Result<(), Error> {
+        let pcrs = &self.policy.pcrs;
+        let required = pcrs.required.iter().chain(pcrs.expected.keys());
+        for &index in required {
+            let Some(value) = quote.pcr(pcrs.bank, index) else {
+                return Err(fail(
+                    Check::Policy,
+                    ExitCode::Policy,
+                    format!(
+                        "PCR selection: expected {}:{index} to be quoted, found it not covered",
+                        pcrs.bank
+                    ),
+                ));
+            };
+            if let Some(expected) = pcrs.expected.get(&index).filter(|e| e.0 != value) {
+                return Err(fail(
+                    Check::Policy,
+                    ExitCode::Policy,
+                    format!(
+                        "PCR {}:{index}: expected {expected}, found {}",
+                        pcrs.bank,
+                        HexSlice(value)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_vm_configuration(
+        &self,
+        config: Option<&hcl_parse::VmConfiguration<'_>>,
+    ) -> Result<(), Error> {
+        let wanted = &self.policy.vm_configuration;
+        let fields = [
+            (
+                "secure-boot",
+                wanted.secure_boot,
+                config.and_then(|c| c.secure_boot),
+            ),
+            (
+                "tpm-enabled",
+                wanted.tpm_enabled,
+                config.and_then(|c| c.tpm_enabled),
+            ),
+            (
+                "console-enabled",
+                wanted.console_enabled,
+                config.and_then(|c| c.console_enabled),
+            ),
+        ];
+        for (name, expected, found) in fields {
+            if let Some(expected) = expected.filter(|e| Some(*e) != found) {
+                let found = found.map_or_else(|| "absent".to_string(), |f| f.to_string());
+                return Err(fail(
+                    Check::Policy,
+                    ExitCode::Policy,
+                    format!("vm-configuration {name}: expected {expected}, found {found}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_freshness(
+    version: EvidenceVersion,
+    nonce_checked: bool,
+    bound: bool,
+    user_data: Option<&[u8; 64]>,
+    nonce: &[u8],
+) -> Result<(), Error> {
+    let stale = |message: String| fail(Check::ReportFreshness, ExitCode::Verification, message);
+    if version != EvidenceVersion::V2 {
+        return Err(stale(format!(
+            "a fresh report is required, but {version:?} evidence does not bind the report to the nonce (only version 2 does)"
+        )));
+    }
+    if !nonce_checked {
+        return Err(stale(
+            "a fresh report is required, which needs a nonce".into(),
+        ));
+    }
+    if !bound {
+        let found =
+            user_data.map_or_else(|| "no user-data".to_string(), |u| HexSlice(u).to_string());
+        return Err(stale(format!(
+            "user-data: expected the nonce {} followed by zero bytes, found {found}",
+            HexSlice(nonce)
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,528 @@
+//! The `snp-vtpm` binary: exit codes, messages and JSON verdicts on the real vectors, always
+//! with --offline and a private cache so nothing leaves the machine.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use snp_vtpm_testkit::azure::{SyntheticReport, synthetic_evidence};
+use snp_vtpm_testkit::pki::TestPki;
+use snp_vtpm_testkit::vectors::{self, GENOA_NONCE, MILAN_V3_USERDATA_NONCE};
+
+const AT: &str = "2025-06-01T00:00:00Z";
+
+fn vector(relative: &str) -> String {
+    vectors::dir().join(relative).display().to_string()
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Run {
+    let cache =
+        std::env::temp_dir().join(format!("snp-vtpm-cli-test-cache-{}", std::process::id()));
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = Command::new(env!("CARGO_BIN_EXE_snp-vtpm"))
+        .args(args)
+        .env("SNP_VTPM_CACHE_DIR", &cache)
+        .env_remove("SNP_VTPM_TCTI")
+        .output()
+        .expect("the binary runs");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+fn chain_args(product: &str) -> Vec<String> {
+    vec![
+        "--chain".into(),
+        vector(&format!("amd/{product}/ask.pem")),
+        "--chain".into(),
+        vector(&format!("amd/{product}/ark.pem")),
+        "--offline".into(),
+        "--at".into(),
+        AT.into(),
+    ]
+}
+
+/// (name, verify arguments) of every complete real evidence, with its README nonce.
+fn evidence_cases() -> Vec<(&'static str, Vec<String>)> {
+    let with = |mut head: Vec<String>, product: &str| {
+        head.extend(chain_args(product));
+        head
+    };
+    vec![
+        (
+            "milan-v2",
+            with(
+                vec![
+                    "verify".into(),
+                    "--hcl-report".into(),
+                    vector("azure/milan-v2/hcl-report.bin"),
+                    "--quote".into(),
+                    vector("azure/milan-v2/quote.bin"),
+                    "--vcek".into(),
+                    vector("azure/milan-v2/vcek.pem"),
+                    "--nonce".into(),
+                    "challenge".into(),
+                ],
+                "milan",
+            ),
+        ),
+        (
+            "milan-v3",
+            with(
+                vec![
+                    "verify".into(),
+                    vector("azure/milan-v3/evidence-v0.json"),
+                    "--nonce".into(),
+                    "challenge".into(),
+                ],
+                "milan",
+            ),
+        ),
+        (
+            "milan-v3-userdata",
+            with(
+                vec![
+                    "verify".into(),
+                    vector("azure/milan-v3-userdata/evidence-v2.json"),
+                    "--nonce-hex".into(),
+                    MILAN_V3_USERDATA_NONCE.into(),
+                ],
+                "milan",
+            ),
+        ),
+        (
+            "genoa-v3",
+            with(
+                vec![
+                    "verify".into(),
+                    vector("azure/genoa-v3/evidence-genoa.json"),
+                    "--nonce-hex".into(),
+                    GENOA_NONCE.into(),
+                    "--vcek".into(),
+                    vector("azure/genoa-v3/vcek-genoa.pem"),
+                ],
+                "genoa",
+            ),
+        ),
+    ]
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+fn schema() -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/verdict.schema.json");
+    let schema: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    jsonschema::validator_for(&schema).expect("the schema compiles")
+}
+
+fn assert_valid(json: &str) -> serde_json::Value {
+    let value: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("not JSON ({e}): {json}"));
+    let validator = schema();
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "verdict does not follow the schema: {errors:?}\n{json}"
+    );
+    value
+}
+
+#[test]
+fn every_real_evidence_verifies_with_exit_0_and_a_valid_verdict() {
+    for (name, args) in evidence_cases() {
+        let human = run(&strs(&args));
+        assert_eq!(human.code, 0, "{name}: {}{}", human.stdout, human.stderr);
+        assert!(
+            human.stdout.starts_with("VERIFIED"),
+            "{name}: {}",
+            human.stdout
+        );
+        let mut json_args = args.clone();
+        json_args.push("--json".into());
+        let out = run(&strs(&json_args));
+        assert_eq!(out.code, 0, "{name}");
+        let verdict = assert_valid(&out.stdout);
+        assert_eq!(verdict["verified"], true);
+        assert_eq!(
+            verdict["verdict"]["firmware"]["id_key_allowed"], true,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn fresh_report_required() {
+    let cases = evidence_cases();
+    let mut v2 = cases[2].1.clone();
+    v2.push("--require-fresh-report".into());
+    assert_eq!(run(&strs(&v2)).code, 0);
+    let mut v0 = cases[1].1.clone();
+    v0.extend(["--require-fresh-report".into(), "--json".into()]);
+    let out = run(&strs(&v0));
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    let verdict = assert_valid(&out.stdout);
+    assert_eq!(verdict["failed_check"], "report_freshness");
+}
+
+#[test]
+fn failures_exit_with_the_documented_codes() {
+    let base = evidence_cases()[1].1.clone();
+    let with = |edit: &dyn Fn(&mut Vec<String>)| {
+        let mut args = base.clone();
+        edit(&mut args);
+        args.push("--json".into());
+        let out = run(&strs(&args));
+        let verdict = assert_valid(&out.stdout);
+        (
+            out.code,
+            verdict["failed_check"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            verdict,
+        )
+    };
+    // Wrong nonce: 2.
+    let (code, check, _) = with(&|a| a[3] = "challengE".into());
+    assert_eq!((code, check.as_str()), (2, "nonce"));
+    // No nonce at all is a usage error; --no-nonce verifies and says so.
+    let out = run(&[
+        "verify",
+        &vector("azure/milan-v3/evidence-v0.json"),
+        "--offline",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let (code, _, verdict) = with(&|a| {
+        a.remove(3);
+        a[2] = "--no-nonce".into();
+    });
+    assert_eq!(code, 0);
+    assert_eq!(verdict["verdict"]["nonce_checked"], false);
+    // A swapped VCEK: 2 (binding).
+    let (code, check, _) =
+        with(&|a| a.extend(["--vcek".into(), vector("snp/milan/vcek_milan.der")]));
+    assert_eq!((code, check.as_str()), (2, "vcek_binding"));
+    // A policy it violates: 3.
+    let policy = std::env::temp_dir().join(format!("snp-vtpm-policy-{}.toml", std::process::id()));
+    std::fs::write(&policy, "[vm_configuration]\nconsole_enabled = false\n").unwrap();
+    let (code, check, _) = with(&|a| a.extend(["--policy".into(), policy.display().to_string()]));
+    assert_eq!((code, check.as_str()), (3, "policy"));
+    // Missing chain offline: 4.
+    let out = run(&[
+        "verify",
+        &vector("azure/milan-v3/evidence-v0.json"),
+        "--nonce",
+        "challenge",
+        "--offline",
+        "--json",
+        "--at",
+        AT,
+    ]);
+    assert_eq!(out.code, 4, "{}", out.stdout);
+    assert_eq!(assert_valid(&out.stdout)["failed_check"], "certificates");
+    // A CRL required and none available: 4.
+    let (code, check, _) = with(&|a| a.push("--require-crl".into()));
+    assert_eq!((code, check.as_str()), (4, "revocation"));
+    // Unknown flags are usage errors: 1.
+    assert_eq!(run(&["verify", "--frobnicate"]).code, 1);
+}
+
+#[test]
+fn flipped_bytes_in_each_artifact() {
+    let dir = std::env::temp_dir().join(format!("snp-vtpm-flip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let flip = |source: &str, offset: usize, name: &str| -> PathBuf {
+        let mut bytes = vectors::read(source);
+        let offset = if offset == usize::MAX {
+            bytes.len() - 20
+        } else {
+            offset
+        };
+        bytes[offset] ^= 1;
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let hcl = vector("azure/milan-v2/hcl-report.bin");
+    let quote = vector("azure/milan-v2/quote.bin");
+    let vcek = vector("azure/milan-v2/vcek.pem");
+    let cases = [
+        (
+            "HCL report (signed SNP bytes)",
+            flip("azure/milan-v2/hcl-report.bin", 0x20 + 0x100, "hcl.bin"),
+            "hcl",
+            2,
+            "report_signature",
+        ),
+        (
+            "HCL report (runtime claims)",
+            flip("azure/milan-v2/hcl-report.bin", 0x4D4 + 40, "claims.bin"),
+            "hcl",
+            2,
+            "report_data_binding",
+        ),
+        (
+            "quote.bin (signature)",
+            flip("azure/milan-v2/quote.bin", 8 + 5, "quote-sig.bin"),
+            "quote",
+            2,
+            "quote_signature",
+        ),
+        (
+            "quote.bin (a PCR value)",
+            flip("azure/milan-v2/quote.bin", usize::MAX, "quote-pcr.bin"),
+            "quote",
+            2,
+            "pcr_digest",
+        ),
+    ];
+    for (what, path, which, code, check) in cases {
+        let path = path.display().to_string();
+        let (hcl_arg, quote_arg) = if which == "hcl" {
+            (path.as_str(), quote.as_str())
+        } else {
+            (hcl.as_str(), path.as_str())
+        };
+        let mut args = vec![
+            "verify",
+            "--hcl-report",
+            hcl_arg,
+            "--quote",
+            quote_arg,
+            "--vcek",
+            &vcek,
+            "--nonce",
+            "challenge",
+            "--json",
+        ];
+        let chain = chain_args("milan");
+        args.extend(strs(&chain));
+        let out = run(&args);
+        let verdict = assert_valid(&out.stdout);
+        assert_eq!(
+            (
+                out.code,
+                verdict["failed_check"].as_str().unwrap_or_default()
+            ),
+            (code, check),
+            "{what}: {}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn unknown_firmware_is_refused_unless_allowed() {
+    let pki = TestPki::shared();
+    let made = synthetic_evidence(pki, &SyntheticReport::new(&[], [0; 64]), b"n0nce", true);
+    let dir = std::env::temp_dir().join(format!("snp-vtpm-fw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let evidence = dir.join("evidence.json");
+    std::fs::write(&evidence, &made.json).unwrap();
+    let chain = dir.join("chain.pem");
+    std::fs::write(&chain, &made.chain_pem).unwrap();
+    // The binary trusts only AMD's pins: the test PKI's chain is refused as untrusted (2),
+    // which is what protects production. The library tests cover firmware identity with
+    // test-PKI anchors; here the real-root case of an unknown-firmware policy is shown with
+    // the real Genoa evidence and a policy that does not list its digest.
+    let args = [
+        "verify",
+        evidence.to_str().unwrap(),
+        "--nonce",
+        "n0nce",
+        "--chain",
+        chain.to_str().unwrap(),
+        "--offline",
+        "--at",
+        AT,
+        "--json",
+    ];
+    let out = run(&args);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert_eq!(assert_valid(&out.stdout)["failed_check"], "chain");
+
+    let policy = dir.join("replace.toml");
+    std::fs::write(&policy, "replace = true\n").unwrap();
+    let mut genoa = evidence_cases()[3].1.clone();
+    genoa.extend([
+        "--policy".into(),
+        policy.display().to_string(),
+        "--json".into(),
+    ]);
+    let out = run(&strs(&genoa));
+    assert_eq!(out.code, 3, "{}", out.stdout);
+    let verdict = assert_valid(&out.stdout);
+    assert_eq!(verdict["failed_check"], "firmware_identity");
+    assert!(
+        verdict["error"].as_str().unwrap().contains("942fd93ebde6"),
+        "prints the digest found"
+    );
+    genoa.push("--allow-unknown-firmware".into());
+    let out = run(&strs(&genoa));
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(
+        assert_valid(&out.stdout)["verdict"]["firmware"]["unknown_firmware_allowed"],
+        true
+    );
+}
+
+#[test]
+fn verify_report_on_the_raw_milan_report() {
+    let mut args = vec![
+        "verify-report".to_string(),
+        "--report".into(),
+        vector("snp/milan/report_milan.hex"),
+        "--vcek".into(),
+        vector("snp/milan/vcek_milan.der"),
+        "--chain".into(),
+        vector("snp/milan/cert_chain_milan"),
+        "--offline".into(),
+        "--at".into(),
+        AT.into(),
+        "--json".into(),
+    ];
+    let out = run(&strs(&args));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(assert_valid(&out.stdout)["verdict"]["product"], "Milan");
+    args.extend(["--preset".into(), "azure-cvm".into()]);
+    assert_eq!(run(&strs(&args)).code, 3);
+}
+
+#[test]
+fn show_decodes_every_vector_file() {
+    let files = [
+        ("azure/milan-v2/hcl-report.bin", "HCL report"),
+        ("azure/milan-v2/quote.bin", "TPM quote"),
+        ("azure/milan-v2/tpm-quote-v1.json", "TPM quote"),
+        ("azure/milan-v2/vcek.pem", "certificates"),
+        ("azure/milan-2023/hcl-report-snp.bin", "HCL report"),
+        ("azure/milan-2023/certs.pem", "certificates"),
+        ("azure/milan-v3/evidence-v0.json", "evidence"),
+        ("azure/milan-v3-userdata/evidence-v2.json", "evidence"),
+        ("azure/genoa-v3/evidence-genoa.json", "evidence"),
+        ("azure/genoa-v3/vcek-genoa.pem", "certificates"),
+        ("azure/quote-only/quote.bin", "TPM quote"),
+        ("azure/tdx/hcl-report-tdx.bin", "HCL report"),
+        ("snp/milan/report_milan.hex", "SNP report"),
+        ("snp/milan/vcek_milan.der", "certificates"),
+        ("snp/milan/cert_chain_milan", "certificates"),
+        ("snp/turin/vcek_turin.der", "certificates"),
+        ("amd/genoa/ark.pem", "certificates"),
+    ];
+    for (file, kind) in files {
+        let out = run(&["show", &vector(file), "--json"]);
+        assert_eq!(out.code, 0, "{file}: {}", out.stderr);
+        let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert!(
+            value["kind"].as_str().unwrap().contains(kind),
+            "{file}: {}",
+            value["kind"]
+        );
+        let human = run(&["show", &vector(file)]);
+        assert_eq!(human.code, 0, "{file}");
+    }
+    // The HCL report shows the firmware identity and whether it meets the policy.
+    let out = run(&["show", &vector("azure/milan-v2/hcl-report.bin"), "--json"]);
+    let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        value["policy_evaluation"]["firmware_identity"]["known_firmware"],
+        true
+    );
+    assert!(
+        value["snp_report"]["firmware_identity"]["id_key_digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("0356215882a8")
+    );
+    // A CRL from the test PKI.
+    let crl = TestPki::shared().crl(
+        hcl_parse::Generation::Milan,
+        &snp_vtpm_testkit::pki::CrlSpec::new(1_700_000_000, 1_800_000_000),
+    );
+    let path = std::env::temp_dir().join(format!("snp-vtpm-show-{}.crl", std::process::id()));
+    std::fs::write(&path, crl).unwrap();
+    let out = run(&["show", path.to_str().unwrap(), "--json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("\"CRL\""));
+}
+
+#[test]
+fn help_documents_exit_codes_and_examples() {
+    let out = run(&["--help"]);
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stdout.contains("Exit codes:")
+            && out.stdout.contains("4  certificates or CRL unavailable")
+    );
+    for command in [
+        "report",
+        "quote",
+        "evidence",
+        "verify",
+        "verify-report",
+        "fetch",
+        "show",
+    ] {
+        let out = run(&[command, "--help"]);
+        assert_eq!(out.code, 0, "{command}");
+        assert!(
+            out.stdout.contains("Example"),
+            "{command} --help has examples"
+        );
+    }
+}
+
+#[test]
+fn the_policy_example_in_the_docs_loads() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/policy.md"))
+            .unwrap();
+    let example = doc
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a TOML example");
+    let path =
+        std::env::temp_dir().join(format!("snp-vtpm-doc-policy-{}.toml", std::process::id()));
+    std::fs::write(&path, example).unwrap();
+    let out = run(&[
+        "show",
+        &vector("azure/milan-v2/hcl-report.bin"),
+        "--policy",
+        path.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let checks = value["policy_evaluation"]["checks"].as_array().unwrap();
+    assert!(
+        checks.iter().any(|c| c["check"] == "reported_tcb"),
+        "the TCB floor is part of the policy"
+    );
+    let broken =
+        std::env::temp_dir().join(format!("snp-vtpm-bad-policy-{}.toml", std::process::id()));
+    std::fs::write(&broken, "[report]\nallow_debugging = true\n").unwrap();
+    let out = run(&[
+        "show",
+        &vector("azure/milan-v2/hcl-report.bin"),
+        "--policy",
+        broken.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("allow_debugging"), "{}", out.stderr);
+}

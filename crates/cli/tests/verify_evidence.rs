@@ -1,0 +1,529 @@
+//! The facade against every complete real evidence, and against synthetic evidence from the
+//! test PKI for what no real sample shows (firmware identity, freshness, PCR policy).
+
+use hcl_parse::Generation;
+use snp_verify::UnixTime;
+use snp_vtpm::vtpm_quote::{HashAlg, QuoteFile};
+use snp_vtpm::{
+    Certificates, Check, Evidence, EvidencePolicy, EvidenceVersion, ExitCode, ExpectedNonce,
+    QuoteParts, Verifier, VerifyOptions,
+};
+use snp_vtpm_testkit::azure::{SyntheticReport, TEST_FIRMWARE_ID_KEY_DIGEST, synthetic_evidence};
+use snp_vtpm_testkit::pki::TestPki;
+use snp_vtpm_testkit::vectors::{self, GENOA_NONCE, MILAN_V3_USERDATA_NONCE};
+
+const TIME: UnixTime = UnixTime::from_secs(1_748_736_000);
+
+struct Sample {
+    name: &'static str,
+    evidence: Evidence,
+    nonce: Vec<u8>,
+    chain: Certificates,
+}
+
+fn chain(product: &str) -> Certificates {
+    let mut certificates = Certificates::default();
+    for file in ["ask", "ark"] {
+        certificates
+            .add_file(&vectors::read(&format!("amd/{product}/{file}.pem")))
+            .unwrap();
+    }
+    certificates
+}
+
+fn samples() -> Vec<Sample> {
+    let from_json = |path: &str| {
+        Evidence::from_json(&vectors::read(path), snp_vtpm::DEFAULT_SIZE_LIMIT).unwrap()
+    };
+    let quote = QuoteFile::from_quote_bin(&vectors::read("azure/milan-v2/quote.bin")).unwrap();
+    let milan_v2 = Evidence {
+        version: EvidenceVersion::V1,
+        hcl_report: vectors::read("azure/milan-v2/hcl-report.bin"),
+        quote: QuoteParts {
+            message: quote.message.0,
+            signature: quote.signature.0,
+            pcrs: quote.pcrs.into_iter().map(|p| p.0).collect(),
+            pcr_bank: HashAlg::Sha256,
+            pcr_indices: None,
+        },
+        vcek: Some(vectors::read_pem("azure/milan-v2/vcek.pem").swap_remove(0)),
+        cert_chain: Vec::new(),
+        ak_certificate: None,
+        event_log: None,
+    };
+    let mut genoa_certs = chain("genoa");
+    genoa_certs
+        .add_file(&vectors::read("azure/genoa-v3/vcek-genoa.pem"))
+        .unwrap();
+    vec![
+        Sample {
+            name: "milan-v2",
+            evidence: milan_v2,
+            nonce: b"challenge".to_vec(),
+            chain: chain("milan"),
+        },
+        Sample {
+            name: "milan-v3",
+            evidence: from_json("azure/milan-v3/evidence-v0.json"),
+            nonce: b"challenge".to_vec(),
+            chain: chain("milan"),
+        },
+        Sample {
+            name: "milan-v3-userdata",
+            evidence: from_json("azure/milan-v3-userdata/evidence-v2.json"),
+            nonce: hex::decode(MILAN_V3_USERDATA_NONCE).unwrap(),
+            chain: chain("milan"),
+        },
+        Sample {
+            name: "genoa-v3",
+            evidence: from_json("azure/genoa-v3/evidence-genoa.json"),
+            nonce: hex::decode(GENOA_NONCE).unwrap(),
+            chain: genoa_certs,
+        },
+    ]
+}
+
+fn azure() -> Verifier {
+    Verifier::new(EvidencePolicy::preset("azure-cvm").unwrap())
+}
+
+#[test]
+fn every_complete_real_evidence_verifies_with_the_default_policy() {
+    for sample in samples() {
+        let verified = azure()
+            .verify(
+                &sample.evidence,
+                ExpectedNonce::Exactly(&sample.nonce),
+                &sample.chain,
+                &VerifyOptions::at(TIME),
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", sample.name));
+        assert!(verified.report().amd_roots(), "{}", sample.name);
+        assert_eq!(verified.quote().nonce(), sample.nonce.as_slice());
+        assert!(
+            verified.firmware().id_key_allowed
+                && verified.firmware().vmpl_ok
+                && verified.firmware().host_data_ok
+        );
+        assert!(!verified.firmware().unknown_firmware_allowed);
+        let json = serde_json::to_value(&verified).unwrap();
+        assert_eq!(json["report"]["vmpl"], 0, "{}", sample.name);
+        let skipped: Vec<Check> = verified
+            .checks()
+            .iter()
+            .filter(|c| c.outcome == "skipped")
+            .map(|c| c.check)
+            .collect();
+        assert_eq!(
+            skipped,
+            [Check::ReportFreshness, Check::Revocation],
+            "{}",
+            sample.name
+        );
+    }
+}
+
+#[test]
+fn freshness_is_the_verifiers_choice() {
+    let samples = samples();
+    let options = VerifyOptions {
+        require_fresh_report: true,
+        ..VerifyOptions::at(TIME)
+    };
+    let v2 = &samples[2];
+    let verified = azure()
+        .verify(
+            &v2.evidence,
+            ExpectedNonce::Exactly(&v2.nonce),
+            &v2.chain,
+            &options,
+        )
+        .unwrap();
+    assert!(verified.report_bound_to_nonce());
+    for sample in [&samples[0], &samples[1], &samples[3]] {
+        let err = azure()
+            .verify(
+                &sample.evidence,
+                ExpectedNonce::Exactly(&sample.nonce),
+                &sample.chain,
+                &options,
+            )
+            .unwrap_err();
+        assert_eq!(
+            (err.check(), err.exit_code()),
+            (Check::ReportFreshness, ExitCode::Verification),
+            "{}: {err}",
+            sample.name
+        );
+    }
+    // v2 evidence relabelled v1 is not fresh either.
+    let mut relabelled = v2.evidence.clone();
+    relabelled.version = EvidenceVersion::V1;
+    let err = azure()
+        .verify(
+            &relabelled,
+            ExpectedNonce::Exactly(&v2.nonce),
+            &v2.chain,
+            &options,
+        )
+        .unwrap_err();
+    assert_eq!(err.check(), Check::ReportFreshness);
+}
+
+#[test]
+fn wrong_or_missing_nonce() {
+    let sample = &samples()[1];
+    let err = azure()
+        .verify(
+            &sample.evidence,
+            ExpectedNonce::Exactly(b"challengf"),
+            &sample.chain,
+            &VerifyOptions::at(TIME),
+        )
+        .unwrap_err();
+    assert_eq!(
+        (err.check(), err.exit_code()),
+        (Check::Nonce, ExitCode::Verification),
+        "{err}"
+    );
+    let verified = azure()
+        .verify(
+            &sample.evidence,
+            ExpectedNonce::NotChecked,
+            &sample.chain,
+            &VerifyOptions::at(TIME),
+        )
+        .unwrap();
+    assert!(!verified.nonce_checked());
+    assert!(
+        verified
+            .checks()
+            .iter()
+            .any(|c| c.check == Check::Nonce && c.outcome == "skipped")
+    );
+}
+
+#[test]
+fn a_swapped_vcek_and_flipped_bytes_fail_with_their_check() {
+    let samples = samples();
+    let options = VerifyOptions::at(TIME);
+    let verify = |evidence: &Evidence, sample: &Sample| {
+        azure()
+            .verify(
+                evidence,
+                ExpectedNonce::Exactly(&sample.nonce),
+                &sample.chain,
+                &options,
+            )
+            .unwrap_err()
+    };
+    let (milan_v2, milan_v3) = (&samples[0], &samples[1]);
+    let swapped = Evidence {
+        vcek: milan_v3.evidence.vcek.clone(),
+        ..milan_v2.evidence.clone()
+    };
+    assert_eq!(verify(&swapped, milan_v2).check(), Check::VcekBinding);
+
+    type Mutation = Box<dyn Fn(&mut Evidence)>;
+    let cases: [(&str, Mutation, Check, ExitCode); 8] = [
+        (
+            "report signature",
+            Box::new(|e| e.hcl_report[0x20 + 0x2A0] ^= 1),
+            Check::ReportSignature,
+            ExitCode::Verification,
+        ),
+        (
+            "report measurement",
+            Box::new(|e| e.hcl_report[0x20 + 0x90] ^= 1),
+            Check::ReportSignature,
+            ExitCode::Verification,
+        ),
+        (
+            "runtime claims",
+            Box::new(|e| {
+                let i = 0x4D4 + 20;
+                e.hcl_report[i] ^= 1
+            }),
+            Check::ReportDataBinding,
+            ExitCode::Verification,
+        ),
+        (
+            "HCL magic",
+            Box::new(|e| e.hcl_report[0] ^= 1),
+            Check::Input,
+            ExitCode::Input,
+        ),
+        (
+            "quote message",
+            Box::new(|e| {
+                let last = e.quote.message.len() - 1;
+                e.quote.message[last] ^= 1
+            }),
+            Check::QuoteSignature,
+            ExitCode::Verification,
+        ),
+        (
+            "quote signature",
+            Box::new(|e| e.quote.signature[9] ^= 1),
+            Check::QuoteSignature,
+            ExitCode::Verification,
+        ),
+        (
+            "PCR value",
+            Box::new(|e| e.quote.pcrs[4][0] ^= 1),
+            Check::PcrDigest,
+            ExitCode::Verification,
+        ),
+        (
+            "VCEK",
+            Box::new(|e| {
+                if let Some(v) = e.vcek.as_mut() {
+                    let i = v.len() - 10;
+                    v[i] ^= 1
+                }
+            }),
+            Check::Chain,
+            ExitCode::Verification,
+        ),
+    ];
+    for (what, mutate, check, code) in cases {
+        let mut evidence = milan_v3.evidence.clone();
+        mutate(&mut evidence);
+        let err = verify(&evidence, milan_v3);
+        assert_eq!(
+            (err.check(), err.exit_code()),
+            (check, code),
+            "{what}: {err}"
+        );
+    }
+}
+
+#[test]
+fn policy_violations_exit_3() {
+    let sample = &samples()[1];
+    let mut policy = EvidencePolicy::preset("azure-cvm").unwrap();
+    policy
+        .pcrs
+        .expected
+        .insert(7, hcl_parse::HexBytes(vec![0; 32]));
+    let err = Verifier::new(policy)
+        .verify(
+            &sample.evidence,
+            ExpectedNonce::Exactly(&sample.nonce),
+            &sample.chain,
+            &VerifyOptions::at(TIME),
+        )
+        .unwrap_err();
+    assert_eq!(
+        (err.check(), err.exit_code()),
+        (Check::Policy, ExitCode::Policy),
+        "{err}"
+    );
+    let mut policy = EvidencePolicy::preset("azure-cvm").unwrap();
+    policy.vm_configuration.console_enabled = Some(false);
+    let err = Verifier::new(policy)
+        .verify(
+            &sample.evidence,
+            ExpectedNonce::Exactly(&sample.nonce),
+            &sample.chain,
+            &VerifyOptions::at(TIME),
+        )
+        .unwrap_err();
+    assert!(err.message().contains("console-enabled"), "{err}");
+    assert_eq!(err.exit_code(), ExitCode::Policy);
+}
+
+#[test]
+fn missing_certificates_are_unavailable() {
+    let sample = &samples()[1];
+    let err = azure()
+        .verify(
+            &sample.evidence,
+            ExpectedNonce::Exactly(&sample.nonce),
+            &Certificates::default(),
+            &VerifyOptions::at(TIME),
+        )
+        .unwrap_err();
+    assert_eq!(
+        (err.check(), err.exit_code()),
+        (Check::Certificates, ExitCode::Unavailable),
+        "{err}"
+    );
+}
+
+// --- Firmware identity, on synthetic evidence from the test PKI. ---
+
+fn synthetic(report: SyntheticReport) -> (Evidence, Certificates, Vec<u8>) {
+    let pki = TestPki::shared();
+    let made = synthetic_evidence(pki, &report, b"fresh nonce 123", true);
+    let evidence = Evidence::from_json(&made.json, snp_vtpm::DEFAULT_SIZE_LIMIT).unwrap();
+    let mut certificates = Certificates::default();
+    certificates.add_file(made.chain_pem.as_bytes()).unwrap();
+    (evidence, certificates, made.nonce)
+}
+
+fn test_pki_verifier(policy: EvidencePolicy) -> Verifier {
+    Verifier::with_anchors(TestPki::shared().trust_anchors(), policy)
+}
+
+fn test_firmware_policy() -> EvidencePolicy {
+    EvidencePolicy::from_document(
+        serde_json::json!({ "report": { "allowed_id_key_digests": [hex::encode(TEST_FIRMWARE_ID_KEY_DIGEST)] } }),
+        "azure-cvm",
+    )
+    .unwrap()
+}
+
+#[test]
+fn unknown_firmware_is_refused_by_default_and_named() {
+    let base = SyntheticReport::new(&[], [0; 64]);
+    let (evidence, certificates, nonce) = synthetic(base.clone());
+    let options = VerifyOptions::at(TIME);
+    let err = test_pki_verifier(EvidencePolicy::preset("azure-cvm").unwrap())
+        .verify(
+            &evidence,
+            ExpectedNonce::Exactly(&nonce),
+            &certificates,
+            &options,
+        )
+        .unwrap_err();
+    assert_eq!(
+        (err.check(), err.exit_code()),
+        (Check::FirmwareIdentity, ExitCode::Policy),
+        "{err}"
+    );
+    assert!(
+        err.message().contains("invent runtime claims"),
+        "names the threat: {err}"
+    );
+    assert!(
+        err.message()
+            .contains(&hex::encode(TEST_FIRMWARE_ID_KEY_DIGEST)),
+        "prints the digest: {err}"
+    );
+    assert!(
+        err.message().contains("allowed_id_key_digests"),
+        "says how to configure: {err}"
+    );
+
+    // A policy that adds the digest makes it pass.
+    let verified = test_pki_verifier(test_firmware_policy())
+        .verify(
+            &evidence,
+            ExpectedNonce::Exactly(&nonce),
+            &certificates,
+            &options,
+        )
+        .unwrap();
+    assert!(!verified.report().amd_roots());
+    assert!(verified.report_bound_to_nonce());
+
+    // VMPL 2 and a container host's host_data are refused even with the digest allowed.
+    for (report, problem) in [
+        (
+            SyntheticReport {
+                vmpl: 2,
+                ..base.clone()
+            },
+            "VMPL 0",
+        ),
+        (
+            SyntheticReport {
+                host_data: [0x99; 32],
+                ..base.clone()
+            },
+            "host_data",
+        ),
+    ] {
+        let (evidence, certificates, nonce) = synthetic(report);
+        let err = test_pki_verifier(test_firmware_policy())
+            .verify(
+                &evidence,
+                ExpectedNonce::Exactly(&nonce),
+                &certificates,
+                &options,
+            )
+            .unwrap_err();
+        assert_eq!(err.check(), Check::FirmwareIdentity, "{err}");
+        assert!(err.message().contains(problem), "{problem}: {err}");
+    }
+
+    // The explicit opt-out accepts all three and the verdict says so.
+    let opt_out = VerifyOptions {
+        allow_unknown_firmware: true,
+        ..options
+    };
+    for report in [
+        base.clone(),
+        SyntheticReport {
+            vmpl: 2,
+            ..base.clone()
+        },
+        SyntheticReport {
+            host_data: [0x99; 32],
+            ..base
+        },
+    ] {
+        let (evidence, certificates, nonce) = synthetic(report);
+        let verified = test_pki_verifier(EvidencePolicy::preset("azure-cvm").unwrap())
+            .verify(
+                &evidence,
+                ExpectedNonce::Exactly(&nonce),
+                &certificates,
+                &opt_out,
+            )
+            .unwrap();
+        assert!(verified.firmware().unknown_firmware_allowed);
+        assert!(
+            verified
+                .checks()
+                .iter()
+                .any(|c| c.check == Check::FirmwareIdentity && c.outcome == "skipped")
+        );
+    }
+}
+
+#[test]
+fn a_replaced_policy_without_firmware_identity_still_refuses() {
+    let (evidence, certificates, nonce) = synthetic(SyntheticReport::new(&[], [0; 64]));
+    let policy =
+        EvidencePolicy::from_document(serde_json::json!({ "replace": true }), "azure-cvm").unwrap();
+    let err = test_pki_verifier(policy)
+        .verify(
+            &evidence,
+            ExpectedNonce::Exactly(&nonce),
+            &certificates,
+            &VerifyOptions::at(TIME),
+        )
+        .unwrap_err();
+    assert_eq!(err.check(), Check::FirmwareIdentity, "{err}");
+}
+
+#[test]
+fn synthetic_evidence_round_trips_through_the_native_format() {
+    let (evidence, _, _) = synthetic(SyntheticReport {
+        generation: Generation::Genoa,
+        ..SyntheticReport::new(&[], [0; 64])
+    });
+    assert_eq!(evidence.version, EvidenceVersion::V2);
+    let again = Evidence::from_json(&evidence.to_json(), snp_vtpm::DEFAULT_SIZE_LIMIT).unwrap();
+    assert_eq!(again, evidence);
+    let unfresh = Evidence {
+        version: EvidenceVersion::V1,
+        ..evidence
+    };
+    let text = String::from_utf8(unfresh.to_json()).unwrap();
+    assert!(text.contains("\"version\": 1"));
+    assert!(
+        Evidence::from_json(br#"{"version": 3}"#, 1024)
+            .unwrap_err()
+            .message()
+            .contains("unknown evidence version 3")
+    );
+    assert!(
+        Evidence::from_json(&vec![b' '; 2000], 1024)
+            .unwrap_err()
+            .message()
+            .contains("limit")
+    );
+}
