@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's developer workflows, runnable on a fresh machine.
 
+mod attest;
 mod bench;
 mod setup;
 mod test;
@@ -10,6 +11,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
+  attest  the end-to-end run: swtpm provisioned like Azure's vTPM, a relying party and a
+          certificate service on 127.0.0.1, the attester, and three attacks refused;
+          --host USER@HOST runs the guest side on a real Azure CVM (see --help)
   test    install what the tests need, then run fmt, clippy, the dependency rule,
           the wasm32 build of the verifier crates and every test (what CI runs)
   bench   run the benchmarks and the peers (sev with OpenSSL, sev pure Rust) back to back
@@ -19,6 +23,7 @@ commands:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
+        Some("attest") => attest::attest(&args[1..]),
         Some("test") => test::test(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("-h" | "--help" | "help") => {

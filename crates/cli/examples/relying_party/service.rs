@@ -1,0 +1,145 @@
+//! The relying party: hands out single-use nonces that expire, verifies the evidence that comes
+//! back, and releases its secret only to a VM that passed every check.
+//!
+//! Endpoints:
+//! - `POST /challenge` -> `{"nonce": hex, "expires_in_seconds": n}`
+//! - `POST /attest?nonce=HEX` with the evidence JSON as the body -> 200 `{"secret", "verdict"}`,
+//!   or 403 `{"error", "failed_check", "exit_code"}`, or 400 for a malformed request.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+use snp_vtpm::snp_verify::UnixTime;
+use snp_vtpm::{Certificates, Evidence, ExpectedNonce, Verifier, VerifyOptions};
+
+use crate::http::{Request, Response};
+
+/// Nonce length: 32 bytes (Azure's vTPM accepts at most 50 in a quote).
+const NONCE_LEN: usize = 32;
+
+/// The relying party's state.
+pub struct RelyingParty {
+    verifier: Verifier,
+    secret: String,
+    ttl: Duration,
+    nonces: Mutex<HashMap<Vec<u8>, Instant>>,
+}
+
+impl RelyingParty {
+    /// A relying party that releases `secret` to evidence `verifier` accepts, for nonces at
+    /// most `ttl` old.
+    pub fn new(verifier: Verifier, secret: impl Into<String>, ttl: Duration) -> Self {
+        Self {
+            verifier,
+            secret: secret.into(),
+            ttl,
+            nonces: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Routes a request.
+    pub fn handle(&self, request: &Request) -> Response {
+        match (
+            request.method.as_str(),
+            request.path.split('?').next().unwrap_or_default(),
+        ) {
+            ("POST", "/challenge") => self.challenge(),
+            ("POST", "/attest") => self.attest(request),
+            (_, "/challenge" | "/attest") => Response::json(405, &json!({ "error": "use POST" })),
+            _ => Response::json(404, &json!({ "error": "no such endpoint" })),
+        }
+    }
+
+    fn challenge(&self) -> Response {
+        let nonce = match random_nonce() {
+            Ok(nonce) => nonce,
+            Err(e) => {
+                return Response::json(500, &json!({ "error": format!("no randomness: {e}") }));
+            }
+        };
+        let mut nonces = self
+            .nonces
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = Instant::now();
+        nonces.retain(|_, issued| now.duration_since(*issued) < self.ttl); // forget expired ones
+        nonces.insert(nonce.to_vec(), now);
+        Response::json(
+            200,
+            &json!({ "nonce": hex::encode(nonce), "expires_in_seconds": self.ttl.as_secs() }),
+        )
+    }
+
+    fn attest(&self, request: &Request) -> Response {
+        let refuse = |status: u16, check: &str, error: String, exit_code: u8| {
+            Response::json(
+                status,
+                &json!({ "error": error, "failed_check": check, "exit_code": exit_code }),
+            )
+        };
+        let Some(nonce) = request
+            .path
+            .split_once("?nonce=")
+            .and_then(|(_, hex_nonce)| hex::decode(hex_nonce).ok())
+        else {
+            return refuse(400, "input", "give the nonce as ?nonce=HEX".into(), 1);
+        };
+        // Single use: the nonce is gone whatever the outcome.
+        let issued = self
+            .nonces
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&nonce);
+        match issued {
+            None => {
+                return refuse(
+                    403,
+                    "nonce",
+                    "unknown or already used nonce (replay?)".into(),
+                    2,
+                );
+            }
+            Some(at) if at.elapsed() > self.ttl => {
+                return refuse(403, "nonce", "the nonce has expired".into(), 2);
+            }
+            Some(_) => {}
+        }
+        let evidence = match Evidence::from_json(&request.body, snp_vtpm::DEFAULT_SIZE_LIMIT) {
+            Ok(evidence) => evidence,
+            Err(e) => return refuse(400, "input", e.to_string(), 1),
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let options = VerifyOptions {
+            require_fresh_report: true,
+            ..VerifyOptions::at(UnixTime::from_secs(now))
+        };
+        match self.verifier.verify(
+            &evidence,
+            ExpectedNonce::Exactly(&nonce),
+            &Certificates::default(),
+            &options,
+        ) {
+            Ok(verified) => {
+                Response::json(200, &json!({ "secret": self.secret, "verdict": verified }))
+            }
+            Err(e) => refuse(
+                403,
+                &e.check().to_string().replace(' ', "_"),
+                e.message().to_string(),
+                e.exit_code() as u8,
+            ),
+        }
+    }
+}
+
+fn random_nonce() -> std::io::Result<[u8; NONCE_LEN]> {
+    let mut nonce = [0u8; NONCE_LEN];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut nonce)?;
+    Ok(nonce)
+}

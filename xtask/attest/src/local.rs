@@ -1,0 +1,346 @@
+//! The local run: swtpm, certificate service, relying party and attester on one machine.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hcl_parse::Generation;
+use serde_json::Value;
+use snp_vtpm::{EvidencePolicy, Verifier};
+use snp_vtpm_testkit::azure::TEST_FIRMWARE_ID_KEY_DIGEST;
+use snp_vtpm_testkit::pki::TestPki;
+use snp_vtpm_testkit::swtpm::Swtpm;
+
+use crate::cert_service::CertService;
+use crate::http::{self, Server};
+use crate::paravisor;
+use crate::relying_party::RelyingParty;
+use crate::report::{Attack, RunReport};
+
+/// Options of the local run.
+#[derive(Debug, Clone, Default)]
+pub struct LocalOptions {
+    /// Print a JSON document at the end instead of progress lines.
+    pub json: bool,
+}
+
+/// The secret the relying party guards.
+const SECRET: &str = "the-relying-party's-secret: 7f3a9c";
+
+/// The ID-key digest of firmware the relying party does not know.
+const UNKNOWN_FIRMWARE: [u8; 48] = [0x55; 48];
+
+/// A temporary folder removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<Self, String> {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let dir =
+            std::env::temp_dir().join(format!("snp-vtpm-attest-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The `snp-vtpm` binary next to this one (both are built by `cargo xtask attest`).
+pub(crate) fn snp_vtpm_binary() -> Result<PathBuf, String> {
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let dir = me.parent().ok_or("no folder")?;
+    // Integration tests run from target/<profile>/deps.
+    for candidate in [dir.join("snp-vtpm"), dir.join("../snp-vtpm")] {
+        if candidate.exists() {
+            return Ok(candidate);
+        }
+    }
+    Err(format!(
+        "snp-vtpm is not built next to {} (run `cargo build -p snp-vtpm`)",
+        me.display()
+    ))
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The relying party's policy: Azure's preset plus the test firmware's ID-key digest, and a
+/// report bound to the nonce.
+fn relying_party_policy() -> Result<EvidencePolicy, String> {
+    EvidencePolicy::from_document(
+        serde_json::json!({
+            "require_report_bound_to_nonce": true,
+            "report": { "allowed_id_key_digests": [hex::encode(TEST_FIRMWARE_ID_KEY_DIGEST)] },
+        }),
+        "azure-cvm",
+    )
+    .map_err(|e| e.to_string())
+}
+
+struct Parties {
+    relying_party: Server,
+    certs: CertService,
+    sim: Swtpm,
+    modulus: Vec<u8>,
+    dir: TempDir,
+    binary: PathBuf,
+}
+
+impl Parties {
+    fn challenge(&self) -> Result<Vec<u8>, String> {
+        let (status, body) = http::request(
+            &format!("{}/challenge", self.relying_party.url()),
+            "POST",
+            &[],
+            b"",
+        )
+        .map_err(|e| e.to_string())?;
+        let answer: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+        let nonce = answer["nonce"]
+            .as_str()
+            .filter(|_| status == 200)
+            .ok_or(format!("no nonce ({status})"))?;
+        hex::decode(nonce).map_err(|e| e.to_string())
+    }
+
+    /// Runs `snp-vtpm evidence --fresh` against the simulator, certificates from loopback.
+    fn evidence(&self, nonce: &[u8]) -> Result<Vec<u8>, String> {
+        let out = self.dir.0.join("evidence.json");
+        let output = Command::new(&self.binary)
+            .args([
+                "evidence",
+                "--nonce-hex",
+                &hex::encode(nonce),
+                "--fresh",
+                "--tcti",
+                &self.sim.tcti(),
+            ])
+            .args([
+                "--imds-url",
+                &self.certs.url(),
+                "--kds-url",
+                &self.certs.url(),
+            ])
+            .arg("--cache-dir")
+            .arg(self.dir.0.join("cache"))
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", self.binary.display()))?;
+        if !output.status.success() {
+            return Err(format!(
+                "snp-vtpm evidence failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        std::fs::read(&out).map_err(|e| e.to_string())
+    }
+
+    fn submit(&self, nonce: &[u8], evidence: &[u8]) -> Result<(u16, Value), String> {
+        let url = format!(
+            "{}/attest?nonce={}",
+            self.relying_party.url(),
+            hex::encode(nonce)
+        );
+        let (status, body) = http::request(
+            &url,
+            "POST",
+            &[("Content-Type", "application/json")],
+            evidence,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok((
+            status,
+            serde_json::from_slice(&body).map_err(|e| e.to_string())?,
+        ))
+    }
+
+    fn bound_report(&self, pki: &TestPki, nonce: &[u8], firmware: [u8; 48]) -> Result<(), String> {
+        paravisor::write_bound_report(&self.sim.tcti(), pki, &self.modulus, nonce, firmware)
+    }
+}
+
+fn attack(
+    name: &'static str,
+    expected_check: &'static str,
+    (status, answer): (u16, Value),
+) -> Attack {
+    Attack {
+        name,
+        status,
+        failed_check: answer["failed_check"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        error: answer["error"].as_str().unwrap_or_default().to_string(),
+        expected_check,
+    }
+}
+
+/// Runs the whole flow; the report says what happened.
+pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
+    let mut report = RunReport {
+        verbose: !options.json,
+        ..RunReport::default()
+    };
+    if report.verbose {
+        eprintln!(
+            "cargo xtask attest: remote attestation on a simulated vTPM (swtpm), all on 127.0.0.1"
+        );
+    }
+    let binary = snp_vtpm_binary()?;
+    let pki: &'static TestPki = report.step(
+        "test PKI (ARK, ASK, VCEK shaped like AMD's; cached)",
+        || {
+            let pki = TestPki::shared();
+            pki.product(Generation::Milan);
+            Ok(pki)
+        },
+    )?;
+    let dir = TempDir::new()?;
+    let sim = report.step("swtpm on loopback with a fresh state", || {
+        Swtpm::start().map_err(|e| e.to_string())
+    })?;
+    report.pids.push(sim.pid());
+    let modulus = report.step(
+        "provision an Azure-like vTPM (AK 0x81000003 in the endorsement hierarchy, NV 0x01400001)",
+        || paravisor::provision(&sim.tcti(), pki),
+    )?;
+    let certs = report.step(
+        "certificate service (IMDS THIM + KDS paths) on 127.0.0.1",
+        || CertService::start(pki, Generation::Milan, now()).map_err(|e| e.to_string()),
+    )?;
+    let relying_party = report.step("relying party on 127.0.0.1 (test root trusted, test firmware allowed, fresh report required)", || {
+        let verifier = Verifier::with_anchors(pki.trust_anchors(), relying_party_policy()?);
+        let party = RelyingParty::new(verifier, SECRET, Duration::from_secs(30));
+        Server::start(move |request| party.handle(request)).map_err(|e| e.to_string())
+    })?;
+    let parties = Parties {
+        relying_party,
+        certs,
+        sim,
+        modulus,
+        dir,
+        binary,
+    };
+
+    // The honest run.
+    let nonce = report.step("relying party hands out a single-use nonce", || {
+        parties.challenge()
+    })?;
+    report.step(
+        "paravisor stand-in: a newly signed report bound to the nonce in NV 0x01400001",
+        || parties.bound_report(pki, &nonce, TEST_FIRMWARE_ID_KEY_DIGEST),
+    )?;
+    let evidence = report.step(
+        "attester: snp-vtpm evidence --fresh (swtpm TCTI, certificates from the loopback THIM)",
+        || parties.evidence(&nonce),
+    )?;
+    let (status, answer) = report.step("relying party verifies the evidence", || {
+        parties.submit(&nonce, &evidence)
+    })?;
+    if status == 200 {
+        report.secret = answer["secret"].as_str().map(String::from);
+        report.verdict = Some(answer["verdict"].clone());
+        if report.verbose {
+            eprintln!(
+                "  secret released: {}",
+                report.secret.as_deref().unwrap_or_default()
+            );
+        }
+    } else if report.verbose {
+        eprintln!("  NOT released ({status}): {}", answer["error"]);
+    }
+
+    // Attack 1: replay the evidence with its used nonce.
+    let replay = report.step("attack: replay the used nonce and evidence", || {
+        parties.submit(&nonce, &evidence)
+    })?;
+    report
+        .attacks
+        .push(attack("replayed nonce", "nonce", replay));
+
+    // Attack 2: evidence whose PCR values were altered.
+    let nonce = report.step("new nonce", || parties.challenge())?;
+    report.step("paravisor stand-in: report bound to the nonce", || {
+        parties.bound_report(pki, &nonce, TEST_FIRMWARE_ID_KEY_DIGEST)
+    })?;
+    let evidence = report.step("attester: evidence", || parties.evidence(&nonce))?;
+    let altered = report.step("attack: alter PCR 0 in the evidence", || {
+        let mut json: Value = serde_json::from_slice(&evidence).map_err(|e| e.to_string())?;
+        json["tpm_quote"]["pcrs"][0] = Value::String("ab".repeat(32));
+        parties.submit(&nonce, json.to_string().as_bytes())
+    })?;
+    report
+        .attacks
+        .push(attack("altered PCR values", "pcr_digest", altered));
+
+    // Attack 3: evidence from firmware the relying party does not know (same AMD chain).
+    let nonce = report.step("new nonce", || parties.challenge())?;
+    report.step(
+        "unknown firmware: report signed as firmware with another ID-key digest",
+        || parties.bound_report(pki, &nonce, UNKNOWN_FIRMWARE),
+    )?;
+    let evidence = report.step("attester: evidence", || parties.evidence(&nonce))?;
+    let unknown = report.step("attack: submit evidence from unknown firmware", || {
+        parties.submit(&nonce, &evidence)
+    })?;
+    report
+        .attacks
+        .push(attack("unknown firmware", "firmware_identity", unknown));
+
+    drop(parties);
+    if report.verbose {
+        for attack in &report.attacks {
+            let outcome = if attack.refused_as_expected() {
+                "refused"
+            } else {
+                "NOT REFUSED AS EXPECTED"
+            };
+            eprintln!(
+                "  {}: {outcome} ({}: {})",
+                attack.name,
+                attack.failed_check,
+                first_line(&attack.error)
+            );
+        }
+        let total: u128 = report.steps.iter().map(|s| s.millis).sum();
+        eprintln!(
+            "{} in {total} ms: secret {}, {} of {} attacks refused",
+            if report.succeeded() {
+                "SUCCESS"
+            } else {
+                "FAILURE"
+            },
+            if report.secret.is_some() {
+                "released"
+            } else {
+                "NOT released"
+            },
+            report
+                .attacks
+                .iter()
+                .filter(|a| a.refused_as_expected())
+                .count(),
+            report.attacks.len()
+        );
+    }
+    Ok(report)
+}
+
+fn first_line(text: &str) -> &str {
+    let end = text.find(". ").map_or(text.len(), |i| i + 1);
+    text.get(..end.min(160)).unwrap_or(text)
+}

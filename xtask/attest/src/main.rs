@@ -1,0 +1,12 @@
+//! The `xtask-attest` binary behind `cargo xtask attest`.
+
+fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match xtask_attest::main_entry(&args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask attest: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
