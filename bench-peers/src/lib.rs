@@ -170,3 +170,67 @@ pub fn report_medians(group: &str, names: &[&str], since: SystemTime) {
         Err(e) => eprintln!("cannot write {}: {e}", file.display()),
     }
 }
+
+/// The whole milan-v2 evidence as the az-snp-vtpm and aws-lc-rs peers take it.
+#[derive(Debug, Clone)]
+pub struct FullEvidence {
+    /// The 2600-byte NV dump (HCL report).
+    pub hcl_report: Vec<u8>,
+    /// The VCEK as PEM (first block of `vcek.pem`).
+    pub vcek_pem: String,
+    /// ASK then ARK as PEM (what `az_snp_vtpm::certs::build_cert_chain` takes).
+    pub chain_pem: String,
+    /// The quote's RSA signature.
+    pub quote_signature: Vec<u8>,
+    /// The quote's TPMS_ATTEST.
+    pub quote_message: Vec<u8>,
+    /// PCRs 0..23 (SHA-256).
+    pub pcrs: Vec<[u8; 32]>,
+    /// The nonce the quote must carry.
+    pub nonce: Vec<u8>,
+}
+
+impl FullEvidence {
+    /// Reads `azure/milan-v2` and the Milan chain.
+    pub fn load() -> Self {
+        let quote = read_vector("azure/milan-v2/quote.bin");
+        let (quote_signature, rest) = length_prefixed(&quote);
+        let (quote_message, rest) = length_prefixed(rest);
+        let (count, rest) = rest.split_at(8);
+        let count = u64::from_le_bytes(count.try_into().expect("8 bytes")) as usize;
+        let pcrs = rest
+            .chunks_exact(32)
+            .take(count)
+            .map(|c| c.try_into().expect("32 bytes"))
+            .collect();
+        let vcek_pem = String::from_utf8(read_vector("azure/milan-v2/vcek.pem")).expect("PEM");
+        let first_end = vcek_pem.find("-----END CERTIFICATE-----").expect("a PEM block")
+            + "-----END CERTIFICATE-----".len();
+        let chain_pem = format!(
+            "{}{}",
+            String::from_utf8(read_vector("amd/milan/ask.pem")).expect("PEM"),
+            String::from_utf8(read_vector("amd/milan/ark.pem")).expect("PEM")
+        );
+        Self {
+            hcl_report: read_vector("azure/milan-v2/hcl-report.bin"),
+            vcek_pem: format!("{}\n", &vcek_pem[..first_end]),
+            chain_pem,
+            quote_signature: quote_signature.to_vec(),
+            quote_message: quote_message.to_vec(),
+            pcrs,
+            nonce: b"challenge".to_vec(),
+        }
+    }
+
+    /// The DER of the VCEK, ASK and ARK.
+    pub fn ders(&self) -> [Vec<u8>; 3] {
+        let evidence = Evidence::load();
+        [evidence.vcek, evidence.ask, evidence.ark]
+    }
+}
+
+fn length_prefixed(bytes: &[u8]) -> (&[u8], &[u8]) {
+    let (length, rest) = bytes.split_at(8);
+    let length = u64::from_le_bytes(length.try_into().expect("8 bytes")) as usize;
+    rest.split_at(length)
+}

@@ -4,6 +4,9 @@
 #![forbid(unsafe_code)]
 
 pub mod azure;
+pub mod eventlog;
+pub mod evidence;
+pub mod fuzzing;
 pub mod pki;
 pub mod swtpm;
 pub mod vectors;

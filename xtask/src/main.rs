@@ -2,6 +2,7 @@
 
 mod attest;
 mod bench;
+mod fuzz;
 mod setup;
 mod test;
 
@@ -14,6 +15,9 @@ commands:
   attest  the end-to-end run: swtpm provisioned like Azure's vTPM, a relying party and a
           certificate service on 127.0.0.1, the attester, and three attacks refused;
           --host USER@HOST runs the guest side on a real Azure CVM (see --help)
+  fuzz    [seeds | replay] [--seconds N] [--parallel P] [TARGET...]  seed corpora from
+          ../shared/vectors and the test PKI, then every cargo-fuzz target N s each (default 60);
+          fails on a crash, prints executions per target and the total
   test    install what the tests need, then run fmt, clippy, the dependency rule,
           the wasm32 build of the verifier crates and every test (what CI runs)
   bench   run the benchmarks and the peers (sev with OpenSSL, sev pure Rust) back to back
@@ -26,6 +30,7 @@ fn main() -> ExitCode {
         Some("attest") => attest::attest(&args[1..]),
         Some("test") => test::test(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -15,7 +15,9 @@ use crate::verifier::Certificates;
 pub struct AttesterOptions {
     /// Fetch the VCEK and chain (None: leave them to the verifier).
     pub fetch: Option<FetchOptions>,
-    /// Add the TCG event log when the kernel exposes one.
+    /// Add the TCG event log when the kernel exposes one and the TPM is the kernel's (not a
+    /// simulator reached through a `swtpm:` or `mssim:` TCTI, whose PCRs the log does not
+    /// describe). A verifier refuses evidence whose log does not replay to the quote.
     pub event_log: bool,
     /// Add the AK certificate when Azure provisioned one.
     pub ak_certificate: bool,
@@ -111,9 +113,28 @@ impl Attester {
         if self.options.ak_certificate {
             evidence.ak_certificate = self.vtpm.ak_certificate().map_err(tpm_error)?;
         }
-        if self.options.event_log {
+        if self.options.event_log && describes_kernel_tpm(self.vtpm.tcti()) {
             evidence.event_log = Vtpm::event_log().map_err(tpm_error)?;
         }
         Ok(evidence)
+    }
+}
+
+/// Whether the kernel's event log (securityfs) describes the TPM behind `tcti`: not for the
+/// simulators' TCTIs.
+fn describes_kernel_tpm(tcti: &str) -> bool {
+    !(tcti.starts_with("swtpm") || tcti.starts_with("mssim"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describes_kernel_tpm;
+
+    #[test]
+    fn the_kernel_log_goes_with_the_kernel_tpm_only() {
+        assert!(describes_kernel_tpm("device:/dev/tpmrm0"));
+        assert!(describes_kernel_tpm("tabrmd"));
+        assert!(!describes_kernel_tpm("swtpm:host=127.0.0.1,port=2321"));
+        assert!(!describes_kernel_tpm("mssim:port=2321"));
     }
 }

@@ -1,4 +1,12 @@
 //! Certificate files: DER or PEM, one or many; sorting leaves (VCEK/VLEK) from CA candidates.
+// Untrusted input: no panicking accessors (the rest of the facade is checked the same way in
+// review; this module parses files as they arrive).
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use der::Decode;
 use x509_cert::Certificate;

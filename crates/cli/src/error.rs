@@ -45,6 +45,8 @@ pub enum Check {
     Nonce,
     /// The PCR values against pcrDigest.
     PcrDigest,
+    /// The TCG event log against the quoted PCR values.
+    EventLog,
     /// The report bound to the nonce through user-data.
     ReportFreshness,
     /// Revocation.
@@ -176,6 +178,10 @@ impl Error {
             | E::PcrDigestMismatch { .. }
             | E::PcrLength { .. } => (Check::PcrDigest, ExitCode::Verification),
             E::QualifiedSignerMismatch { .. } => (Check::QualifiedSigner, ExitCode::Verification),
+            E::BadEventLog { .. } => (Check::EventLog, ExitCode::Input),
+            E::EventLogMismatch { .. } | E::EventLogNotComparable { .. } => {
+                (Check::EventLog, ExitCode::Verification)
+            }
             E::BadKey { .. } => (Check::AkFromClaims, ExitCode::Verification),
             _ => (Check::Input, ExitCode::Input),
         };

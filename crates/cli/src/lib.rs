@@ -32,6 +32,11 @@
 //! # }
 //! ```
 //!
+//! A service verifying evidence from many VMs gives its verifier a [`VerificationCache`]
+//! ([`Verifier::with_cache`]: verified AMD chains, VCEKs and their P-384 tables, shared across
+//! threads) and verifies batches over all cores with [`Verifier::verify_batch`] (see
+//! [`batch`] and `docs/performance.md`).
+//!
 //! Gathering evidence on the guest (feature `attester`):
 //!
 //! ```no_run
@@ -47,6 +52,7 @@
 
 #[cfg(feature = "attester")]
 pub mod attester;
+pub mod batch;
 pub mod certs;
 mod error;
 mod evidence;
@@ -58,15 +64,16 @@ mod verifier;
 
 #[cfg(feature = "fetch")]
 pub use amd_kds;
+pub use batch::{BatchItem, CacheLimits, CacheMode, VerificationCache};
 pub use error::{Cause, Check, Error, ExitCode};
 pub use evidence::{DEFAULT_SIZE_LIMIT, Evidence, EvidenceVersion, QuoteParts};
 pub use firmware::FirmwareClaims;
 pub use policy::{
-    DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, EvidencePolicy, PRESETS, PcrPolicy,
-    VmConfigurationPolicy,
+    DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, EventLogPolicy, EvidencePolicy, PRESETS,
+    PcrPolicy, VmConfigurationPolicy,
 };
 pub use verifier::{
-    Certificates, CheckRecord, ExpectedNonce, VerifiedEvidence, Verifier, VerifyOptions,
-    VmConfigurationClaims,
+    Certificates, CheckRecord, EventLogClaims, ExpectedNonce, VerifiedEvidence, Verifier,
+    VerifyOptions, VmConfigurationClaims,
 };
 pub use {hcl_parse, snp_verify, vtpm_quote};

@@ -52,6 +52,38 @@ pub struct VmConfigurationPolicy {
     pub console_enabled: Option<bool>,
 }
 
+/// What the TCG event log must show (see `docs/policy.md`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventLogPolicy {
+    /// Refuse evidence without an event log.
+    pub required: bool,
+    /// The SecureBoot variable the log measured in PCR 7 must be on (true) or off (false).
+    pub secure_boot: Option<bool>,
+    /// The measured kernel command line must be one of these: exactly, or, for an entry
+    /// ending in `*`, starting with the text before the `*`. Empty: any.
+    pub allowed_kernel_cmdlines: Vec<String>,
+}
+
+impl EventLogPolicy {
+    /// Whether a kernel command line is allowed (always, when the list is empty).
+    pub fn allows_kernel_cmdline(&self, cmdline: &str) -> bool {
+        self.allowed_kernel_cmdlines.is_empty()
+            || self
+                .allowed_kernel_cmdlines
+                .iter()
+                .any(|allowed| match allowed.strip_suffix('*') {
+                    Some(prefix) => cmdline.starts_with(prefix),
+                    None => allowed == cmdline,
+                })
+    }
+
+    /// Whether any field needs a log.
+    pub fn needs_log(&self) -> bool {
+        self.required || self.secure_boot.is_some() || !self.allowed_kernel_cmdlines.is_empty()
+    }
+}
+
 /// The whole appraisal policy for evidence.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -62,6 +94,8 @@ pub struct EvidencePolicy {
     pub pcrs: PcrPolicy,
     /// vm-configuration requirements.
     pub vm_configuration: VmConfigurationPolicy,
+    /// Event-log requirements.
+    pub event_log: EventLogPolicy,
     /// The runtime claims' user-data must start with the nonce (the rest zero), so the report
     /// is as fresh as the nonce; v0/v1 evidence is refused.
     pub require_report_bound_to_nonce: bool,
@@ -192,5 +226,34 @@ mod tests {
             EvidencePolicy::from_document(serde_json::json!({"reprot": {}}), "azure-cvm").is_err()
         );
         assert!(EvidencePolicy::from_document(serde_json::json!([1]), "azure-cvm").is_err());
+    }
+
+    #[test]
+    fn event_log_section_reads_and_matches_command_lines() {
+        let doc = serde_json::json!({
+            "event_log": {
+                "required": true,
+                "secure_boot": true,
+                "allowed_kernel_cmdlines": ["/vmlinuz root=/dev/vda1 ro", "/vmlinuz-6.8.0-*"],
+            },
+        });
+        let policy = EvidencePolicy::from_document(doc, DEFAULT_EVIDENCE_PRESET).unwrap();
+        let log = &policy.event_log;
+        assert!(log.required && log.needs_log());
+        assert_eq!(log.secure_boot, Some(true));
+        assert!(log.allows_kernel_cmdline("/vmlinuz root=/dev/vda1 ro"));
+        assert!(!log.allows_kernel_cmdline("/vmlinuz root=/dev/vda1 ro init=/bin/sh"));
+        assert!(log.allows_kernel_cmdline("/vmlinuz-6.8.0-1010-gcp root=PARTUUID=x"));
+        assert!(!log.allows_kernel_cmdline("/vmlinuz-6.9.0 root=x"));
+        assert!(EventLogPolicy::default().allows_kernel_cmdline("anything"));
+        assert!(!EventLogPolicy::default().needs_log());
+        assert!(
+            EvidencePolicy::from_document(
+                serde_json::json!({"event_log": {"secureboot": true}}),
+                "azure-cvm"
+            )
+            .is_err(),
+            "unknown fields are refused"
+        );
     }
 }

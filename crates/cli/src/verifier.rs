@@ -2,8 +2,9 @@
 //! evidence, the certificates, the trust anchors, the policy and the time.
 //!
 //! Order of checks: chain, VCEK <-> report, report signature, report_data <-> runtime claims,
-//! AK from the claims, qualifiedSigner, quote signature, nonce, PCR digest, report freshness,
-//! revocation, firmware identity, policy.
+//! AK from the claims, qualifiedSigner, quote signature, nonce, PCR digest, event log (when the
+//! evidence carries one: it must replay to the quoted PCRs), report freshness, revocation,
+//! firmware identity, policy.
 
 use hcl_parse::{Generation, HclReport, Hex, HexBytes, HexSlice, SnpReport};
 use serde::Serialize;
@@ -11,8 +12,10 @@ use snp_verify::{
     CertRole, Revocation, RevocationStatus, TrustAnchors, UnixTime, VerifiedCaChain,
     VerifiedReport, authenticate_report,
 };
+use vtpm_quote::eventlog::{BootSummary, EventLog, LogFormat, VerifiedEventLog};
 use vtpm_quote::{
-    AkPublic, QuoteAttest, QuoteSignature, VerifiedQuote, check_qualified_signer, verify_quote,
+    AkPublic, HashAlg, PcrBankSelection, QuoteAttest, QuoteSignature, VerifiedQuote,
+    check_qualified_signer, verify_quote,
 };
 
 use crate::error::{Check, Error, ExitCode};
@@ -105,6 +108,52 @@ pub struct VmConfigurationClaims {
     pub vm_unique_id: Option<String>,
 }
 
+/// What the evidence's TCG event log says, once it replayed to the quoted PCRs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventLogClaims {
+    /// The record format.
+    pub format: LogFormat,
+    /// How many records the log has.
+    pub events: usize,
+    /// PCRs whose replayed value equals the quoted one, by bank: PCRs 0-7 and every other PCR
+    /// the log extends, where the quote covers them.
+    pub matched_pcrs: Vec<PcrBankSelection>,
+    /// PCRs the log extends that the quote does not cover (their events are not attested).
+    pub unquoted_pcrs: Vec<PcrBankSelection>,
+    /// What booted, from the events of matched PCRs only.
+    #[serde(flatten)]
+    pub summary: BootSummary,
+}
+
+fn by_bank(pairs: &[(HashAlg, u8)]) -> Vec<PcrBankSelection> {
+    let mut banks: Vec<PcrBankSelection> = Vec::new();
+    for &(bank, index) in pairs {
+        match banks.iter_mut().find(|b| b.bank == bank) {
+            Some(selection) => selection.indices.push(index),
+            None => banks.push(PcrBankSelection {
+                bank,
+                indices: vec![index],
+            }),
+        }
+    }
+    for selection in &mut banks {
+        selection.indices.sort_unstable();
+    }
+    banks
+}
+
+impl EventLogClaims {
+    fn of(verified: &VerifiedEventLog<'_, '_>) -> Self {
+        Self {
+            format: verified.log().format(),
+            events: verified.log().events().len(),
+            matched_pcrs: by_bank(verified.compared()),
+            unquoted_pcrs: by_bank(verified.unquoted()),
+            summary: verified.summary(),
+        }
+    }
+}
+
 /// Evidence that passed every check; only [`Verifier::verify`] builds one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VerifiedEvidence {
@@ -115,6 +164,7 @@ pub struct VerifiedEvidence {
     nonce_checked: bool,
     report_bound_to_nonce: bool,
     vm_configuration: Option<VmConfigurationClaims>,
+    event_log: Option<EventLogClaims>,
     user_data: Option<HexBytes>,
     ak_fingerprint: Hex<32>,
     revocation: RevocationStatus,
@@ -150,6 +200,10 @@ impl VerifiedEvidence {
     pub fn vm_configuration(&self) -> Option<&VmConfigurationClaims> {
         self.vm_configuration.as_ref()
     }
+    /// The event log's claims, when the evidence carries a log (it replayed to the quote).
+    pub fn event_log(&self) -> Option<&EventLogClaims> {
+        self.event_log.as_ref()
+    }
     /// user-data of the runtime claims.
     pub fn user_data(&self) -> Option<&[u8]> {
         self.user_data.as_ref().map(|u| u.0.as_slice())
@@ -173,6 +227,7 @@ impl VerifiedEvidence {
 pub struct Verifier {
     anchors: TrustAnchors,
     policy: EvidencePolicy,
+    cache: Option<std::sync::Arc<crate::batch::VerificationCache>>,
 }
 
 fn fail(check: Check, code: ExitCode, message: impl Into<String>) -> Error {
@@ -185,12 +240,24 @@ impl Verifier {
         Self {
             anchors: TrustAnchors::amd(),
             policy,
+            cache: None,
         }
     }
 
     /// A verifier with other anchors (test PKIs, private PKIs).
     pub fn with_anchors(anchors: TrustAnchors, policy: EvidencePolicy) -> Self {
-        Self { anchors, policy }
+        Self {
+            anchors,
+            policy,
+            cache: None,
+        }
+    }
+
+    /// This verifier sharing `cache` (verified chains, VCEKs and their P-384 tables) across
+    /// calls, clones and threads; see [`crate::batch`].
+    pub fn with_cache(mut self, cache: std::sync::Arc<crate::batch::VerificationCache>) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// The policy.
@@ -276,6 +343,28 @@ impl Verifier {
             reason: None,
         });
 
+        // The event log, when present, must replay to the quoted PCRs.
+        let event_log = match &evidence.event_log {
+            Some(bytes) => {
+                let log = EventLog::parse(bytes).map_err(Error::from_quote)?;
+                let verified = log.check_against(&quote).map_err(Error::from_quote)?;
+                checks.push(CheckRecord {
+                    check: Check::EventLog,
+                    outcome: "passed",
+                    reason: None,
+                });
+                Some(EventLogClaims::of(&verified))
+            }
+            None => {
+                checks.push(CheckRecord {
+                    check: Check::EventLog,
+                    outcome: "skipped",
+                    reason: Some("the evidence carries no event log".into()),
+                });
+                None
+            }
+        };
+
         // Freshness of the report itself.
         let bound = claims.user_data.is_some_and(|user_data| {
             nonce_checked
@@ -359,6 +448,7 @@ impl Verifier {
         };
         self.check_pcr_policy(&quote)?;
         self.check_vm_configuration(claims.vm_configuration.as_ref())?;
+        self.check_event_log_policy(event_log.as_ref())?;
         let verified_report = unrevoked
             .appraise(&report_policy)
             .map_err(Error::from_snp)?;
@@ -386,6 +476,7 @@ impl Verifier {
             nonce_checked,
             report_bound_to_nonce: bound,
             vm_configuration,
+            event_log,
             user_data: claims.user_data.map(|u| HexBytes(u.to_vec())),
             ak_fingerprint: Hex(ak.fingerprint()),
             revocation: revocation_status,
@@ -460,6 +551,9 @@ impl Verifier {
                 "no AMD certificate chain (ASK and ARK): give one with --chain or let the tool fetch it",
             ));
         }
+        if let Some(cache) = &self.cache {
+            return cache.chain_and_leaf(&self.anchors, leaf_der, ca, time);
+        }
         let intermediate =
             VerifiedCaChain::issuer_role_of_leaf(leaf_der).map_err(Error::from_snp)?;
         let ca: Vec<&[u8]> = ca.iter().map(Vec::as_slice).collect();
@@ -494,6 +588,54 @@ impl Verifier {
                         HexSlice(value)
                     ),
                 ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_event_log_policy(&self, log: Option<&EventLogClaims>) -> Result<(), Error> {
+        let wanted = &self.policy.event_log;
+        let policy = |message: String| fail(Check::Policy, ExitCode::Policy, message);
+        let Some(log) = log else {
+            if wanted.needs_log() {
+                return Err(policy(
+                    "event_log: the policy needs an event log (required, secure_boot or allowed_kernel_cmdlines), found none in the evidence".into(),
+                ));
+            }
+            return Ok(());
+        };
+        if let Some(expected) = wanted.secure_boot
+            && log.summary.secure_boot != Some(expected)
+        {
+            let on_off = |b: bool| if b { "on" } else { "off" };
+            let found = log.summary.secure_boot.map_or(
+                "no SecureBoot variable measured in an attested PCR 7",
+                on_off,
+            );
+            return Err(policy(format!(
+                "event log secure boot: expected {}, found {found}",
+                on_off(expected)
+            )));
+        }
+        if !wanted.allowed_kernel_cmdlines.is_empty() {
+            let allowed = wanted
+                .allowed_kernel_cmdlines
+                .iter()
+                .map(|c| format!("\"{c}\""))
+                .collect::<Vec<_>>()
+                .join(", ");
+            match &log.summary.kernel_cmdline {
+                Some(cmdline) if wanted.allows_kernel_cmdline(cmdline) => {}
+                Some(cmdline) => {
+                    return Err(policy(format!(
+                        "kernel command line: expected one of [{allowed}], found \"{cmdline}\""
+                    )));
+                }
+                None => {
+                    return Err(policy(format!(
+                        "kernel command line: expected one of [{allowed}], found none measured in an attested PCR"
+                    )));
+                }
             }
         }
         Ok(())

@@ -3,85 +3,16 @@
 
 use hcl_parse::Generation;
 use snp_verify::UnixTime;
-use snp_vtpm::vtpm_quote::{HashAlg, QuoteFile};
 use snp_vtpm::{
     Certificates, Check, Evidence, EvidencePolicy, EvidenceVersion, ExitCode, ExpectedNonce,
-    QuoteParts, Verifier, VerifyOptions,
+    Verifier, VerifyOptions,
 };
 use snp_vtpm_testkit::azure::{SyntheticReport, TEST_FIRMWARE_ID_KEY_DIGEST, synthetic_evidence};
 use snp_vtpm_testkit::pki::TestPki;
-use snp_vtpm_testkit::vectors::{self, GENOA_NONCE, MILAN_V3_USERDATA_NONCE};
 
 const TIME: UnixTime = UnixTime::from_secs(1_748_736_000);
 
-struct Sample {
-    name: &'static str,
-    evidence: Evidence,
-    nonce: Vec<u8>,
-    chain: Certificates,
-}
-
-fn chain(product: &str) -> Certificates {
-    let mut certificates = Certificates::default();
-    for file in ["ask", "ark"] {
-        certificates
-            .add_file(&vectors::read(&format!("amd/{product}/{file}.pem")))
-            .unwrap();
-    }
-    certificates
-}
-
-fn samples() -> Vec<Sample> {
-    let from_json = |path: &str| {
-        Evidence::from_json(&vectors::read(path), snp_vtpm::DEFAULT_SIZE_LIMIT).unwrap()
-    };
-    let quote = QuoteFile::from_quote_bin(&vectors::read("azure/milan-v2/quote.bin")).unwrap();
-    let milan_v2 = Evidence {
-        version: EvidenceVersion::V1,
-        hcl_report: vectors::read("azure/milan-v2/hcl-report.bin"),
-        quote: QuoteParts {
-            message: quote.message.0,
-            signature: quote.signature.0,
-            pcrs: quote.pcrs.into_iter().map(|p| p.0).collect(),
-            pcr_bank: HashAlg::Sha256,
-            pcr_indices: None,
-        },
-        vcek: Some(vectors::read_pem("azure/milan-v2/vcek.pem").swap_remove(0)),
-        cert_chain: Vec::new(),
-        ak_certificate: None,
-        event_log: None,
-    };
-    let mut genoa_certs = chain("genoa");
-    genoa_certs
-        .add_file(&vectors::read("azure/genoa-v3/vcek-genoa.pem"))
-        .unwrap();
-    vec![
-        Sample {
-            name: "milan-v2",
-            evidence: milan_v2,
-            nonce: b"challenge".to_vec(),
-            chain: chain("milan"),
-        },
-        Sample {
-            name: "milan-v3",
-            evidence: from_json("azure/milan-v3/evidence-v0.json"),
-            nonce: b"challenge".to_vec(),
-            chain: chain("milan"),
-        },
-        Sample {
-            name: "milan-v3-userdata",
-            evidence: from_json("azure/milan-v3-userdata/evidence-v2.json"),
-            nonce: hex::decode(MILAN_V3_USERDATA_NONCE).unwrap(),
-            chain: chain("milan"),
-        },
-        Sample {
-            name: "genoa-v3",
-            evidence: from_json("azure/genoa-v3/evidence-genoa.json"),
-            nonce: hex::decode(GENOA_NONCE).unwrap(),
-            chain: genoa_certs,
-        },
-    ]
-}
+use snp_vtpm_testkit::evidence::{RealEvidence as Sample, real_evidence as samples};
 
 fn azure() -> Verifier {
     Verifier::new(EvidencePolicy::preset("azure-cvm").unwrap())
@@ -94,7 +25,7 @@ fn every_complete_real_evidence_verifies_with_the_default_policy() {
             .verify(
                 &sample.evidence,
                 ExpectedNonce::Exactly(&sample.nonce),
-                &sample.chain,
+                &sample.certificates,
                 &VerifyOptions::at(TIME),
             )
             .unwrap_or_else(|e| panic!("{}: {e}", sample.name));
@@ -116,7 +47,7 @@ fn every_complete_real_evidence_verifies_with_the_default_policy() {
             .collect();
         assert_eq!(
             skipped,
-            [Check::ReportFreshness, Check::Revocation],
+            [Check::EventLog, Check::ReportFreshness, Check::Revocation],
             "{}",
             sample.name
         );
@@ -135,7 +66,7 @@ fn freshness_is_the_verifiers_choice() {
         .verify(
             &v2.evidence,
             ExpectedNonce::Exactly(&v2.nonce),
-            &v2.chain,
+            &v2.certificates,
             &options,
         )
         .unwrap();
@@ -145,7 +76,7 @@ fn freshness_is_the_verifiers_choice() {
             .verify(
                 &sample.evidence,
                 ExpectedNonce::Exactly(&sample.nonce),
-                &sample.chain,
+                &sample.certificates,
                 &options,
             )
             .unwrap_err();
@@ -163,7 +94,7 @@ fn freshness_is_the_verifiers_choice() {
         .verify(
             &relabelled,
             ExpectedNonce::Exactly(&v2.nonce),
-            &v2.chain,
+            &v2.certificates,
             &options,
         )
         .unwrap_err();
@@ -177,7 +108,7 @@ fn wrong_or_missing_nonce() {
         .verify(
             &sample.evidence,
             ExpectedNonce::Exactly(b"challengf"),
-            &sample.chain,
+            &sample.certificates,
             &VerifyOptions::at(TIME),
         )
         .unwrap_err();
@@ -190,7 +121,7 @@ fn wrong_or_missing_nonce() {
         .verify(
             &sample.evidence,
             ExpectedNonce::NotChecked,
-            &sample.chain,
+            &sample.certificates,
             &VerifyOptions::at(TIME),
         )
         .unwrap();
@@ -212,7 +143,7 @@ fn a_swapped_vcek_and_flipped_bytes_fail_with_their_check() {
             .verify(
                 evidence,
                 ExpectedNonce::Exactly(&sample.nonce),
-                &sample.chain,
+                &sample.certificates,
                 &options,
             )
             .unwrap_err()
@@ -310,7 +241,7 @@ fn policy_violations_exit_3() {
         .verify(
             &sample.evidence,
             ExpectedNonce::Exactly(&sample.nonce),
-            &sample.chain,
+            &sample.certificates,
             &VerifyOptions::at(TIME),
         )
         .unwrap_err();
@@ -325,7 +256,7 @@ fn policy_violations_exit_3() {
         .verify(
             &sample.evidence,
             ExpectedNonce::Exactly(&sample.nonce),
-            &sample.chain,
+            &sample.certificates,
             &VerifyOptions::at(TIME),
         )
         .unwrap_err();

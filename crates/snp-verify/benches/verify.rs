@@ -22,8 +22,9 @@ use base64::engine::general_purpose::STANDARD;
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use snp_verify::hcl_parse::SnpReport;
 use snp_verify::{
-    CertRole, Policy, TrustAnchors, UnixTime, VerifiedCaChain, VerifyOptions, verify_report,
-    verify_report_signature, verify_report_with,
+    CertRole, EcdsaEngine, P384KeyTable, Policy, TrustAnchors, UnixTime, VerifiedCaChain,
+    VerifyOptions, verify_report, verify_report_signature, verify_report_signature_with,
+    verify_report_with,
 };
 
 /// 2025-06-01T00:00:00Z: every certificate of the vectors is valid then.
@@ -127,6 +128,36 @@ fn verify(c: &mut Criterion) {
 
     group.bench_function("report_signature", |b| {
         b.iter(|| verify_report_signature(black_box(&report), leaf.key(), CertRole::Vcek))
+    });
+
+    group.bench_function("report_signature_stock", |b| {
+        b.iter(|| {
+            verify_report_signature_with(
+                black_box(&report),
+                leaf.key(),
+                None,
+                CertRole::Vcek,
+                EcdsaEngine::Stock,
+            )
+        })
+    });
+
+    let mut leaf_with_table = leaf.clone();
+    leaf_with_table.precompute_key_table();
+    group.bench_function("report_signature_key_table", |b| {
+        b.iter(|| {
+            verify_report_signature_with(
+                black_box(&report),
+                leaf_with_table.key(),
+                leaf_with_table.key_table().map(|t| t.as_ref()),
+                CertRole::Vcek,
+                EcdsaEngine::Fast,
+            )
+        })
+    });
+
+    group.bench_function("key_table_build", |b| {
+        b.iter(|| P384KeyTable::new(black_box(leaf.key())))
     });
 
     group.bench_function("vcek_parse_and_verify", |b| {

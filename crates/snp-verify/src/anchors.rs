@@ -20,33 +20,11 @@ pub struct Pin {
     pub sha256: [u8; 32],
 }
 
-/// Decodes 64 hex digits. Only ever evaluated at compile time on the constants below, so a
-/// typo fails the build, never a verification.
-#[allow(clippy::panic, clippy::indexing_slicing)]
-const fn hex32(text: &str) -> [u8; 32] {
-    const fn nibble(c: u8) -> u8 {
-        match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            _ => panic!("pins must be lower-case hex"),
-        }
-    }
-    assert!(text.len() == 64, "a pin is 64 hex digits");
-    let bytes = text.as_bytes();
-    let mut out = [0u8; 32];
-    let mut i = 0;
-    while i < 32 {
-        out[i] = nibble(bytes[2 * i]) << 4 | nibble(bytes[2 * i + 1]);
-        i += 1;
-    }
-    out
-}
-
 const fn pin(generation: Generation, role: CertRole, sha256: &str) -> Pin {
     Pin {
         generation,
         role,
-        sha256: hex32(sha256),
+        sha256: crate::consthex::decode(sha256),
     }
 }
 

@@ -206,8 +206,14 @@ pub(crate) fn verify_pss(
     signature: &[u8],
 ) -> Result<()> {
     check_pss_parameters(role, algorithm)?;
-    key.pss_verify_prehash::<Sha384>(&Sha384::digest(signed), signature)
-        .map_err(|_| Error::BadCertificateSignature { role, issuer })
+    let digest: [u8; 48] = Sha384::digest(signed).into();
+    let engine = crate::rsa_pss::RsaEngine::default();
+    if crate::rsa_pss::verify_pss_sha384(engine, key, &digest, signature, usize::from(AMD_SALT_LEN))
+    {
+        Ok(())
+    } else {
+        Err(Error::BadCertificateSignature { role, issuer })
+    }
 }
 
 fn check_pss_parameters(role: CertRole, algorithm: &AlgorithmIdentifierOwned) -> Result<()> {

@@ -74,6 +74,29 @@ fn hex_opt<S: serde::Serializer>(value: &Option<Vec<u8>>, s: S) -> Result<S::Ok,
 }
 
 impl AmdExtensions {
+    /// Decodes the AMD extensions of a VCEK or VLEK given as DER, checking nothing else.
+    ///
+    /// This exists for tools and fuzzing: it verifies no signature, name or validity, so its
+    /// result says what a certificate claims, not that AMD issued it. Verification goes
+    /// through [`VerifiedCaChain::verify_leaf`](crate::VerifiedCaChain::verify_leaf), which
+    /// decodes the same extensions with the same code after the certificate checks.
+    ///
+    /// ```
+    /// use snp_verify::{AmdExtensions, CertRole};
+    ///
+    /// assert!(AmdExtensions::from_certificate_der(CertRole::Vcek, b"\x30\x00").is_err());
+    /// ```
+    pub fn from_certificate_der(role: CertRole, der: &[u8]) -> Result<Self> {
+        let cert = crate::cert::ParsedCert::parse(role, der)?;
+        let extensions = cert
+            .cert
+            .tbs_certificate()
+            .extensions()
+            .map(|e| e.as_slice())
+            .unwrap_or_default();
+        Self::decode(role, extensions)
+    }
+
     /// Decodes the AMD extensions from a leaf certificate's extension list.
     pub(crate) fn decode(role: CertRole, extensions: &[x509_cert::ext::Extension]) -> Result<Self> {
         let mut struct_version = None;

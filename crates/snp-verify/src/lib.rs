@@ -9,6 +9,11 @@
 //! | revocation | a KDS CRL signed by the pinned ARK, current at the given time ([`Revocation`]) |
 //! | appraisal | a [`Policy`] (presets `snp-default`, `azure-cvm`); a different [`ErrorKind`] |
 //!
+//! The report signature is checked by a verification-only P-384 path ([`ecdsa`]: precomputed
+//! generator table, per-VCEK tables in a bounded [`KeyTableCache`], no final inversion);
+//! p384's own verifier stays selectable ([`EcdsaEngine::Stock`], or build without the
+//! default `fast-p384` feature).
+//!
 //! Verification is a pure function of (report, certificates, anchors, policy, time): no clock,
 //! no network, no global state. `no_std` with `alloc`; no `unsafe`.
 //!
@@ -39,10 +44,13 @@ mod anchors;
 mod binding;
 mod cert;
 mod chain;
+mod consthex;
 mod crl;
+pub mod ecdsa;
 mod error;
 mod extensions;
 mod policy;
+pub mod rsa_pss;
 mod signature;
 mod time;
 mod verified;
@@ -52,16 +60,18 @@ pub use anchors::{AMD_PINS, Pin, TrustAnchors};
 pub use binding::{check_leaf_matches_report, resolve_generation};
 pub use chain::{VerifiedCaChain, VerifiedLeaf};
 pub use crl::{Revocation, RevocationStatus, check_revocation};
+pub use ecdsa::{EcdsaEngine, KeyTableCache, P384KeyTable};
 pub use error::{CertRole, Error, ErrorKind, Result};
 pub use extensions::AmdExtensions;
 pub use hcl_parse;
 pub use policy::{
     AZURE_PARAVISOR_ID_KEY_DIGESTS, MinimumTcb, PRESETS, Policy, PolicyCheck, PolicyViolation,
 };
-pub use signature::{report_signature, verify_report_signature};
+pub use rsa_pss::RsaEngine;
+pub use signature::{report_signature, verify_report_signature, verify_report_signature_with};
 pub use time::UnixTime;
 pub use verified::{GuestPolicyClaims, TcbClaims, VerifiedReport};
 pub use verify::{
-    AuthenticReport, UnrevokedReport, VerifyOptions, authenticate_report, verify_report,
-    verify_report_with,
+    AuthenticReport, UnrevokedReport, VerifyOptions, authenticate_report, authenticate_report_with,
+    verify_report, verify_report_with,
 };

@@ -17,35 +17,14 @@ use hcl_parse::{FirmwareVersion, Generation, Hex, HexSlice, SnpReport, TcbCompon
 /// release, or pin launch measurements instead, which is stricter.
 pub const AZURE_PARAVISOR_ID_KEY_DIGESTS: [Hex<48>; 2] = [
     // milan-v2 (2024 paravisor; the same digest appears in 2023-format reports elsewhere).
-    Hex(hex48(
+    Hex(crate::consthex::decode(
         "0356215882a825279a85b300b0b742931d113bf7e32dde2e50ffde7ec743ca491ecdd7f336dc28a6e0b2bb57af7a44a3",
     )),
     // milan-v3, milan-v3-userdata and genoa-v3.
-    Hex(hex48(
+    Hex(crate::consthex::decode(
         "942fd93ebde6ea7a96efadeafc60f1c6b3d10e703b1dafd7555b92f7f3d32d0e006767648cba5b102af3d65756af4177",
     )),
 ];
-
-/// Decodes 96 hex digits; evaluated at compile time only.
-#[allow(clippy::panic, clippy::indexing_slicing)]
-const fn hex48(text: &str) -> [u8; 48] {
-    const fn nibble(c: u8) -> u8 {
-        match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            _ => panic!("digests must be lower-case hex"),
-        }
-    }
-    assert!(text.len() == 96, "a digest is 96 hex digits");
-    let bytes = text.as_bytes();
-    let mut out = [0u8; 48];
-    let mut i = 0;
-    while i < 48 {
-        out[i] = nibble(bytes[2 * i]) << 4 | nibble(bytes[2 * i + 1]);
-        i += 1;
-    }
-    out
-}
 
 /// Minimum SPLs for each TCB value a report carries; `None` checks nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -3,8 +3,9 @@
 use alloc::boxed::Box;
 
 use hcl_parse::{Hex, SnpReport};
-use p384::ecdsa::signature::Verifier;
+use sha2::Digest;
 
+use crate::ecdsa::{EcdsaEngine, P384KeyTable, verify_p384_prehash};
 use crate::error::{CertRole, Error, Result};
 
 /// `signature_algo` value for ECDSA P-384 with SHA-384.
@@ -40,13 +41,30 @@ fn big_endian_scalar(component: &'static str, stored: &[u8; 72]) -> Result<[u8; 
     Ok(scalar)
 }
 
-/// Verifies the report signature under the VCEK/VLEK key.
+/// Verifies the report signature under the VCEK/VLEK key with the default engine and no
+/// key table.
 pub fn verify_report_signature(
     report: &SnpReport<'_>,
     key: &p384::ecdsa::VerifyingKey,
     role: CertRole,
 ) -> Result<()> {
+    verify_report_signature_with(report, key, None, role, EcdsaEngine::default())
+}
+
+/// Verifies the report signature with a chosen engine and, for the fast engine, the key's
+/// precomputed table (see [`crate::VerifiedLeaf::precompute_key_table`]).
+pub fn verify_report_signature_with(
+    report: &SnpReport<'_>,
+    key: &p384::ecdsa::VerifyingKey,
+    table: Option<&P384KeyTable>,
+    role: CertRole,
+    engine: EcdsaEngine,
+) -> Result<()> {
     let signature = report_signature(report)?;
-    key.verify(report.signed_bytes(), &signature)
-        .map_err(|_| Error::BadReportSignature(role))
+    let digest: [u8; 48] = sha2::Sha384::digest(report.signed_bytes()).into();
+    if verify_p384_prehash(engine, key, table, &digest, &signature) {
+        Ok(())
+    } else {
+        Err(Error::BadReportSignature(role))
+    }
 }

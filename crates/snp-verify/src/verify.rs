@@ -7,9 +7,10 @@ use crate::anchors::TrustAnchors;
 use crate::binding::{check_leaf_matches_report, resolve_generation};
 use crate::chain::{VerifiedCaChain, VerifiedLeaf};
 use crate::crl::{Revocation, RevocationStatus, check_revocation};
+use crate::ecdsa::EcdsaEngine;
 use crate::error::Result;
 use crate::policy::Policy;
-use crate::signature::verify_report_signature;
+use crate::signature::verify_report_signature_with;
 use crate::time::UnixTime;
 use crate::verified::VerifiedReport;
 
@@ -79,11 +80,37 @@ pub fn authenticate_report<'r, 'c>(
     time: UnixTime,
     generation_hint: Option<Generation>,
 ) -> Result<AuthenticReport<'r, 'c>> {
+    authenticate_report_with(
+        report,
+        chain,
+        leaf,
+        time,
+        generation_hint,
+        EcdsaEngine::default(),
+    )
+}
+
+/// [`authenticate_report`] with a chosen ECDSA engine (the fast engine uses the leaf's key
+/// table when it has one).
+pub fn authenticate_report_with<'r, 'c>(
+    report: &SnpReport<'r>,
+    chain: &'c VerifiedCaChain,
+    leaf: &'c VerifiedLeaf,
+    time: UnixTime,
+    generation_hint: Option<Generation>,
+    engine: EcdsaEngine,
+) -> Result<AuthenticReport<'r, 'c>> {
     chain.check_validity(time)?;
     leaf.check_validity(time)?;
     let generation = resolve_generation(report, chain.generation(), leaf, generation_hint)?;
     check_leaf_matches_report(report, leaf, generation)?;
-    verify_report_signature(report, leaf.key(), leaf.role())?;
+    verify_report_signature_with(
+        report,
+        leaf.key(),
+        leaf.key_table().map(|t| t.as_ref()),
+        leaf.role(),
+        engine,
+    )?;
     Ok(AuthenticReport {
         report: *report,
         generation,

@@ -133,6 +133,40 @@ pub enum Error {
         /// The quote's qualifiedSigner (hex).
         found: String,
     },
+    /// The TCG event log is malformed.
+    #[error("event log, event {event} at byte {offset}: {reason}")]
+    BadEventLog {
+        /// Index of the record being read.
+        event: usize,
+        /// Byte offset of that record.
+        offset: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A PCR the event log extends replays to another value than the quoted one.
+    #[error(
+        "event log: PCR {bank}:{pcr} replays to {replayed}, the quote says {quoted}; first divergent event: {event} ({divergence})"
+    )]
+    EventLogMismatch {
+        /// Bank.
+        bank: HashAlg,
+        /// PCR index.
+        pcr: u8,
+        /// The event the divergence is attributed to (see [`crate::eventlog::Divergence`]).
+        event: usize,
+        /// How that event was found.
+        divergence: crate::eventlog::Divergence,
+        /// The quoted value (hex).
+        quoted: String,
+        /// The replayed value (hex).
+        replayed: String,
+    },
+    /// The event log and the quote have no (bank, PCR) in common to compare.
+    #[error("event log: cannot be compared with the quote: {reason}")]
+    EventLogNotComparable {
+        /// Why.
+        reason: String,
+    },
     /// A file in one of the quote formats is malformed.
     #[error("{format}: {reason}")]
     BadFormat {

@@ -8,6 +8,7 @@
 //! | [`verify_quote`] | signature over the exact message, nonce (constant time), PCR digest |
 //! | [`check_qualified_signer`] | the quote names the Azure-template AK that the claims carry |
 //! | [`QuoteFile`] | `quote.bin` and the JSON quote layout |
+//! | [`eventlog`] | the TCG event log: parsing, replay against a verified quote, what booted |
 //!
 //! `no_std` with `alloc`, no TPM library, no `unsafe`. The guest side (reading the vTPM with
 //! tss-esapi) comes behind the `tpm` feature.
@@ -39,6 +40,7 @@ extern crate alloc;
 mod alg;
 mod attest;
 mod error;
+pub mod eventlog;
 mod formats;
 pub mod fresh;
 #[cfg(feature = "tpm")]
@@ -47,6 +49,7 @@ pub mod name;
 mod pcrs;
 mod public;
 mod reader;
+mod rsa_fast;
 mod signature;
 mod verify;
 

@@ -110,13 +110,12 @@ pub fn verify_signature(
 ) -> Result<()> {
     let digest = signature.hash().hash_parts([message]);
     let ok = match (signature, ak) {
-        (QuoteSignature::RsaSsa { hash, signature }, AkPublic::Rsa { key, .. }) => match hash {
-            HashAlg::Sha256 => key.pkcs1v15_verify_prehash::<sha2::Sha256>(&digest, signature),
-            HashAlg::Sha384 => key.pkcs1v15_verify_prehash::<sha2::Sha384>(&digest, signature),
-            HashAlg::Sha512 => key.pkcs1v15_verify_prehash::<sha2::Sha512>(&digest, signature),
-            HashAlg::Sha1 => return Err(Error::BadSignature),
+        (QuoteSignature::RsaSsa { hash, signature }, AkPublic::Rsa { key, .. }) => {
+            if *hash == HashAlg::Sha1 {
+                return Err(Error::BadSignature);
+            }
+            pkcs1v15(key, *hash, &digest, signature)
         }
-        .is_ok(),
         (QuoteSignature::RsaPss { hash, signature }, AkPublic::Rsa { key, .. }) => match hash {
             // The TPM signs PSS with the largest salt that fits; detect it.
             HashAlg::Sha256 => pss::<sha2::Sha256>(key, &digest, signature),
@@ -140,6 +139,31 @@ pub fn verify_signature(
         }
     };
     if ok { Ok(()) } else { Err(Error::BadSignature) }
+}
+
+/// RSASSA-PKCS1-v1_5: the verification-only path, or rsa's with the `stock-rsa` feature.
+fn pkcs1v15(key: &rsa::PublicKey, hash: HashAlg, digest: &[u8], signature: &[u8]) -> bool {
+    if cfg!(feature = "stock-rsa") {
+        stock_pkcs1v15(key, hash, digest, signature)
+    } else {
+        crate::rsa_fast::pkcs1v15_verify(key, hash, digest, signature)
+    }
+}
+
+/// rsa 0.10's RSASSA-PKCS1-v1_5 verifier.
+pub(crate) fn stock_pkcs1v15(
+    key: &rsa::PublicKey,
+    hash: HashAlg,
+    digest: &[u8],
+    signature: &[u8],
+) -> bool {
+    match hash {
+        HashAlg::Sha256 => key.pkcs1v15_verify_prehash::<sha2::Sha256>(digest, signature),
+        HashAlg::Sha384 => key.pkcs1v15_verify_prehash::<sha2::Sha384>(digest, signature),
+        HashAlg::Sha512 => key.pkcs1v15_verify_prehash::<sha2::Sha512>(digest, signature),
+        HashAlg::Sha1 => return false,
+    }
+    .is_ok()
 }
 
 fn pss<D>(key: &rsa::PublicKey, digest: &[u8], signature: &[u8]) -> bool

@@ -266,6 +266,31 @@ impl Vtpm {
             .map_err(TpmError::command("PCR_Extend"))
     }
 
+    /// Extends a PCR with given digests, one per bank (TPM2_PCR_Extend with a
+    /// TPML_DIGEST_VALUES): banks not listed are left alone. This is how firmware measures an
+    /// event whose log record carries these digests.
+    pub fn extend_pcr_digests(
+        &mut self,
+        index: u8,
+        digests: &[(HashAlg, &[u8])],
+    ) -> Result<(), TpmError> {
+        let handle =
+            PcrHandle::try_from(u32::from(index)).map_err(TpmError::command("choosing the PCR"))?;
+        let mut values = DigestValues::new();
+        for &(bank, digest) in digests {
+            values.set(
+                hashing_algorithm(bank),
+                Digest::try_from(digest.to_vec())
+                    .map_err(TpmError::command("building the digest"))?,
+            );
+        }
+        self.context
+            .execute_with_session(Some(AuthSession::Password), |ctx| {
+                ctx.pcr_extend(handle, values)
+            })
+            .map_err(TpmError::command("PCR_Extend"))
+    }
+
     /// The AK certificate Azure provisions in NV 0x01C101D0, without its zero padding;
     /// `None` when the index does not exist.
     pub fn ak_certificate(&mut self) -> Result<Option<Vec<u8>>, TpmError> {
@@ -439,16 +464,21 @@ fn nv_tpm_handle(index: u32) -> Result<NvIndexTpmHandle, TpmError> {
     NvIndexTpmHandle::new(index).map_err(TpmError::command("NV index handle"))
 }
 
+/// tss-esapi's name of a bank.
+fn hashing_algorithm(bank: HashAlg) -> HashingAlgorithm {
+    match bank {
+        HashAlg::Sha1 => HashingAlgorithm::Sha1,
+        HashAlg::Sha256 => HashingAlgorithm::Sha256,
+        HashAlg::Sha384 => HashingAlgorithm::Sha384,
+        HashAlg::Sha512 => HashingAlgorithm::Sha512,
+    }
+}
+
 /// Builds tss-esapi's selection list from ours.
 pub(crate) fn tss_selection(selection: &[PcrBankSelection]) -> Result<PcrSelectionList, TpmError> {
     let mut builder = PcrSelectionList::builder();
     for bank in selection {
-        let algorithm = match bank.bank {
-            HashAlg::Sha1 => HashingAlgorithm::Sha1,
-            HashAlg::Sha256 => HashingAlgorithm::Sha256,
-            HashAlg::Sha384 => HashingAlgorithm::Sha384,
-            HashAlg::Sha512 => HashingAlgorithm::Sha512,
-        };
+        let algorithm = hashing_algorithm(bank.bank);
         let slots = bank
             .indices
             .iter()

@@ -18,9 +18,9 @@ Exit codes:
   1  usage error, or unreadable or malformed input
   2  a cryptographic, binding or freshness check failed (chain, expired or revoked certificate,
      hwID/TCB, signature, report_data, AK, qualifiedSigner, quote signature, nonce, PCR digest,
-     user-data)
+     event log replay, user-data)
   3  a policy check failed (firmware identity, TCB minima, debug, VMPL, PCR values,
-     vm-configuration)
+     vm-configuration, event log requirements)
   4  certificates or CRL unavailable (offline, KDS refused after retries)
   5  TPM error";
 

@@ -7,7 +7,8 @@ use clap::Args;
 use der::Decode;
 use hcl_parse::{Generation, HclReport, HexSlice, SnpReport};
 use serde_json::{Value, json};
-use snp_vtpm::vtpm_quote::{QuoteAttest, QuoteFile};
+use snp_vtpm::vtpm_quote::eventlog::{DataBinding, EventLog, LogFormat};
+use snp_vtpm::vtpm_quote::{HashAlg, QuoteAttest, QuoteFile};
 use snp_vtpm::{
     DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, Error, Evidence, EvidencePolicy, ExitCode,
 };
@@ -15,12 +16,13 @@ use snp_vtpm::{
 use crate::args::PolicyArgs;
 use crate::{Outcome, inputs, output};
 
-/// Decode any artifact: HCL report, raw SNP report, quote, certificate, CRL, evidence
+/// Decode any artifact: HCL report, raw SNP report, quote, certificate, CRL, evidence, TCG event log
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   snp-vtpm show hcl-report.bin
   snp-vtpm show evidence.json --json
-  snp-vtpm show report.bin --policy my-policy.toml")]
+  snp-vtpm show report.bin --policy my-policy.toml
+  snp-vtpm show /sys/kernel/security/tpm0/binary_bios_measurements")]
 pub struct ShowArgs {
     /// The file to decode
     pub file: PathBuf,
@@ -110,6 +112,9 @@ fn describe(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error> {
     if bytes.starts_with(&[0xFF, 0x54, 0x43, 0x47]) {
         return describe_attest(bytes).map(Description::new);
     }
+    if looks_like_crypto_agile_log(bytes) {
+        return describe_event_log(bytes);
+    }
     if bytes.first() == Some(&b'{') {
         return describe_json(bytes, policy);
     }
@@ -144,9 +149,138 @@ fn describe(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error> {
             .map_err(|e| Error::input(format!("CRL: {e}")))?;
         return Ok(Description::new(crl_json(&crl)));
     }
+    if EventLog::parse(bytes).is_ok_and(|log| log.format() == LogFormat::Sha1) {
+        return describe_event_log(bytes);
+    }
     Err(Error::input(
-        "not a recognised artifact (HCL report, raw SNP report, quote, certificate, CRL or evidence)",
+        "not a recognised artifact (HCL report, raw SNP report, quote, certificate, CRL, evidence or TCG event log)",
     ))
+}
+
+/// A crypto-agile log starts with a SHA-1-format EV_NO_ACTION record carrying the Spec ID event.
+fn looks_like_crypto_agile_log(bytes: &[u8]) -> bool {
+    bytes.get(4..8) == Some(&3u32.to_le_bytes()[..])
+        && bytes.get(32..47) == Some(&b"Spec ID Event03"[..])
+}
+
+fn bank_name(algorithm: u16) -> String {
+    HashAlg::from_tpm(algorithm).map_or_else(|| format!("{algorithm:#06x}"), |b| b.to_string())
+}
+
+/// Describes an event log: every event decoded, the summary, and the PCR values it replays
+/// to, per bank.
+pub fn describe_event_log(bytes: &[u8]) -> Result<Description, Error> {
+    let log = EventLog::parse(bytes).map_err(|e| Error::input(e.to_string()))?;
+    let summary = log.summary();
+    let replay = log.replay();
+    let events: Vec<Value> = log
+        .events()
+        .iter()
+        .map(|event| {
+            let digests: serde_json::Map<String, Value> = event
+                .digests
+                .iter()
+                .map(|d| {
+                    (
+                        bank_name(d.algorithm),
+                        json!(HexSlice(d.digest).to_string()),
+                    )
+                })
+                .collect();
+            json!({
+                "index": event.index,
+                "offset": event.offset,
+                "pcr": event.pcr,
+                "type": event.event_type,
+                "digests": digests,
+                "data_binding": event.data_binding(),
+                "content": event.content(),
+            })
+        })
+        .collect();
+    let replayed: serde_json::Map<String, Value> = replay
+        .banks()
+        .iter()
+        .map(|bank| {
+            let values: serde_json::Map<String, Value> = bank
+                .extended()
+                .map(|(pcr, value)| (pcr.to_string(), json!(HexSlice(value).to_string())))
+                .collect();
+            (bank.bank().to_string(), Value::Object(values))
+        })
+        .collect();
+    let json = json!({
+        "kind": "TCG event log",
+        "format": log.format(),
+        "spec_id": log.spec_id(),
+        "startup_locality": log.startup_locality(),
+        "banks": log.banks(),
+        "events": events,
+        "summary": summary,
+        "replayed_pcrs": replayed,
+    });
+
+    let mut text = format!(
+        "TCG event log ({}), {} events, banks {}\n",
+        log.format(),
+        log.events().len(),
+        log.banks()
+            .iter()
+            .map(|b| b.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    if let Some(locality) = log.startup_locality() {
+        text.push_str(&format!("startup locality: {locality}\n"));
+    }
+    text.push_str("events:\n");
+    for event in log.events() {
+        let flag = if event.data_binding() == DataBinding::Contradicts {
+            "  [data does not match its digests]"
+        } else {
+            ""
+        };
+        text.push_str(&format!(
+            "  #{:<4} PCR {:<2} {:<33} {}{flag}\n",
+            event.index,
+            event.pcr,
+            event.event_type.to_string(),
+            event.content()
+        ));
+    }
+    let on_off = |b: Option<bool>| match b {
+        Some(true) => "on",
+        Some(false) => "off",
+        None => "not measured",
+    };
+    let chain: Vec<String> = summary
+        .boot_chain
+        .iter()
+        .map(|a| a.path.clone().unwrap_or_else(|| "(image in memory)".into()))
+        .collect();
+    text.push_str(&format!(
+        "summary (not checked against a quote):\n  secure boot:           {}\n  boot chain:            {}\n  kernel command line:   {}\n",
+        on_off(summary.secure_boot),
+        if chain.is_empty() { "-".to_string() } else { chain.join(" -> ") },
+        summary.kernel_cmdline.as_deref().unwrap_or("-"),
+    ));
+    if let Some(technology) = &summary.confidential_technology {
+        text.push_str(&format!("  confidential platform: {technology}\n"));
+    }
+    if !summary.contradicting_events.is_empty() {
+        text.push_str(&format!(
+            "  events whose data does not match their digests: {:?}\n",
+            summary.contradicting_events
+        ));
+    }
+    text.push_str("replayed PCRs (those the log extends):\n");
+    for bank in replay.banks() {
+        text.push_str(&format!("  {}:\n", bank.bank()));
+        for (pcr, value) in bank.extended() {
+            text.push_str(&format!("    {pcr:<2} {}\n", HexSlice(value)));
+        }
+    }
+    Ok(Description { json, text })
 }
 
 /// Describes an HCL report: header, SNP report and runtime claims.
@@ -305,6 +439,16 @@ fn describe_json(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error
             .as_deref()
             .map(certificate_json)
             .unwrap_or(Value::Null);
+        if let Some(bytes) = &evidence.event_log {
+            hcl.json["event_log"] = match EventLog::parse(bytes) {
+                Ok(log) => json!({
+                    "format": log.format(),
+                    "events": log.events().len(),
+                    "summary_not_checked_against_the_quote": log.summary(),
+                }),
+                Err(e) => json!({ "error": e.to_string() }),
+            };
+        }
         let mut description = Description::new(hcl.json);
         if let Ok(report) = HclReport::parse(&evidence.hcl_report).and_then(|h| h.snp_report()) {
             add_policy(

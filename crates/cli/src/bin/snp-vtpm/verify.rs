@@ -344,6 +344,23 @@ fn human_verdict(verified: &VerifiedEvidence) -> String {
             config.vm_unique_id.as_deref().unwrap_or("-")
         ));
     }
+    if let Some(log) = verified.event_log() {
+        let summary = &log.summary;
+        text.push_str(&format!(
+            "  event log:          {} events, replays to the quoted PCRs; secure boot {}\n",
+            log.events,
+            flag(summary.secure_boot)
+        ));
+        for application in &summary.boot_chain {
+            text.push_str(&format!(
+                "  booted:             {}\n",
+                application.path.as_deref().unwrap_or("(unnamed)")
+            ));
+        }
+        if let Some(cmdline) = &summary.kernel_cmdline {
+            text.push_str(&format!("  kernel cmdline:     {cmdline}\n"));
+        }
+    }
     for bank in verified.quote().pcrs() {
         for (index, value) in &bank.values {
             text.push_str(&format!(

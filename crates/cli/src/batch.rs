@@ -1,0 +1,315 @@
+//! Verifying many evidences: a [`VerificationCache`] that a [`Verifier`] shares across calls
+//! and threads (verified AMD chains, verified VCEKs, and the VCEKs' P-384 tables), and
+//! [`Verifier::verify_batch`], which spreads a batch over all cores.
+//!
+//! | cache mode | per evidence | kept across evidences |
+//! |---|---|---|
+//! | none ([`Verifier::new`]) | everything | nothing |
+//! | [`CacheMode::Chain`] | VCEK parsed and verified (RSA-4096 PSS) | the ASK/ARK chain; the VCEK's P-384 table, by certificate SHA-256 |
+//! | [`CacheMode::ChainAndLeaf`] | report, claims, quote | the chain and the verified VCEK with its table |
+//!
+//! Every cached certificate is checked again against the verification time at each use (the
+//! snp-verify types do that), so the cache never widens what is accepted; it only skips
+//! repeating signature checks and table building on identical bytes. Entries are keyed by the
+//! SHA-256 of the exact DER bytes and the trust anchors are the verifier's own.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use sha2::{Digest, Sha256};
+use snp_verify::{CertRole, KeyTableCache, TrustAnchors, UnixTime, VerifiedCaChain, VerifiedLeaf};
+
+use crate::error::Error;
+use crate::evidence::Evidence;
+use crate::verifier::{Certificates, ExpectedNonce, VerifiedEvidence, Verifier, VerifyOptions};
+
+/// What a [`VerificationCache`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheMode {
+    /// Verified AMD chains, and the P-384 tables of VCEKs (the VCEK itself is parsed and its
+    /// signature checked for every evidence).
+    Chain,
+    /// Verified chains and verified VCEKs (with their P-384 tables).
+    ChainAndLeaf,
+}
+
+/// Bounds of a [`VerificationCache`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheLimits {
+    /// Verified chains kept (one per product and intermediate, in practice).
+    pub chains: usize,
+    /// Verified VCEKs kept ([`CacheMode::ChainAndLeaf`]).
+    pub leaves: usize,
+    /// P-384 tables kept (98 KB each).
+    pub key_tables: usize,
+    /// The use of a VCEK at which its P-384 table is built (1: at first sight). A table costs
+    /// about four verifications without one and saves about three quarters of one per later
+    /// report, so the default, 2, builds tables only for VCEKs that come back.
+    pub table_at_use: u32,
+}
+
+impl Default for CacheLimits {
+    fn default() -> Self {
+        Self {
+            chains: 16,
+            leaves: KeyTableCache::DEFAULT_CAPACITY,
+            key_tables: KeyTableCache::DEFAULT_CAPACITY,
+            table_at_use: 2,
+        }
+    }
+}
+
+/// Verified certificates and key tables shared by every verification of a [`Verifier`]
+/// (thread-safe; locks are held only for look-ups, never during verification).
+#[derive(Debug)]
+pub struct VerificationCache {
+    mode: CacheMode,
+    limits: CacheLimits,
+    chains: Mutex<Lru<VerifiedCaChain>>,
+    leaves: Mutex<Lru<VerifiedLeaf>>,
+    key_tables: Mutex<KeyTableCache>,
+    /// How often each VCEK without a table was seen.
+    uses: Mutex<Lru<u32>>,
+}
+
+impl VerificationCache {
+    /// An empty cache.
+    pub fn new(mode: CacheMode, limits: CacheLimits) -> Self {
+        Self {
+            mode,
+            limits,
+            chains: Mutex::new(Lru::default()),
+            leaves: Mutex::new(Lru::default()),
+            key_tables: Mutex::new(KeyTableCache::new(limits.key_tables)),
+            uses: Mutex::new(Lru::default()),
+        }
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> CacheMode {
+        self.mode
+    }
+
+    /// How many P-384 key tables are held.
+    pub fn key_table_count(&self) -> usize {
+        lock(&self.key_tables).len()
+    }
+
+    /// The verified chain and leaf for `leaf_der` under the CA candidates `ca`.
+    pub(crate) fn chain_and_leaf(
+        &self,
+        anchors: &TrustAnchors,
+        leaf_der: &[u8],
+        ca: &[Vec<u8>],
+        time: UnixTime,
+    ) -> Result<(VerifiedCaChain, VerifiedLeaf), Error> {
+        let intermediate =
+            VerifiedCaChain::issuer_role_of_leaf(leaf_der).map_err(Error::from_snp)?;
+        let chain_key = chain_key(intermediate, ca);
+        let cached_chain = lock(&self.chains).get(&chain_key);
+        let chain = match cached_chain {
+            Some(chain) => chain,
+            None => {
+                let candidates: Vec<&[u8]> = ca.iter().map(Vec::as_slice).collect();
+                let chain =
+                    VerifiedCaChain::from_candidates(anchors, &candidates, intermediate, time)
+                        .map_err(Error::from_snp)?;
+                lock(&self.chains).insert(chain_key, chain.clone(), self.limits.chains);
+                chain
+            }
+        };
+        let leaf_key = leaf_key(&chain_key, leaf_der);
+        let cached_leaf = match self.mode {
+            CacheMode::ChainAndLeaf => lock(&self.leaves).get(&leaf_key),
+            CacheMode::Chain => None,
+        };
+        let from_cache = cached_leaf.is_some();
+        let mut leaf = match cached_leaf {
+            Some(leaf) => leaf,
+            None => chain.verify_leaf(leaf_der, time).map_err(Error::from_snp)?,
+        };
+        let had_table = leaf.key_table().is_some();
+        if !had_table {
+            self.attach_key_table(&mut leaf);
+        }
+        // A cached leaf is stored again once it has gained its table.
+        let store = !from_cache || (!had_table && leaf.key_table().is_some());
+        if self.mode == CacheMode::ChainAndLeaf && store {
+            lock(&self.leaves).insert(leaf_key, leaf.clone(), self.limits.leaves);
+        }
+        Ok((chain, leaf))
+    }
+}
+
+impl VerificationCache {
+    /// Gives `leaf` its P-384 table: from the table cache, or built now if this is the use of
+    /// the VCEK at which tables are due ([`CacheLimits::table_at_use`]).
+    fn attach_key_table(&self, leaf: &mut VerifiedLeaf) {
+        let cached_table = lock(&self.key_tables).get(leaf.sha256());
+        match cached_table {
+            Some(table) => {
+                leaf.attach_key_table(table);
+            }
+            None if self.limits.key_tables == 0 || !self.table_due(leaf.sha256()) => {}
+            None => {
+                // Built outside the lock: other threads go on meanwhile.
+                leaf.precompute_key_table();
+                if let Some(table) = leaf.key_table() {
+                    lock(&self.key_tables).insert(*leaf.sha256(), Arc::clone(table));
+                }
+            }
+        }
+    }
+
+    /// Counts a use of a VCEK that has no table yet; whether its table is due now.
+    fn table_due(&self, certificate_sha256: &[u8; 32]) -> bool {
+        let mut uses = lock(&self.uses);
+        let count = uses.get(certificate_sha256).unwrap_or(0) + 1;
+        uses.insert(
+            *certificate_sha256,
+            count,
+            self.limits.key_tables.max(1) * 4,
+        );
+        count >= self.limits.table_at_use
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic elsewhere cannot leave a half-written entry: insertions are single pushes.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn chain_key(intermediate: CertRole, ca: &[Vec<u8>]) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update([u8::from(intermediate == CertRole::Asvk)]);
+    for der in ca {
+        hash.update(Sha256::digest(der));
+    }
+    hash.finalize().into()
+}
+
+fn leaf_key(chain_key: &[u8; 32], leaf_der: &[u8]) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(chain_key);
+    hash.update(Sha256::digest(leaf_der));
+    hash.finalize().into()
+}
+
+/// A small least-recently-used map from SHA-256 keys to values.
+#[derive(Debug)]
+struct Lru<T> {
+    clock: u64,
+    entries: Vec<([u8; 32], T, u64)>,
+}
+
+impl<T> Default for Lru<T> {
+    fn default() -> Self {
+        Self {
+            clock: 0,
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<T: Clone> Lru<T> {
+    fn get(&mut self, key: &[u8; 32]) -> Option<T> {
+        self.clock += 1;
+        let now = self.clock;
+        let entry = self.entries.iter_mut().find(|(k, _, _)| k == key)?;
+        entry.2 = now;
+        Some(entry.1.clone())
+    }
+
+    fn insert(&mut self, key: [u8; 32], value: T, capacity: usize) {
+        if capacity == 0 {
+            return;
+        }
+        self.clock += 1;
+        self.entries.retain(|(k, _, _)| k != &key);
+        let oldest = (self.entries.len() >= capacity)
+            .then(|| {
+                (self.entries.iter().enumerate())
+                    .min_by_key(|(_, entry)| entry.2)
+                    .map(|(index, _)| index)
+            })
+            .flatten();
+        if let Some(oldest) = oldest {
+            self.entries.swap_remove(oldest);
+        }
+        self.entries.push((key, value, self.clock));
+    }
+}
+
+/// One evidence of a batch and how to verify it.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchItem<'a> {
+    /// The evidence.
+    pub evidence: &'a Evidence,
+    /// The nonce its quote must carry.
+    pub nonce: ExpectedNonce<'a>,
+    /// Certificates beside it.
+    pub certificates: &'a Certificates,
+    /// Options.
+    pub options: VerifyOptions,
+}
+
+impl Verifier {
+    /// Verifies a batch over all cores (`std::thread::available_parallelism`); results in
+    /// input order. Give the verifier a cache ([`Verifier::with_cache`]) so that the threads
+    /// share verified chains and VCEK tables.
+    pub fn verify_batch(&self, items: &[BatchItem<'_>]) -> Vec<Result<VerifiedEvidence, Error>> {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        self.verify_batch_on(items, threads)
+    }
+
+    /// [`Verifier::verify_batch`] on at most `threads` threads (1: on the calling thread).
+    pub fn verify_batch_on(
+        &self,
+        items: &[BatchItem<'_>],
+        threads: usize,
+    ) -> Vec<Result<VerifiedEvidence, Error>> {
+        let verify_one = |item: &BatchItem<'_>| {
+            self.verify(item.evidence, item.nonce, item.certificates, &item.options)
+        };
+        let threads = threads.clamp(1, items.len().max(1));
+        if threads == 1 {
+            return items.iter().map(verify_one).collect();
+        }
+        let next = AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(index) else {
+                    return done;
+                };
+                done.push((index, verify_one(item)));
+            }
+        };
+        let mut results: Vec<Option<Result<VerifiedEvidence, Error>>> =
+            std::iter::repeat_with(|| None).take(items.len()).collect();
+        std::thread::scope(|scope| {
+            // Where threads cannot be started (wasm32), the calling thread does the work alone.
+            let handles: Vec<_> = (1..threads)
+                .filter_map(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
+                .collect();
+            let mut all = work();
+            for handle in handles {
+                match handle.join() {
+                    Ok(done) => all.extend(done),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            for (index, result) in all {
+                if let Some(slot) = results.get_mut(index) {
+                    *slot = Some(result);
+                }
+            }
+        });
+        results
+            .into_iter()
+            .zip(items)
+            .map(|(result, item)| result.unwrap_or_else(|| verify_one(item)))
+            .collect()
+    }
+}

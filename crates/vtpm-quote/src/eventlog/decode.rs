@@ -1,0 +1,295 @@
+//! What an event says: its data decoded by type. Unknown or malformed data is kept raw (the
+//! event's bytes); decoding never fails the log.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use super::efi::{EfiVariable, decode_variable};
+use super::firmware::{blob, described, gpt, handoff, image_load};
+use super::le::{LeReader, Short};
+use super::parse::{SPEC_ID_EVENT03, STARTUP_LOCALITY};
+use super::text::{Guid, ascii_text, utf16_text};
+use super::types::{Event, EventType};
+
+/// The prefix of Google Compute Engine's EV_NONHOST_INFO event.
+const GCE_NONHOST_INFO: &[u8; 16] = b"GCE NonHostInfo\0";
+/// GRUB's string measurements: (prefix, is the kernel command line). GRUB 2.06+ writes
+/// `grub_cmd: `/`kernel_cmdline: `; older (Red Hat) builds `grub_cmd `/`grub_kernel_cmdline `.
+pub(crate) const GRUB_PREFIXES: [(&str, bool); 4] = [
+    ("grub_cmd: ", false),
+    ("grub_cmd ", false),
+    ("kernel_cmdline: ", true),
+    ("grub_kernel_cmdline ", true),
+];
+/// PCRs where systemd-boot and systemd-stub measure the kernel command line (UTF-16).
+pub(crate) const SYSTEMD_CMDLINE_PCRS: [u8; 2] = [8, 12];
+
+/// Who measured a kernel command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CmdlineSource {
+    /// GRUB's `kernel_cmdline` string (the kernel path first, then the arguments).
+    Grub,
+    /// systemd-boot or systemd-stub: the load options in UTF-16 (PCR 8 or 12).
+    Systemd,
+}
+
+/// The decoded data of an event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventContent {
+    /// The Spec ID event (see [`super::EventLog::spec_id`]).
+    SpecId {
+        /// "Spec ID Event03" or "Spec ID Event00".
+        signature: String,
+    },
+    /// StartupLocality: PCR 0 started at this locality.
+    StartupLocality {
+        /// 0 or 3.
+        locality: u8,
+    },
+    /// Another EV_NO_ACTION event, by its signature text.
+    NoAction {
+        /// The leading text ("SP800-155 Event", "NvIndexInstance").
+        signature: Option<String>,
+    },
+    /// EV_SEPARATOR: 0 ends a phase normally, 0xFFFFFFFF marks an error.
+    Separator {
+        /// The 4-byte value.
+        value: u32,
+    },
+    /// A UEFI variable (driver config, boot, authority).
+    EfiVariable(EfiVariable),
+    /// A PE image loaded by the firmware (application, boot or runtime driver).
+    EfiImage {
+        /// Where it was loaded.
+        location: u64,
+        /// Its length in memory.
+        length: u64,
+        /// The device path as text (None when the event has none, as for a kernel GRUB loads).
+        device_path: Option<String>,
+        /// The file the device path ends in.
+        file_path: Option<String>,
+    },
+    /// A GRUB command.
+    GrubCommand {
+        /// The command line as GRUB ran it.
+        command: String,
+    },
+    /// The kernel command line.
+    KernelCommandLine {
+        /// The command line.
+        command_line: String,
+        /// Who measured it.
+        source: CmdlineSource,
+    },
+    /// Text (EV_EFI_ACTION, EV_ACTION, GRUB's file names, shim's variable names, ...).
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// EV_S_CRTM_VERSION.
+    CrtmVersion {
+        /// A UTF-16 version string, or a GUID.
+        version: String,
+    },
+    /// EV_EFI_PLATFORM_FIRMWARE_BLOB(2) or a blob-shaped EV_POST_CODE.
+    FirmwareBlob {
+        /// BLOB2's description.
+        description: Option<String>,
+        /// Physical address.
+        base: u64,
+        /// Length.
+        length: u64,
+    },
+    /// EV_EFI_HANDOFF_TABLES(2): configuration tables handed to the OS.
+    HandoffTables {
+        /// HANDOFF_TABLES2's description.
+        description: Option<String>,
+        /// (vendor GUID, its name when known, address).
+        tables: Vec<(Guid, Option<&'static str>, u64)>,
+    },
+    /// EV_EFI_GPT_EVENT: the GPT of the boot disk.
+    Gpt {
+        /// The disk GUID.
+        disk_guid: Guid,
+        /// (type GUID, unique GUID, name) of each partition.
+        partitions: Vec<(Guid, Guid, String)>,
+    },
+    /// EV_EVENT_TAG (TCG_PCClientTaggedEvent); the Linux EFI stub tags its initrd and load
+    /// options this way.
+    Tagged {
+        /// taggedEventID.
+        id: u32,
+        /// The tag's text, when printable.
+        text: Option<String>,
+    },
+    /// A confidential-computing platform event: Google Compute Engine's EV_NONHOST_INFO
+    /// names the memory-encryption technology the VM runs under.
+    ConfidentialPlatform {
+        /// The platform that logged it.
+        platform: &'static str,
+        /// "AMD SEV", "AMD SEV-ES", "AMD SEV-SNP", "none", or "unknown (N)".
+        technology: String,
+    },
+    /// Data of a known type that does not have that type's layout.
+    Malformed {
+        /// What is wrong.
+        reason: String,
+    },
+    /// Data this crate does not decode.
+    Raw {
+        /// Bytes of data.
+        length: usize,
+    },
+}
+
+fn technology(code: u8) -> String {
+    match code {
+        0 => String::from("none"),
+        1 => String::from("AMD SEV"),
+        2 => String::from("AMD SEV-ES"),
+        4 => String::from("AMD SEV-SNP"),
+        other => format!("unknown ({other})"),
+    }
+}
+
+fn short(s: Short) -> String {
+    format!("{s}")
+}
+
+impl Event<'_> {
+    /// Decodes the event's data by its type.
+    pub fn content(&self) -> EventContent {
+        let data = self.data;
+        let raw = || EventContent::Raw { length: data.len() };
+        let text_or_raw = || ascii_text(data).map_or_else(raw, |text| EventContent::Text { text });
+        let malformed = |reason: String| EventContent::Malformed { reason };
+        match self.event_type {
+            EventType::NO_ACTION => no_action(data),
+            EventType::SEPARATOR => match data {
+                [a, b, c, d] => EventContent::Separator {
+                    value: u32::from_le_bytes([*a, *b, *c, *d]),
+                },
+                _ => text_or_raw(),
+            },
+            EventType::EFI_VARIABLE_DRIVER_CONFIG
+            | EventType::EFI_VARIABLE_BOOT
+            | EventType::EFI_VARIABLE_BOOT2
+            | EventType::EFI_VARIABLE_AUTHORITY => {
+                let authority = self.event_type == EventType::EFI_VARIABLE_AUTHORITY;
+                decode_variable(data, authority).map_or_else(malformed, EventContent::EfiVariable)
+            }
+            EventType::EFI_BOOT_SERVICES_APPLICATION
+            | EventType::EFI_BOOT_SERVICES_DRIVER
+            | EventType::EFI_RUNTIME_SERVICES_DRIVER => {
+                image_load(data, self.uintn).unwrap_or_else(malformed)
+            }
+            EventType::IPL => self.ipl(),
+            // A NUL-terminated UTF-16 string, or a 16-byte GUID.
+            EventType::S_CRTM_VERSION => match utf16_text(data).filter(|_| data.ends_with(&[0, 0]))
+            {
+                Some(version) => EventContent::CrtmVersion { version },
+                None => match <[u8; 16]>::try_from(data) {
+                    Ok(guid) => EventContent::CrtmVersion {
+                        version: Guid(guid).to_string(),
+                    },
+                    Err(_) => text_or_raw(),
+                },
+            },
+            EventType::POST_CODE if data.len() == 16 && ascii_text(data).is_none() => {
+                blob(data, None).unwrap_or_else(malformed)
+            }
+            EventType::EFI_PLATFORM_FIRMWARE_BLOB => blob(data, None).unwrap_or_else(malformed),
+            EventType::EFI_PLATFORM_FIRMWARE_BLOB2 => {
+                let mut r = LeReader::new(data);
+                match described(&mut r) {
+                    Ok(description) => blob(r.rest(), Some(description)).unwrap_or_else(malformed),
+                    Err(e) => malformed(e),
+                }
+            }
+            EventType::EFI_HANDOFF_TABLES => {
+                handoff(&mut LeReader::new(data), None, self.uintn).unwrap_or_else(malformed)
+            }
+            EventType::EFI_HANDOFF_TABLES2 => {
+                let mut r = LeReader::new(data);
+                described(&mut r)
+                    .and_then(|d| handoff(&mut r, Some(d), self.uintn))
+                    .unwrap_or_else(malformed)
+            }
+            EventType::EFI_GPT_EVENT | EventType::EFI_GPT_EVENT2 => {
+                gpt(data, self.uintn).unwrap_or_else(malformed)
+            }
+            EventType::EVENT_TAG => {
+                let mut r = LeReader::new(data);
+                match (r.u32("tag id"), r.sized_u32("tag data")) {
+                    (Ok(id), Ok(tag)) => EventContent::Tagged {
+                        id,
+                        text: ascii_text(tag),
+                    },
+                    (Err(e), _) | (_, Err(e)) => malformed(short(e)),
+                }
+            }
+            EventType::NONHOST_INFO if data.starts_with(GCE_NONHOST_INFO) => {
+                match data.get(GCE_NONHOST_INFO.len()) {
+                    Some(&code) => EventContent::ConfidentialPlatform {
+                        platform: "Google Compute Engine",
+                        technology: technology(code),
+                    },
+                    None => malformed("GCE NonHostInfo without a technology byte".into()),
+                }
+            }
+            _ => text_or_raw(),
+        }
+    }
+
+    /// EV_IPL: GRUB's strings, systemd's UTF-16 command line, or other text.
+    fn ipl(&self) -> EventContent {
+        if let Some(text) = ascii_text(self.data) {
+            for (prefix, cmdline) in GRUB_PREFIXES {
+                if let Some(rest) = text.strip_prefix(prefix) {
+                    let rest = String::from(rest);
+                    return if cmdline {
+                        EventContent::KernelCommandLine {
+                            command_line: rest,
+                            source: CmdlineSource::Grub,
+                        }
+                    } else {
+                        EventContent::GrubCommand { command: rest }
+                    };
+                }
+            }
+            return EventContent::Text { text };
+        }
+        match utf16_text(self.data) {
+            Some(command_line) if SYSTEMD_CMDLINE_PCRS.contains(&self.pcr) => {
+                EventContent::KernelCommandLine {
+                    command_line,
+                    source: CmdlineSource::Systemd,
+                }
+            }
+            Some(text) => EventContent::Text { text },
+            None => EventContent::Raw {
+                length: self.data.len(),
+            },
+        }
+    }
+}
+
+fn no_action(data: &[u8]) -> EventContent {
+    if data.starts_with(STARTUP_LOCALITY)
+        && let Some(&locality) = data.get(STARTUP_LOCALITY.len())
+    {
+        return EventContent::StartupLocality { locality };
+    }
+    let signature = data
+        .get(..16.min(data.len()))
+        .and_then(|head| ascii_text(head.split(|&b| b == 0).next().unwrap_or_default()));
+    if data.starts_with(SPEC_ID_EVENT03.get(..13).unwrap_or_default()) {
+        return EventContent::SpecId {
+            signature: signature.unwrap_or_default(),
+        };
+    }
+    EventContent::NoAction { signature }
+}

@@ -1,0 +1,4 @@
+//! Fuzz target `evidence_json`: runs `snp_vtpm_testkit::fuzzing::evidence_json` (see that module for what it checks).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| snp_vtpm_testkit::fuzzing::evidence_json(data));

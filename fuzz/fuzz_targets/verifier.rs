@@ -1,0 +1,4 @@
+//! Fuzz target `verifier`: runs `snp_vtpm_testkit::fuzzing::verifier` (see that module for what it checks).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| snp_vtpm_testkit::fuzzing::verifier(data));

@@ -1,0 +1,208 @@
+//! A log that matches a quote, which no real sample has: the project writes a log, extends
+//! swtpm's PCRs with its digests the way firmware does, and checks the log against the quote
+//! swtpm signs. Without swtpm the tests skip, except under CI=true where they fail.
+
+use hcl_parse::HclReport;
+use snp_vtpm_testkit::azure::SyntheticReport;
+use snp_vtpm_testkit::pki::TestPki;
+use snp_vtpm_testkit::swtpm::{self, Swtpm};
+use vtpm_quote::eventlog::compose::EventLogBuilder;
+use vtpm_quote::eventlog::{Divergence, EFI_GLOBAL_VARIABLE, EventLog, EventType, LogDifference};
+use vtpm_quote::guest::{self, Vtpm};
+use vtpm_quote::{
+    AkPublic, Error, HashAlg, PcrBankSelection, QuoteSignature, VerifiedQuote, verify_quote,
+};
+
+fn provisioned() -> Option<(Swtpm, Vtpm, AkPublic)> {
+    if !swtpm::available() {
+        return None;
+    }
+    let sim = Swtpm::start().expect("swtpm starts");
+    let mut vtpm = Vtpm::open(Some(&sim.tcti())).expect("TCTI opens");
+    let mut report = Vec::new();
+    guest::provision_azure_layout(&mut vtpm, |ak| {
+        let modulus = ak.key.rsa_modulus().expect("RSA AK").to_vec();
+        report = SyntheticReport::new(&modulus, [0; 64])
+            .build(TestPki::shared())
+            .0;
+        report.clone()
+    })
+    .expect("provisioning");
+    let hcl = HclReport::parse(&report).unwrap();
+    let numbers = hcl
+        .runtime_claims()
+        .unwrap()
+        .attestation_key()
+        .unwrap()
+        .rsa_public_numbers()
+        .unwrap();
+    Some((sim, vtpm, AkPublic::from_jwk(&numbers).unwrap()))
+}
+
+/// Extends the TPM with every measurement of the log, as firmware does while it logs them.
+fn measure(vtpm: &mut Vtpm, builder: &EventLogBuilder) {
+    for event in builder.measurements() {
+        let digests: Vec<(HashAlg, &[u8])> = event
+            .digests
+            .iter()
+            .map(|(bank, digest)| (*bank, digest.as_slice()))
+            .collect();
+        vtpm.extend_pcr_digests(event.pcr, &digests).unwrap();
+    }
+}
+
+fn quote(vtpm: &mut Vtpm, ak: &AkPublic, banks: &[HashAlg]) -> VerifiedQuote {
+    let selection: Vec<PcrBankSelection> = banks
+        .iter()
+        .map(|&bank| PcrBankSelection {
+            bank,
+            indices: (0..24).collect(),
+        })
+        .collect();
+    let out = vtpm.quote(b"event log nonce", &selection).unwrap();
+    let signature = QuoteSignature::from_tpmt(&out.signature).unwrap();
+    verify_quote(&out.message, &signature, ak, b"event log nonce", &out.pcrs).unwrap()
+}
+
+fn linux_boot(banks: &[HashAlg]) -> EventLogBuilder {
+    let mut builder = EventLogBuilder::crypto_agile(banks);
+    builder
+        .measure(0, EventType::S_CRTM_CONTENTS, b"swtpm firmware")
+        .efi_variable(&EFI_GLOBAL_VARIABLE, "SecureBoot", &[1])
+        .separators(0..=7)
+        .boot_application("\\EFI\\BOOT\\BOOTX64.EFI", b"shim")
+        .boot_application("\\EFI\\ubuntu\\grubx64.efi", b"grub")
+        .grub_command("linux /vmlinuz root=/dev/vda1")
+        .kernel_cmdline("/vmlinuz root=/dev/vda1 console=ttyS0");
+    builder
+}
+
+#[test]
+fn a_generated_log_replays_to_a_swtpm_quote_in_both_banks() {
+    let Some((_sim, mut vtpm, ak)) = provisioned() else {
+        return;
+    };
+    let mut builder = linux_boot(&[HashAlg::Sha1, HashAlg::Sha256]);
+    measure(&mut vtpm, &builder);
+    let quoted = quote(&mut vtpm, &ak, &[HashAlg::Sha1, HashAlg::Sha256]);
+    let bytes = builder.build();
+    let log = EventLog::parse(&bytes).unwrap();
+    let verified = log.check_against(&quoted).unwrap();
+    let mut compared = verified.compared().to_vec();
+    compared.sort();
+    let expected: Vec<(HashAlg, u8)> = [HashAlg::Sha1, HashAlg::Sha256]
+        .into_iter()
+        .flat_map(|bank| (0..=8).map(move |pcr| (bank, pcr)))
+        .collect();
+    assert_eq!(compared, expected, "PCRs 0-8 in both banks");
+    assert!(verified.unquoted().is_empty());
+    let summary = verified.summary();
+    assert_eq!(summary.secure_boot, Some(true));
+    assert_eq!(
+        summary.kernel_cmdline.as_deref(),
+        Some("/vmlinuz root=/dev/vda1 console=ttyS0")
+    );
+    assert_eq!(summary.boot_chain.len(), 2);
+    for (index, value) in log.replay().bank(HashAlg::Sha256).unwrap().extended() {
+        assert_eq!(quoted.pcr(HashAlg::Sha256, index), Some(value));
+    }
+
+    // A log with an event the quote does not include names that event.
+    builder.grub_command("boot");
+    let longer = builder.build();
+    let longer_log = EventLog::parse(&longer).unwrap();
+    let added = longer_log.events().len() - 1;
+    match longer_log.check_against(&quoted).unwrap_err() {
+        Error::EventLogMismatch {
+            pcr,
+            event,
+            divergence,
+            ..
+        } => assert_eq!(
+            (pcr, event, divergence),
+            (8, added, Divergence::ExtraEvents)
+        ),
+        other => panic!("{other}"),
+    }
+
+    // A measurement the log does not have: PCR 8 can no longer match.
+    vtpm.extend_pcr_digests(
+        8,
+        &[
+            (HashAlg::Sha1, &[0x55; 20][..]),
+            (HashAlg::Sha256, &[0x55; 32][..]),
+        ],
+    )
+    .unwrap();
+    let later = quote(&mut vtpm, &ak, &[HashAlg::Sha256]);
+    let first_pcr8 = log.events().iter().position(|e| e.pcr == 8).unwrap();
+    match log.check_against(&later).unwrap_err() {
+        Error::EventLogMismatch {
+            bank,
+            pcr,
+            event,
+            divergence,
+            ..
+        } => assert_eq!(
+            (bank, pcr, event, divergence),
+            (HashAlg::Sha256, 8, first_pcr8, Divergence::AtOrAfter)
+        ),
+        other => panic!("{other}"),
+    }
+    assert_eq!(
+        longer_log.first_difference(&log),
+        Some(LogDifference {
+            event: Some(added),
+            reference_event: None
+        })
+    );
+}
+
+#[test]
+fn a_three_bank_log_and_a_sha1_only_log_replay_against_swtpm() {
+    let Some((_sim, mut vtpm, ak)) = provisioned() else {
+        return;
+    };
+    let three = linux_boot(&[HashAlg::Sha1, HashAlg::Sha256, HashAlg::Sha384]);
+    measure(&mut vtpm, &three);
+    let quoted = quote(
+        &mut vtpm,
+        &ak,
+        &[HashAlg::Sha1, HashAlg::Sha256, HashAlg::Sha384],
+    );
+    let bytes = three.build();
+    let log = EventLog::parse(&bytes).unwrap();
+    assert_eq!(log.check_against(&quoted).unwrap().compared().len(), 3 * 9);
+
+    // A legacy log measured into the SHA-1 bank only, on a fresh simulator.
+    let Some((_sim, mut vtpm, ak)) = provisioned() else {
+        return;
+    };
+    let mut legacy = EventLogBuilder::sha1();
+    legacy
+        .startup_locality(0)
+        .measure(0, EventType::POST_CODE, b"POST CODE")
+        .separators(0..=7)
+        .measure(
+            4,
+            EventType::EFI_ACTION,
+            b"Calling EFI Application from Boot Option",
+        );
+    measure(&mut vtpm, &legacy);
+    let quoted = quote(&mut vtpm, &ak, &[HashAlg::Sha1, HashAlg::Sha256]);
+    let bytes = legacy.build();
+    let log = EventLog::parse(&bytes).unwrap();
+    let verified = log.check_against(&quoted).unwrap();
+    assert!(
+        verified
+            .compared()
+            .iter()
+            .all(|(bank, _)| *bank == HashAlg::Sha1)
+    );
+    assert_eq!(verified.compared().len(), 8);
+    let sha256_only = quote(&mut vtpm, &ak, &[HashAlg::Sha256]);
+    assert!(matches!(
+        log.check_against(&sha256_only),
+        Err(Error::EventLogNotComparable { .. })
+    ));
+}
