@@ -12,7 +12,9 @@ const DEFAULT_TRIPLES: &str = "100000";
 pub fn run(args: &[String]) -> Result<(), String> {
     let count = args.first().map_or(DEFAULT_TRIPLES, String::as_str);
     if count.parse::<u64>().is_err() {
-        return Err(format!("ecdsa-diff: the triple count must be a number, not {count:?}"));
+        return Err(format!(
+            "ecdsa-diff: the triple count must be a number, not {count:?}"
+        ));
     }
     let mut command = cargo();
     command
