@@ -22,45 +22,22 @@ use std::sync::Arc;
 use criterion::{Criterion, SamplingMode, Throughput};
 use snp_verify::hcl_parse::HclReport;
 use snp_verify::{CertRole, EcdsaEngine, UnixTime, verify_report_signature_with};
-use snp_vtpm::vtpm_quote::{AkPublic, HashAlg, QuoteFile, QuoteSignature, verify_quote};
+use snp_vtpm::vtpm_quote::{AkPublic, QuoteSignature, verify_quote};
 use snp_vtpm::{
-    BatchItem, CacheLimits, CacheMode, Certificates, Evidence, EvidencePolicy, EvidenceVersion,
-    ExpectedNonce, QuoteParts, VerificationCache, Verifier, VerifyOptions,
+    BatchItem, CacheLimits, CacheMode, Certificates, Evidence, EvidencePolicy, ExpectedNonce,
+    VerificationCache, Verifier, VerifyOptions,
 };
-use snp_vtpm_testkit::vectors;
 
 const TIME: UnixTime = UnixTime::from_secs(1_748_736_000);
 const NONCE: &[u8] = b"challenge";
 const BATCH: usize = 32;
 
 fn evidence() -> Evidence {
-    let quote =
-        QuoteFile::from_quote_bin(&vectors::read("azure/milan-v2/quote.bin")).expect("quote.bin");
-    Evidence {
-        version: EvidenceVersion::V1,
-        hcl_report: vectors::read("azure/milan-v2/hcl-report.bin"),
-        quote: QuoteParts {
-            message: quote.message.0,
-            signature: quote.signature.0,
-            pcrs: quote.pcrs.into_iter().map(|p| p.0).collect(),
-            pcr_bank: HashAlg::Sha256,
-            pcr_indices: None,
-        },
-        vcek: Some(vectors::read_pem("azure/milan-v2/vcek.pem").swap_remove(0)),
-        cert_chain: Vec::new(),
-        ak_certificate: None,
-        event_log: None,
-    }
+    snp_vtpm_testkit::evidence::milan_v2_evidence()
 }
 
 fn amd_chain() -> Certificates {
-    let mut certificates = Certificates::default();
-    for file in ["ask", "ark"] {
-        certificates
-            .add_file(&vectors::read(&format!("amd/milan/{file}.pem")))
-            .expect("AMD chain");
-    }
-    certificates
+    snp_vtpm_testkit::evidence::amd_chain("milan")
 }
 
 fn verifier(cache: Option<(CacheMode, CacheLimits)>) -> Verifier {
