@@ -49,8 +49,59 @@ fn every_amd_chain_verifies_under_the_pins() {
             assert_eq!(chain.intermediate_role(), role);
             assert_eq!(chain.generation().name().to_ascii_lowercase(), product);
             assert!(chain.intermediate_pinned());
+            // The signatures the pins stand in for: the ARK's own and the intermediate's.
+            let audited = VerifiedCaChain::verify_every_signature(
+                &TrustAnchors::amd(),
+                &ark,
+                &intermediate,
+                TIME,
+            )
+            .unwrap_or_else(|e| panic!("{product} {file}, every signature: {e}"));
+            assert_eq!(audited.intermediate_role(), role);
+            // Pinning only the roots makes the intermediate's signature the only trust path.
+            let unpinned = VerifiedCaChain::verify(&roots_only(), &ark, &intermediate, TIME)
+                .unwrap_or_else(|e| panic!("{product} {file} under the roots only: {e}"));
+            assert!(!unpinned.intermediate_pinned());
         }
     }
+}
+
+/// AMD's ARK pins without the ASK and ASVK pins.
+fn roots_only() -> TrustAnchors {
+    TrustAnchors::caller_supplied_not_amd(
+        snp_verify::AMD_PINS
+            .into_iter()
+            .filter(|pin| pin.role == CertRole::Ark),
+    )
+}
+
+#[test]
+fn a_pinned_root_or_intermediate_with_a_damaged_signature_is_no_longer_pinned() {
+    // A pin covers every byte, the signature included: flipping a signature bit makes the
+    // certificate a stranger, never a pinned certificate whose signature went unchecked.
+    let ark = vectors::read_pem("amd/milan/ark.pem").swap_remove(0);
+    let ask = vectors::read_pem("amd/milan/ask.pem").swap_remove(0);
+    let mut bad_ark = ark.clone();
+    let last = bad_ark.len() - 1;
+    bad_ark[last] ^= 1;
+    assert!(matches!(
+        VerifiedCaChain::verify(&TrustAnchors::amd(), &bad_ark, &ask, TIME),
+        Err(Error::UntrustedRoot { .. })
+    ));
+    let mut bad_ask = ask.clone();
+    let last = bad_ask.len() - 1;
+    bad_ask[last] ^= 1;
+    let err = VerifiedCaChain::verify(&TrustAnchors::amd(), &ark, &bad_ask, TIME).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::BadCertificateSignature {
+                role: CertRole::Ask,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]

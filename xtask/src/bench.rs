@@ -112,6 +112,7 @@ const SNP_ROWS: &[(&str, Option<&str>)] = &[
     ("key_table_build", None),
     ("vcek_parse_and_verify", Some("vcek_parse_and_verify")),
     ("ca_chain", Some("ca_chain")),
+    ("ca_chain_every_signature", Some("ca_chain")),
     ("verify_cached_chain", None),
     ("verify_cached_chain_vcek_parsed", None),
     ("verify_uncached", Some("verify_uncached")),

@@ -5,7 +5,8 @@
 //! |---|---|
 //! | `snp/report_signature` | ECDSA P-384 report signature under an already parsed VCEK key |
 //! | `snp/vcek_parse_and_verify` | parse the VCEK DER and verify it under a cached CA chain |
-//! | `snp/ca_chain` | parse and verify ARK (pinned, self-signed) and ASK |
+//! | `snp/ca_chain` | parse and verify ARK and ASK, both pinned (no signature to check) |
+//! | `snp/ca_chain_every_signature` | the same with the ARK's self-signature and the ASK's signature checked |
 //! | `snp/verify_cached_chain` | `verify_report_with`, chain and VCEK cached |
 //! | `snp/verify_cached_chain_vcek_parsed` | VCEK parsed and verified, then `verify_report_with` |
 //! | `snp/verify_uncached` | `verify_report` from the report bytes and the three DERs |
@@ -167,6 +168,17 @@ fn verify(c: &mut Criterion) {
     group.bench_function("ca_chain", |b| {
         b.iter(|| {
             VerifiedCaChain::verify(
+                &anchors,
+                black_box(&evidence.ark),
+                black_box(&evidence.ask),
+                TIME,
+            )
+        })
+    });
+
+    group.bench_function("ca_chain_every_signature", |b| {
+        b.iter(|| {
+            VerifiedCaChain::verify_every_signature(
                 &anchors,
                 black_box(&evidence.ark),
                 black_box(&evidence.ask),

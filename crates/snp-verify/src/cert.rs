@@ -114,6 +114,11 @@ impl<'a> ParsedCert<'a> {
 
     /// The certificate's RSA public key (ARK, ASK, ASVK).
     pub fn rsa_key(&self) -> Result<rsa::PublicKey> {
+        Self::rsa_key_from_der(self.role, self.rsa_public_key_der()?)
+    }
+
+    /// The PKCS#1 RSAPublicKey DER inside the certificate's SubjectPublicKeyInfo.
+    pub fn rsa_public_key_der(&self) -> Result<&[u8]> {
         let spki = self.cert.tbs_certificate().subject_public_key_info();
         if spki.algorithm.oid != OID_RSA_ENCRYPTION {
             return Err(Error::WrongKeyType {
@@ -122,9 +127,13 @@ impl<'a> ParsedCert<'a> {
                 found: spki.algorithm.oid.to_string(),
             });
         }
-        let bits = spki.subject_public_key.as_bytes().unwrap_or_default();
-        rsa::PublicKey::from_pkcs1_der(bits).map_err(|e| Error::MalformedCertificate {
-            role: self.role,
+        Ok(spki.subject_public_key.as_bytes().unwrap_or_default())
+    }
+
+    /// Decodes a PKCS#1 RSAPublicKey (and precomputes its Montgomery parameters).
+    pub fn rsa_key_from_der(role: CertRole, der: &[u8]) -> Result<rsa::PublicKey> {
+        rsa::PublicKey::from_pkcs1_der(der).map_err(|e| Error::MalformedCertificate {
+            role,
             reason: format!("RSA public key: {e}"),
         })
     }

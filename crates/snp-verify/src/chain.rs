@@ -25,14 +25,21 @@ const OID_BASIC_CONSTRAINTS: der::asn1::ObjectIdentifier =
 
 /// An ARK and intermediate (ASK or ASVK) that passed every check at some time.
 ///
-/// Verifying the chain costs two RSA-4096 signature checks; keep this value and reuse it for
-/// every report of the same product. Validity is checked again at each use.
+/// Building one costs at most one RSA-4096 signature check (none when the intermediate is
+/// pinned); keep this value and reuse it for every report of the same product. Validity is
+/// checked again at each use.
+///
+/// Pinned certificates are trust anchors (RFC 5280, 6.1.1 (d)): trusted for their exact bytes,
+/// so the signatures those bytes carry are not checked again: the ARK's self-signature, and a
+/// pinned intermediate's signature by its pinned ARK. Over fixed bytes such a check always
+/// gives the same answer; this crate's tests check it for every AMD pin, and
+/// [`VerifiedCaChain::verify_every_signature`] checks it on demand.
 #[derive(Debug, Clone)]
 pub struct VerifiedCaChain {
     generation: Generation,
     intermediate_role: CertRole,
     ark_subject: Name,
-    ark_key: rsa::PublicKey,
+    ark_public_key: Vec<u8>,
     ark_validity: Validity,
     ark_sha256: [u8; 32],
     intermediate_subject: Name,
@@ -43,6 +50,15 @@ pub struct VerifiedCaChain {
     amd_anchors: bool,
 }
 
+/// Which signatures [`VerifiedCaChain`] checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SignatureChecks {
+    /// Every signature that a pin does not already vouch for.
+    Unpinned,
+    /// Every signature, pinned or not.
+    All,
+}
+
 impl VerifiedCaChain {
     /// Verifies an ARK (which must be pinned in `anchors`) and the ASK or ASVK it signed.
     pub fn verify(
@@ -50,6 +66,39 @@ impl VerifiedCaChain {
         ark_der: &[u8],
         intermediate_der: &[u8],
         time: UnixTime,
+    ) -> Result<Self> {
+        Self::verify_with(
+            anchors,
+            ark_der,
+            intermediate_der,
+            time,
+            SignatureChecks::Unpinned,
+        )
+    }
+
+    /// [`VerifiedCaChain::verify`], also checking the signatures that pins make redundant (the
+    /// ARK's self-signature, a pinned intermediate's signature): for audits of a set of pins.
+    pub fn verify_every_signature(
+        anchors: &TrustAnchors,
+        ark_der: &[u8],
+        intermediate_der: &[u8],
+        time: UnixTime,
+    ) -> Result<Self> {
+        Self::verify_with(
+            anchors,
+            ark_der,
+            intermediate_der,
+            time,
+            SignatureChecks::All,
+        )
+    }
+
+    fn verify_with(
+        anchors: &TrustAnchors,
+        ark_der: &[u8],
+        intermediate_der: &[u8],
+        time: UnixTime,
+        checks: SignatureChecks,
     ) -> Result<Self> {
         let ark = ParsedCert::parse(CertRole::Ark, ark_der)?;
         let ark_sha256 = ark.sha256();
@@ -60,24 +109,31 @@ impl VerifiedCaChain {
             })?;
         ark.expect_subject_cn(&format!("ARK-{generation}"))?;
         ark.expect_issued_by(ark.subject())?;
-        let ark_key = ark.rsa_key()?;
-        ark.verify_signed_by(CertRole::Ark, &ark_key)?;
+        let ark_public_key = ark.rsa_public_key_der()?.to_vec();
+        let ark_key = || ParsedCert::rsa_key_from_der(CertRole::Ark, &ark_public_key);
+        if checks == SignatureChecks::All {
+            ark.verify_signed_by(CertRole::Ark, &ark_key()?)?;
+        }
         let ark_validity = ark.validity();
         ark_validity.check(CertRole::Ark, time)?;
 
-        let intermediate_role =
-            match common_name(ParsedCert::parse(CertRole::Ask, intermediate_der)?.subject()) {
-                Some(cn) if cn == format!("SEV-VLEK-{generation}") => CertRole::Asvk,
-                _ => CertRole::Ask,
-            };
-        let intermediate = ParsedCert::parse(intermediate_role, intermediate_der)?;
+        let mut intermediate = ParsedCert::parse(CertRole::Ask, intermediate_der)?;
+        let vlek_cn = format!("SEV-VLEK-{generation}");
+        if common_name(intermediate.subject()).is_some_and(|cn| cn == vlek_cn) {
+            intermediate.role = CertRole::Asvk;
+        }
+        let intermediate_role = intermediate.role;
         let expected_cn = match intermediate_role {
-            CertRole::Asvk => format!("SEV-VLEK-{generation}"),
+            CertRole::Asvk => vlek_cn,
             _ => format!("SEV-{generation}"),
         };
         intermediate.expect_subject_cn(&expected_cn)?;
         intermediate.expect_issued_by(ark.subject())?;
-        intermediate.verify_signed_by(CertRole::Ark, &ark_key)?;
+        let intermediate_pinned =
+            anchors.is_pinned(generation, intermediate_role, &intermediate.sha256());
+        if !intermediate_pinned || checks == SignatureChecks::All {
+            intermediate.verify_signed_by(CertRole::Ark, &ark_key()?)?;
+        }
         let intermediate_key = intermediate.rsa_key()?;
         let intermediate_validity = intermediate.validity();
         intermediate_validity.check(intermediate_role, time)?;
@@ -86,18 +142,14 @@ impl VerifiedCaChain {
             generation,
             intermediate_role,
             ark_subject: ark.subject().clone(),
-            ark_key,
+            ark_public_key,
             ark_validity,
             ark_sha256,
             intermediate_subject: intermediate.subject().clone(),
             intermediate_key,
             intermediate_validity,
             intermediate_serial: intermediate.serial(),
-            intermediate_pinned: anchors.is_pinned(
-                generation,
-                intermediate_role,
-                &intermediate.sha256(),
-            ),
+            intermediate_pinned,
             amd_anchors: anchors.is_amd(),
         })
     }
@@ -185,7 +237,8 @@ impl VerifiedCaChain {
         &self.ark_sha256
     }
 
-    /// Whether the intermediate's DER is itself pinned (it was verified either way).
+    /// Whether the intermediate's DER is itself pinned (a trust anchor, whose signature by the
+    /// ARK was not checked again); `false` when it was verified under the ARK's key.
     pub fn intermediate_pinned(&self) -> bool {
         self.intermediate_pinned
     }
@@ -199,8 +252,10 @@ impl VerifiedCaChain {
         &self.ark_subject
     }
 
-    pub(crate) fn ark_key(&self) -> &rsa::PublicKey {
-        &self.ark_key
+    /// The ARK's RSA key (for CRLs; decoded on demand, as chains are verified far more often
+    /// than CRLs).
+    pub(crate) fn ark_key(&self) -> Result<rsa::PublicKey> {
+        ParsedCert::rsa_key_from_der(CertRole::Ark, &self.ark_public_key)
     }
 
     pub(crate) fn intermediate_serial(&self) -> &[u8] {

@@ -82,7 +82,7 @@ fn check_crl(
         CertRole::Ark,
         CertRole::Ark,
         &crl.signature_algorithm,
-        chain.ark_key(),
+        &chain.ark_key()?,
         tbs,
         signature,
     )

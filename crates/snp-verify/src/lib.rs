@@ -2,7 +2,7 @@
 //!
 //! | step | what is checked |
 //! |---|---|
-//! | [`VerifiedCaChain::verify`] | the ARK is pinned ([`TrustAnchors`]) and self-signed; the ASK/ASVK is signed by it; names, validity, RSASSA-PSS parameters (SHA-384, MGF1-SHA-384, salt 48) |
+//! | [`VerifiedCaChain::verify`] | the ARK is pinned ([`TrustAnchors`]); the ASK/ASVK is pinned or signed by it; names, validity, RSASSA-PSS parameters (SHA-384, MGF1-SHA-384, salt 48) |
 //! | [`VerifiedCaChain::verify_leaf`] | the VCEK/VLEK is signed by the intermediate; P-384 key; AMD extensions decoded strictly |
 //! | binding | generation sources agree; key kind (VCEK/VLEK), hwID == chip_id and every SPL == reported_tcb, before the signature |
 //! | signature | ECDSA P-384 over SHA-384 of the received bytes 0x000..0x2A0; R/S padding zero |

@@ -11,8 +11,9 @@
 //! | Jacobian coordinates with the a = -3 doubling and mixed-addition formulas | [`point`] |
 //! | no field inversion for the final check: `X == r·Z²` (or `(r + n)·Z²` when `r + n < p`) | [`point`], [`verify`] |
 //!
-//! The field arithmetic is p384's (`<NistP384 as FieldArithmetic>::FieldElement`), and so are
-//! the scalars; only point formulas and recoding are written here. The stock p384 path stays
+//! The base field is fiat-crypto's formally verified Montgomery arithmetic ([`field`]; p384
+//! ships it too, but only behind a build flag), the scalars are p384's; only point formulas and
+//! recoding are written here. The stock p384 path stays
 //! selectable ([`EcdsaEngine::Stock`]); tests check that both give the same verdict on every
 //! Wycheproof vector and on random valid and invalid signatures.
 //!
@@ -23,6 +24,7 @@
 
 mod cache;
 mod comb;
+mod field;
 mod point;
 mod scalar;
 mod verify;

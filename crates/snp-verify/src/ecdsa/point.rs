@@ -1,20 +1,16 @@
 //! P-384 points for verification: affine table entries and a Jacobian accumulator, with the
 //! a = -3 doubling and mixed addition formulas. Variable time: every input is public.
 //!
-//! The field arithmetic is p384's own (`<NistP384 as FieldArithmetic>::FieldElement`); only the
-//! point formulas live here.
+//! The field arithmetic is fiat-crypto's ([`super::field`]); only the point formulas live here.
 
 use alloc::vec::Vec;
 
-use p384::NistP384;
-use p384::elliptic_curve::hazmat::FieldArithmetic;
 use p384::elliptic_curve::sec1::ToSec1Point;
 
-/// An element of the P-384 base field (p384's implementation).
-pub(crate) type Fe = <NistP384 as FieldArithmetic>::FieldElement;
+pub(crate) use super::field::Fe;
 
 fn is_zero(value: &Fe) -> bool {
-    bool::from(value.is_zero())
+    value.is_zero()
 }
 
 /// A finite point in affine coordinates.
@@ -30,8 +26,8 @@ impl Affine {
         let encoded = point.to_sec1_point(false);
         let x = encoded.x()?;
         let y = encoded.y()?;
-        let x = Option::from(Fe::from_bytes(x))?;
-        let y = Option::from(Fe::from_bytes(y))?;
+        let x = Fe::from_be_bytes(&(*x).into())?;
+        let y = Fe::from_be_bytes(&(*y).into())?;
         Some(Self { x, y })
     }
 
@@ -193,7 +189,7 @@ pub(crate) fn normalize_all(points: &[Jacobian]) -> Option<Vec<Affine>> {
         prefix.push(product);
         product = product.multiply(&point.z);
     }
-    let mut inverse: Fe = Option::from(product.invert_vartime())?;
+    let mut inverse = product.invert_vartime()?;
     let mut out = Vec::with_capacity(points.len());
     for (point, before) in points.iter().zip(prefix.iter()).rev() {
         let z_inv = inverse.multiply(before);

@@ -124,16 +124,14 @@ fn x_matches(sum: &Jacobian, r: &Scalar) -> bool {
     if sum.is_identity() {
         return false;
     }
-    let r_bytes = r.to_bytes();
-    let Some(r_fe) = Option::<Fe>::from(Fe::from_bytes(&r_bytes)) else {
+    let Some(r_fe) = Fe::from_be_bytes(&r.to_bytes().into()) else {
         return false;
     };
     if sum.x_equals(&r_fe) {
         return true;
     }
     match r_plus_n(&Bits::of(r).limbs()) {
-        Some(bytes) => Option::<Fe>::from(Fe::from_bytes(&FieldBytes::from(bytes)))
-            .is_some_and(|candidate| sum.x_equals(&candidate)),
+        Some(bytes) => Fe::from_be_bytes(&bytes).is_some_and(|candidate| sum.x_equals(&candidate)),
         None => false,
     }
 }
