@@ -396,17 +396,8 @@ impl Verifier {
             });
         }
 
-        // Revocation.
-        let revocation = match (
-            &certificates.crl,
-            self.policy.require_crl || options.require_crl,
-        ) {
-            (Some(crl), _) => Revocation::Crl(crl),
-            (None, true) => Revocation::Required,
-            (None, false) => Revocation::SkipAndRecord,
-        };
         let unrevoked = authentic
-            .check_revocation(revocation, options.time)
+            .check_revocation(self.revocation(certificates, options), options.time)
             .map_err(Error::from_snp)?;
         let revocation_status = unrevoked.revocation_status();
         checks.push(match revocation_status {
@@ -501,14 +492,7 @@ impl Verifier {
             )
         })?;
         let (chain, leaf) = self.chain_for_leaf(leaf_der, &certificates.ca, options.time)?;
-        let revocation = match (
-            &certificates.crl,
-            self.policy.require_crl || options.require_crl,
-        ) {
-            (Some(crl), _) => Revocation::Crl(crl),
-            (None, true) => Revocation::Required,
-            (None, false) => Revocation::SkipAndRecord,
-        };
+        let revocation = self.revocation(certificates, options);
         authenticate_report(
             &report,
             &chain,
@@ -518,6 +502,23 @@ impl Verifier {
         )
         .and_then(|authentic| authentic.appraise(revocation, options.time, &self.policy.report))
         .map_err(Error::from_snp)
+    }
+
+    /// How revocation is decided: the CRL given, else refused when the policy or the options
+    /// require one, else skipped and recorded in the verdict.
+    fn revocation<'a>(
+        &self,
+        certificates: &'a Certificates,
+        options: &VerifyOptions,
+    ) -> Revocation<'a> {
+        match (
+            &certificates.crl,
+            self.policy.require_crl || options.require_crl,
+        ) {
+            (Some(crl), _) => Revocation::Crl(crl),
+            (None, true) => Revocation::Required,
+            (None, false) => Revocation::SkipAndRecord,
+        }
     }
 
     fn chain_and_leaf(

@@ -107,6 +107,26 @@ impl VerifiedCaChain {
             .ok_or(Error::UntrustedRoot {
                 found: Hex(ark_sha256),
             })?;
+        let mut intermediate = ParsedCert::parse(CertRole::Ask, intermediate_der)?;
+        Self::verify_parsed(
+            anchors,
+            &ark,
+            (ark_sha256, generation),
+            &mut intermediate,
+            time,
+            checks,
+        )
+    }
+
+    /// The checks after parsing, on an ARK already found among the pins.
+    fn verify_parsed(
+        anchors: &TrustAnchors,
+        ark: &ParsedCert<'_>,
+        (ark_sha256, generation): ([u8; 32], Generation),
+        intermediate: &mut ParsedCert<'_>,
+        time: UnixTime,
+        checks: SignatureChecks,
+    ) -> Result<Self> {
         ark.expect_subject_cn(&format!("ARK-{generation}"))?;
         ark.expect_issued_by(ark.subject())?;
         let ark_public_key = ark.rsa_public_key_der()?.to_vec();
@@ -117,7 +137,6 @@ impl VerifiedCaChain {
         let ark_validity = ark.validity();
         ark_validity.check(CertRole::Ark, time)?;
 
-        let mut intermediate = ParsedCert::parse(CertRole::Ask, intermediate_der)?;
         let vlek_cn = format!("SEV-VLEK-{generation}");
         if common_name(intermediate.subject()).is_some_and(|cn| cn == vlek_cn) {
             intermediate.role = CertRole::Asvk;
@@ -164,24 +183,32 @@ impl VerifiedCaChain {
         time: UnixTime,
     ) -> Result<Self> {
         let mut first_error = None;
-        for ark in certificates {
-            let ark_hash = sha256(ark);
+        for ark_der in certificates {
+            let ark_hash = sha256(ark_der);
             let Some(generation) = anchors.pinned_root(&ark_hash) else {
                 continue;
             };
+            let ark = ParsedCert::parse(CertRole::Ark, ark_der)?;
+            let role_cn = match intermediate {
+                CertRole::Asvk => format!("SEV-VLEK-{generation}"),
+                _ => format!("SEV-{generation}"),
+            };
             for candidate in certificates.iter().filter(|c| sha256(c) != ark_hash) {
-                let role_cn = match intermediate {
-                    CertRole::Asvk => format!("SEV-VLEK-{generation}"),
-                    _ => format!("SEV-{generation}"),
+                let Ok(mut parsed) = ParsedCert::parse(CertRole::Ask, candidate) else {
+                    continue;
                 };
-                let is_wanted = ParsedCert::parse(intermediate, candidate)
-                    .ok()
-                    .and_then(|c| common_name(c.subject()))
-                    .is_some_and(|cn| cn == role_cn);
-                if !is_wanted {
+                if common_name(parsed.subject()).is_none_or(|cn| cn != role_cn) {
                     continue;
                 }
-                match Self::verify(anchors, ark, candidate, time) {
+                let verified = Self::verify_parsed(
+                    anchors,
+                    &ark,
+                    (ark_hash, generation),
+                    &mut parsed,
+                    time,
+                    SignatureChecks::Unpinned,
+                );
+                match verified {
                     Ok(chain) => return Ok(chain),
                     Err(e) => {
                         first_error.get_or_insert(e);
