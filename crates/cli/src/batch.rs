@@ -17,7 +17,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
-use snp_verify::{CertRole, KeyTableCache, TrustAnchors, UnixTime, VerifiedCaChain, VerifiedLeaf};
+use snp_verify::{
+    CertRole, KeyTableCache, LeafCertificate, TrustAnchors, UnixTime, VerifiedCaChain, VerifiedLeaf,
+};
 
 use crate::error::Error;
 use crate::evidence::Evidence;
@@ -103,8 +105,8 @@ impl VerificationCache {
         ca: &[Vec<u8>],
         time: UnixTime,
     ) -> Result<(VerifiedCaChain, VerifiedLeaf), Error> {
-        let intermediate =
-            VerifiedCaChain::issuer_role_of_leaf(leaf_der).map_err(Error::from_snp)?;
+        let leaf_certificate = LeafCertificate::parse(leaf_der).map_err(Error::from_snp)?;
+        let intermediate = leaf_certificate.issuer_role();
         let chain_key = chain_key(intermediate, ca);
         let cached_chain = lock(&self.chains).get(&chain_key);
         let chain = match cached_chain {
@@ -126,7 +128,9 @@ impl VerificationCache {
         let from_cache = cached_leaf.is_some();
         let mut leaf = match cached_leaf {
             Some(leaf) => leaf,
-            None => chain.verify_leaf(leaf_der, time).map_err(Error::from_snp)?,
+            None => chain
+                .verify_parsed_leaf(leaf_certificate, time)
+                .map_err(Error::from_snp)?,
         };
         let had_table = leaf.key_table().is_some();
         if !had_table {

@@ -555,12 +555,9 @@ impl Verifier {
         if let Some(cache) = &self.cache {
             return cache.chain_and_leaf(&self.anchors, leaf_der, ca, time);
         }
-        let intermediate =
-            VerifiedCaChain::issuer_role_of_leaf(leaf_der).map_err(Error::from_snp)?;
         let ca: Vec<&[u8]> = ca.iter().map(Vec::as_slice).collect();
-        let chain = VerifiedCaChain::from_candidates(&self.anchors, &ca, intermediate, time)
+        let (chain, leaf) = VerifiedCaChain::for_leaf(&self.anchors, &ca, leaf_der, time)
             .map_err(Error::from_snp)?;
-        let leaf = chain.verify_leaf(leaf_der, time).map_err(Error::from_snp)?;
         debug_assert!(matches!(leaf.role(), CertRole::Vcek | CertRole::Vlek));
         Ok((chain, leaf))
     }

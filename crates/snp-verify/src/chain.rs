@@ -242,11 +242,21 @@ impl VerifiedCaChain {
     /// Which intermediate issued a leaf, by the leaf's issuer name: ASVK for `SEV-VLEK-<P>`,
     /// ASK otherwise. (Trust is decided by the chain, not by this name.)
     pub fn issuer_role_of_leaf(leaf_der: &[u8]) -> Result<CertRole> {
-        let leaf = ParsedCert::parse(CertRole::Vcek, leaf_der)?;
-        Ok(match common_name(leaf.issuer()) {
-            Some(cn) if cn.starts_with("SEV-VLEK-") => CertRole::Asvk,
-            _ => CertRole::Ask,
-        })
+        Ok(LeafCertificate::parse(leaf_der)?.issuer_role())
+    }
+
+    /// Finds and verifies the chain that issued a leaf among `certificates` (as
+    /// [`VerifiedCaChain::from_candidates`]), then the leaf under it; the leaf is parsed once.
+    pub fn for_leaf(
+        anchors: &TrustAnchors,
+        certificates: &[&[u8]],
+        leaf_der: &[u8],
+        time: UnixTime,
+    ) -> Result<(Self, VerifiedLeaf)> {
+        let leaf = LeafCertificate::parse(leaf_der)?;
+        let chain = Self::from_candidates(anchors, certificates, leaf.issuer_role(), time)?;
+        let leaf = chain.verify_parsed_leaf(leaf, time)?;
+        Ok((chain, leaf))
     }
 
     /// The product of the pinned root.
@@ -298,12 +308,22 @@ impl VerifiedCaChain {
 
     /// Verifies a VCEK (under an ASK) or VLEK (under an ASVK) at `time`.
     pub fn verify_leaf(&self, leaf_der: &[u8], time: UnixTime) -> Result<VerifiedLeaf> {
+        self.verify_parsed_leaf(LeafCertificate::parse(leaf_der)?, time)
+    }
+
+    /// [`VerifiedCaChain::verify_leaf`] on a leaf already parsed (to pick this chain).
+    pub fn verify_parsed_leaf(
+        &self,
+        leaf: LeafCertificate<'_>,
+        time: UnixTime,
+    ) -> Result<VerifiedLeaf> {
         self.check_validity(time)?;
         let (role, subject_cn) = match self.intermediate_role {
             CertRole::Asvk => (CertRole::Vlek, "SEV-VLEK"),
             _ => (CertRole::Vcek, "SEV-VCEK"),
         };
-        let leaf = ParsedCert::parse(role, leaf_der)?;
+        let mut leaf = leaf.parsed;
+        leaf.role = role;
         leaf.expect_subject_cn(subject_cn)?;
         leaf.expect_issued_by(&self.intermediate_subject)?;
         leaf.verify_signed_by(self.intermediate_role, &self.intermediate_key)?;
@@ -331,6 +351,34 @@ impl VerifiedCaChain {
             validity,
             key_table: None,
         })
+    }
+}
+
+/// A VCEK or VLEK certificate parsed but not yet verified: its issuer name says which chain
+/// to verify it under ([`VerifiedCaChain::verify_parsed_leaf`]).
+pub struct LeafCertificate<'a> {
+    parsed: ParsedCert<'a>,
+    issuer_role: CertRole,
+}
+
+impl<'a> LeafCertificate<'a> {
+    /// Parses a VCEK or VLEK DER (a malformed one is reported as a VCEK).
+    pub fn parse(der: &'a [u8]) -> Result<Self> {
+        let parsed = ParsedCert::parse(CertRole::Vcek, der)?;
+        let issuer_role = match common_name(parsed.issuer()) {
+            Some(cn) if cn.starts_with("SEV-VLEK-") => CertRole::Asvk,
+            _ => CertRole::Ask,
+        };
+        Ok(Self {
+            parsed,
+            issuer_role,
+        })
+    }
+
+    /// ASVK when the issuer is named `SEV-VLEK-<product>`, else ASK. (Trust is decided by the
+    /// chain, not by this name.)
+    pub fn issuer_role(&self) -> CertRole {
+        self.issuer_role
     }
 }
 

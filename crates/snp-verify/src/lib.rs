@@ -58,7 +58,7 @@ mod verify;
 
 pub use anchors::{AMD_PINS, Pin, TrustAnchors};
 pub use binding::{check_leaf_matches_report, resolve_generation};
-pub use chain::{VerifiedCaChain, VerifiedLeaf};
+pub use chain::{LeafCertificate, VerifiedCaChain, VerifiedLeaf};
 pub use crl::{Revocation, RevocationStatus, check_revocation};
 pub use ecdsa::{EcdsaEngine, KeyTableCache, P384KeyTable};
 pub use error::{CertRole, Error, ErrorKind, Result};

@@ -46,10 +46,7 @@ pub fn verify_report(
     options: &VerifyOptions<'_>,
     policy: &Policy,
 ) -> Result<VerifiedReport> {
-    let intermediate = VerifiedCaChain::issuer_role_of_leaf(leaf)?;
-    let chain =
-        VerifiedCaChain::from_candidates(anchors, ca_certificates, intermediate, options.time)?;
-    let leaf = chain.verify_leaf(leaf, options.time)?;
+    let (chain, leaf) = VerifiedCaChain::for_leaf(anchors, ca_certificates, leaf, options.time)?;
     verify_report_with(report, &chain, &leaf, options, policy)
 }
 

@@ -149,16 +149,9 @@ fn verify_hcl(
         .ok_or_else(|| Error::input("no VCEK"))?;
     let ca: Vec<&[u8]> = certificates.ca.iter().map(Vec::as_slice).collect();
     let snp = |e| Error::new(Check::Chain, ExitCode::Verification, format!("{e}"));
-    let intermediate =
-        snp_vtpm::snp_verify::VerifiedCaChain::issuer_role_of_leaf(leaf_der).map_err(snp)?;
-    let chain = snp_vtpm::snp_verify::VerifiedCaChain::from_candidates(
-        &TrustAnchors::amd(),
-        &ca,
-        intermediate,
-        time,
-    )
-    .map_err(snp)?;
-    let leaf = chain.verify_leaf(leaf_der, time).map_err(snp)?;
+    let (chain, leaf) =
+        snp_vtpm::snp_verify::VerifiedCaChain::for_leaf(&TrustAnchors::amd(), &ca, leaf_der, time)
+            .map_err(snp)?;
     let authentic = authenticate_report(&report, &chain, &leaf, time, None).map_err(|e| {
         Error::new(
             Check::ReportSignature,
