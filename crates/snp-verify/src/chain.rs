@@ -2,7 +2,7 @@
 //! that intermediate signed.
 
 use alloc::format;
-use alloc::string::ToString;
+use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -129,29 +129,27 @@ impl VerifiedCaChain {
     ) -> Result<Self> {
         ark.expect_subject_cn(&format!("ARK-{generation}"))?;
         ark.expect_issued_by(ark.subject())?;
-        let ark_public_key = ark.rsa_public_key_der()?.to_vec();
-        let ark_key = || ParsedCert::rsa_key_from_der(CertRole::Ark, &ark_public_key);
-        if checks == SignatureChecks::All {
-            ark.verify_signed_by(CertRole::Ark, &ark_key()?)?;
-        }
         let ark_validity = ark.validity();
         ark_validity.check(CertRole::Ark, time)?;
 
-        let vlek_cn = format!("SEV-VLEK-{generation}");
-        if common_name(intermediate.subject()).is_some_and(|cn| cn == vlek_cn) {
+        if common_name(intermediate.subject())
+            .is_some_and(|cn| cn == intermediate_cn(CertRole::Asvk, generation))
+        {
             intermediate.role = CertRole::Asvk;
         }
         let intermediate_role = intermediate.role;
-        let expected_cn = match intermediate_role {
-            CertRole::Asvk => vlek_cn,
-            _ => format!("SEV-{generation}"),
-        };
-        intermediate.expect_subject_cn(&expected_cn)?;
+        intermediate.expect_subject_cn(&intermediate_cn(intermediate_role, generation))?;
         intermediate.expect_issued_by(ark.subject())?;
         let intermediate_pinned =
             anchors.is_pinned(generation, intermediate_role, &intermediate.sha256());
-        if !intermediate_pinned || checks == SignatureChecks::All {
-            intermediate.verify_signed_by(CertRole::Ark, &ark_key()?)?;
+
+        let ark_public_key = ark.rsa_public_key_der()?.to_vec();
+        if checks == SignatureChecks::All || !intermediate_pinned {
+            let ark_key = ParsedCert::rsa_key_from_der(CertRole::Ark, &ark_public_key)?;
+            if checks == SignatureChecks::All {
+                ark.verify_signed_by(CertRole::Ark, &ark_key)?;
+            }
+            intermediate.verify_signed_by(CertRole::Ark, &ark_key)?;
         }
         let intermediate_key = intermediate.rsa_key()?;
         let intermediate_validity = intermediate.validity();
@@ -189,10 +187,7 @@ impl VerifiedCaChain {
                 continue;
             };
             let ark = ParsedCert::parse(CertRole::Ark, ark_der)?;
-            let role_cn = match intermediate {
-                CertRole::Asvk => format!("SEV-VLEK-{generation}"),
-                _ => format!("SEV-{generation}"),
-            };
+            let role_cn = intermediate_cn(intermediate, generation);
             for candidate in certificates.iter().filter(|c| sha256(c) != ark_hash) {
                 let Ok(mut parsed) = ParsedCert::parse(CertRole::Ask, candidate) else {
                     continue;
@@ -461,6 +456,15 @@ impl VerifiedLeaf {
 
     pub(crate) fn check_validity(&self, time: UnixTime) -> Result<()> {
         self.validity.check(self.role, time)
+    }
+}
+
+/// The subject common name AMD gives an intermediate: `SEV-VLEK-<product>` for an ASVK,
+/// `SEV-<product>` for an ASK.
+fn intermediate_cn(role: CertRole, generation: Generation) -> String {
+    match role {
+        CertRole::Asvk => format!("SEV-VLEK-{generation}"),
+        _ => format!("SEV-{generation}"),
     }
 }
 
