@@ -41,6 +41,9 @@ pub struct SyntheticReport {
     pub vmpl: u32,
     /// host_data.
     pub host_data: [u8; 32],
+    /// A last change to the SNP report before it is signed (CPUID, TCB values, ...); the
+    /// VCEK is issued for the changed report.
+    pub edit: Option<fn(&mut RawSnpReport)>,
 }
 
 impl SyntheticReport {
@@ -53,6 +56,7 @@ impl SyntheticReport {
             id_key_digest: TEST_FIRMWARE_ID_KEY_DIGEST,
             vmpl: 0,
             host_data: [0; 32],
+            edit: None,
         }
     }
 
@@ -106,6 +110,9 @@ impl SyntheticReport {
         raw.id_key_digest = self.id_key_digest;
         raw.host_data = self.host_data;
         raw.report_data = expected_report_data(HashType::Sha256, claims.as_bytes());
+        if let Some(edit) = self.edit {
+            edit(&mut raw);
+        }
         let vcek = pki.issue_leaf(&LeafSpec::vcek_for_report(generation, &raw));
         sign_report(&mut raw, &vcek.signing_key);
         let hcl = HclReportBuilder::new(raw.as_bytes(), claims.as_bytes()).build();

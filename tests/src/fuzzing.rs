@@ -45,7 +45,7 @@ use crate::pki::{CrlSpec, LeafSpec, TestPki};
 use crate::vectors;
 
 /// Every fuzz target, by the name of its file in `fuzz/fuzz_targets/`.
-pub const TARGETS: [&str; 10] = [
+pub const TARGETS: [&str; 11] = [
     "hcl_report",
     "snp_report",
     "runtime_claims",
@@ -56,6 +56,7 @@ pub const TARGETS: [&str; 10] = [
     "crl",
     "evidence_json",
     "verifier",
+    "event_log",
 ];
 
 const TIME: UnixTime = UnixTime::from_secs(REAL_EVIDENCE_TIME);
@@ -73,6 +74,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "crl" => crl,
         "evidence_json" => evidence_json,
         "verifier" => verifier,
+        "event_log" => event_log,
         _ => return false,
     };
     target(data);
@@ -98,6 +100,15 @@ pub fn hcl_report(data: &[u8]) {
         hcl.report_type(),
         hcl.hash_type(),
         hcl.hardware_report().len(),
+    );
+    // The unsigned parts hold the one value every paravisor writes.
+    assert_eq!((hcl.request_type(), hcl.status()), (2, 0));
+    assert!(
+        data.get(hcl.as_bytes().len()..)
+            .unwrap_or_default()
+            .iter()
+            .all(|&b| b == 0),
+        "non-zero NV padding accepted"
     );
     let _ = hcl.report_data();
     let bound = hcl.verify_report_data_binding().is_ok();
@@ -390,10 +401,9 @@ pub fn vcek_extensions(data: &[u8]) {
     }
 }
 
-/// The test PKI's Milan chain, a VCEK under it (serial 0x1234) and the CRLs it issued.
+/// The test PKI's Milan chain and the CRLs its ARK issued.
 struct TestCrlContext {
     chain: VerifiedCaChain,
-    leaf: VerifiedLeaf,
     genuine: Vec<Vec<u8>>,
 }
 
@@ -423,17 +433,8 @@ fn crl_context() -> &'static TestCrlContext {
         let ca = pki.product(Generation::Milan);
         let chain = VerifiedCaChain::verify(&pki.trust_anchors(), &ca.ark_der, &ca.ask_der, TIME)
             .expect("test PKI chain");
-        let spec = LeafSpec::vcek(Generation::Milan, &[7; 64], crate::azure::TEST_TCB)
-            .serial(CRL_LEAF_SERIAL);
-        let leaf = chain
-            .verify_leaf(&pki.issue_leaf(&spec).der, TIME)
-            .expect("test PKI VCEK");
         let genuine = test_crls(pki).iter().map(|crl| crl_tbs(crl)).collect();
-        TestCrlContext {
-            chain,
-            leaf,
-            genuine,
-        }
+        TestCrlContext { chain, genuine }
     })
 }
 
@@ -447,19 +448,53 @@ fn crl_tbs(der: &[u8]) -> Vec<u8> {
 /// A KDS CRL, checked under the test PKI's Milan chain for its ASK and a VCEK.
 pub fn crl(data: &[u8]) {
     let context = crl_context();
-    let result = check_revocation(
-        Revocation::Crl(data),
-        &context.chain,
-        Some(&context.leaf),
-        TIME,
-    );
+    let result = check_revocation(Revocation::Crl(data), &context.chain, TIME);
     if result.is_ok() {
         assert!(
             context.genuine.contains(&crl_tbs(data)),
             "a CRL the ARK did not sign is accepted"
         );
     }
-    let _ = check_revocation(Revocation::Crl(data), &context.chain, None, TIME);
+}
+
+// --- The TCG event log. ---
+
+/// A TCG event log: parsing, replay, the whole-log summary, and the comparison with the
+/// values it replays to in its SHA-256 bank alone (as a SHA-256 quote would attest them).
+/// Whenever the comparison passes, no event of an attested PCR may carry data that contradicts
+/// its attested digest, and the summary reports no contradicting event: what a policy reads is
+/// what was measured.
+pub fn event_log(data: &[u8]) {
+    use vtpm_quote::eventlog::{DataBinding, EventLog};
+    let Ok(log) = EventLog::parse(data) else {
+        return;
+    };
+    let replay = log.replay();
+    let _ = log.summary();
+    for event in log.events() {
+        let _ = (event.content().to_string(), event.data_binding());
+    }
+    let Some(bank) = replay.bank(HashAlg::Sha256) else {
+        return;
+    };
+    let mut values = vtpm_quote::PcrValues::new();
+    for pcr in 0..=23u8 {
+        if let Some(value) = bank.value(pcr) {
+            let _ = values.insert(HashAlg::Sha256, pcr, value);
+        }
+    }
+    let Ok(verified) = log.check_against_values(&values) else {
+        return;
+    };
+    for event in verified.attested_events().filter(|e| e.is_measured()) {
+        assert_ne!(
+            event.data_binding_in(&verified.attested_banks(event.pcr)),
+            DataBinding::Contradicts,
+            "event {} contradicts an attested digest and was accepted",
+            event.index
+        );
+    }
+    assert!(verified.summary().contradicting_events.is_empty());
 }
 
 // --- Evidence and the whole verifier. ---
@@ -740,6 +775,32 @@ pub fn seeds() -> Vec<Seed> {
     for (i, crl) in test_crls(pki).into_iter().enumerate() {
         add("crl", &format!("test-pki-milan-{i}"), crl);
     }
+    // Issue 15: CRLs with critical extensions, and a forged CRL (another PKI's ARK) that
+    // claims to be current until 2099.
+    let (this_update, next_update) = (REAL_EVIDENCE_TIME - 86_400, REAL_EVIDENCE_TIME + 86_400);
+    add(
+        "crl",
+        "critical-delta-crl-indicator",
+        pki.crl(
+            Generation::Milan,
+            &CrlSpec::new(this_update, next_update).extension("2.5.29.27", true, &[2, 1, 1]),
+        ),
+    );
+    add(
+        "crl",
+        "critical-entry-certificate-issuer",
+        pki.crl(
+            Generation::Milan,
+            &CrlSpec::new(this_update, next_update)
+                .revoke(7, this_update)
+                .entry_extension("2.5.29.29", true, &[0x30, 0x00]),
+        ),
+    );
+    add(
+        "crl",
+        "forged-next-update-2099",
+        TestPki::new(2).crl(Generation::Milan, &CrlSpec::new(this_update, 4_102_444_800)),
+    );
 
     // Evidence.
     for (name, path) in [
@@ -764,6 +825,52 @@ pub fn seeds() -> Vec<Seed> {
         "synthetic-native-v2",
         synthetic_evidence(pki, &SyntheticReport::new(&[], [0; 64]), b"nonce", true).json,
     );
+    // Issue 15: a native evidence whose pcr_indices name PCR 0 twice.
+    let mut duplicate = crate::evidence::milan_v2_evidence();
+    let mut indices: Vec<u8> = (0..24).collect();
+    indices[1] = 0;
+    duplicate.quote.pcr_indices = Some(indices);
+    add(
+        "evidence_json",
+        "duplicate-pcr-indices",
+        duplicate.to_json(),
+    );
+
+    // Issue 15: HCL reports whose unsigned parts were changed.
+    let genuine = crate::evidence::milan_v2_evidence().hcl_report;
+    let unsigned_edits: [(&str, usize, u8); 5] = [
+        ("request-type", 0x0C, 1),
+        ("status", 0x10, 5),
+        ("reserved", 0x1F, 0x80),
+        ("snp-tail", 0x20 + 0x400, 1),
+        ("nv-padding", genuine.len() - 1, 0xFF),
+    ];
+    for (name, offset, value) in unsigned_edits {
+        let mut bytes = genuine.clone();
+        if let Some(byte) = bytes.get_mut(offset) {
+            *byte = value;
+        }
+        add("hcl_report", &format!("unsigned-{name}"), bytes);
+    }
+
+    // Event logs: the real ones, a generated boot, and the shapes of issue 15 (a second
+    // command line whose SHA-1 digest is zeroed; data altered under its digest).
+    for name in [
+        "ubuntu-2404-amd-sevsnp.bin",
+        "cos-101-amd-sev.bin",
+        "rhel8-uefi.bin",
+        "arch-linux-workstation.bin",
+    ] {
+        add(
+            "event_log",
+            name,
+            vectors::read(&format!("eventlog/{name}")),
+        );
+    }
+    for (name, log) in crafted_event_logs() {
+        add("event_log", name, log);
+    }
+
     for which in 0..4u8 {
         for field in 0..8u8 {
             add(
@@ -779,4 +886,44 @@ pub fn seeds() -> Vec<Seed> {
         }
     }
     out
+}
+
+/// Event logs of the shapes issue 15 describes, for the seed corpus and tests.
+pub fn crafted_event_logs() -> Vec<(&'static str, Vec<u8>)> {
+    use vtpm_quote::eventlog::EventType;
+    let allowed = "/vmlinuz-6.8.0 root=/dev/vda1 ro";
+    let evil = "/vmlinuz-6.8.0 root=/dev/vda1 init=/bin/sh";
+    let boot = crate::eventlog::linux_boot_log(true, allowed);
+    let mut second = vtpm_quote::eventlog::compose::EventLogBuilder::crypto_agile(&[
+        HashAlg::Sha1,
+        HashAlg::Sha256,
+    ]);
+    second
+        .separators(0..=7)
+        .kernel_cmdline(allowed)
+        .measure_digests(
+            8,
+            EventType::IPL,
+            &[
+                (HashAlg::Sha1, vec![0; 20]),
+                (
+                    HashAlg::Sha256,
+                    HashAlg::Sha256.hash_parts([evil.as_bytes()]),
+                ),
+            ],
+            format!("kernel_cmdline: {evil}\0").as_bytes(),
+        );
+    let mut altered = boot.clone();
+    if let Some(at) = altered
+        .windows(allowed.len())
+        .rposition(|w| w == allowed.as_bytes())
+        && let Some(byte) = altered.get_mut(at)
+    {
+        *byte ^= 0x20;
+    }
+    vec![
+        ("generated-linux-boot", boot),
+        ("second-cmdline-sha1-zeroed", second.build()),
+        ("data-altered-under-its-digest", altered),
+    ]
 }

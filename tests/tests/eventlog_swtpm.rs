@@ -99,8 +99,8 @@ fn a_generated_log_replays_to_a_swtpm_quote_in_both_banks() {
     let summary = verified.summary();
     assert_eq!(summary.secure_boot, Some(true));
     assert_eq!(
-        summary.kernel_cmdline.as_deref(),
-        Some("/vmlinuz root=/dev/vda1 console=ttyS0")
+        summary.kernel_cmdlines,
+        ["/vmlinuz root=/dev/vda1 console=ttyS0"]
     );
     assert_eq!(summary.boot_chain.len(), 2);
     for (index, value) in log.replay().bank(HashAlg::Sha256).unwrap().extended() {
@@ -205,4 +205,53 @@ fn a_three_bank_log_and_a_sha1_only_log_replay_against_swtpm() {
         log.check_against(&sha256_only),
         Err(Error::EventLogNotComparable { .. })
     ));
+}
+
+/// The outside review's bypass against a real TPM: GRUB measures an allowed command line and
+/// then an evil one into both banks; the log the guest hands over has the evil event's SHA-1
+/// digest zeroed. A SHA-256 quote attests both command lines, and the summary lists both (it
+/// used to skip the evil one as "contradicting" and report the allowed one).
+#[test]
+fn a_zeroed_sha1_digest_does_not_hide_a_second_command_line_from_a_sha256_quote() {
+    let Some((_sim, mut vtpm, ak)) = provisioned() else {
+        return;
+    };
+    let allowed = "/vmlinuz root=/dev/vda1 console=ttyS0";
+    let evil = "/vmlinuz root=/dev/vda1 init=/bin/sh";
+    let banks = [HashAlg::Sha1, HashAlg::Sha256];
+    let mut measured = linux_boot(&banks);
+    measured.kernel_cmdline(evil);
+    measure(&mut vtpm, &measured);
+
+    let mut handed_over = linux_boot(&banks);
+    handed_over.measure_digests(
+        8,
+        EventType::IPL,
+        &[
+            (HashAlg::Sha1, vec![0; 20]),
+            (
+                HashAlg::Sha256,
+                HashAlg::Sha256.hash_parts([evil.as_bytes()]),
+            ),
+        ],
+        format!("kernel_cmdline: {evil}\0").as_bytes(),
+    );
+    let bytes = handed_over.build();
+    let log = EventLog::parse(&bytes).unwrap();
+
+    let sha256_quote = quote(&mut vtpm, &ak, &[HashAlg::Sha256]);
+    let verified = log.check_against(&sha256_quote).unwrap();
+    let summary = verified.summary();
+    assert_eq!(summary.kernel_cmdlines, [allowed, evil]);
+    assert!(summary.contradicting_events.is_empty());
+    assert_eq!(verified.attested_banks(8), [HashAlg::Sha256]);
+
+    // A quote over both banks sees the broken SHA-1 digest.
+    let both = quote(&mut vtpm, &ak, &banks);
+    match log.check_against(&both).unwrap_err() {
+        Error::EventLogMismatch { bank, pcr, .. } => {
+            assert_eq!((bank, pcr), (HashAlg::Sha1, 8));
+        }
+        other => panic!("{other}"),
+    }
 }

@@ -127,7 +127,9 @@ fn the_summaries_say_what_booted() {
         chain,
         ["\\EFI\\ubuntu\\shimx64.efi", "\\EFI\\ubuntu\\grubx64.efi"]
     );
-    let cmdline = ubuntu.kernel_cmdline.unwrap();
+    let [cmdline] = ubuntu.kernel_cmdlines.as_slice() else {
+        panic!("one command line: {:?}", ubuntu.kernel_cmdlines)
+    };
     assert!(
         cmdline.starts_with("/vmlinuz-6.8.0-1010-gcp root=PARTUUID=8270f3c9"),
         "{cmdline}"
@@ -137,7 +139,8 @@ fn the_summaries_say_what_booted() {
     assert_eq!(cos.secure_boot, Some(true));
     assert_eq!(cos.confidential_technology.as_deref(), Some("AMD SEV"));
     assert!(
-        cos.kernel_cmdline
+        cos.kernel_cmdlines
+            .last()
             .unwrap()
             .starts_with("/syslinux/vmlinuz.A init=/usr/lib/systemd/systemd")
     );
@@ -146,7 +149,8 @@ fn the_summaries_say_what_booted() {
     assert_eq!(rhel.secure_boot, Some(true));
     assert_eq!(rhel.confidential_technology.as_deref(), Some("none"));
     assert!(
-        rhel.kernel_cmdline
+        rhel.kernel_cmdlines
+            .last()
             .unwrap()
             .starts_with("(hd0,gpt2)/boot/vmlinuz-4.18.0-240.22.1.el8_3.x86_64 root=UUID=")
     );
@@ -159,7 +163,8 @@ fn the_summaries_say_what_booted() {
     );
     assert_eq!(arch.confidential_technology, None);
     assert!(
-        arch.kernel_cmdline
+        arch.kernel_cmdlines
+            .last()
             .unwrap()
             .starts_with("initrd=\\intel-ucode.img initrd=\\initramfs-linux-lts.img"),
         "systemd-boot's UTF-16 command line"

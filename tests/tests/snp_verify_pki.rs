@@ -506,25 +506,53 @@ fn revocation_with_a_crl() {
     );
     assert_eq!(err.kind(), ErrorKind::Revocation);
 
-    // A revoked VCEK serial.
+    // The ARK's CRL lists what the ARK issued: a serial equal to the VCEK's (0 on real VCEKs,
+    // issued by the ASK) names another certificate and does not revoke the VCEK.
+    for serial in [0x4242, 0] {
+        let mut case = Case::new(pki, generation, 3);
+        let leaf = pki.issue_leaf(&LeafSpec::vcek_for_report(generation, &case.raw).serial(serial));
+        case.leaf = leaf.der;
+        case.revocation = Some(pki.crl(
+            generation,
+            &CrlSpec::new(NOW - 3600, NOW + 86_400).revoke(serial, NOW - 60),
+        ));
+        let verified = case
+            .run()
+            .unwrap_or_else(|e| panic!("serial {serial}: {e}"));
+        assert!(matches!(
+            verified.revocation(),
+            RevocationStatus::Checked { .. }
+        ));
+    }
+
+    // A critical extension the checker does not process (here a delta-CRL indicator) makes
+    // the CRL unusable, in the list's extensions and in an entry's.
+    for spec in [
+        CrlSpec::new(NOW - 3600, NOW + 86_400).extension("2.5.29.27", true, &[0x02, 0x01, 0x01]),
+        CrlSpec::new(NOW - 3600, NOW + 86_400)
+            .revoke(0x77, NOW - 60)
+            .entry_extension("2.5.29.29", true, &[0x30, 0x00]),
+    ] {
+        let mut case = Case::new(pki, generation, 3);
+        case.revocation = Some(pki.crl(generation, &spec));
+        let err = case.run().unwrap_err();
+        assert!(
+            matches!(&err, Error::BadCrl { reason } if reason.contains("critical extension")),
+            "{err}"
+        );
+    }
+    // The same extensions not marked critical are ignored.
     let mut case = Case::new(pki, generation, 3);
-    let leaf = pki.issue_leaf(&LeafSpec::vcek_for_report(generation, &case.raw).serial(0x4242));
-    case.leaf = leaf.der;
-    case.revocation = Some(pki.crl(
-        generation,
-        &CrlSpec::new(NOW - 3600, NOW + 86_400).revoke(0x4242, NOW - 60),
-    ));
-    let err = case.run().unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Revoked {
-                role: CertRole::Vcek,
-                ..
-            }
+    case.revocation = Some(
+        pki.crl(
+            generation,
+            &CrlSpec::new(NOW - 3600, NOW + 86_400)
+                .extension("2.5.29.27", false, &[0x02, 0x01, 0x01])
+                .revoke(0x77, NOW - 60)
+                .entry_extension("2.5.29.21", false, &[0x0a, 0x01, 0x01]),
         ),
-        "{err}"
     );
+    case.run().unwrap();
 
     // Stale, not yet valid, without nextUpdate, signed by another ARK.
     for (spec, pki_for_crl) in [

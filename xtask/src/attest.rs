@@ -33,7 +33,7 @@ pub fn attest(args: &[String]) -> Result<(), String> {
 }
 
 fn exec(args: &[String]) -> Result<(), String> {
-    let program = setup::workspace_root().join("target/debug/xtask-attest");
+    let program = setup::target_dir(None)?.join("debug/xtask-attest");
     if !program.exists() {
         run(cargo().args(["build", "--quiet", "-p", "xtask-attest"]))?;
     }

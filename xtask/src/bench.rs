@@ -196,28 +196,7 @@ fn criterion_dir(manifest: Option<&Path>) -> Result<PathBuf, String> {
     if let Some(home) = std::env::var_os("CRITERION_HOME") {
         return Ok(PathBuf::from(home));
     }
-    let mut metadata = cargo();
-    metadata.args(["metadata", "--format-version", "1", "--no-deps"]);
-    if let Some(manifest) = manifest {
-        metadata.arg("--manifest-path").arg(manifest);
-    }
-    let output = metadata
-        .current_dir(workspace_root())
-        .output()
-        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    let value: serde_json::Value = serde_json::from_slice(&output.stdout)
-        .map_err(|e| format!("cargo metadata printed no JSON: {e}"))?;
-    let target = value
-        .get("target_directory")
-        .and_then(serde_json::Value::as_str)
-        .ok_or("cargo metadata names no target_directory")?;
-    Ok(Path::new(target).join("criterion"))
+    Ok(setup::target_dir(manifest)?.join("criterion"))
 }
 
 /// Where the runs left their results.

@@ -24,6 +24,33 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// The target directory cargo uses for the workspace (or for `manifest`'s package), as
+/// `cargo metadata` reports it: it honours `CARGO_TARGET_DIR` and cargo configuration.
+pub fn target_dir(manifest: Option<&Path>) -> Result<PathBuf, String> {
+    let mut metadata = cargo();
+    metadata.args(["metadata", "--format-version", "1", "--no-deps"]);
+    if let Some(manifest) = manifest {
+        metadata.arg("--manifest-path").arg(manifest);
+    }
+    let output = metadata
+        .current_dir(workspace_root())
+        .output()
+        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("cargo metadata printed no JSON: {e}"))?;
+    let target = value
+        .get("target_directory")
+        .and_then(serde_json::Value::as_str)
+        .ok_or("cargo metadata names no target_directory")?;
+    Ok(PathBuf::from(target))
+}
+
 /// Installs the missing packages of [`APT_PACKAGES`] (see [`ensure_apt`]).
 pub fn ensure_apt_packages() -> Result<(), String> {
     ensure_apt(APT_PACKAGES)

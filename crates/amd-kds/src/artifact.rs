@@ -1,6 +1,7 @@
 //! What this crate hands out: a leaf certificate, a CA chain, a CRL. Each is built only from
 //! bytes that passed the well-formedness check of its kind, whether they came from the
-//! network, the disk cache or the caller. Trust is not checked here (that is the verifier's).
+//! network, the disk cache or the caller. Trust is not checked here: that is the caller's
+//! [`ArtifactCheck`](crate::ArtifactCheck), and in the end the verifier's.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -252,12 +253,18 @@ impl Crl {
         self.der
     }
 
+    /// PEM text of the CRL (`X509 CRL`).
+    pub fn to_pem(&self) -> String {
+        pem::encode("X509 CRL", &self.der)
+    }
+
     /// thisUpdate.
     pub fn this_update(&self) -> SystemTime {
         self.this_update
     }
 
-    /// nextUpdate: the cache keeps the CRL until then.
+    /// nextUpdate: the cache keeps the CRL until then, and at most
+    /// [`CRL_MAX_AGE`](crate::CRL_MAX_AGE) after it was fetched.
     pub fn next_update(&self) -> SystemTime {
         self.next_update
     }

@@ -6,10 +6,11 @@
 //! |---|---|---|
 //! | VCEK | `vcek/{product}/{hwid hex}/[fmcNN-]blNN-teeNN-snpNN-ucodeNN.der` | forever |
 //! | chain | `{vcek,vlek}/{product}/cert_chain.pem` | forever |
-//! | CRL | `vcek/{product}/crl.der` | until its nextUpdate |
+//! | CRL | `vcek/{product}/crl.pem` (a `fetched-at:` line, then PEM) | until its nextUpdate, at most 24 h after the fetch |
 //!
-//! Every read runs the same well-formedness check as a download; an entry that fails it is
-//! removed and fetched again.
+//! Every read runs the same well-formedness check as a download, then the client's
+//! [`ArtifactCheck`](crate::ArtifactCheck) if it has one; an entry that fails either is removed
+//! and fetched again (once).
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -18,14 +19,22 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hcl_parse::Generation;
 
 use crate::artifact::{CertChain, Certificate, Crl};
+use crate::check::CheckFailure;
 use crate::error::{Error, Kind, Result};
 use crate::request::{ChainKind, VcekRequest};
-use crate::source::{Fetched, Source};
+use crate::source::{Fetched, Sent, Source};
+
+/// The longest a CRL is kept, whatever its nextUpdate says: a CRL that a source sent with a far
+/// nextUpdate (or one that AMD replaced early) is fetched again at least this often.
+pub const CRL_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The first line of a cached CRL: when it was fetched (Unix seconds, the client's clock).
+const FETCHED_AT: &str = "fetched-at: ";
 
 /// Where the cache lives.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -81,7 +90,7 @@ impl Entry {
             Self::Chain(product, kind) => PathBuf::from(kind.segment())
                 .join(product.name())
                 .join("cert_chain.pem"),
-            Self::Crl(product) => PathBuf::from("vcek").join(product.name()).join("crl.der"),
+            Self::Crl(product) => PathBuf::from("vcek").join(product.name()).join("crl.pem"),
         }
     }
 
@@ -109,57 +118,118 @@ impl Entry {
 
 /// What can be cached: parsed with the download's check, stored as bytes.
 pub(crate) trait Cacheable: Sized + Clone + Send + Sync + 'static {
-    fn parse_cached(bytes: &[u8], entry: &Entry) -> std::result::Result<Self, String>;
-    fn cache_bytes(&self) -> Vec<u8>;
-    /// Whether the entry may still be served at `now`; `Err` says why not.
-    fn fresh_at(&self, _now: SystemTime) -> std::result::Result<(), String> {
+    /// The value, and when it was fetched if the entry records it.
+    fn parse_cached(
+        bytes: &[u8],
+        entry: &Entry,
+    ) -> std::result::Result<(Self, Option<SystemTime>), String>;
+    fn cache_bytes(&self, fetched_at: SystemTime) -> Vec<u8>;
+    /// Whether the entry, fetched at `fetched_at` (`None`: not recorded), may still be served
+    /// at `now`; `Err` says why not.
+    fn fresh_at(
+        &self,
+        _fetched_at: Option<SystemTime>,
+        _now: SystemTime,
+    ) -> std::result::Result<(), String> {
         Ok(())
     }
 }
 
 impl Cacheable for Certificate {
-    fn parse_cached(bytes: &[u8], _entry: &Entry) -> std::result::Result<Self, String> {
-        Self::parse(bytes)
+    fn parse_cached(
+        bytes: &[u8],
+        _entry: &Entry,
+    ) -> std::result::Result<(Self, Option<SystemTime>), String> {
+        Ok((Self::parse(bytes)?, None))
     }
-    fn cache_bytes(&self) -> Vec<u8> {
+    fn cache_bytes(&self, _fetched_at: SystemTime) -> Vec<u8> {
         self.der().to_vec()
     }
 }
 
 impl Cacheable for CertChain {
-    fn parse_cached(bytes: &[u8], entry: &Entry) -> std::result::Result<Self, String> {
+    fn parse_cached(
+        bytes: &[u8],
+        entry: &Entry,
+    ) -> std::result::Result<(Self, Option<SystemTime>), String> {
         match entry {
-            Entry::Chain(product, kind) => Self::parse(bytes, *kind, Some(*product)),
+            Entry::Chain(product, kind) => Ok((Self::parse(bytes, *kind, Some(*product))?, None)),
             _ => Err("not a chain entry".to_string()),
         }
     }
-    fn cache_bytes(&self) -> Vec<u8> {
+    fn cache_bytes(&self, _fetched_at: SystemTime) -> Vec<u8> {
         self.to_pem().into_bytes()
     }
 }
 
 impl Cacheable for Crl {
-    fn parse_cached(bytes: &[u8], _entry: &Entry) -> std::result::Result<Self, String> {
-        Self::parse(bytes)
+    fn parse_cached(
+        bytes: &[u8],
+        _entry: &Entry,
+    ) -> std::result::Result<(Self, Option<SystemTime>), String> {
+        let (fetched_at, pem) = match bytes.strip_prefix(FETCHED_AT.as_bytes()) {
+            Some(rest) => {
+                let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+                let (line, pem) = rest.split_at(end);
+                let seconds = std::str::from_utf8(line)
+                    .ok()
+                    .and_then(|text| text.trim().parse::<u64>().ok())
+                    .ok_or("the fetched-at line is not a number of seconds")?;
+                (Some(UNIX_EPOCH + Duration::from_secs(seconds)), pem)
+            }
+            None => (None, bytes),
+        };
+        Ok((Self::parse(pem)?, fetched_at))
     }
-    fn cache_bytes(&self) -> Vec<u8> {
-        self.der().to_vec()
+    fn cache_bytes(&self, fetched_at: SystemTime) -> Vec<u8> {
+        let seconds = fetched_at
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs();
+        format!("{FETCHED_AT}{seconds}\n{}", self.to_pem()).into_bytes()
     }
-    fn fresh_at(&self, now: SystemTime) -> std::result::Result<(), String> {
-        if self.is_current_at(now) {
-            Ok(())
-        } else {
-            Err(format!(
+    fn fresh_at(
+        &self,
+        fetched_at: Option<SystemTime>,
+        now: SystemTime,
+    ) -> std::result::Result<(), String> {
+        let fetched_at = fetched_at.ok_or("the cached CRL does not say when it was fetched")?;
+        if fetched_at > now {
+            return Err(format!(
+                "the cached CRL says it was fetched at {} s after the epoch, which is later than now",
+                unix(fetched_at)
+            ));
+        }
+        if !self.is_current_at(now) {
+            return Err(format!(
                 "the cached CRL expired at its nextUpdate ({} s after the epoch)",
                 self.next_update_unix()
-            ))
+            ));
         }
+        let cap = fetched_at + CRL_MAX_AGE;
+        if now >= cap {
+            return Err(format!(
+                "the cached CRL was fetched at {} s after the epoch, more than {} h ago (its \
+                 nextUpdate does not matter: CRLs are kept at most {} h)",
+                unix(fetched_at),
+                CRL_MAX_AGE.as_secs() / 3600,
+                CRL_MAX_AGE.as_secs() / 3600
+            ));
+        }
+        Ok(())
     }
+}
+
+fn unix(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs()
 }
 
 /// A cache lookup.
 pub(crate) enum Lookup<T> {
-    Hit(T),
+    /// The value and when it was fetched, if recorded.
+    Hit(T, Option<SystemTime>),
     /// No usable entry, and why (for the offline error).
     Miss(String),
 }
@@ -244,19 +314,23 @@ impl Cache {
         self.path(&Entry::Crl(product))
     }
 
-    /// The cached VCEK of `request`, if present and well formed.
+    /// The cached VCEK of `request`, if present and well formed. (Not checked against the
+    /// request or any root: a client with an [`ArtifactCheck`](crate::ArtifactCheck) does
+    /// that on every read.)
     pub fn load_vcek(&self, request: &VcekRequest) -> Option<Certificate> {
         match self.read(&Entry::Vcek(request.clone()), SystemTime::now()) {
-            Lookup::Hit(cert) => Some(cert),
+            Lookup::Hit(cert, _) => Some(cert),
             Lookup::Miss(_) => None,
         }
     }
 
     /// Stores `cert` as the VCEK of `request` (for a VCEK obtained elsewhere, e.g. from an
-    /// extended report). The certificate is not checked against the request: that is the
-    /// verifier's job, and [`Cache::remove_vcek`] undoes a wrong entry.
+    /// extended report). The cache does not check the certificate against the request: the
+    /// caller must have verified it. A client with an [`ArtifactCheck`](crate::ArtifactCheck)
+    /// checks it on every read and removes it if it fails; [`Cache::remove_vcek`] undoes a
+    /// wrong entry by hand.
     pub fn store_vcek(&self, request: &VcekRequest, cert: &Certificate) -> Result<()> {
-        self.write(&Entry::Vcek(request.clone()), cert)
+        self.write(&Entry::Vcek(request.clone()), cert, SystemTime::now())
     }
 
     /// Removes the cached VCEK of `request` (for example after it failed verification).
@@ -264,17 +338,22 @@ impl Cache {
         self.remove(&Entry::Vcek(request.clone()))
     }
 
-    /// Stores a chain under its product and kind.
+    /// Stores a chain under its product and kind. Like [`Cache::store_vcek`], unchecked: the
+    /// caller must have verified it.
     pub fn store_chain(&self, chain: &CertChain) -> Result<()> {
-        self.write(&Entry::Chain(chain.product(), chain.kind()), chain)
+        self.write(
+            &Entry::Chain(chain.product(), chain.kind()),
+            chain,
+            SystemTime::now(),
+        )
     }
 
     fn path(&self, entry: &Entry) -> Option<PathBuf> {
         self.dir().map(|dir| dir.join(entry.relative_path()))
     }
 
-    /// Reads and checks an entry; a corrupt one is removed, a stale one is left for the
-    /// download to replace.
+    /// Reads an entry and checks that it is well formed; a corrupt one is removed, a stale one
+    /// is left for the download to replace.
     pub(crate) fn read<T: Cacheable>(&self, entry: &Entry, now: SystemTime) -> Lookup<T> {
         let Some(path) = self.path(entry) else {
             return Lookup::Miss("the cache is disabled".to_string());
@@ -289,36 +368,82 @@ impl Cache {
                 return Lookup::Miss(format!("cannot read {}: {e}", path.display()));
             }
         };
-        let value = match T::parse_cached(&bytes, entry) {
-            Ok(value) => value,
+        let (value, fetched_at) = match T::parse_cached(&bytes, entry) {
+            Ok(parsed) => parsed,
             Err(reason) => {
                 log::warn!(
                     "cache: {} is not a well-formed {} ({reason}); removing it",
                     path.display(),
                     entry.kind()
                 );
-                if let Err(e) = fs::remove_file(&path) {
-                    log::warn!("cache: cannot remove {}: {e}", path.display());
-                }
+                remove_logged(&path);
                 return Lookup::Miss(format!(
                     "the entry at {} was corrupt ({reason}) and has been removed",
                     path.display()
                 ));
             }
         };
-        if let Err(reason) = value.fresh_at(now) {
+        if let Err(reason) = value.fresh_at(fetched_at, now) {
             log::debug!("cache: {}: {reason}", path.display());
             return Lookup::Miss(reason);
         }
         log::debug!("cache: hit {}", path.display());
-        Lookup::Hit(value)
+        Lookup::Hit(value, fetched_at)
     }
 
-    pub(crate) fn write<T: Cacheable>(&self, entry: &Entry, value: &T) -> Result<()> {
+    /// [`Cache::read`], then `check`: an entry the check refuses is removed; one it cannot
+    /// check (the chain it needs is not to be had) is left in place but not used.
+    fn read_checked<T: Cacheable>(
+        &self,
+        entry: &Entry,
+        now: SystemTime,
+        check: &dyn Fn(&T) -> std::result::Result<(), CheckFailure>,
+    ) -> Lookup<T> {
+        let (value, fetched_at) = match self.read::<T>(entry, now) {
+            Lookup::Hit(value, fetched_at) => (value, fetched_at),
+            miss @ Lookup::Miss(_) => return miss,
+        };
+        let path = self.path(entry).unwrap_or_default();
+        match check(&value) {
+            Ok(()) => Lookup::Hit(value, fetched_at),
+            Err(CheckFailure::Refused(reason)) => {
+                log::warn!(
+                    "cache: the {} at {} is refused ({reason}); removing it",
+                    entry.kind(),
+                    path.display()
+                );
+                remove_logged(&path);
+                Lookup::Miss(format!(
+                    "the {} at {} was refused ({reason}) and has been removed",
+                    entry.kind(),
+                    path.display()
+                ))
+            }
+            Err(CheckFailure::Unavailable(e)) => {
+                log::info!(
+                    "cache: the {} at {} cannot be checked now: {e}",
+                    entry.kind(),
+                    path.display()
+                );
+                Lookup::Miss(format!(
+                    "the {} at {} cannot be checked: {e}",
+                    entry.kind(),
+                    path.display()
+                ))
+            }
+        }
+    }
+
+    pub(crate) fn write<T: Cacheable>(
+        &self,
+        entry: &Entry,
+        value: &T,
+        fetched_at: SystemTime,
+    ) -> Result<()> {
         let Some(path) = self.path(entry) else {
             return Ok(());
         };
-        write_atomic(&path, &value.cache_bytes()).map_err(|e| Error::Cache {
+        write_atomic(&path, &value.cache_bytes(fetched_at)).map_err(|e| Error::Cache {
             op: "write",
             path: path.clone(),
             source: Arc::new(e),
@@ -342,17 +467,20 @@ impl Cache {
         }
     }
 
-    /// Cache first; then, unless `offline`, one `fetch` per key at a time across threads,
-    /// whose result is stored (when fresh) and shared with every thread that waited for it.
+    /// Cache first (each hit well formed, fresh and accepted by `check`); then, unless
+    /// `offline`, one `fetch` per key at a time across threads. What `fetch` sends must pass
+    /// `check` too (else [`Error::Refused`], nothing cached); it is then stored (when fresh)
+    /// and shared with every thread that waited for it.
     pub(crate) fn get_or_fetch<T: Cacheable>(
         &self,
         entry: &Entry,
         offline: bool,
         now: SystemTime,
-        fetch: impl FnOnce() -> Result<Fetched<T>>,
+        check: &dyn Fn(&T) -> std::result::Result<(), CheckFailure>,
+        fetch: impl FnOnce() -> Result<Sent<T>>,
     ) -> Result<Fetched<T>> {
-        let detail = match self.read::<T>(entry, now) {
-            Lookup::Hit(value) => return Ok(Fetched::new(value, Source::Cache)),
+        let detail = match self.read_checked::<T>(entry, now, check) {
+            Lookup::Hit(value, _) => return Ok(Fetched::new(value, Source::Cache)),
             Lookup::Miss(detail) => detail,
         };
         if offline {
@@ -364,19 +492,31 @@ impl Cache {
         }
         self.single_flight(entry.relative_path(), || {
             // Another thread may have fetched and stored it since the first look.
-            if let Lookup::Hit(value) = self.read::<T>(entry, now) {
+            if let Lookup::Hit(value, _) = self.read_checked::<T>(entry, now, check) {
                 return Ok(Fetched::new(value, Source::Cache));
             }
-            let fetched = fetch()?;
-            match fetched.value.fresh_at(now) {
+            let sent = fetch()?;
+            match check(&sent.value) {
+                Ok(()) => {}
+                Err(CheckFailure::Refused(reason)) => {
+                    return Err(Error::Refused {
+                        service: sent.service,
+                        kind: entry.kind(),
+                        url: sent.url,
+                        reason,
+                    });
+                }
+                Err(CheckFailure::Unavailable(e)) => return Err(e),
+            }
+            match sent.value.fresh_at(Some(now), now) {
                 Ok(()) => {
-                    if let Err(e) = self.write(entry, &fetched.value) {
+                    if let Err(e) = self.write(entry, &sent.value, now) {
                         log::warn!("{e}; continuing without caching");
                     }
                 }
                 Err(reason) => log::warn!("not caching the fetched {}: {reason}", entry.kind()),
             }
-            Ok(fetched)
+            Ok(Fetched::new(sent.value, sent.service.into()))
         })
     }
 
@@ -416,6 +556,14 @@ impl Cache {
         drop(flights);
         drop(done);
         result
+    }
+}
+
+fn remove_logged(path: &Path) {
+    if let Err(e) = fs::remove_file(path)
+        && e.kind() != io::ErrorKind::NotFound
+    {
+        log::warn!("cache: cannot remove {}: {e}", path.display());
     }
 }
 

@@ -90,6 +90,9 @@ pub enum ErrorKind {
     Unavailable,
     /// A body (from the network or the cache) is not what was asked for.
     Malformed,
+    /// A well-formed artifact that the caller's [`crate::ArtifactCheck`] refused (another
+    /// chip's VCEK, a chain or CRL not under the pinned roots).
+    Refused,
     /// The request or the configuration cannot be served as given.
     InvalidInput,
     /// The disk cache could not be read or written when the caller asked for it directly.
@@ -195,6 +198,22 @@ pub enum Error {
         /// What is wrong with them.
         reason: String,
     },
+    /// A source sent a well-formed artifact that the client's [`crate::ArtifactCheck`]
+    /// refused: another chip's VCEK, a VCEK not signed by the pinned chain, a chain not under
+    /// the pinned root, a CRL not signed by it. Never cached; not retried.
+    #[error(
+        "{service} sent a {kind} that was refused, and nothing was cached: {reason} (GET {url})"
+    )]
+    Refused {
+        /// The service that sent it.
+        service: Service,
+        /// What was asked for.
+        kind: Kind,
+        /// The URL requested.
+        url: String,
+        /// What the artifact holds and what was expected.
+        reason: String,
+    },
     /// The request cannot be made (masked chip id, product mismatch, bad hwID length, ...).
     #[error("invalid request: {reason}")]
     InvalidRequest {
@@ -240,6 +259,7 @@ impl Error {
             | Self::Transport { .. }
             | Self::NotCachedOffline { .. } => ErrorKind::Unavailable,
             Self::Malformed { .. } => ErrorKind::Malformed,
+            Self::Refused { .. } => ErrorKind::Refused,
             Self::InvalidRequest { .. } | Self::InvalidConfig { .. } => ErrorKind::InvalidInput,
             Self::Cache { .. } => ErrorKind::Cache,
         }
@@ -253,6 +273,11 @@ impl Error {
     /// True when a body was received (or read from the cache) but is not what was asked for.
     pub fn is_malformed(&self) -> bool {
         self.kind() == ErrorKind::Malformed
+    }
+
+    /// True when a source sent a well-formed artifact that the check refused.
+    pub fn is_refused(&self) -> bool {
+        self.kind() == ErrorKind::Refused
     }
 
     pub(crate) fn invalid_request(reason: impl Into<String>) -> Self {

@@ -1,18 +1,20 @@
 //! The AMD KDS client: VCEKs, CA chains and CRLs, through the cache and the retry policy.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use hcl_parse::{Generation, SnpReport};
 
 use crate::artifact::{CertChain, Certificate, Crl, malformed};
 use crate::cache::{Cache, CacheConfig, Entry};
+use crate::check::{ArtifactCheck, CheckFailure};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Kind, Result, Service};
 use crate::http::{HttpConfig, Transport};
 use crate::observe::{Observer, SilentObserver};
 use crate::request::{ChainKind, VcekRequest, crl_path};
 use crate::retry::{Exchange, Fetcher, RetryPolicy};
-use crate::source::{Fetched, Source};
+use crate::source::{Fetched, Sent};
 
 /// AMD's KDS.
 pub const KDS_BASE_URL: &str = "https://kdsintf.amd.com";
@@ -47,8 +49,11 @@ impl Default for KdsConfig {
 /// A client of AMD's key distribution service.
 ///
 /// Every method looks in the cache first; in offline mode it stops there. Bodies are checked
-/// to be well formed and of the kind asked for before they are returned or cached; whether
-/// they are trusted and match a report is the verifier's decision.
+/// to be well formed and of the kind asked for before they are returned or cached. With an
+/// [`ArtifactCheck`] ([`KdsClient::with_check`]), every artifact, downloaded or cached, must
+/// also pass that check (a VCEK and a CRL are checked under their product's VCEK chain, which
+/// this client gets first); without one, whether they are trusted is the verifier's decision
+/// alone.
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -68,6 +73,7 @@ pub struct KdsClient {
     fetcher: Fetcher,
     cache: Cache,
     offline: bool,
+    check: Option<Arc<dyn ArtifactCheck>>,
 }
 
 impl std::fmt::Debug for KdsClient {
@@ -77,6 +83,7 @@ impl std::fmt::Debug for KdsClient {
             .field("retry", &self.fetcher.policy)
             .field("cache", &self.cache)
             .field("offline", &self.offline)
+            .field("checked", &self.check.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -95,7 +102,22 @@ impl KdsClient {
             },
             cache: Cache::from_config(&config.cache),
             offline: config.offline,
+            check: None,
         })
+    }
+
+    /// Runs `check` on every VCEK, chain and CRL before it is returned or cached, and on every
+    /// cache hit (an entry it refuses is removed and fetched again, once). A VCEK or CRL is
+    /// checked under its product's VCEK chain, which the client gets (and checks) first.
+    #[must_use]
+    pub fn with_check(mut self, check: Arc<dyn ArtifactCheck>) -> Self {
+        self.check = Some(check);
+        self
+    }
+
+    /// The check this client runs, if any.
+    pub fn check(&self) -> Option<&Arc<dyn ArtifactCheck>> {
+        self.check.as_ref()
     }
 
     /// Uses `clock` for retry waits, deadlines and CRL expiry.
@@ -151,12 +173,9 @@ impl KdsClient {
 
     /// The VCEK of `request`: cache, else KDS.
     pub fn vcek(&self, request: &VcekRequest) -> Result<Fetched<Certificate>> {
-        let entry = Entry::Vcek(request.clone());
-        self.cache
-            .get_or_fetch(&entry, self.offline, self.now(), || {
-                self.download_vcek(request)
-                    .map(|cert| Fetched::new(cert, Source::Kds))
-            })
+        self.vcek_via(request, &|product| self.issuer_chain(product), || {
+            self.download_vcek(request)
+        })
     }
 
     /// The VCEK that signed `report`, a report of a `product` processor.
@@ -170,45 +189,127 @@ impl KdsClient {
 
     /// The VCEK or VLEK chain of `product`: cache, else KDS.
     pub fn cert_chain(&self, product: Generation, kind: ChainKind) -> Result<Fetched<CertChain>> {
-        let entry = Entry::Chain(product, kind);
-        self.cache
-            .get_or_fetch(&entry, self.offline, self.now(), || {
-                self.download_chain(product, kind)
-                    .map(|chain| Fetched::new(chain, Source::Kds))
-            })
+        self.chain_via(product, kind, || self.download_chain(product, kind))
     }
 
-    /// The CRL of `product`: the cached one until its nextUpdate, else KDS.
+    /// The CRL of `product`: the cached one until its nextUpdate (at most 24 h after it was
+    /// fetched), else KDS.
     pub fn crl(&self, product: Generation) -> Result<Fetched<Crl>> {
-        let entry = Entry::Crl(product);
-        self.cache
-            .get_or_fetch(&entry, self.offline, self.now(), || {
-                self.download_crl(product)
-                    .map(|crl| Fetched::new(crl, Source::Kds))
-            })
+        self.crl_via(product, &|product| self.issuer_chain(product), || {
+            self.download_crl(product)
+        })
     }
 
-    pub(crate) fn now(&self) -> std::time::SystemTime {
+    pub(crate) fn now(&self) -> SystemTime {
         self.fetcher.clock.now()
     }
 
-    pub(crate) fn download_vcek(&self, request: &VcekRequest) -> Result<Certificate> {
+    /// The VCEK chain a VCEK or CRL of `product` is checked under: this client's.
+    fn issuer_chain(&self, product: Generation) -> Result<CertChain> {
+        self.cert_chain(product, ChainKind::Vcek)
+            .map(|chain| chain.value)
+    }
+
+    /// Runs the check on a chain; `Ok` without a check.
+    pub(crate) fn check_chain(
+        &self,
+        product: Generation,
+        kind: ChainKind,
+        chain: &CertChain,
+    ) -> std::result::Result<(), String> {
+        match &self.check {
+            Some(check) => check.check_chain(product, kind, chain, self.now()),
+            None => Ok(()),
+        }
+    }
+
+    /// The VCEK of `request` through the cache, `fetch` on a miss, each checked under the
+    /// chain `issuer` gives (asked only when there is a check).
+    pub(crate) fn vcek_via(
+        &self,
+        request: &VcekRequest,
+        issuer: &dyn Fn(Generation) -> Result<CertChain>,
+        fetch: impl FnOnce() -> Result<Sent<Certificate>>,
+    ) -> Result<Fetched<Certificate>> {
+        let now = self.now();
+        let check = |cert: &Certificate| match &self.check {
+            None => Ok(()),
+            Some(check) => {
+                let chain = issuer(request.product()).map_err(CheckFailure::Unavailable)?;
+                check
+                    .check_vcek(request, cert, &chain, now)
+                    .map_err(CheckFailure::Refused)
+            }
+        };
+        let entry = Entry::Vcek(request.clone());
+        self.cache
+            .get_or_fetch(&entry, self.offline, now, &check, fetch)
+    }
+
+    /// The chain of `product` and `kind` through the cache, `fetch` on a miss, each checked.
+    pub(crate) fn chain_via(
+        &self,
+        product: Generation,
+        kind: ChainKind,
+        fetch: impl FnOnce() -> Result<Sent<CertChain>>,
+    ) -> Result<Fetched<CertChain>> {
+        let check = |chain: &CertChain| {
+            self.check_chain(product, kind, chain)
+                .map_err(CheckFailure::Refused)
+        };
+        let entry = Entry::Chain(product, kind);
+        self.cache
+            .get_or_fetch(&entry, self.offline, self.now(), &check, fetch)
+    }
+
+    /// The CRL of `product` through the cache, `fetch` on a miss, each checked under the chain
+    /// `issuer` gives (asked only when there is a check).
+    pub(crate) fn crl_via(
+        &self,
+        product: Generation,
+        issuer: &dyn Fn(Generation) -> Result<CertChain>,
+        fetch: impl FnOnce() -> Result<Sent<Crl>>,
+    ) -> Result<Fetched<Crl>> {
+        let now = self.now();
+        let check = |crl: &Crl| match &self.check {
+            None => Ok(()),
+            Some(check) => {
+                let chain = issuer(product).map_err(CheckFailure::Unavailable)?;
+                check
+                    .check_crl(product, crl, &chain, now)
+                    .map_err(CheckFailure::Refused)
+            }
+        };
+        let entry = Entry::Crl(product);
+        self.cache
+            .get_or_fetch(&entry, self.offline, now, &check, fetch)
+    }
+
+    pub(crate) fn download_vcek(&self, request: &VcekRequest) -> Result<Sent<Certificate>> {
         let url = self.vcek_url(request);
         let body = self.get(&url, Kind::Vcek)?;
-        Certificate::parse(&body).map_err(|reason| malformed(Kind::Vcek, &url, reason))
+        let cert =
+            Certificate::parse(&body).map_err(|reason| malformed(Kind::Vcek, &url, reason))?;
+        Ok(Sent::kds(cert, url))
     }
 
-    pub(crate) fn download_chain(&self, product: Generation, kind: ChainKind) -> Result<CertChain> {
+    pub(crate) fn download_chain(
+        &self,
+        product: Generation,
+        kind: ChainKind,
+    ) -> Result<Sent<CertChain>> {
         let url = self.chain_url(product, kind);
         let body = self.get(&url, kind.kind())?;
-        CertChain::parse(&body, kind, Some(product))
-            .map_err(|reason| malformed(kind.kind(), &url, reason))
+        let chain = CertChain::parse(&body, kind, Some(product))
+            .map_err(|reason| malformed(kind.kind(), &url, reason))?;
+        Ok(Sent::kds(chain, url))
     }
 
-    fn download_crl(&self, product: Generation) -> Result<Crl> {
+    pub(crate) fn download_crl(&self, product: Generation) -> Result<Sent<Crl>> {
         let url = self.crl_url(product);
         let body = self.get(&url, Kind::Crl)?;
-        Crl::parse(&body).map_err(|reason| malformed(Kind::Crl, &url, reason))
+        let crl = Crl::parse(&body).map_err(|reason| malformed(Kind::Crl, &url, reason))?;
+        Ok(Sent::kds(crl, url))
     }
 
     fn get(&self, url: &str, kind: Kind) -> Result<Vec<u8>> {

@@ -11,13 +11,16 @@
 //! | [`Cache`] / [`CacheConfig`] | the disk cache (atomic writes, corrupt entries repaired) and single-flight downloads |
 //! | [`RetryPolicy`], [`Clock`], [`Observer`] | retries (429 `Retry-After`, backoff with jitter for 5xx), injectable time, wait notices |
 //! | [`Certificate`], [`CertChain`], [`Crl`] | what comes back: checked to be well formed and of the kind asked for |
-//! | [`Error`] | one error type: [`Error::is_unavailable`] vs [`Error::is_malformed`] |
+//! | [`ArtifactCheck`] | the caller's trust decision, run on every artifact before it is returned or cached, and on every cache hit |
+//! | [`Error`] | one error type: [`Error::is_unavailable`] vs [`Error::is_malformed`] vs [`Error::is_refused`] |
 //!
-//! Nothing here decides trust: a chain from KDS or IMDS is transport. The verifier
-//! (`snp-verify`) checks it against pinned roots and the report. This crate only refuses bodies
-//! that are not what was asked for: one DER certificate with a P-384 key for a VCEK, two CA
-//! certificates (intermediate, then a self-issued ARK of the product) for a chain, a DER CRL
-//! with a nextUpdate.
+//! This crate decides no trust itself: a chain from KDS or IMDS is transport, and this crate
+//! does not depend on the verifier. It refuses bodies that are not what was asked for (one DER
+//! certificate with a P-384 key for a VCEK, two CA certificates, intermediate then a
+//! self-issued ARK of the product, for a chain, a DER CRL with a nextUpdate), and runs the
+//! [`ArtifactCheck`] its caller installs ([`KdsClient::with_check`]): `snp-vtpm` installs one
+//! that verifies chains, VCEKs (product, hwID, every SPL, signature) and CRLs under pinned AMD
+//! roots, so that nothing a source sends is cached or returned unless it verifies.
 //!
 //! The API is blocking (no async runtime); HTTP is ureq with rustls (no OpenSSL).
 //!
@@ -54,6 +57,7 @@
 
 mod artifact;
 mod cache;
+mod check;
 mod clock;
 mod error;
 mod http;
@@ -66,7 +70,8 @@ mod retry;
 mod source;
 
 pub use artifact::{CertChain, Certificate, Crl};
-pub use cache::{Cache, CacheConfig};
+pub use cache::{CRL_MAX_AGE, Cache, CacheConfig};
+pub use check::ArtifactCheck;
 pub use clock::{Clock, SimulatedClock, SystemClock};
 pub use error::{Error, ErrorKind, Failure, Kind, Result, Service};
 pub use http::{DEFAULT_MAX_BODY_BYTES, HttpConfig, ProxyConfig, USER_AGENT};

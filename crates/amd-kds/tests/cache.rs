@@ -265,10 +265,15 @@ fn a_crl_is_kept_until_its_next_update() {
     );
     assert_eq!(server.count(), 2);
     let path = client.cache().crl_path(Generation::Milan).unwrap();
+    let stored = std::fs::read_to_string(&path).unwrap();
     assert_eq!(
-        std::fs::read(&path).unwrap(),
-        second,
-        "the new CRL replaced the old"
+        stored,
+        format!(
+            "fetched-at: {}\n{}",
+            start + 1000,
+            amd_kds::Crl::from_bytes(&second).unwrap().to_pem()
+        ),
+        "the new CRL replaced the old, with its fetch time"
     );
 
     clock.advance(Duration::from_secs(3000));

@@ -11,10 +11,12 @@
 //! Every cached certificate is checked again against the verification time at each use (the
 //! snp-verify types do that), so the cache never widens what is accepted; it only skips
 //! repeating signature checks and table building on identical bytes. Entries are keyed by the
-//! SHA-256 of the exact DER bytes and the trust anchors are the verifier's own.
+//! SHA-256 of the exact DER bytes (and, for chains, the leaf issuer's name). A cache is bound to
+//! the trust anchors of its first use: a verifier with other anchors gets an error, never an
+//! entry verified under someone else's roots.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use sha2::{Digest, Sha256};
 use snp_verify::{
@@ -72,6 +74,9 @@ pub struct VerificationCache {
     key_tables: Mutex<KeyTableCache>,
     /// How often each VCEK without a table was seen.
     uses: Mutex<Lru<u32>>,
+    /// The trust anchors of the first verification: every entry was verified under them, so a
+    /// verifier with other anchors must not read it.
+    anchors: OnceLock<TrustAnchors>,
 }
 
 impl VerificationCache {
@@ -84,6 +89,7 @@ impl VerificationCache {
             leaves: Mutex::new(Lru::default()),
             key_tables: Mutex::new(KeyTableCache::new(limits.key_tables)),
             uses: Mutex::new(Lru::default()),
+            anchors: OnceLock::new(),
         }
     }
 
@@ -105,16 +111,21 @@ impl VerificationCache {
         ca: &[Vec<u8>],
         time: UnixTime,
     ) -> Result<(VerifiedCaChain, VerifiedLeaf), Error> {
+        let bound = self.anchors.get_or_init(|| anchors.clone());
+        if bound != anchors {
+            return Err(Error::input(
+                "this VerificationCache holds chains verified under other trust anchors: give each set of anchors its own cache",
+            ));
+        }
         let leaf_certificate = LeafCertificate::parse(leaf_der).map_err(Error::from_snp)?;
-        let intermediate = leaf_certificate.issuer_role();
-        let chain_key = chain_key(intermediate, ca);
+        let chain_key = chain_key(&leaf_certificate, ca);
         let cached_chain = lock(&self.chains).get(&chain_key);
         let chain = match cached_chain {
             Some(chain) => chain,
             None => {
                 let candidates: Vec<&[u8]> = ca.iter().map(Vec::as_slice).collect();
                 let chain =
-                    VerifiedCaChain::from_candidates(anchors, &candidates, intermediate, time)
+                    VerifiedCaChain::for_parsed_leaf(anchors, &candidates, &leaf_certificate, time)
                         .map_err(Error::from_snp)?;
                 lock(&self.chains).insert(chain_key, chain.clone(), self.limits.chains);
                 chain
@@ -183,9 +194,17 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn chain_key(intermediate: CertRole, ca: &[Vec<u8>]) -> [u8; 32] {
+/// The chain a leaf needs from `ca`: its issuer's role and name, and the candidates.
+fn chain_key(leaf: &LeafCertificate<'_>, ca: &[Vec<u8>]) -> [u8; 32] {
     let mut hash = Sha256::new();
-    hash.update([u8::from(intermediate == CertRole::Asvk)]);
+    hash.update([u8::from(leaf.issuer_role() == CertRole::Asvk)]);
+    let issuer = leaf.issuer().to_string();
+    hash.update(
+        u64::try_from(issuer.len())
+            .unwrap_or(u64::MAX)
+            .to_le_bytes(),
+    );
+    hash.update(issuer.as_bytes());
     for der in ca {
         hash.update(Sha256::digest(der));
     }

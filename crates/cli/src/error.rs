@@ -179,9 +179,9 @@ impl Error {
             | E::PcrLength { .. } => (Check::PcrDigest, ExitCode::Verification),
             E::QualifiedSignerMismatch { .. } => (Check::QualifiedSigner, ExitCode::Verification),
             E::BadEventLog { .. } => (Check::EventLog, ExitCode::Input),
-            E::EventLogMismatch { .. } | E::EventLogNotComparable { .. } => {
-                (Check::EventLog, ExitCode::Verification)
-            }
+            E::EventLogMismatch { .. }
+            | E::EventDataContradictsDigest { .. }
+            | E::EventLogNotComparable { .. } => (Check::EventLog, ExitCode::Verification),
             E::BadKey { .. } => (Check::AkFromClaims, ExitCode::Verification),
             _ => (Check::Input, ExitCode::Input),
         };

@@ -1,14 +1,32 @@
 //! Getting certificates for evidence (feature `fetch`): disk cache, then Azure IMDS (when on
 //! Azure), then AMD KDS. Verification itself never fetches; callers do this first.
+//!
+//! Transport is not trust, but a cache must not keep what would not verify: every source this
+//! module builds runs [`PinnedCheck`] on every chain, VCEK and CRL before it is cached or
+//! returned, and on every cache hit. A chain must verify under the pinned ARK, a VCEK must be
+//! the requested chip's at the requested TCB and be signed by that chain, a CRL must be signed
+//! by the pinned ARK. The time of these checks is the current time (fetching is not the pure
+//! verification step).
+// Untrusted input: no panicking accessors.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use amd_kds::{
-    CacheConfig, CertificateSource, ChainKind, ImdsClient, ImdsConfig, KdsClient, KdsConfig,
-    StderrObserver,
+    ArtifactCheck, CacheConfig, CertChain, Certificate, CertificateSource, ChainKind, Crl,
+    ImdsClient, ImdsConfig, ImdsQuery, KdsClient, KdsConfig, StderrObserver, VcekRequest,
 };
-use hcl_parse::{Generation, SnpReport};
+use hcl_parse::{Generation, SnpReport, TcbComponents};
+use snp_verify::{
+    AmdExtensions, CertRole, Pin, TrustAnchors, UnixTime, VerifiedCaChain, verify_crl_signature,
+};
 
 use crate::error::{Check, Error, ExitCode};
 use crate::verifier::Certificates;
@@ -30,10 +48,14 @@ pub struct FetchOptions {
     pub offline: bool,
     /// Tell the user on stderr when waiting on a rate limit.
     pub notify_on_stderr: bool,
+    /// The roots fetched and cached certificates must verify under: `None` for AMD's pinned
+    /// roots ([`TrustAnchors::amd`]); others for test and private PKIs only.
+    pub anchors: Option<TrustAnchors>,
 }
 
 impl FetchOptions {
-    /// The certificate source these options describe.
+    /// The certificate source these options describe, with [`PinnedCheck`] installed under
+    /// [`FetchOptions::anchors`] (AMD's by default).
     pub fn source(&self) -> Result<CertificateSource, Error> {
         let cache = match (&self.cache_dir, self.no_cache) {
             (_, true) => CacheConfig::Disabled,
@@ -48,7 +70,9 @@ impl FetchOptions {
         if let Some(url) = &self.kds_url {
             kds_config.base_url = url.clone();
         }
-        let mut kds = KdsClient::new(kds_config).map_err(unavailable)?;
+        let mut kds = KdsClient::new(kds_config)
+            .map_err(unavailable)?
+            .with_check(Arc::new(self.check()));
         if self.notify_on_stderr {
             kds = kds.with_observer(Arc::new(StderrObserver));
         }
@@ -66,16 +90,213 @@ impl FetchOptions {
         }
         Ok(source)
     }
+
+    /// The check [`FetchOptions::source`] installs.
+    pub fn check(&self) -> PinnedCheck {
+        PinnedCheck::new(self.anchors.clone().unwrap_or_else(TrustAnchors::amd))
+    }
 }
 
-/// Maps a fetch failure: unavailable (exit 4) or a malformed answer (exit 1).
+/// Maps a fetch failure: a usage error or a malformed answer (exit 1), or certificates not to
+/// be had (exit 4: unavailable, or a source sent something the check refused).
 pub fn unavailable(error: amd_kds::Error) -> Error {
-    let code = if error.is_malformed() {
-        ExitCode::Input
-    } else {
-        ExitCode::Unavailable
+    let code = match error.kind() {
+        amd_kds::ErrorKind::Malformed | amd_kds::ErrorKind::InvalidInput => ExitCode::Input,
+        _ => ExitCode::Unavailable,
     };
     Error::new(Check::Certificates, code, error.to_string())
+}
+
+/// The [`ArtifactCheck`] the facade installs on every certificate source: chains, VCEKs and
+/// CRLs must verify under pinned roots before they are cached or returned.
+///
+/// | artifact | accepted when |
+/// |---|---|
+/// | chain | [`VerifiedCaChain::verify`] under the anchors: a pinned ARK of the product, and an ASK (VCEK chain) or ASVK (VLEK chain) it signed or that is pinned |
+/// | VCEK | signed by that chain's ASK and valid now; productName, hwID and every SPL equal to the request's |
+/// | CRL | issued and signed by that chain's pinned ARK ([`verify_crl_signature`]) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedCheck {
+    anchors: TrustAnchors,
+}
+
+impl PinnedCheck {
+    /// A check under `anchors`.
+    pub fn new(anchors: TrustAnchors) -> Self {
+        Self { anchors }
+    }
+
+    /// A check under AMD's pinned roots.
+    pub fn amd() -> Self {
+        Self::new(TrustAnchors::amd())
+    }
+
+    fn verify_chain(
+        &self,
+        product: Generation,
+        kind: ChainKind,
+        chain: &CertChain,
+        now: SystemTime,
+    ) -> Result<VerifiedCaChain, String> {
+        let verified = VerifiedCaChain::verify(
+            &self.anchors,
+            chain.ark_der(),
+            chain.ask_or_asvk_der(),
+            unix_time(now),
+        )
+        .map_err(|e| format!("the chain does not verify under the pinned roots: {e}"))?;
+        if verified.generation() != product {
+            return Err(format!(
+                "the chain's pinned ARK is {}'s, expected {product}'s",
+                verified.generation()
+            ));
+        }
+        let expected = match kind {
+            ChainKind::Vcek => CertRole::Ask,
+            ChainKind::Vlek => CertRole::Asvk,
+        };
+        if verified.intermediate_role() != expected {
+            return Err(format!(
+                "the chain holds an {}, expected an {expected}",
+                verified.intermediate_role()
+            ));
+        }
+        Ok(verified)
+    }
+}
+
+impl ArtifactCheck for PinnedCheck {
+    fn check_chain(
+        &self,
+        product: Generation,
+        kind: ChainKind,
+        chain: &CertChain,
+        now: SystemTime,
+    ) -> Result<(), String> {
+        self.verify_chain(product, kind, chain, now).map(|_| ())
+    }
+
+    fn check_vcek(
+        &self,
+        request: &VcekRequest,
+        vcek: &Certificate,
+        chain: &CertChain,
+        now: SystemTime,
+    ) -> Result<(), String> {
+        let product = request.product();
+        let verified = self.verify_chain(product, ChainKind::Vcek, chain, now)?;
+        let leaf = verified
+            .verify_leaf(vcek.der(), unix_time(now))
+            .map_err(|e| format!("it does not verify under the pinned {product} chain: {e}"))?;
+        if leaf.role() != CertRole::Vcek {
+            return Err(format!("it is a {}, expected a VCEK", leaf.role()));
+        }
+        let extensions = leaf.extensions();
+        if extensions.generation != product {
+            return Err(format!(
+                "it is a {} VCEK (productName \"{}\"), expected {product}",
+                extensions.generation, extensions.product_name
+            ));
+        }
+        match extensions.hw_id.as_deref() {
+            Some(hw_id) if hw_id == request.hw_id() => {}
+            Some(hw_id) => {
+                let (found, expected) = distinct_hex(hw_id, request.hw_id());
+                return Err(format!(
+                    "it is the VCEK of hwID {found}, expected {expected}"
+                ));
+            }
+            None => return Err("it has no hwID extension".to_string()),
+        }
+        let mismatches = spl_mismatches(&extensions.tcb, &request.tcb());
+        if !mismatches.is_empty() {
+            return Err(format!(
+                "it is the VCEK of another TCB: {}",
+                mismatches.join(", ")
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_crl(
+        &self,
+        product: Generation,
+        crl: &Crl,
+        chain: &CertChain,
+        now: SystemTime,
+    ) -> Result<(), String> {
+        let verified = self.verify_chain(product, ChainKind::Vcek, chain, now)?;
+        verify_crl_signature(&verified, crl.der()).map_err(|e| {
+            format!(
+                "{e} (nextUpdate {})",
+                UnixTime::from_secs(crl.next_update_unix())
+            )
+        })
+    }
+}
+
+fn unix_time(time: SystemTime) -> UnixTime {
+    UnixTime::from_secs(
+        time.duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default(),
+    )
+}
+
+/// Two byte strings in hex, cut to 8 bytes each unless that would make them look equal.
+fn distinct_hex(found: &[u8], expected: &[u8]) -> (String, String) {
+    let cut = |bytes: &[u8]| match bytes.get(..8) {
+        Some(head) if bytes.len() > 8 => format!("{}...", hex::encode(head)),
+        _ => hex::encode(bytes),
+    };
+    let (short_found, short_expected) = (cut(found), cut(expected));
+    if short_found == short_expected {
+        (hex::encode(found), hex::encode(expected))
+    } else {
+        (short_found, short_expected)
+    }
+}
+
+/// "ucodeSPL 115, expected 116" for every SPL that differs (fmc counts as 0 when absent).
+fn spl_mismatches(found: &TcbComponents, expected: &TcbComponents) -> Vec<String> {
+    [
+        ("fmcSPL", found.fmc.unwrap_or(0), expected.fmc.unwrap_or(0)),
+        ("blSPL", found.bootloader, expected.bootloader),
+        ("teeSPL", found.tee, expected.tee),
+        ("snpSPL", found.snp, expected.snp),
+        ("ucodeSPL", found.microcode, expected.microcode),
+    ]
+    .into_iter()
+    .filter(|(_, found, expected)| found != expected)
+    .map(|(name, found, expected)| format!("{name} {found}, expected {expected}"))
+    .collect()
+}
+
+/// The VCEK chains among CA certificates the caller holds (any order), for checking fetched
+/// VCEKs and CRLs without fetching a chain (each still passes the check first).
+fn known_chains(ca: &[Vec<u8>]) -> Vec<CertChain> {
+    let mut chains = Vec::new();
+    for (i, intermediate) in ca.iter().enumerate() {
+        for (j, ark) in ca.iter().enumerate() {
+            if i == j {
+                continue;
+            }
+            let body = [intermediate.as_slice(), ark.as_slice()].concat();
+            if let Ok(chain) = CertChain::from_bytes(&body, ChainKind::Vcek, None) {
+                chains.push(chain);
+            }
+        }
+    }
+    chains
+}
+
+/// `source`, told about the VCEK chains among `ca` (CA certificates the caller holds, any
+/// order): fetched and cached VCEKs and CRLs are checked under them when they verify, so no
+/// chain need be fetched for that.
+pub fn with_known_chains(source: &CertificateSource, ca: &[Vec<u8>]) -> CertificateSource {
+    known_chains(ca)
+        .into_iter()
+        .fold(source.clone(), CertificateSource::with_known_chain)
 }
 
 /// Adds what `certificates` lacks for this report: the VCEK and the AMD chain of its product.
@@ -89,6 +310,7 @@ pub fn complete(
 ) -> Result<(), Error> {
     let generation = report.generation().ok().flatten().or(hint);
     if !have_leaf {
+        let source = with_known_chains(source, &certificates.ca);
         let vcek = source
             .vcek_for_report(report, generation)
             .map_err(unavailable)?;
@@ -97,7 +319,7 @@ pub fn complete(
     if !have_chain {
         let product = match generation {
             Some(product) => product,
-            None => leaf_product(certificates).ok_or_else(|| {
+            None => product_of(certificates).ok_or_else(|| {
                 Error::new(
                     Check::Certificates,
                     ExitCode::Unavailable,
@@ -114,21 +336,121 @@ pub fn complete(
     Ok(())
 }
 
-/// The product a VCEK names in its issuer (`SEV-Milan` ...).
-fn leaf_product(certificates: &Certificates) -> Option<Generation> {
-    use der::Decode;
-    let leaf = certificates.leaves.first()?;
-    let cert = x509_cert::Certificate::from_der(leaf).ok()?;
-    let issuer = cert.tbs_certificate().issuer().to_string();
-    Generation::ALL
-        .into_iter()
-        .find(|g| issuer.contains(&format!("SEV-{g}")) || issuer.contains(&format!("SEV-VLEK-{g}")))
+/// The product `certificates` name: the productName extension of the first VCEK/VLEK that has
+/// one, else the `ARK-<product>` name of a self-issued CA certificate. (Which CRL to ask for
+/// only: the verifier checks the CRL under the verified chain, so a wrong name fails closed.)
+pub fn product_of(certificates: &Certificates) -> Option<Generation> {
+    let from_leaf = certificates.leaves.iter().find_map(|leaf| {
+        AmdExtensions::from_certificate_der(CertRole::Vcek, leaf)
+            .ok()
+            .map(|extensions| extensions.generation)
+    });
+    from_leaf.or_else(|| {
+        known_chains(&certificates.ca)
+            .first()
+            .map(CertChain::product)
+    })
+}
+
+/// The CRL of a product: from the cache when the source is offline, else cached or fetched.
+/// Checked under the chain among `certificates` when there is one that verifies (so no chain
+/// need be fetched), else under the source's chain.
+pub fn crl_for(
+    source: &CertificateSource,
+    product: Generation,
+    certificates: &Certificates,
+) -> Result<Vec<u8>, Error> {
+    with_known_chains(source, &certificates.ca)
+        .crl(product)
+        .map(|crl| crl.value.der().to_vec())
+        .map_err(unavailable)
 }
 
 /// The CRL of a product, from the cache only (`fetch = false`) or fetched.
 pub fn crl(source: &CertificateSource, product: Generation) -> Result<Vec<u8>, Error> {
-    source
-        .crl(product)
-        .map(|crl| crl.value.der().to_vec())
-        .map_err(unavailable)
+    crl_for(source, product, &Certificates::default())
+}
+
+/// The VCEK Azure IMDS has for its host (`fetch vcek --imds`), after the same check as
+/// everything else: its chain under the pinned roots, the VCEK signed by it, and its SPLs
+/// equal to the `tcbm` IMDS states.
+pub fn imds_vcek(options: &FetchOptions) -> Result<Certificate, Error> {
+    let mut imds_config = ImdsConfig::default();
+    if let Some(url) = &options.imds_url {
+        imds_config.base_url = url.clone();
+    }
+    let imds = ImdsClient::new(imds_config).map_err(unavailable)?;
+    let query = ImdsQuery::default();
+    let thim = imds.certification(&query).map_err(unavailable)?;
+    let refused = |what: &str, reason: String| {
+        Error::new(
+            Check::Certificates,
+            ExitCode::Unavailable,
+            format!(
+                "Azure IMDS sent a {what} that was refused: {reason} (GET {})",
+                imds.url(&query)
+            ),
+        )
+    };
+    let check = options.check();
+    let product = thim.chain.product();
+    let now = SystemTime::now();
+    check
+        .check_chain(product, ChainKind::Vcek, &thim.chain, now)
+        .map_err(|reason| refused("VCEK certificate chain", reason))?;
+    let extensions = AmdExtensions::from_certificate_der(CertRole::Vcek, thim.vcek.der())
+        .map_err(|e| refused("VCEK", e.to_string()))?;
+    let hw_id = extensions
+        .hw_id
+        .ok_or_else(|| refused("VCEK", "it has no hwID extension".to_string()))?;
+    let request = VcekRequest::new(product, &hw_id, thim.tcbm.components(product))
+        .map_err(|e| refused("VCEK", e.to_string()))?;
+    check
+        .check_vcek(&request, &thim.vcek, &thim.chain, now)
+        .map_err(|reason| refused("VCEK", reason))?;
+    Ok(thim.vcek)
+}
+
+/// Trust anchors from a PEM (or DER) file of CA certificates: each `ARK-<product>`,
+/// `SEV-<product>` (ASK) and `SEV-VLEK-<product>` (ASVK) certificate is pinned by the SHA-256
+/// of its DER. For test and private PKIs only ([`TrustAnchors::caller_supplied_not_amd`]).
+pub fn anchors_from_pem(bytes: &[u8]) -> Result<TrustAnchors, Error> {
+    use der::Decode;
+    use sha2::Digest;
+    let mut pins = Vec::new();
+    for der in crate::certs::certificates(bytes)? {
+        let cert = x509_cert::Certificate::from_der(&der)
+            .map_err(|e| Error::input(format!("trust anchor: {e}")))?;
+        let subject = cert.tbs_certificate().subject().to_string();
+        let cn = subject
+            .split(',')
+            .filter_map(|part| part.trim().strip_prefix("CN="))
+            .next_back()
+            .unwrap_or_default();
+        let (role, name) = if let Some(name) = cn.strip_prefix("ARK-") {
+            (CertRole::Ark, name)
+        } else if let Some(name) = cn.strip_prefix("SEV-VLEK-") {
+            (CertRole::Asvk, name)
+        } else if let Some(name) = cn.strip_prefix("SEV-") {
+            (CertRole::Ask, name)
+        } else {
+            return Err(Error::input(format!(
+                "trust anchor \"{subject}\" is not an ARK, ASK or ASVK (CN ARK-<product>, SEV-<product>, SEV-VLEK-<product>)"
+            )));
+        };
+        let generation = Generation::from_product_name(name).ok_or_else(|| {
+            Error::input(format!("trust anchor \"{subject}\" names no known product"))
+        })?;
+        pins.push(Pin {
+            generation,
+            role,
+            sha256: sha2::Sha256::digest(&der).into(),
+        });
+    }
+    if !pins.iter().any(|pin| pin.role == CertRole::Ark) {
+        return Err(Error::input(
+            "the trust anchor file holds no ARK (CN ARK-<product>)",
+        ));
+    }
+    Ok(TrustAnchors::caller_supplied_not_amd(pins))
 }

@@ -73,7 +73,7 @@ pub use policy::{
     PcrPolicy, VmConfigurationPolicy,
 };
 pub use verifier::{
-    Certificates, CheckRecord, EventLogClaims, ExpectedNonce, VerifiedEvidence, Verifier,
-    VerifyOptions, VmConfigurationClaims,
+    Certificates, CheckRecord, EventLogClaims, ExpectedNonce, MAX_NONCE_LEN, VerifiedEvidence,
+    Verifier, VerifyOptions, VmConfigurationClaims, check_report_data,
 };
 pub use {hcl_parse, snp_verify, vtpm_quote};

@@ -26,10 +26,41 @@ use crate::policy::EvidencePolicy;
 /// What the verifier expects as the quote's nonce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExpectedNonce<'a> {
-    /// The nonce the verifier issued: extraData must equal it exactly.
+    /// The nonce the verifier issued: extraData must equal it exactly. 1 to 64 bytes (a
+    /// TPM2B_DATA); [`Verifier::verify`] refuses others as a usage error.
     Exactly(&'a [u8]),
     /// No nonce check (replay possible); recorded in the verdict.
     NotChecked,
+}
+
+/// The most a quote's qualifying data (TPM2B_DATA) can hold.
+pub const MAX_NONCE_LEN: usize = 64;
+
+impl<'a> ExpectedNonce<'a> {
+    /// An exact nonce, checked: empty (no challenge at all) or longer than
+    /// [`MAX_NONCE_LEN`] (no TPM can quote it) is a usage error (exit 1). Any bytes are
+    /// allowed, all-zero ones included.
+    pub fn exactly(nonce: &'a [u8]) -> Result<Self, Error> {
+        if nonce.is_empty() || nonce.len() > MAX_NONCE_LEN {
+            return Err(Error::new(
+                Check::Nonce,
+                ExitCode::Input,
+                format!(
+                    "nonce: expected 1 to {MAX_NONCE_LEN} bytes (a TPM2B_DATA), found {} bytes",
+                    nonce.len()
+                ),
+            ));
+        }
+        Ok(Self::Exactly(nonce))
+    }
+
+    /// The same nonce, checked as [`Self::exactly`] does.
+    fn checked(self) -> Result<Self, Error> {
+        match self {
+            Self::Exactly(nonce) => Self::exactly(nonce),
+            Self::NotChecked => Ok(self),
+        }
+    }
 }
 
 /// Certificates and CRL supplied beside the evidence (from files, a cache or a fetch).
@@ -169,6 +200,7 @@ pub struct VerifiedEvidence {
     ak_fingerprint: Hex<32>,
     revocation: RevocationStatus,
     checks: Vec<CheckRecord>,
+    warnings: Vec<String>,
 }
 
 impl VerifiedEvidence {
@@ -219,6 +251,11 @@ impl VerifiedEvidence {
     /// Every check, passed or skipped by explicit choice.
     pub fn checks(&self) -> &[CheckRecord] {
         &self.checks
+    }
+    /// What verification accepted without the policy saying so (the report's warnings
+    /// included); empty when nothing was left open.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 }
 
@@ -281,11 +318,12 @@ impl Verifier {
                 reason: None,
             })
         };
+        let nonce = nonce.checked()?;
         let hcl = HclReport::parse(&evidence.hcl_report).map_err(Error::from_hcl)?;
         let report = hcl.snp_report().map_err(Error::from_hcl)?;
 
         // Chain and leaf.
-        let (chain, leaf) = self.chain_and_leaf(evidence, certificates, options.time)?;
+        let (chain, leaf) = self.chain_and_leaf(evidence, &report, certificates, options)?;
         passed(Check::Chain);
         let authentic = authenticate_report(
             &report,
@@ -459,6 +497,7 @@ impl Verifier {
                 tpm_persisted: c.tpm_persisted,
                 vm_unique_id: c.vm_unique_id.as_deref().map(String::from),
             });
+        let warnings = verified_report.warnings().to_vec();
         Ok(VerifiedEvidence {
             evidence_version: evidence.version,
             report: verified_report,
@@ -472,6 +511,7 @@ impl Verifier {
             ak_fingerprint: Hex(ak.fingerprint()),
             revocation: revocation_status,
             checks,
+            warnings,
         })
     }
 
@@ -484,14 +524,8 @@ impl Verifier {
         options: &VerifyOptions,
     ) -> Result<VerifiedReport, Error> {
         let report = SnpReport::from_bytes(report).map_err(Error::from_hcl)?;
-        let leaf_der = certificates.leaves.first().ok_or_else(|| {
-            fail(
-                Check::Certificates,
-                ExitCode::Unavailable,
-                "no VCEK or VLEK given",
-            )
-        })?;
-        let (chain, leaf) = self.chain_for_leaf(leaf_der, &certificates.ca, options.time)?;
+        let leaves: Vec<&[u8]> = certificates.leaves.iter().map(Vec::as_slice).collect();
+        let (chain, leaf) = self.pick_leaf(&leaves, &certificates.ca, &report, options)?;
         let revocation = self.revocation(certificates, options);
         authenticate_report(
             &report,
@@ -521,22 +555,73 @@ impl Verifier {
         }
     }
 
+    /// The chain and leaf for the report: every candidate leaf (those given first, then the
+    /// evidence's own) under the chain that issued it; the first whose hwID and TCB match the
+    /// report wins (a VCEK in a `--chain` bundle no longer shadows the evidence's own).
     fn chain_and_leaf(
         &self,
         evidence: &Evidence,
+        report: &SnpReport<'_>,
         certificates: &Certificates,
-        time: UnixTime,
+        options: &VerifyOptions,
     ) -> Result<(VerifiedCaChain, snp_verify::VerifiedLeaf), Error> {
-        let leaf_der = certificates.leaves.first().or(evidence.vcek.as_ref()).ok_or_else(|| {
-            fail(
-                Check::Certificates,
-                ExitCode::Unavailable,
-                "no VCEK: the evidence carries none and none was given (--vcek, --chain with the VCEK, or fetch it)",
-            )
-        })?;
         let mut ca = certificates.ca.clone();
         ca.extend(evidence.cert_chain.iter().cloned());
-        self.chain_for_leaf(leaf_der, &ca, time)
+        let leaves: Vec<&[u8]> = certificates
+            .leaves
+            .iter()
+            .chain(evidence.vcek.as_ref())
+            .map(Vec::as_slice)
+            .collect();
+        self.pick_leaf(&leaves, &ca, report, options)
+    }
+
+    /// The first of `leaves` that verifies under its chain and matches the report; when none
+    /// does, the first leaf's error.
+    fn pick_leaf(
+        &self,
+        leaves: &[&[u8]],
+        ca: &[Vec<u8>],
+        report: &SnpReport<'_>,
+        options: &VerifyOptions,
+    ) -> Result<(VerifiedCaChain, snp_verify::VerifiedLeaf), Error> {
+        let Some((first, others)) = leaves.split_first() else {
+            return Err(fail(
+                Check::Certificates,
+                ExitCode::Unavailable,
+                "no VCEK or VLEK: the evidence carries none and none was given (--vcek, --chain with the VCEK, or fetch it)",
+            ));
+        };
+        let first_error = match self.matching_leaf(first, ca, report, options) {
+            Ok(found) => return Ok(found),
+            Err(error) => error,
+        };
+        others
+            .iter()
+            .filter(|der| *der != first)
+            .find_map(|der| self.matching_leaf(der, ca, report, options).ok())
+            .ok_or(first_error)
+    }
+
+    /// A leaf verified under its chain whose extensions match the report.
+    fn matching_leaf(
+        &self,
+        leaf_der: &[u8],
+        ca: &[Vec<u8>],
+        report: &SnpReport<'_>,
+        options: &VerifyOptions,
+    ) -> Result<(VerifiedCaChain, snp_verify::VerifiedLeaf), Error> {
+        let (chain, leaf) = self.chain_for_leaf(leaf_der, ca, options.time)?;
+        let generation = snp_verify::resolve_generation(
+            report,
+            chain.generation(),
+            &leaf,
+            options.generation_hint,
+        )
+        .map_err(Error::from_snp)?;
+        snp_verify::check_leaf_matches_report(report, &leaf, generation)
+            .map_err(Error::from_snp)?;
+        Ok((chain, leaf))
     }
 
     fn chain_for_leaf(
@@ -622,18 +707,23 @@ impl Verifier {
                 .map(|c| format!("\"{c}\""))
                 .collect::<Vec<_>>()
                 .join(", ");
-            match &log.summary.kernel_cmdline {
-                Some(cmdline) if wanted.allows_kernel_cmdline(cmdline) => {}
-                Some(cmdline) => {
-                    return Err(policy(format!(
-                        "kernel command line: expected one of [{allowed}], found \"{cmdline}\""
-                    )));
-                }
-                None => {
-                    return Err(policy(format!(
-                        "kernel command line: expected one of [{allowed}], found none measured in an attested PCR"
-                    )));
-                }
+            // Every measured command line must be allowed: whoever measured one could measure
+            // another after it.
+            if let Some(cmdline) = log
+                .summary
+                .kernel_cmdlines
+                .iter()
+                .find(|c| !wanted.allows_kernel_cmdline(c))
+            {
+                return Err(policy(format!(
+                    "kernel command line: expected every measured one to be one of [{allowed}], found \"{cmdline}\" (measured: {})",
+                    quoted_list(&log.summary.kernel_cmdlines)
+                )));
+            }
+            if log.summary.kernel_cmdlines.is_empty() {
+                return Err(policy(format!(
+                    "kernel command line: expected one of [{allowed}], found none measured in an attested PCR"
+                )));
             }
         }
         Ok(())
@@ -673,6 +763,48 @@ impl Verifier {
         }
         Ok(())
     }
+}
+
+/// `"a", "b"`.
+fn quoted_list(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|item| format!("\"{item}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Checks a verified raw report's `report_data` against what the caller bound into it: all 64
+/// bytes, or a shorter prefix followed by zero bytes. Without this check a verified raw report
+/// only says that some guest with this configuration made it, at some time: whoever obtains
+/// one can replay it.
+pub fn check_report_data(report: &VerifiedReport, expected: &[u8]) -> Result<(), Error> {
+    let found = report.report_data();
+    if expected.is_empty() || expected.len() > found.len() {
+        return Err(Error::input(format!(
+            "report data: expected 1 to {} bytes to compare, found {} bytes",
+            found.len(),
+            expected.len()
+        )));
+    }
+    let (head, tail) = found.split_at(expected.len());
+    if head != expected || tail.iter().any(|&b| b != 0) {
+        return Err(fail(
+            Check::ReportDataBinding,
+            ExitCode::Verification,
+            format!(
+                "report_data: expected {}{}, found {}",
+                HexSlice(expected),
+                if tail.is_empty() {
+                    ""
+                } else {
+                    " followed by zero bytes"
+                },
+                HexSlice(found)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn check_freshness(

@@ -213,10 +213,17 @@ fn failures_exit_with_the_documented_codes() {
     });
     assert_eq!(code, 0);
     assert_eq!(verdict["verdict"]["nonce_checked"], false);
-    // A swapped VCEK: 2 (binding).
-    let (code, check, _) =
-        with(&|a| a.extend(["--vcek".into(), vector("snp/milan/vcek_milan.der")]));
-    assert_eq!((code, check.as_str()), (2, "vcek_binding"));
+    // Another chip's VCEK beside the evidence's own: the evidence's own matches and is used.
+    let (code, _, _) = with(&|a| a.extend(["--vcek".into(), vector("snp/milan/vcek_milan.der")]));
+    assert_eq!(code, 0);
+    // Another chip's VCEK as the only one: 2 (binding).
+    let mut swapped = evidence_cases()[0].1.clone();
+    let at = swapped.iter().position(|a| a == "--vcek").unwrap() + 1;
+    swapped[at] = vector("snp/milan/vcek_milan.der");
+    swapped.push("--json".into());
+    let out = run(&strs(&swapped));
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert_eq!(assert_valid(&out.stdout)["failed_check"], "vcek_binding");
     // A policy it violates: 3.
     let policy = std::env::temp_dir().join(format!("snp-vtpm-policy-{}.toml", std::process::id()));
     std::fs::write(&policy, "[vm_configuration]\nconsole_enabled = false\n").unwrap();

@@ -94,7 +94,7 @@ fn a_log_that_replays_to_the_quote_verifies_and_says_what_booted() {
     let claims = verified.event_log().expect("event log claims");
     assert_eq!(claims.format, LogFormat::CryptoAgile);
     assert_eq!(claims.summary.secure_boot, Some(true));
-    assert_eq!(claims.summary.kernel_cmdline.as_deref(), Some(CMDLINE));
+    assert_eq!(claims.summary.kernel_cmdlines, [CMDLINE]);
     let chain: Vec<_> = claims
         .summary
         .boot_chain
@@ -116,7 +116,10 @@ fn a_log_that_replays_to_the_quote_verifies_and_says_what_booted() {
     assert_schema_valid(&verified);
     let json = serde_json::to_value(&verified).unwrap();
     assert_eq!(json["event_log"]["secure_boot"], true);
-    assert_eq!(json["event_log"]["kernel_cmdline"], CMDLINE);
+    assert_eq!(
+        json["event_log"]["kernel_cmdlines"],
+        serde_json::json!([CMDLINE])
+    );
 
     // The native format carries the log through a round trip.
     let again = Evidence::from_json(&made.0.to_json(), snp_vtpm::DEFAULT_SIZE_LIMIT).unwrap();
@@ -184,9 +187,9 @@ fn a_malformed_log_is_refused_as_input() {
 }
 
 #[test]
-fn altered_event_data_is_not_believed() {
+fn altered_event_data_is_refused() {
     // Same digests, other text: the replay still matches, but the command line is not the
-    // measured one, so it is left out and a command-line policy cannot be met.
+    // measured one: the evidence is refused (exit 2), whatever the policy.
     let quoted = linux_boot_log(true, CMDLINE);
     let mut altered = quoted.clone();
     let at = altered
@@ -195,18 +198,68 @@ fn altered_event_data_is_not_believed() {
         .unwrap();
     altered[at..at + CMDLINE.len()].copy_from_slice(&CMDLINE.to_uppercase().into_bytes());
     let made = evidence(&quoted, Some(&altered));
+    let err = verify(&verifier(serde_json::json!({})), &made).unwrap_err();
+    assert_eq!(
+        (err.check(), err.exit_code()),
+        (Check::EventLog, ExitCode::Verification),
+        "{err}"
+    );
+    assert!(err.message().contains("sha256 digest"), "{err}");
+    match err.cause() {
+        Cause::Quote(vtpm_quote::Error::EventDataContradictsDigest {
+            pcr: 8,
+            bank: HashAlg::Sha256,
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The outside review's bypass, at the facade: GRUB measures an allowed command line, then an
+/// evil one; the log's SHA-1 digest of the evil event is zeroed (the quote covers SHA-256
+/// only). Both command lines are attested and listed, and the policy refuses the evil one.
+#[test]
+fn every_measured_command_line_must_be_allowed() {
+    let evil = "/vmlinuz-6.8.0 root=/dev/vda1 init=/bin/sh";
+    let mut builder = vtpm_quote::eventlog::compose::EventLogBuilder::crypto_agile(&[
+        HashAlg::Sha1,
+        HashAlg::Sha256,
+    ]);
+    builder
+        .measure(0, vtpm_quote::eventlog::EventType::S_CRTM_CONTENTS, b"fw")
+        .separators(0..=7)
+        .kernel_cmdline(CMDLINE)
+        .measure_digests(
+            8,
+            vtpm_quote::eventlog::EventType::IPL,
+            &[
+                (HashAlg::Sha1, vec![0; 20]),
+                (
+                    HashAlg::Sha256,
+                    HashAlg::Sha256.hash_parts([evil.as_bytes()]),
+                ),
+            ],
+            format!("kernel_cmdline: {evil}\0").as_bytes(),
+        );
+    let log = builder.build();
+    let made = evidence(&log, Some(&log));
     let verified = verify(&verifier(serde_json::json!({})), &made).unwrap();
     let claims = verified.event_log().unwrap();
-    assert_eq!(claims.summary.kernel_cmdline, None);
-    assert_eq!(claims.summary.contradicting_events.len(), 1);
-    let policy =
-        serde_json::json!({ "event_log": { "allowed_kernel_cmdlines": [CMDLINE.to_uppercase()] } });
+    assert_eq!(claims.summary.kernel_cmdlines, [CMDLINE, evil]);
+    assert_schema_valid(&verified);
+    let policy = serde_json::json!({ "event_log": { "allowed_kernel_cmdlines": [CMDLINE] } });
     let err = verify(&verifier(policy), &made).unwrap_err();
     assert_eq!(
         (err.check(), err.exit_code()),
-        (Check::Policy, ExitCode::Policy)
+        (Check::Policy, ExitCode::Policy),
+        "{err}"
     );
-    assert!(err.message().contains("found none measured"), "{err}");
+    assert!(
+        err.message().contains(evil),
+        "names the refused line: {err}"
+    );
+    let both = serde_json::json!({ "event_log": { "allowed_kernel_cmdlines": [CMDLINE, evil] } });
+    verify(&verifier(both), &made).unwrap();
 }
 
 #[test]

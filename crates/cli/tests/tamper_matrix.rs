@@ -477,6 +477,42 @@ fn classes() -> Vec<Class> {
             class("", Input, "InconsistentSize", flip_hcl(0x4D0, 0x01)),
         ),
         (
+            "HCL request_type (unsigned) 1",
+            class("", Input, "UnexpectedUnsignedField", set_hcl_u32(0xC, 1)),
+        ),
+        (
+            "HCL status (unsigned) non-zero",
+            class("", Input, "UnexpectedUnsignedField", set_hcl_u32(0x10, 5)),
+        ),
+        (
+            "HCL reserved byte (unsigned)",
+            class("", Input, "UnexpectedUnsignedField", flip_hcl(0x1F, 0x80)),
+        ),
+        (
+            "SNP report unsigned tail byte",
+            class(
+                "",
+                Input,
+                "UnexpectedUnsignedField",
+                flip_hcl(SNP + 0x400, 0x01),
+            ),
+        ),
+        (
+            "NV padding byte after the report",
+            class(
+                "",
+                Input,
+                "UnexpectedUnsignedField",
+                |_, case: &mut Case| {
+                    let Some(last) = case.evidence.hcl_report.last_mut() else {
+                        return false;
+                    };
+                    *last ^= 0x01;
+                    true
+                },
+            ),
+        ),
+        (
             "HCL report truncated inside the claims",
             class("", Input, "Truncated", |_, case: &mut Case| {
                 case.evidence.hcl_report.truncate(CLAIMS + 10);
@@ -576,14 +612,18 @@ fn classes() -> Vec<Class> {
         Chain,
         "BadCertificateSignature",
         |_, case| {
-            let vcek = case
+            // Every candidate leaf is tried, so tamper with the one that would verify and
+            // leave it the only one.
+            let mut vcek = case
                 .certificates
                 .leaves
-                .first_mut()
-                .or(case.evidence.vcek.as_mut())
-                .unwrap();
+                .first()
+                .or(case.evidence.vcek.as_ref())
+                .unwrap()
+                .clone();
             let at = vcek.len() - 10;
             vcek[at] ^= 1;
+            set_vcek(case, vcek);
             true
         },
     ));
@@ -765,8 +805,13 @@ fn classes() -> Vec<Class> {
         case.nonce[0] ^= 1;
         true
     }));
-    all.push(class("nonce empty", Nonce, "NonceMismatch", |_, case| {
+    // No challenge at all, or one no TPM can quote: a usage error before any check.
+    all.push(class("nonce empty", Nonce, "Facade", |_, case| {
         case.nonce.clear();
+        true
+    }));
+    all.push(class("nonce of 65 bytes", Nonce, "Facade", |_, case| {
+        case.nonce = vec![0x5a; 65];
         true
     }));
     for pcr in 0..24 {
@@ -814,6 +859,17 @@ fn classes() -> Vec<Class> {
         |_, case| {
             let mut indices: Vec<u8> = (0..24).collect();
             indices.swap(0, 1);
+            case.evidence.quote.pcr_indices = Some(indices);
+            true
+        },
+    ));
+    all.push(class(
+        "PCR indices with a duplicate (PCR 0 twice)",
+        Input,
+        "BadPcrSelection",
+        |_, case| {
+            let mut indices: Vec<u8> = (0..24).collect();
+            indices[1] = 0;
             case.evidence.quote.pcr_indices = Some(indices);
             true
         },

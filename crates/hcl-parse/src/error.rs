@@ -40,6 +40,18 @@ pub enum Error {
         /// The value stored.
         found: u64,
     },
+    /// A part of the HCL report that nothing signs holds something other than the fixed value
+    /// every paravisor writes: request type, status, reserved bytes, the hardware-report slot
+    /// past the report, the NV padding.
+    #[error("HCL report {field} (unsigned): expected {expected}, found {found}")]
+    UnexpectedUnsignedField {
+        /// The field.
+        field: &'static str,
+        /// What every paravisor writes.
+        expected: &'static str,
+        /// What was found.
+        found: String,
+    },
     /// The request-data version is not 1 or 2.
     #[error("HCL request-data version: expected 1 or 2, found {found}")]
     UnsupportedRequestDataVersion {

@@ -132,6 +132,7 @@ impl<'a> HclReport<'a> {
         if !matches!(version, 1 | 2) {
             return Err(Error::UnsupportedHclVersion { found: version });
         }
+        check_unsigned_header(fixed)?;
         let request_data_version = fixed.request_data_version.get();
         let capabilities_size = match request_data_version {
             1 => 0,
@@ -158,6 +159,12 @@ impl<'a> HclReport<'a> {
             needed: report_size,
             found: nv_contents.len(),
         })?;
+        check_zero(
+            "NV padding after report_size",
+            nv_contents.get(report_size..).unwrap_or_default(),
+            report_size,
+        )?;
+        check_unused_hardware_area(report_type, &fixed.hardware_report)?;
         let claims_start = CLAIMS_OFFSET + capabilities_size;
         let claims = bytes.get(claims_start..).unwrap_or_default();
         let capabilities = match bytes.get(CLAIMS_OFFSET..claims_start) {
@@ -281,6 +288,63 @@ impl fmt::Debug for HclReport<'_> {
             .field("hash_type", &self.hash_type)
             .field("runtime_claims_len", &self.claims.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// What the paravisor writes in the header's unsigned words: an AK certificate request
+/// (type 2), status 0, reserved zero. Nothing signs them; they are checked so that two
+/// byte strings that differ only there are not both accepted as "the" report. (Replay
+/// detection must still key on signed content, never on evidence bytes.)
+fn check_unsigned_header(fixed: &HclFixed) -> Result<()> {
+    let word = |field, expected: u32, expected_text, found: u32| {
+        if found == expected {
+            Ok(())
+        } else {
+            Err(Error::UnexpectedUnsignedField {
+                field,
+                expected: expected_text,
+                found: alloc::format!("{found}"),
+            })
+        }
+    };
+    word(
+        "request_type",
+        2,
+        "2 (AK certificate request)",
+        fixed.request_type.get(),
+    )?;
+    word("status", 0, "0", fixed.status.get())?;
+    check_zero("reserved bytes 0x14..0x20", &fixed.reserved, 0x14)
+}
+
+/// The hardware-report slot past the hardware report itself: an SNP report's unsigned tail
+/// (0x330..0x4A0) and a TDREPORT's 160 trailing bytes are zero in every paravisor's output.
+fn check_unused_hardware_area(report_type: ReportType, area: &[u8; SNP_REPORT_SIZE]) -> Result<()> {
+    let (field, from) = match report_type {
+        ReportType::Snp => ("SNP report bytes 0x330..0x4A0", SNP_UNSIGNED_TAIL),
+        ReportType::Tdx => ("hardware-report slot after the TDREPORT", TDREPORT_SIZE),
+        _ => return Ok(()),
+    };
+    check_zero(field, area.get(from..).unwrap_or_default(), 0x20 + from)
+}
+
+/// Where the SNP report's unsigned reserved tail starts (after the signature).
+const SNP_UNSIGNED_TAIL: usize = 0x330;
+/// The size of a TDX TDREPORT.
+const TDREPORT_SIZE: usize = 1024;
+
+fn check_zero(field: &'static str, bytes: &[u8], base_offset: usize) -> Result<()> {
+    match bytes.iter().position(|&b| b != 0) {
+        None => Ok(()),
+        Some(at) => Err(Error::UnexpectedUnsignedField {
+            field,
+            expected: "zero bytes",
+            found: alloc::format!(
+                "{:#04x} at offset {:#x}",
+                bytes.get(at).copied().unwrap_or(0),
+                base_offset + at
+            ),
+        }),
     }
 }
 

@@ -279,3 +279,46 @@ fn snp_versions() {
             .reserved_bytes_are_zero()
     );
 }
+
+/// Nothing signs the request type, status, reserved bytes, the SNP report's tail or the NV
+/// padding; each holds one value in every paravisor's output, and anything else is refused
+/// with the field and the offset named.
+#[test]
+fn unsigned_parts_hold_their_fixed_values() {
+    let claims_end = 0x4D4 + CLAIMS.len();
+    type Tamper = fn(&mut Vec<u8>);
+    let cases: [(&str, Tamper); 6] = [
+        ("request_type", |b| set_u32(b, 0xC, 1)),
+        ("status", |b| set_u32(b, 0x10, 5)),
+        ("reserved bytes 0x14..0x20", |b| b[0x1F] = 1),
+        ("SNP report bytes 0x330..0x4A0", |b| b[0x20 + 0x400] = 0x80),
+        ("NV padding after report_size", |b| {
+            let last = b.len() - 1;
+            b[last] = 0xFF;
+        }),
+        ("NV padding after report_size", |b| {
+            b[0x4D4 + CLAIMS.len()] = b' '
+        }),
+    ];
+    for (field, tamper) in cases {
+        let mut bytes = report();
+        tamper(&mut bytes);
+        match HclReport::parse(&bytes).unwrap_err() {
+            Error::UnexpectedUnsignedField { field: found, .. } => {
+                assert_eq!(found, field);
+            }
+            other => panic!("{field}: {other}"),
+        }
+    }
+    // The padding error names the offset of the first non-zero byte.
+    let mut bytes = report();
+    bytes[claims_end + 3] = 7;
+    let message = HclReport::parse(&bytes).unwrap_err().to_string();
+    assert!(
+        message.contains(&format!("{:#x}", claims_end + 3)),
+        "{message}"
+    );
+    // Without padding the report parses as before.
+    let unpadded = HclReportBuilder::new(snp(3, HashType::Sha256).as_bytes(), CLAIMS).build();
+    HclReport::parse(&unpadded).unwrap();
+}

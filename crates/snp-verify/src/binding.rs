@@ -2,6 +2,7 @@
 //! another chip or TCB is reported as exactly that.
 
 use alloc::format;
+use alloc::string::String;
 
 use hcl_parse::{Generation, HexSlice, SigningKey, SnpReport};
 
@@ -17,7 +18,7 @@ pub fn resolve_generation(
     hint: Option<Generation>,
 ) -> Result<Generation> {
     let sources = [
-        ("report CPUID", report.generation()?),
+        ("report CPUID", cpuid_generation(report, chain)?),
         ("VCEK productName", Some(leaf.extensions().generation)),
         ("caller hint", hint),
     ];
@@ -32,6 +33,35 @@ pub fn resolve_generation(
         }
     }
     Ok(chain)
+}
+
+/// The generation the report's CPUID names. A model this crate does not know in a family it
+/// does know (a new stepping or part number) is no contradiction when the family is the
+/// pinned root's: it yields `None`, so the root and the VCEK decide, and the verified
+/// report carries a warning ([`unknown_cpu_model`]). An unknown family stays an error.
+fn cpuid_generation(report: &SnpReport<'_>, chain: Generation) -> Result<Option<Generation>> {
+    match report.generation() {
+        Err(hcl_parse::Error::UnknownCpu { family, .. }) if family_of(chain) == family => Ok(None),
+        other => Ok(other?),
+    }
+}
+
+/// The CPUID family of a generation (FACTS section 2).
+fn family_of(generation: Generation) -> u8 {
+    match generation {
+        Generation::Milan | Generation::Genoa => 0x19,
+        Generation::Turin => 0x1A,
+    }
+}
+
+/// The warning for a CPUID model this crate does not know, in the generation's family.
+pub(crate) fn unknown_cpu_model(report: &SnpReport<'_>, generation: Generation) -> Option<String> {
+    match report.generation() {
+        Err(hcl_parse::Error::UnknownCpu { family, model }) => Some(format!(
+            "CPUID family {family:#04x} model {model:#04x} is not a model this verifier knows; the product ({generation}) comes from the pinned AMD root and the VCEK, which agree"
+        )),
+        _ => None,
+    }
 }
 
 /// Checks key kind, hwID and every SPL of the certificate against the report.

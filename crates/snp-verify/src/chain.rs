@@ -180,6 +180,36 @@ impl VerifiedCaChain {
         intermediate: CertRole,
         time: UnixTime,
     ) -> Result<Self> {
+        Self::find(anchors, certificates, intermediate, None, time)
+    }
+
+    /// Finds and verifies the chain whose intermediate issued `leaf` (its subject is the
+    /// leaf's issuer) among `certificates`: a bundle holding every product's chain gives each
+    /// leaf its own product's chain, never merely the first pinned one.
+    pub fn for_parsed_leaf(
+        anchors: &TrustAnchors,
+        certificates: &[&[u8]],
+        leaf: &LeafCertificate<'_>,
+        time: UnixTime,
+    ) -> Result<Self> {
+        Self::find(
+            anchors,
+            certificates,
+            leaf.issuer_role,
+            Some(leaf.parsed.issuer()),
+            time,
+        )
+    }
+
+    /// The first pinned ARK and intermediate of the role (named `issuer`, when given) among
+    /// `certificates` that verify.
+    fn find(
+        anchors: &TrustAnchors,
+        certificates: &[&[u8]],
+        intermediate: CertRole,
+        issuer: Option<&Name>,
+        time: UnixTime,
+    ) -> Result<Self> {
         let mut first_error = None;
         for ark_der in certificates {
             let ark_hash = sha256(ark_der);
@@ -192,7 +222,9 @@ impl VerifiedCaChain {
                 let Ok(mut parsed) = ParsedCert::parse(CertRole::Ask, candidate) else {
                     continue;
                 };
-                if common_name(parsed.subject()).is_none_or(|cn| cn != role_cn) {
+                if common_name(parsed.subject()).is_none_or(|cn| cn != role_cn)
+                    || issuer.is_some_and(|issuer| issuer != parsed.subject())
+                {
                     continue;
                 }
                 let verified = Self::verify_parsed(
@@ -226,10 +258,16 @@ impl VerifiedCaChain {
             }),
             _ => Err(Error::UnexpectedCertificateContent {
                 role: intermediate,
-                reason: format!(
-                    "no {intermediate} issued by a pinned ARK among {} certificates",
-                    certificates.len()
-                ),
+                reason: match issuer {
+                    Some(issuer) => format!(
+                        "no {intermediate} named \"{issuer}\" (the leaf's issuer) issued by a pinned ARK among {} certificates",
+                        certificates.len()
+                    ),
+                    None => format!(
+                        "no {intermediate} issued by a pinned ARK among {} certificates",
+                        certificates.len()
+                    ),
+                },
             }),
         }
     }
@@ -249,7 +287,7 @@ impl VerifiedCaChain {
         time: UnixTime,
     ) -> Result<(Self, VerifiedLeaf)> {
         let leaf = LeafCertificate::parse(leaf_der)?;
-        let chain = Self::from_candidates(anchors, certificates, leaf.issuer_role(), time)?;
+        let chain = Self::for_parsed_leaf(anchors, certificates, &leaf, time)?;
         let leaf = chain.verify_parsed_leaf(leaf, time)?;
         Ok((chain, leaf))
     }
@@ -375,6 +413,11 @@ impl<'a> LeafCertificate<'a> {
     pub fn issuer_role(&self) -> CertRole {
         self.issuer_role
     }
+
+    /// The issuer's name: the subject of the intermediate that must have signed the leaf.
+    pub fn issuer(&self) -> &Name {
+        self.parsed.issuer()
+    }
 }
 
 /// A VCEK or VLEK whose signature, names, validity, key and extensions passed.
@@ -410,7 +453,8 @@ impl VerifiedLeaf {
         &self.sha256
     }
 
-    pub(crate) fn serial(&self) -> &[u8] {
+    /// The certificate's serial number (big-endian bytes; 0 on every real VCEK).
+    pub fn serial(&self) -> &[u8] {
         &self.serial
     }
 

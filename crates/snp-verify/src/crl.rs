@@ -8,7 +8,7 @@ use hcl_parse::HexSlice;
 use x509_cert::crl::CertificateList;
 
 use crate::cert::{signed_part, verify_pss};
-use crate::chain::{VerifiedCaChain, VerifiedLeaf};
+use crate::chain::VerifiedCaChain;
 use crate::error::{CertRole, Error, Result};
 use crate::time::UnixTime;
 
@@ -38,26 +38,54 @@ pub enum RevocationStatus {
     NotChecked,
 }
 
-/// Applies the revocation choice to a verified chain and leaf.
+/// Applies the revocation choice to a verified chain.
+///
+/// A KDS CRL is the ARK's: it can revoke only what the ARK issued, the ASK or ASVK. The VCEK
+/// or VLEK is the intermediate's to revoke, so its serial (0 on every real VCEK) is never
+/// looked up in the ARK's list, where it would name another certificate.
 pub fn check_revocation(
     revocation: Revocation<'_>,
     chain: &VerifiedCaChain,
-    leaf: Option<&VerifiedLeaf>,
     time: UnixTime,
 ) -> Result<RevocationStatus> {
     match revocation {
         Revocation::SkipAndRecord => Ok(RevocationStatus::NotChecked),
         Revocation::Required => Err(Error::CrlRequired),
-        Revocation::Crl(der) => check_crl(der, chain, leaf, time),
+        Revocation::Crl(der) => check_crl(der, chain, time),
     }
 }
 
-fn check_crl(
-    der: &[u8],
-    chain: &VerifiedCaChain,
-    leaf: Option<&VerifiedLeaf>,
-    time: UnixTime,
-) -> Result<RevocationStatus> {
+/// RFC 5280 5.2 and 5.3: a CRL (or entry) extension marked critical that the checker does not
+/// process makes the CRL unusable. This checker processes none critically (a delta-CRL
+/// indicator, an issuing distribution point, an indirect CRL's certificateIssuer all change
+/// what the list means).
+fn refuse_critical_extensions(crl: &CertificateList) -> Result<()> {
+    let entries = crl
+        .tbs_cert_list
+        .revoked_certificates
+        .iter()
+        .flatten()
+        .flat_map(|entry| entry.crl_entry_extensions.iter().flatten());
+    let all = crl
+        .tbs_cert_list
+        .crl_extensions
+        .iter()
+        .flatten()
+        .chain(entries);
+    for extension in all {
+        if extension.critical {
+            return Err(Error::BadCrl {
+                reason: format!(
+                    "unknown critical extension {}: expected none, found one this verifier cannot process",
+                    extension.extn_id
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_crl(der: &[u8], chain: &VerifiedCaChain, time: UnixTime) -> Result<RevocationStatus> {
     let malformed = |e: der::Error| Error::BadCrl {
         reason: format!("malformed: {e}"),
     };
@@ -104,28 +132,19 @@ fn check_crl(
             next_update,
         });
     }
-    let revoked: &[x509_cert::crl::RevokedCert] = crl
+    refuse_critical_extensions(&crl)?;
+    let serial = chain.intermediate_serial();
+    let revoked = crl
         .tbs_cert_list
         .revoked_certificates
-        .as_deref()
-        .unwrap_or_default();
-    let mut checks = [
-        (chain.intermediate_role(), chain.intermediate_serial()),
-        (CertRole::Vcek, &[][..]),
-    ];
-    if let Some(leaf) = leaf {
-        checks[1] = (leaf.role(), leaf.serial());
-    }
-    for (role, serial) in checks.iter().filter(|(_, serial)| !serial.is_empty()) {
-        if revoked
-            .iter()
-            .any(|entry| entry.serial_number.as_bytes() == *serial)
-        {
-            return Err(Error::Revoked {
-                role: *role,
-                serial: format!("{}", HexSlice(serial)),
-            });
-        }
+        .iter()
+        .flatten()
+        .any(|entry| entry.serial_number.as_bytes() == serial);
+    if revoked {
+        return Err(Error::Revoked {
+            role: chain.intermediate_role(),
+            serial: format!("{}", HexSlice(serial)),
+        });
     }
     Ok(RevocationStatus::Checked {
         this_update,

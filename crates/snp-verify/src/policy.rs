@@ -143,6 +143,13 @@ impl Policy {
         }
     }
 
+    /// Whether any minimum TCB is set: without one, firmware with known, fixed
+    /// vulnerabilities is accepted (a verified report then carries a warning).
+    pub fn has_minimum_tcb(&self) -> bool {
+        let m = &self.minimum_tcb;
+        m.reported.is_some() || m.committed.is_some() || m.launch.is_some() || m.current.is_some()
+    }
+
     /// Compares an authentic report with the policy; the first violation is returned.
     pub fn check(
         &self,
@@ -249,6 +256,19 @@ impl Policy {
                 );
             }
         }
+        // The TCB values must be ordered as firmware keeps them, component by component:
+        // nothing is committed above what runs, and the VCEK (which certifies reported_tcb)
+        // certifies nothing above what runs.
+        let current = report.current_tcb().components(generation);
+        let committed = report.committed_tcb().components(generation);
+        let reported = report.reported_tcb().components(generation);
+        push(
+            PolicyCheck::TcbOrder,
+            meets(&current, &committed) && meets(&current, &reported),
+            "committed_tcb and reported_tcb each at most current_tcb, component by component"
+                .into(),
+            format!("current {current}, committed {committed}, reported {reported}"),
+        );
         if !self.allow_provisional_firmware {
             let committed = report.current_tcb() == report.committed_tcb()
                 && report.current_version() == report.committed_version();
@@ -434,6 +454,8 @@ pub enum PolicyCheck {
     LaunchTcb,
     CurrentTcb,
     ProvisionalFirmware,
+    /// Not a policy field: committed and reported TCB at most current, always checked.
+    TcbOrder,
     FirmwareVersion,
     GuestSvn,
     Measurement,
@@ -461,6 +483,7 @@ impl fmt::Display for PolicyCheck {
             Self::LaunchTcb => "launch TCB",
             Self::CurrentTcb => "current TCB",
             Self::ProvisionalFirmware => "provisional firmware",
+            Self::TcbOrder => "TCB order",
             Self::FirmwareVersion => "firmware version",
             Self::GuestSvn => "guest SVN",
             Self::Measurement => "measurement",

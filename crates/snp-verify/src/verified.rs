@@ -1,5 +1,8 @@
 //! The result of a successful verification: only [`crate::verify_report`] can build one.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use hcl_parse::{FirmwareVersion, Generation, Hex, SnpReport, TcbComponents};
 
 use crate::chain::{VerifiedCaChain, VerifiedLeaf};
@@ -64,6 +67,7 @@ pub struct VerifiedReport {
     amd_roots: bool,
     ark_sha256: Hex<32>,
     leaf_sha256: Hex<32>,
+    warnings: Vec<String>,
 }
 
 impl VerifiedReport {
@@ -73,6 +77,7 @@ impl VerifiedReport {
         chain: &VerifiedCaChain,
         leaf: &VerifiedLeaf,
         revocation: RevocationStatus,
+        warnings: Vec<String>,
     ) -> Self {
         let policy = report.policy();
         Self {
@@ -112,6 +117,7 @@ impl VerifiedReport {
             amd_roots: chain.amd_anchors(),
             ark_sha256: Hex(*chain.ark_sha256()),
             leaf_sha256: Hex(*leaf.sha256()),
+            warnings,
         }
     }
 
@@ -194,5 +200,10 @@ impl VerifiedReport {
     /// Whether the chain ended in AMD's pinned roots (false: caller-supplied anchors).
     pub fn amd_roots(&self) -> bool {
         self.amd_roots
+    }
+    /// What verification accepted without the policy saying so: no minimum TCB configured,
+    /// a CPUID model this crate does not know. Empty when nothing is left open.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 }

@@ -4,7 +4,10 @@
 use hcl_parse::{Generation, SnpReport};
 
 use crate::anchors::TrustAnchors;
-use crate::binding::{check_leaf_matches_report, resolve_generation};
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::binding::{check_leaf_matches_report, resolve_generation, unknown_cpu_model};
 use crate::chain::{VerifiedCaChain, VerifiedLeaf};
 use crate::crl::{Revocation, RevocationStatus, check_revocation};
 use crate::ecdsa::EcdsaEngine;
@@ -152,7 +155,7 @@ impl<'r, 'c> AuthenticReport<'r, 'c> {
         revocation: Revocation<'_>,
         time: UnixTime,
     ) -> Result<UnrevokedReport<'r, 'c>> {
-        let status = check_revocation(revocation, self.chain, Some(self.leaf), time)?;
+        let status = check_revocation(revocation, self.chain, time)?;
         Ok(UnrevokedReport {
             authentic: self,
             status,
@@ -184,16 +187,25 @@ impl<'r> UnrevokedReport<'r, '_> {
         self.status
     }
 
-    /// Applies the policy; the result carries what was verified.
+    /// Applies the policy; the result carries what was verified, and warnings about what
+    /// the policy left open.
     pub fn appraise(self, policy: &Policy) -> Result<VerifiedReport> {
         let a = self.authentic;
         policy.check(&a.report, a.generation)?;
+        let mut warnings = Vec::new();
+        if !policy.has_minimum_tcb() {
+            warnings.push(String::from(
+                "no minimum TCB is configured (minimum_tcb): firmware with known, fixed vulnerabilities is accepted",
+            ));
+        }
+        warnings.extend(unknown_cpu_model(&a.report, a.generation));
         Ok(VerifiedReport::new(
             &a.report,
             a.generation,
             a.chain,
             a.leaf,
             self.status,
+            warnings,
         ))
     }
 }

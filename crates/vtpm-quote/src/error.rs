@@ -161,6 +161,21 @@ pub enum Error {
         /// The replayed value (hex).
         replayed: String,
     },
+    /// An event of an attested PCR carries data that does not hash to its digest in a bank the
+    /// quote attests: the text a policy would read is not what was measured.
+    #[error(
+        "event log: event {event} ({event_type}, PCR {pcr}) carries data that does not hash to its {bank} digest, which the quote attests: the data was altered after it was measured"
+    )]
+    EventDataContradictsDigest {
+        /// The event's index.
+        event: usize,
+        /// Its PCR.
+        pcr: u8,
+        /// Its type, by name.
+        event_type: String,
+        /// The attested bank whose digest the data contradicts.
+        bank: HashAlg,
+    },
     /// The event log and the quote have no (bank, PCR) in common to compare.
     #[error("event log: cannot be compared with the quote: {reason}")]
     EventLogNotComparable {

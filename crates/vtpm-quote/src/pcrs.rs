@@ -54,6 +54,15 @@ impl PcrValues {
         }
         let mut pcrs = Self::new();
         for (&index, value) in indices.iter().zip(values) {
+            // A second value for an index would silently replace the first: which one the
+            // quote covers would depend on the order of the list.
+            if pcrs.get(bank, index).is_some() {
+                return Err(Error::BadPcrSelection {
+                    reason: alloc::format!(
+                        "PCR index {index} is listed twice: expected each index once"
+                    ),
+                });
+            }
             pcrs.insert(bank, index, value.as_ref())?;
         }
         Ok(pcrs)

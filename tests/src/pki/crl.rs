@@ -16,6 +16,10 @@ pub struct CrlSpec {
     signer: CaRole,
     pss: PssParams,
     crl_number: Option<u64>,
+    /// Extra CRL extensions: (dotted OID, critical, DER value).
+    extensions: Vec<(String, bool, Vec<u8>)>,
+    /// Extensions of the last revoked entry: (dotted OID, critical, DER value).
+    entry_extensions: Vec<(String, bool, Vec<u8>)>,
 }
 
 impl CrlSpec {
@@ -28,6 +32,8 @@ impl CrlSpec {
             signer: CaRole::Ark,
             pss: PssParams::AMD,
             crl_number: Some(1),
+            extensions: Vec::new(),
+            entry_extensions: Vec::new(),
         }
     }
 
@@ -59,6 +65,22 @@ impl CrlSpec {
         self
     }
 
+    /// Adds a CRL extension (dotted OID, critical flag, DER value).
+    #[must_use]
+    pub fn extension(mut self, oid: &str, critical: bool, value: &[u8]) -> Self {
+        self.extensions
+            .push((oid.to_string(), critical, value.to_vec()));
+        self
+    }
+
+    /// Adds an extension to the last revoked entry (dotted OID, critical flag, DER value).
+    #[must_use]
+    pub fn entry_extension(mut self, oid: &str, critical: bool, value: &[u8]) -> Self {
+        self.entry_extensions
+            .push((oid.to_string(), critical, value.to_vec()));
+        self
+    }
+
     /// Sets the CRL number, or leaves the extension out with `None`.
     #[must_use]
     pub fn crl_number(mut self, number: Option<u64>) -> Self {
@@ -73,10 +95,30 @@ pub(crate) fn issue(product: &ProductCa, keys: &KeyCache, spec: &CrlSpec) -> Vec
     let revoked = if spec.revoked.is_empty() {
         Vec::new()
     } else {
+        let last = spec.revoked.len() - 1;
+        let entry_extensions: Vec<Vec<u8>> = spec
+            .entry_extensions
+            .iter()
+            .map(|(oid, critical, value)| asn1::extension(oid, *critical, value))
+            .collect();
+        let entry_extensions = asn1::seq(
+            &entry_extensions
+                .iter()
+                .map(Vec::as_slice)
+                .collect::<Vec<_>>(),
+        );
         let entries: Vec<Vec<u8>> = spec
             .revoked
             .iter()
-            .map(|&(serial, date)| asn1::seq(&[&asn1::uint(serial), &asn1::time(date)]))
+            .enumerate()
+            .map(|(i, &(serial, date))| {
+                let (serial, date) = (asn1::uint(serial), asn1::time(date));
+                if i == last && !spec.entry_extensions.is_empty() {
+                    asn1::seq(&[&serial, &date, &entry_extensions])
+                } else {
+                    asn1::seq(&[&serial, &date])
+                }
+            })
             .collect();
         asn1::seq(&entries.iter().map(Vec::as_slice).collect::<Vec<_>>())
     };
@@ -84,6 +126,9 @@ pub(crate) fn issue(product: &ProductCa, keys: &KeyCache, spec: &CrlSpec) -> Vec
     let mut extensions = vec![asn1::extension(oid::AUTHORITY_KEY_ID, false, &aki)];
     if let Some(number) = spec.crl_number {
         extensions.push(asn1::extension(oid::CRL_NUMBER, false, &asn1::uint(number)));
+    }
+    for (oid, critical, value) in &spec.extensions {
+        extensions.push(asn1::extension(oid, *critical, value));
     }
     let extensions = asn1::explicit(
         0,

@@ -70,10 +70,12 @@ pub fn run_host(options: &HostOptions) -> Result<RunReport, String> {
     };
     let nonce = hex::decode(&nonce_hex).map_err(|e| format!("--nonce-hex: {e}"))?;
     let root = workspace_root();
-    let binary = options
-        .binary
-        .clone()
-        .unwrap_or_else(|| root.join("target/release/snp-vtpm"));
+    let binary = options.binary.clone().unwrap_or_else(|| {
+        // Where the release build below puts it (CARGO_TARGET_DIR moves the target folder).
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| root.join("target"), std::path::PathBuf::from)
+            .join("release/snp-vtpm")
+    });
     let local_dir = std::env::temp_dir().join(format!("snp-vtpm-host-{}", std::process::id()));
     let local_evidence = local_dir.join("evidence.json");
     let host = &options.host;

@@ -135,6 +135,9 @@ impl Parties {
             ])
             .arg("--cache-dir")
             .arg(self.dir.0.join("cache"))
+            // The test PKI's roots instead of AMD's: fetched certificates must verify under them.
+            .arg("--trust-ca")
+            .arg(self.dir.0.join("test-roots.pem"))
             .arg("-o")
             .arg(&out)
             .output()
@@ -210,6 +213,9 @@ pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
         },
     )?;
     let dir = TempDir::new()?;
+    let roots = dir.0.join("test-roots.pem");
+    std::fs::write(&roots, pki.product(Generation::Milan).vcek_chain_pem())
+        .map_err(|e| format!("cannot write {}: {e}", roots.display()))?;
     let sim = report.step("swtpm on loopback with a fresh state", || {
         Swtpm::start().map_err(|e| e.to_string())
     })?;

@@ -105,6 +105,13 @@ fn host_mode_with_stand_in_ssh_and_scp() {
         .unwrap()
         .as_secs();
     let certs = CertService::start(pki, hcl_parse::Generation::Milan, now).unwrap();
+    // The "remote" attester checks what IMDS sends under the test PKI's roots.
+    let roots = dir.join("test-roots.pem");
+    std::fs::write(
+        &roots,
+        pki.product(hcl_parse::Generation::Milan).vcek_chain_pem(),
+    )
+    .unwrap();
 
     let path = format!(
         "{}:{}",
@@ -129,6 +136,7 @@ fn host_mode_with_stand_in_ssh_and_scp() {
             .env("SNP_VTPM_IMDS_URL", certs.url())
             .env("SNP_VTPM_KDS_URL", certs.url())
             .env("SNP_VTPM_CACHE_DIR", dir.join("cache"))
+            .env("SNP_VTPM_TRUST_CA", &roots)
             .output()
             .expect("xtask-attest runs")
     };

@@ -13,6 +13,7 @@ use super::decode::{GRUB_PREFIXES, SYSTEMD_CMDLINE_PCRS};
 use super::efi::raw_variable;
 use super::text::{ascii_text, utf16_bytes, utf16_text};
 use super::types::{Event, EventType};
+use crate::alg::HashAlg;
 
 /// How an event's data relates to its digests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -30,8 +31,20 @@ pub enum DataBinding {
 }
 
 impl Event<'_> {
-    /// Whether the data is what the digests measured (see [`DataBinding`]).
+    /// Whether the data is what the digests of every bank this crate can hash measured (see
+    /// [`DataBinding`]). For an attested log, judge by the compared banks only
+    /// ([`Self::data_binding_in`]): digests of banks no quote covers prove nothing.
     pub fn data_binding(&self) -> DataBinding {
+        self.binding_over(|_| true)
+    }
+
+    /// Whether the data is what the digests of `banks` measured; digests of other banks are
+    /// ignored. [`DataBinding::NotApplicable`] when the event has no digest in `banks`.
+    pub fn data_binding_in(&self, banks: &[HashAlg]) -> DataBinding {
+        self.binding_over(|bank| banks.contains(&bank))
+    }
+
+    fn binding_over(&self, judged: impl Fn(HashAlg) -> bool) -> DataBinding {
         let candidates = self.measured_forms();
         if candidates.is_empty() {
             return DataBinding::NotApplicable;
@@ -39,7 +52,11 @@ impl Event<'_> {
         let banks: Vec<_> = self
             .digests
             .iter()
-            .filter_map(|d| d.bank().map(|bank| (bank, d.digest)))
+            .filter_map(|d| {
+                d.bank()
+                    .filter(|&bank| judged(bank))
+                    .map(|bank| (bank, d.digest))
+            })
             .collect();
         if banks.is_empty() {
             return DataBinding::NotApplicable;

@@ -12,7 +12,7 @@
 //! let bytes = builder.build();
 //! let log = EventLog::parse(&bytes).unwrap();
 //! assert_eq!(log.startup_locality(), Some(3));
-//! assert_eq!(log.summary().kernel_cmdline.as_deref(), Some("/vmlinuz root=/dev/vda1"));
+//! assert_eq!(log.summary().kernel_cmdlines, ["/vmlinuz root=/dev/vda1"]);
 //! ```
 
 use alloc::string::String;

@@ -7,7 +7,7 @@
 //! | [`EventLog::replay`] | per bank, from the start values (zero; all-FF for 17-22; `00..03` in PCR 0 after StartupLocality 3) |
 //! | [`EventLog::check_against`] | the replayed values of every PCR the log extends equal the quoted ones; a mismatch names an event ([`Divergence`]) |
 //! | [`Event::content`] | the data decoded: UEFI variables and signature databases, boot applications, GRUB, separators, platform events |
-//! | [`Event::data_binding`] | whether the data is what the digests measured |
+//! | [`Event::data_binding`] | whether the data is what the digests measured (an attested log: every event of a compared PCR must be, in the compared banks) |
 //! | [`BootSummary`] | secure boot, boot chain, kernel command line |
 //! | [`compose`] | writing logs (tests, simulators, fuzz seeds) |
 //!
@@ -25,7 +25,7 @@
 //! let log = EventLog::parse(log_bytes)?;
 //! let verified = log.check_against(quote)?;
 //! let summary = verified.summary();
-//! println!("secure boot {:?}, kernel {:?}", summary.secure_boot, summary.kernel_cmdline);
+//! println!("secure boot {:?}, kernel {:?}", summary.secure_boot, summary.kernel_cmdlines);
 //! # Ok(())
 //! # }
 //! ```
@@ -159,6 +159,6 @@ impl<'a> EventLog<'a> {
     /// What the whole log says booted, attested or not (see
     /// [`VerifiedEventLog::summary`] for the attested part only).
     pub fn summary(&self) -> BootSummary {
-        summary::summarize(self.events.iter())
+        summary::summarize(self.events.iter(), Event::data_binding)
     }
 }

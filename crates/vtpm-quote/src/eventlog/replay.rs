@@ -179,7 +179,7 @@ fn locate(log: &EventLog<'_>, bank: HashAlg, pcr: u8, quoted: &[u8]) -> (usize, 
     }
     events
         .iter()
-        .find(|(e, _)| e.data_binding() == DataBinding::Contradicts)
+        .find(|(e, _)| e.data_binding_in(&[bank]) == DataBinding::Contradicts)
         .map_or((first, Divergence::AtOrAfter), |(e, _)| {
             (e.index, Divergence::AlteredEvent)
         })
@@ -227,10 +227,55 @@ impl<'l, 'a> VerifiedEventLog<'l, 'a> {
             .filter(move |e| !e.is_measured() || attested & (1 << e.pcr) != 0)
     }
 
-    /// What booted, from the attested events only (see [`super::BootSummary`]).
-    pub fn summary(&self) -> super::BootSummary {
-        super::summary::summarize(self.attested_events())
+    /// The banks in which a PCR's replay matched the quote: the digests that are attested.
+    pub fn attested_banks(&self, pcr: u8) -> Vec<HashAlg> {
+        attested_banks(&self.compared, pcr)
     }
+
+    /// What booted, from the attested events only, their data judged against the attested
+    /// banks' digests (see [`super::BootSummary`]).
+    pub fn summary(&self) -> super::BootSummary {
+        super::summary::summarize(self.attested_events(), |event| {
+            event.data_binding_in(&self.attested_banks(event.pcr))
+        })
+    }
+}
+
+fn attested_banks(compared: &[(HashAlg, u8)], pcr: u8) -> Vec<HashAlg> {
+    compared
+        .iter()
+        .filter(|&&(_, p)| p == pcr)
+        .map(|&(bank, _)| bank)
+        .collect()
+}
+
+/// Every measured event of a compared PCR must carry data its attested digests measured:
+/// replay proves the digests, and a policy reads the data. An attacker who edits an event's
+/// data (or who measures text and then breaks the digest of a bank no quote covers) is
+/// refused here instead of having the event skipped.
+fn check_data_bindings(log: &EventLog<'_>, compared: &[(HashAlg, u8)]) -> Result<()> {
+    for event in log.events().iter().filter(|e| e.is_measured()) {
+        let banks = attested_banks(compared, event.pcr);
+        if banks.is_empty() || event.data_binding_in(&banks) != DataBinding::Contradicts {
+            continue;
+        }
+        // Name the first attested bank whose digest the data contradicts.
+        let Some(bank) = banks
+            .iter()
+            .copied()
+            .find(|&bank| event.data_binding_in(&[bank]) == DataBinding::Contradicts)
+            .or_else(|| banks.first().copied())
+        else {
+            continue;
+        };
+        return Err(Error::EventDataContradictsDigest {
+            event: event.index,
+            pcr: event.pcr,
+            event_type: format!("{}", event.event_type),
+            bank,
+        });
+    }
+    Ok(())
 }
 
 /// PCRs 0-7: what the firmware measures, all of it logged, and never extended after boot.
@@ -302,6 +347,7 @@ pub(crate) fn check<'l, 'a>(
             },
         });
     }
+    check_data_bindings(log, &compared)?;
     let attested = compared
         .iter()
         .fold(0u32, |mask, &(_, pcr)| mask | (1 << pcr));

@@ -35,20 +35,24 @@ fn hex_option<S: serde::Serializer>(value: &Option<Vec<u8>>, s: S) -> Result<S::
 /// What a log says booted.
 ///
 /// Built from events whose data is bound to their digests where that is possible: the
-/// SecureBoot state and the kernel command line come only from events whose data hashes to
-/// their digests ([`DataBinding::Matches`]); events whose data contradicts their digests are
-/// left out and listed. Boot application paths cannot be bound (the digest is of the image):
-/// they are the log's description, and the digests are what the quote attests.
+/// SecureBoot state and the kernel command lines come only from events whose data hashes to
+/// their digests ([`DataBinding::Matches`]; for an attested log, the digests of the banks the
+/// quote attests); events whose data contradicts their digests are left out and listed (an
+/// attested log has none: such a log is refused). Boot application paths cannot be bound (the
+/// digest is of the image): they are the log's description, and the digests are what the
+/// quote attests.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct BootSummary {
-    /// The SecureBoot variable measured in PCR 7 (EV_EFI_VARIABLE_DRIVER_CONFIG): 1 is on;
-    /// 0 or empty is off. None when no such event is present and bound.
+    /// The SecureBoot variable measured in PCR 7 (EV_EFI_VARIABLE_DRIVER_CONFIG): on only when
+    /// every such measurement says 1; off when any says 0 or is empty (a later measurement
+    /// cannot turn a measured "off" into "on"). None when no such event is present and bound.
     pub secure_boot: Option<bool>,
     /// Boot applications in load order (shim, GRUB, systemd-boot, a UKI, ...).
     pub boot_chain: Vec<BootApplication>,
-    /// The last kernel command line measured (GRUB's `kernel_cmdline`, or systemd's UTF-16
-    /// load options in PCR 8 or 12).
-    pub kernel_cmdline: Option<String>,
+    /// Every kernel command line measured (GRUB's `kernel_cmdline`, or systemd's UTF-16 load
+    /// options in PCR 8 or 12), in log order. A policy must judge all of them: whoever can
+    /// measure one command line can measure a second.
+    pub kernel_cmdlines: Vec<String>,
     /// The confidential-computing technology a platform event names (Google Compute
     /// Engine's EV_NONHOST_INFO), e.g. "AMD SEV-SNP".
     pub confidential_technology: Option<String>,
@@ -56,10 +60,14 @@ pub struct BootSummary {
     pub contradicting_events: Vec<usize>,
 }
 
-pub(crate) fn summarize<'l, 'a: 'l>(events: impl Iterator<Item = &'l Event<'a>>) -> BootSummary {
+/// Summarises `events`, judging each event's data with `binding`.
+pub(crate) fn summarize<'l, 'a: 'l>(
+    events: impl Iterator<Item = &'l Event<'a>>,
+    binding: impl Fn(&Event<'a>) -> DataBinding,
+) -> BootSummary {
     let mut summary = BootSummary::default();
     for event in events {
-        let binding = event.data_binding();
+        let binding = binding(event);
         if binding == DataBinding::Contradicts {
             summary.contradicting_events.push(event.index);
             continue;
@@ -73,8 +81,8 @@ pub(crate) fn summarize<'l, 'a: 'l>(events: impl Iterator<Item = &'l Event<'a>>)
                     && var.guid == EFI_GLOBAL_VARIABLE
                     && var.name == "SecureBoot" =>
             {
-                summary.secure_boot =
-                    Some(matches!(var.value, VariableValue::Flag { enabled: true }));
+                let enabled = matches!(var.value, VariableValue::Flag { enabled: true });
+                summary.secure_boot = Some(summary.secure_boot.unwrap_or(true) && enabled);
             }
             EventContent::EfiImage {
                 device_path,
@@ -89,7 +97,7 @@ pub(crate) fn summarize<'l, 'a: 'l>(events: impl Iterator<Item = &'l Event<'a>>)
                 });
             }
             EventContent::KernelCommandLine { command_line, .. } if bound => {
-                summary.kernel_cmdline = Some(command_line);
+                summary.kernel_cmdlines.push(command_line);
             }
             EventContent::ConfidentialPlatform { technology, .. } if bound => {
                 summary.confidential_technology = Some(technology);

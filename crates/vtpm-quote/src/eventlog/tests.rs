@@ -179,10 +179,7 @@ fn a_matching_log_is_attested_and_summarised() {
     assert!(verified.is_attested(8) && !verified.is_attested(9));
     let summary = verified.summary();
     assert_eq!(summary.secure_boot, Some(true));
-    assert_eq!(
-        summary.kernel_cmdline.as_deref(),
-        Some("/vmlinuz root=/dev/vda1 ro")
-    );
+    assert_eq!(summary.kernel_cmdlines, ["/vmlinuz root=/dev/vda1 ro"]);
     let chain: Vec<_> = summary
         .boot_chain
         .iter()
@@ -222,7 +219,7 @@ fn unquoted_pcrs_are_not_attested() {
         [(HashAlg::Sha1, 8), (HashAlg::Sha256, 8)]
     );
     assert!(!verified.is_attested(8));
-    assert_eq!(verified.summary().kernel_cmdline, None);
+    assert!(verified.summary().kernel_cmdlines.is_empty());
     assert_eq!(verified.summary().secure_boot, Some(true));
 
     let mut other_bank = PcrValues::new();
@@ -385,20 +382,71 @@ fn an_altered_image_digest_is_located_at_its_pcr_s_first_event() {
 }
 
 #[test]
-fn altered_data_with_the_original_digest_is_left_out_of_the_summary() {
+fn altered_data_with_the_original_digest_is_refused() {
     let reference = boot(1, "quiet").build();
     let values = values_of(&EventLog::parse(&reference).unwrap());
     let mut bytes = reference.clone();
     let at = bytes.windows(5).rposition(|w| w == b"quiet").unwrap();
     bytes[at..at + 5].copy_from_slice(b"QUIET");
     let log = EventLog::parse(&bytes).unwrap();
-    let verified = log.check_against_values(&values).unwrap();
-    let summary = verified.summary();
-    assert_eq!(
-        summary.kernel_cmdline, None,
-        "the altered text is not reported"
+    let last = log.events().len() - 1;
+    match log.check_against_values(&values).unwrap_err() {
+        Error::EventDataContradictsDigest {
+            event, pcr, bank, ..
+        } => assert_eq!((event, pcr, bank), (last, 8, HashAlg::Sha1)),
+        other => panic!("{other}"),
+    }
+    // Unattested, the whole-log summary leaves it out and lists it.
+    let summary = log.summary();
+    assert!(summary.kernel_cmdlines.is_empty(), "{summary:?}");
+    assert_eq!(summary.contradicting_events, [last]);
+}
+
+/// The outside review's bypass: an allowed command line, then an evil one whose digest is
+/// broken only in a bank the quote does not cover. The broken bank is not judged; the evil
+/// line is attested by the SHA-256 digest, and the summary lists both.
+#[test]
+fn a_digest_broken_in_an_unquoted_bank_does_not_hide_a_command_line() {
+    let mut b = boot(1, "allowed");
+    b.measure_digests(
+        8,
+        EventType::IPL,
+        &[
+            (HashAlg::Sha1, [0; 20].to_vec()),
+            (
+                HashAlg::Sha256,
+                sha2::Sha256::digest(b"evil init=/bin/sh").to_vec(),
+            ),
+        ],
+        b"kernel_cmdline: evil init=/bin/sh\0",
     );
-    assert_eq!(summary.contradicting_events, [log.events().len() - 1]);
+    let bytes = b.build();
+    let log = EventLog::parse(&bytes).unwrap();
+    let mut sha256_only = PcrValues::new();
+    for (bank, pcr, value) in values_of(&log).iter() {
+        if bank == HashAlg::Sha256 {
+            sha256_only.insert(bank, pcr, value).unwrap();
+        }
+    }
+    let verified = log.check_against_values(&sha256_only).unwrap();
+    let summary = verified.summary();
+    assert_eq!(summary.kernel_cmdlines, ["allowed", "evil init=/bin/sh"]);
+    assert!(summary.contradicting_events.is_empty());
+    // Judged on both banks (a quote covering SHA-1 too), the broken digest is refused.
+    assert!(matches!(
+        log.check_against_values(&values_of(&log)),
+        Err(Error::EventLogMismatch { .. } | Error::EventDataContradictsDigest { .. })
+    ));
+}
+
+#[test]
+fn secure_boot_is_on_only_when_every_measurement_says_on() {
+    let mut b = boot(0, "quiet");
+    b.efi_variable(&EFI_GLOBAL_VARIABLE, "SecureBoot", &[1]);
+    let bytes = b.build();
+    let log = EventLog::parse(&bytes).unwrap();
+    let verified = log.check_against_values(&values_of(&log)).unwrap();
+    assert_eq!(verified.summary().secure_boot, Some(false));
 }
 
 #[test]

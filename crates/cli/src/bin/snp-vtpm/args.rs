@@ -62,7 +62,28 @@ impl FetchArgs {
             no_cache: self.no_cache,
             offline: self.offline,
             notify_on_stderr: true,
+            anchors: None,
         }
+    }
+}
+
+/// Roots other than AMD's for the certificates a guest command fetches.
+#[derive(Debug, Clone, Args)]
+pub struct TrustArgs {
+    /// PEM file of CA certificates (ARK, ASK, ASVK) that fetched certificates must verify
+    /// under instead of AMD's pinned roots: test and private PKIs only
+    #[arg(long, env = "SNP_VTPM_TRUST_CA", value_name = "PEM")]
+    pub trust_ca: Option<PathBuf>,
+}
+
+impl TrustArgs {
+    /// `options` with the anchors of `--trust-ca`, if given.
+    pub fn apply(&self, mut options: FetchOptions) -> Result<FetchOptions, Error> {
+        if let Some(path) = &self.trust_ca {
+            let bytes = crate::inputs::read(path)?;
+            options.anchors = Some(snp_vtpm::fetch::anchors_from_pem(&bytes)?);
+        }
+        Ok(options)
     }
 }
 

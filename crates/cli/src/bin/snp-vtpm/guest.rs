@@ -4,14 +4,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use hcl_parse::{Generation, HclReport, SnpReport, TcbVersion};
-use snp_vtpm::amd_kds::{ChainKind, ImdsQuery, VcekRequest};
+use snp_vtpm::amd_kds::{ChainKind, VcekRequest};
 use snp_vtpm::attester::{Attester, AttesterOptions, tpm_error};
 use snp_vtpm::snp_verify::{TrustAnchors, UnixTime, authenticate_report};
 use snp_vtpm::vtpm_quote::guest::Vtpm;
 use snp_vtpm::vtpm_quote::{HashAlg, PcrBankSelection, QuoteFile};
 use snp_vtpm::{Certificates, Check, DEFAULT_EVIDENCE_PRESET, Error, ExitCode, fetch};
 
-use crate::args::{FetchArgs, NonceArgs, PolicyArgs, TctiArgs};
+use crate::args::{FetchArgs, NonceArgs, PolicyArgs, TctiArgs, TrustArgs};
 use crate::{Outcome, inputs, output, show};
 
 /// Read the HCL report (from the vTPM or a file), verify its SNP report and binding, print it
@@ -97,7 +97,7 @@ pub fn report(args: ReportArgs) -> Outcome {
                 output::describe_report(&verified)
             );
             if args.print {
-                print!("{}", description.text);
+                print!("{}", output::printable(&description.text));
             }
             Ok(ExitCode::Verified)
         }
@@ -110,7 +110,7 @@ pub fn report(args: ReportArgs) -> Outcome {
         }
         (Err(error), false) => {
             if args.print {
-                print!("{}", description.text);
+                print!("{}", output::printable(&description.text));
             }
             Err(error)
         }
@@ -270,13 +270,20 @@ pub struct EvidenceArgs {
     pub tcti: TctiArgs,
     #[command(flatten)]
     pub fetch: FetchArgs,
+    #[command(flatten)]
+    pub trust: TrustArgs,
 }
 
 /// Runs `evidence`.
 pub fn evidence(args: EvidenceArgs) -> Outcome {
     let nonce = args.nonce.bytes()?;
+    let fetch = if args.no_certs {
+        None
+    } else {
+        Some(args.trust.apply(args.fetch.options(true))?)
+    };
     let options = AttesterOptions {
-        fetch: (!args.no_certs).then(|| args.fetch.options(true)),
+        fetch,
         ..AttesterOptions::default()
     };
     let mut attester = Attester::open(args.tcti.tcti.as_deref(), options)?;
@@ -335,6 +342,8 @@ pub struct FetchTarget {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub fetch: FetchArgs,
+    #[command(flatten)]
+    pub trust: TrustArgs,
 }
 
 fn product_of(target: &FetchTarget, report: Option<&SnpReport<'_>>) -> Result<Generation, Error> {
@@ -373,18 +382,23 @@ pub fn fetch(command: FetchCommand) -> Outcome {
         .map(SnpReport::from_bytes)
         .transpose()
         .map_err(|e| Error::input(e.to_string()))?;
-    let source = target.fetch.options(target.imds).source()?;
+    let options = target.trust.apply(target.fetch.options(target.imds))?;
+    let source = options.source()?;
     let bytes = match &command.what {
         FetchWhat::Vcek(_) => {
             let request = match (&report, &target.hwid, &target.tcb) {
-                (Some(report), _, _) => VcekRequest::detect(
-                    report,
-                    target
-                        .product
-                        .as_deref()
-                        .and_then(Generation::from_product_name),
-                )
-                .map_err(fetch::unavailable)?,
+                (Some(report), _, _) => {
+                    let product = match &target.product {
+                        Some(_) => Some(product_of(target, None)?),
+                        None => None,
+                    };
+                    if product.is_none() && matches!(report.generation(), Ok(None)) {
+                        return Err(Error::input(
+                            "a version 2 SNP report does not name its processor: give --product (Milan, Genoa or Turin)",
+                        ));
+                    }
+                    VcekRequest::detect(report, product).map_err(fetch::unavailable)?
+                }
                 (None, Some(hwid), Some(tcb)) => {
                     let product = product_of(target, None)?;
                     let hwid =
@@ -395,13 +409,11 @@ pub fn fetch(command: FetchCommand) -> Outcome {
                     VcekRequest::new(product, &hwid, components).map_err(fetch::unavailable)?
                 }
                 (None, _, _) if target.imds => {
-                    let imds = source
-                        .imds()
-                        .ok_or_else(|| Error::input("IMDS is not configured"))?;
-                    let thim = imds
-                        .certification(&ImdsQuery::default())
-                        .map_err(fetch::unavailable)?;
-                    return write_text(target, thim.vcek.to_pem());
+                    if options.offline {
+                        return Err(Error::input("--imds asks Azure IMDS: not with --offline"));
+                    }
+                    let vcek = fetch::imds_vcek(&options)?;
+                    return write_text(target, vcek.to_pem());
                 }
                 _ => {
                     return Err(Error::input(

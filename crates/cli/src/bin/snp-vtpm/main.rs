@@ -81,7 +81,7 @@ fn main() -> ProcessExit {
     match result {
         Ok(code) => ProcessExit::from(code as u8),
         Err(error) => {
-            eprintln!("snp-vtpm: {error}");
+            eprintln!("snp-vtpm: {}", output::printable(&error.to_string()));
             ProcessExit::from(error.exit_code() as u8)
         }
     }

@@ -35,7 +35,7 @@ pub fn report_result<T: Serialize>(
             Ok(ExitCode::Verified)
         }
         (Ok(value), false) => {
-            print!("{}", human(&value));
+            print!("{}", printable(&human(&value)));
             Ok(ExitCode::Verified)
         }
         (Err(error), true) => {
@@ -50,6 +50,33 @@ pub fn report_result<T: Serialize>(
         }
         (Err(error), false) => Err(error),
     }
+}
+
+/// Text for a terminal: control characters (other than line breaks) and bidirectional-text
+/// controls become visible escapes, so that strings from evidence (event-log data, boot
+/// paths, claims) cannot move the cursor, rewrite earlier lines or reorder what is shown.
+pub fn printable(text: &str) -> String {
+    escape(text, true)
+}
+
+/// One value from evidence (a command line, a path, a claim) for a terminal: as
+/// [`printable`], and line breaks escaped too, so the value cannot start a line of its own.
+pub fn printable_value(text: &str) -> String {
+    escape(text, false)
+}
+
+fn escape(text: &str, keep_line_breaks: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+        let kept = keep_line_breaks && c == '\n';
+        if (c.is_control() && !kept) || bidi {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Prints a value as pretty JSON on stdout.
@@ -95,5 +122,13 @@ pub fn describe_report(report: &snp_vtpm::snp_verify::VerifiedReport) -> String 
             snp_vtpm::snp_verify::RevocationStatus::Checked { .. } => "checked (CRL)",
             snp_vtpm::snp_verify::RevocationStatus::NotChecked => "NOT checked (no CRL)",
         },
-    )
+    ) + &warning_lines(report.warnings())
+}
+
+/// One `warning:` line per warning.
+pub fn warning_lines(warnings: &[String]) -> String {
+    warnings
+        .iter()
+        .map(|w| format!("  warning:            {w}\n"))
+        .collect()
 }

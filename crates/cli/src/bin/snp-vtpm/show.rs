@@ -80,7 +80,7 @@ fn render(value: &Value, depth: usize, out: &mut String) {
 
 fn scalar_text(value: &Value) -> String {
     match value {
-        Value::String(s) => s.clone(),
+        Value::String(s) => output::printable_value(s),
         other => other.to_string(),
     }
 }
@@ -92,7 +92,7 @@ pub fn show(args: ShowArgs) -> Outcome {
     if args.json {
         output::print_json(&description.json);
     } else {
-        print!("{}", description.text);
+        print!("{}", output::printable(&description.text));
     }
     Ok(ExitCode::Verified)
 }
@@ -245,7 +245,7 @@ pub fn describe_event_log(bytes: &[u8]) -> Result<Description, Error> {
             event.index,
             event.pcr,
             event.event_type.to_string(),
-            event.content()
+            output::printable_value(&event.content().to_string())
         ));
     }
     let on_off = |b: Option<bool>| match b {
@@ -256,16 +256,31 @@ pub fn describe_event_log(bytes: &[u8]) -> Result<Description, Error> {
     let chain: Vec<String> = summary
         .boot_chain
         .iter()
-        .map(|a| a.path.clone().unwrap_or_else(|| "(image in memory)".into()))
+        .map(|a| {
+            a.path
+                .as_deref()
+                .map_or_else(|| "(image in memory)".into(), output::printable_value)
+        })
         .collect();
     text.push_str(&format!(
-        "summary (not checked against a quote):\n  secure boot:           {}\n  boot chain:            {}\n  kernel command line:   {}\n",
+        "summary (not checked against a quote):\n  secure boot:           {}\n  boot chain:            {}\n",
         on_off(summary.secure_boot),
         if chain.is_empty() { "-".to_string() } else { chain.join(" -> ") },
-        summary.kernel_cmdline.as_deref().unwrap_or("-"),
     ));
+    if summary.kernel_cmdlines.is_empty() {
+        text.push_str("  kernel command line:   -\n");
+    }
+    for cmdline in &summary.kernel_cmdlines {
+        text.push_str(&format!(
+            "  kernel command line:   {}\n",
+            output::printable_value(cmdline)
+        ));
+    }
     if let Some(technology) = &summary.confidential_technology {
-        text.push_str(&format!("  confidential platform: {technology}\n"));
+        text.push_str(&format!(
+            "  confidential platform: {}\n",
+            output::printable_value(technology)
+        ));
     }
     if !summary.contradicting_events.is_empty() {
         text.push_str(&format!(

@@ -7,8 +7,9 @@ use hcl_parse::{Generation, HclReport};
 use snp_vtpm::snp_verify::{TrustAnchors, UnixTime};
 use snp_vtpm::vtpm_quote::{HashAlg, QuoteFile};
 use snp_vtpm::{
-    Certificates, DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, Error, Evidence, EvidenceVersion,
-    ExpectedNonce, QuoteParts, VerifiedEvidence, Verifier, VerifyOptions, fetch,
+    Certificates, Check, DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, Error, Evidence,
+    EvidenceVersion, ExitCode, ExpectedNonce, QuoteParts, VerifiedEvidence, Verifier,
+    VerifyOptions, fetch,
 };
 
 use crate::args::{FetchArgs, PolicyArgs};
@@ -113,6 +114,11 @@ pub struct VerifyReportArgs {
     /// Verify as of this time (RFC 3339, UTC)
     #[arg(long, value_name = "RFC3339")]
     pub at: Option<String>,
+    /// The report data the guest bound into the report (hex): all 64 bytes, or a prefix that
+    /// the rest of report_data must follow with zero bytes. Without it, VERIFIED does not say
+    /// the report is fresh or whose it is
+    #[arg(long, value_name = "HEX")]
+    pub report_data_hex: Option<String>,
     /// One JSON document on stdout
     #[arg(long)]
     pub json: bool,
@@ -249,30 +255,62 @@ fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
         generation_hint: hint,
     };
 
-    // Fetch only what is missing; never with --offline (then the cache only).
+    // Fetch only what is missing; never with --offline (then the cache only). Whatever is
+    // fetched or read from the cache passed the pinned-root check of `fetch` first; the chain
+    // the caller holds (files, evidence) is used for that check when it verifies.
     let have_leaf = !certificates.leaves.is_empty() || evidence.vcek.is_some();
     let have_chain = !certificates.ca.is_empty() || !evidence.cert_chain.is_empty();
-    let source = args.fetch.options(false).source()?;
+    let held = |certificates: &Certificates| {
+        let mut held = certificates.clone();
+        held.leaves.extend(evidence.vcek.iter().cloned());
+        held.ca.extend(evidence.cert_chain.iter().cloned());
+        held
+    };
     let hcl = HclReport::parse(&evidence.hcl_report).map_err(|e| Error::input(e.to_string()))?;
     if let Ok(report) = hcl.snp_report() {
+        let source = fetch::with_known_chains(
+            &args.fetch.options(false).source()?,
+            &held(&certificates).ca,
+        );
+        let reported = report.generation().ok().flatten().or(hint);
         if !have_leaf || !have_chain {
+            let product = reported.or_else(|| fetch::product_of(&held(&certificates)));
             fetch::complete(
                 &source,
                 &report,
-                hint,
+                product,
                 have_leaf,
                 have_chain,
                 &mut certificates,
             )?;
         }
-        if certificates.crl.is_none() && (args.fetch_crl || !args.fetch.offline) {
-            let generation = report.generation().ok().flatten().or(hint);
-            if let Some(generation) = generation {
-                if args.fetch_crl {
-                    certificates.crl = Some(fetch::crl(&source, generation)?);
-                } else if let Ok(crl) = fetch::crl(&cache_only(&args.fetch)?, generation) {
-                    certificates.crl = Some(crl);
+        if certificates.crl.is_none() {
+            // The product: the report's CPUID or --product, else the VCEK's productName or
+            // the chain's ARK (version 2 reports name no product).
+            let held = held(&certificates);
+            match (
+                reported.or_else(|| fetch::product_of(&held)),
+                args.fetch_crl,
+            ) {
+                (Some(product), true) => {
+                    certificates.crl = Some(fetch::crl_for(&source, product, &held)?);
                 }
+                (Some(product), false) => {
+                    // A cached CRL is used, also offline; none is fetched.
+                    let cache = fetch::with_known_chains(&cache_only(&args.fetch)?, &held.ca);
+                    if let Ok(crl) = fetch::crl_for(&cache, product, &held) {
+                        certificates.crl = Some(crl);
+                    }
+                }
+                (None, true) => {
+                    return Err(Error::new(
+                        Check::Certificates,
+                        ExitCode::Unavailable,
+                        "--fetch-crl: cannot tell which product's CRL to fetch (a version 2 \
+                         report, and no VCEK or chain that names it): give --product",
+                    ));
+                }
+                (None, false) => {}
             }
         }
     }
@@ -341,7 +379,10 @@ fn human_verdict(verified: &VerifiedEvidence) -> String {
             flag(config.secure_boot),
             flag(config.tpm_enabled),
             flag(config.console_enabled),
-            config.vm_unique_id.as_deref().unwrap_or("-")
+            config
+                .vm_unique_id
+                .as_deref()
+                .map_or_else(|| "-".into(), output::printable_value)
         ));
     }
     if let Some(log) = verified.event_log() {
@@ -354,11 +395,17 @@ fn human_verdict(verified: &VerifiedEvidence) -> String {
         for application in &summary.boot_chain {
             text.push_str(&format!(
                 "  booted:             {}\n",
-                application.path.as_deref().unwrap_or("(unnamed)")
+                application
+                    .path
+                    .as_deref()
+                    .map_or_else(|| "(unnamed)".into(), output::printable_value)
             ));
         }
-        if let Some(cmdline) = &summary.kernel_cmdline {
-            text.push_str(&format!("  kernel cmdline:     {cmdline}\n"));
+        for cmdline in &summary.kernel_cmdlines {
+            text.push_str(&format!(
+                "  kernel cmdline:     {}\n",
+                output::printable_value(cmdline)
+            ));
         }
     }
     for bank in verified.quote().pcrs() {
@@ -409,9 +456,27 @@ pub fn verify_report(args: VerifyReportArgs) -> Outcome {
             require_crl: args.require_crl,
             generation_hint: hint,
         };
-        Verifier::new(policy).verify_raw_report(&report, &certificates, &options)
+        let expected_data = args
+            .report_data_hex
+            .as_deref()
+            .map(|text| {
+                hex::decode(text.trim())
+                    .map_err(|e| Error::input(format!("--report-data-hex: {e}")))
+            })
+            .transpose()?;
+        let verified = Verifier::new(policy).verify_raw_report(&report, &certificates, &options)?;
+        if let Some(expected) = &expected_data {
+            snp_vtpm::check_report_data(&verified, expected)?;
+        }
+        Ok(verified)
     })();
+    let data_checked = args.report_data_hex.is_some();
     output::report_result(result, args.json, |report| {
-        format!("VERIFIED\n{}", output::describe_report(report))
+        let scope = if data_checked {
+            "VERIFIED: AMD signature, chain, TCB and policy; report_data equals --report-data-hex\n"
+        } else {
+            "VERIFIED: AMD signature, chain, TCB and policy only. report_data was NOT checked, so this does not show the report is fresh or bound to anything: whoever holds a copy can replay it (pass --report-data-hex)\n"
+        };
+        format!("{scope}{}", output::describe_report(report))
     })
 }

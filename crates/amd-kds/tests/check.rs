@@ -1,0 +1,574 @@
+//! The caller's `ArtifactCheck`: run on everything a source sends before it is returned or
+//! cached, and on every cache hit (a refused entry is removed and fetched again, once); CRLs
+//! kept at most 24 h. Against real loopback servers and the real Milan vectors.
+//!
+//! The check here is the test's own (amd-kds has no verifier): it pins the Milan ARK by its
+//! SHA-256, compares a VCEK's hwID and SPL extensions with the request and accepts only CRLs
+//! it was told about. The facade's check, which verifies signatures under pinned roots, is
+//! tested against the same attacks in `crates/cli/tests/fetch_trust.rs`.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use amd_kds::{
+    ArtifactCheck, CertChain, Certificate, CertificateSource, ChainKind, Crl, Error, KdsClient,
+    Source, VcekRequest,
+};
+use hcl_parse::{Generation, SnpReport};
+use sha2::Digest;
+use snp_vtpm_testkit::pki::{CrlSpec, TestPki};
+use support::*;
+
+/// 2099-01-01T00:00:00Z: the nextUpdate of a CRL that wants to be kept forever.
+const YEAR_2099: u64 = 4_070_908_800;
+/// The simulated clock's start (see `sim_clock`).
+const START: u64 = 1_717_200_000;
+
+fn milan_request() -> VcekRequest {
+    let raw = milan_report();
+    VcekRequest::from_report(&SnpReport::from_bytes(&raw).unwrap(), Generation::Milan).unwrap()
+}
+
+/// The genuine VCEK of the raw Milan report.
+fn genuine_vcek() -> Vec<u8> {
+    vector("snp/milan/vcek_milan.der")
+}
+
+/// The VCEK of another Milan chip (the milan-v2 Azure host), also under AMD's Milan chain
+/// (the file holds VCEK, ASK, ARK).
+fn other_chip_vcek() -> Vec<u8> {
+    pem_ders("azure/milan-v2/vcek.pem").remove(0)
+}
+
+fn hwid_of(der: &[u8]) -> Vec<u8> {
+    vcek_extension(der, "4").expect("a VCEK has a hwID")
+}
+
+/// The test's check: the Milan ARK pinned, VCEK extensions equal to the request, and only the
+/// CRLs in `crls`. Counts its calls.
+#[derive(Default)]
+struct TestCheck {
+    crls: Mutex<Vec<Vec<u8>>>,
+    calls: AtomicUsize,
+}
+
+impl TestCheck {
+    fn accepting_crl(crl: &[u8]) -> Arc<Self> {
+        let check = Self::default();
+        check.crls.lock().unwrap().push(crl.to_vec());
+        Arc::new(check)
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl ArtifactCheck for TestCheck {
+    fn check_chain(
+        &self,
+        product: Generation,
+        _kind: ChainKind,
+        chain: &CertChain,
+        _now: SystemTime,
+    ) -> Result<(), String> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let pinned: [u8; 32] = sha2::Sha256::digest(pem_der("amd/milan/ark.pem")).into();
+        let found: [u8; 32] = sha2::Sha256::digest(chain.ark_der()).into();
+        if product == Generation::Milan && found == pinned {
+            Ok(())
+        } else {
+            Err(format!("ARK {} is not pinned", hex(&found)))
+        }
+    }
+
+    fn check_vcek(
+        &self,
+        request: &VcekRequest,
+        vcek: &Certificate,
+        chain: &CertChain,
+        now: SystemTime,
+    ) -> Result<(), String> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.check_chain(request.product(), ChainKind::Vcek, chain, now)?;
+        let found = hwid_of(vcek.der());
+        if found != request.hw_id() {
+            return Err(format!(
+                "it is the VCEK of hwID {}, expected {}",
+                hex(&found[..8]),
+                hex(&request.hw_id()[..8])
+            ));
+        }
+        let tcb = request.tcb();
+        let spls = [
+            ("3.1", tcb.bootloader),
+            ("3.2", tcb.tee),
+            ("3.3", tcb.snp),
+            ("3.8", tcb.microcode),
+        ];
+        for (suffix, expected) in spls {
+            let found = vcek_spl(vcek.der(), suffix);
+            if found != expected {
+                return Err(format!("SPL {suffix} is {found}, expected {expected}"));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_crl(
+        &self,
+        product: Generation,
+        crl: &Crl,
+        chain: &CertChain,
+        now: SystemTime,
+    ) -> Result<(), String> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.check_chain(product, ChainKind::Vcek, chain, now)?;
+        if self.crls.lock().unwrap().iter().any(|c| c == crl.der()) {
+            Ok(())
+        } else {
+            Err("not signed by the pinned ARK".to_string())
+        }
+    }
+}
+
+/// What the loopback KDS/IMDS serves; tests swap bodies between calls.
+#[derive(Clone)]
+struct Bodies {
+    vcek: Vec<u8>,
+    chain: Vec<u8>,
+    crl: Vec<u8>,
+    thim: Vec<u8>,
+}
+
+fn genuine_bodies() -> Bodies {
+    Bodies {
+        vcek: genuine_vcek(),
+        chain: kds_chain_pem("milan", "ask"),
+        crl: Vec::new(),
+        thim: Vec::new(),
+    }
+}
+
+/// A server answering every KDS path and the THIM path from `bodies`.
+fn server(bodies: &Arc<Mutex<Bodies>>) -> TestServer {
+    let bodies = bodies.clone();
+    TestServer::start(move |_, request| {
+        let bodies = bodies.lock().unwrap().clone();
+        let body = if request.target.ends_with("/cert_chain") {
+            bodies.chain
+        } else if request.target.ends_with("/crl") {
+            bodies.crl
+        } else if request.target.starts_with("/metadata/THIM/") {
+            bodies.thim
+        } else {
+            bodies.vcek
+        };
+        if body.is_empty() {
+            Reply::status(404)
+        } else {
+            Reply::ok(body)
+        }
+    })
+}
+
+/// The THIM JSON with `vcek`, the genuine Milan chain, and the request's TCB as `tcbm`.
+fn thim(vcek: &[u8], chain: &[u8]) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "vcekCert": pem("CERTIFICATE", vcek),
+        "certificateChain": String::from_utf8(chain.to_vec()).unwrap(),
+        "tcbm": milan_request().tcb_version().to_string(),
+        "cacheControl": "86400",
+    }))
+    .unwrap()
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The cache's files, relative to its folder.
+fn cached(cache: &TempDir) -> Vec<String> {
+    files_under(cache.path())
+        .iter()
+        .map(|p| p.strip_prefix(cache.path()).unwrap().display().to_string())
+        .collect()
+}
+
+fn checked_client(
+    server: &TestServer,
+    cache: &TempDir,
+    check: &Arc<TestCheck>,
+    clock: &Arc<amd_kds::SimulatedClock>,
+) -> KdsClient {
+    kds_client(server, Some(cache), exact_policy(2, 60), clock).with_check(check.clone())
+}
+
+#[test]
+fn another_chips_vcek_from_kds_is_refused_and_nothing_is_cached() {
+    let cache = TempDir::new("check-kds-vcek");
+    let bodies = Arc::new(Mutex::new(Bodies {
+        vcek: other_chip_vcek(),
+        ..genuine_bodies()
+    }));
+    let kds = server(&bodies);
+    let check = Arc::new(TestCheck::default());
+    let client = checked_client(&kds, &cache, &check, &sim_clock());
+    let request = milan_request();
+
+    let e = client.vcek(&request).unwrap_err();
+    assert!(e.is_refused() && !e.is_unavailable(), "{e:?}");
+    let message = e.to_string();
+    for needle in [
+        "AMD KDS sent a VCEK that was refused",
+        "nothing was cached",
+        &format!("hwID {}", hex(&hwid_of(&other_chip_vcek())[..8])),
+        &format!("expected {}", hex(&request.hw_id()[..8])),
+        &format!("GET {}", client.vcek_url(&request)),
+    ] {
+        assert!(message.contains(needle), "\"{needle}\" not in {message}");
+    }
+    assert!(matches!(e, Error::Refused { .. }));
+    assert!(
+        !cached(&cache).iter().any(|f| f.ends_with(".der")),
+        "no VCEK cached: {:?}",
+        cached(&cache)
+    );
+
+    // KDS repaired: the genuine VCEK is fetched, cached, and served from the cache.
+    bodies.lock().unwrap().vcek = genuine_vcek();
+    let vcek = client.vcek(&request).unwrap();
+    assert_eq!(
+        (vcek.source, vcek.value.der()),
+        (Source::Kds, &genuine_vcek()[..])
+    );
+    let again = client.vcek(&request).unwrap();
+    assert_eq!(again.source, Source::Cache);
+    assert_eq!(
+        std::fs::read(client.cache().vcek_path(&request).unwrap()).unwrap(),
+        genuine_vcek()
+    );
+}
+
+#[test]
+fn another_chips_vcek_from_imds_with_the_right_tcbm_is_refused() {
+    let cache = TempDir::new("check-imds-vcek");
+    let clock = sim_clock();
+    let bodies = Arc::new(Mutex::new(Bodies {
+        thim: thim(&other_chip_vcek(), &kds_chain_pem("milan", "ask")),
+        ..genuine_bodies()
+    }));
+    let kds = server(&bodies);
+    let imds = server(&bodies);
+    let check = Arc::new(TestCheck::default());
+    let source = CertificateSource::new(checked_client(&kds, &cache, &check, &clock))
+        .with_imds(imds_client(&imds, &clock));
+    let request = milan_request();
+
+    let e = source.vcek(&request).unwrap_err();
+    let message = e.to_string();
+    for needle in [
+        "Azure IMDS sent a VCEK that was refused",
+        &format!("hwID {}", hex(&hwid_of(&other_chip_vcek())[..8])),
+        "/metadata/THIM/amd/certification",
+    ] {
+        assert!(message.contains(needle), "\"{needle}\" not in {message}");
+    }
+    assert_eq!(
+        kds.count(),
+        0,
+        "a lying IMDS is reported, not worked around"
+    );
+    assert!(
+        !cached(&cache).iter().any(|f| f.ends_with(".der")),
+        "no VCEK cached: {:?}",
+        cached(&cache)
+    );
+
+    // IMDS repaired: its VCEK is used and cached.
+    bodies.lock().unwrap().thim = thim(&genuine_vcek(), &kds_chain_pem("milan", "ask"));
+    let vcek = source.vcek(&request).unwrap();
+    assert_eq!(
+        (vcek.source, vcek.value.der()),
+        (Source::Imds, &genuine_vcek()[..])
+    );
+    assert_eq!(source.vcek(&request).unwrap().source, Source::Cache);
+}
+
+#[test]
+fn a_foreign_chain_from_kds_or_imds_is_refused_and_not_cached() {
+    let cache = TempDir::new("check-chain");
+    let clock = sim_clock();
+    let foreign = TestPki::shared()
+        .product(Generation::Milan)
+        .vcek_chain_pem()
+        .into_bytes();
+    let bodies = Arc::new(Mutex::new(Bodies {
+        chain: foreign.clone(),
+        thim: thim(&genuine_vcek(), &foreign),
+        ..genuine_bodies()
+    }));
+    let kds = server(&bodies);
+    let check = Arc::new(TestCheck::default());
+    let client = checked_client(&kds, &cache, &check, &clock);
+
+    let e = client
+        .cert_chain(Generation::Milan, ChainKind::Vcek)
+        .unwrap_err();
+    let message = e.to_string();
+    assert!(
+        message.contains("AMD KDS sent a VCEK certificate chain (ASK, ARK) that was refused")
+            && message.contains("is not pinned")
+            && message.contains("/vcek/v1/Milan/cert_chain"),
+        "{message}"
+    );
+    // A VCEK needs its chain first: refused too, and nothing of it cached.
+    assert!(client.vcek(&milan_request()).unwrap_err().is_refused());
+    assert_eq!(cached(&cache), Vec::<String>::new());
+
+    // The same chain from IMDS.
+    let imds = server(&bodies);
+    let source = CertificateSource::new(client.clone()).with_imds(imds_client(&imds, &clock));
+    let e = source.vcek(&milan_request()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("Azure IMDS sent a VCEK certificate chain (ASK, ARK) that was refused"),
+        "{e}"
+    );
+    assert_eq!(cached(&cache), Vec::<String>::new());
+
+    // The genuine chain is accepted and cached.
+    bodies.lock().unwrap().chain = kds_chain_pem("milan", "ask");
+    let chain = client
+        .cert_chain(Generation::Milan, ChainKind::Vcek)
+        .unwrap();
+    assert_eq!(chain.value.ark_der(), pem_der("amd/milan/ark.pem"));
+    assert_eq!(cached(&cache), ["vcek/Milan/cert_chain.pem"]);
+}
+
+#[test]
+fn a_poisoned_cache_entry_is_evicted_and_fetched_again_once() {
+    let cache = TempDir::new("check-evict");
+    let bodies = Arc::new(Mutex::new(genuine_bodies()));
+    let kds = server(&bodies);
+    let check = Arc::new(TestCheck::default());
+    let client = checked_client(&kds, &cache, &check, &sim_clock());
+    let request = milan_request();
+    let path = client.cache().vcek_path(&request).unwrap();
+
+    // What the old code left behind: another chip's VCEK under this chip's key.
+    client
+        .cache()
+        .store_vcek(
+            &request,
+            &Certificate::from_bytes(&other_chip_vcek()).unwrap(),
+        )
+        .unwrap();
+    let vcek = client.vcek(&request).unwrap();
+    assert_eq!(
+        (vcek.source, vcek.value.der()),
+        (Source::Kds, &genuine_vcek()[..])
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), genuine_vcek(), "repaired");
+
+    // Poisoned again while KDS sends the same wrong VCEK: one more request, then an error,
+    // and the entry is gone.
+    client
+        .cache()
+        .store_vcek(
+            &request,
+            &Certificate::from_bytes(&other_chip_vcek()).unwrap(),
+        )
+        .unwrap();
+    bodies.lock().unwrap().vcek = other_chip_vcek();
+    let vcek_requests = |server: &TestServer| {
+        server
+            .targets()
+            .iter()
+            .filter(|t| t.contains("blSPL"))
+            .count()
+    };
+    let before = vcek_requests(&kds);
+    let e = client.vcek(&request).unwrap_err();
+    assert!(e.is_refused(), "{e}");
+    assert_eq!(
+        vcek_requests(&kds),
+        before + 1,
+        "fetched again exactly once"
+    );
+    assert!(!path.exists());
+
+    // Offline, a poisoned entry is removed and the error says why.
+    client
+        .cache()
+        .store_vcek(
+            &request,
+            &Certificate::from_bytes(&other_chip_vcek()).unwrap(),
+        )
+        .unwrap();
+    let mut config = kds_config(&kds, Some(&cache), exact_policy(2, 60));
+    config.offline = true;
+    let offline = KdsClient::new(config).unwrap().with_check(check.clone());
+    let e = offline.vcek(&request).unwrap_err();
+    assert!(matches!(e, Error::NotCachedOffline { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains("was refused") && e.to_string().contains("hwID"),
+        "{e}"
+    );
+    assert!(!path.exists());
+}
+
+#[test]
+fn every_cache_hit_is_checked() {
+    let cache = TempDir::new("check-hits");
+    let bodies = Arc::new(Mutex::new(genuine_bodies()));
+    let kds = server(&bodies);
+    let check = Arc::new(TestCheck::default());
+    let client = checked_client(&kds, &cache, &check, &sim_clock());
+    let request = milan_request();
+    client.vcek(&request).unwrap();
+    let (calls, requests) = (check.calls(), kds.count());
+    assert_eq!(requests, 2, "the VCEK, then the chain to check it under");
+    assert_eq!(client.vcek(&request).unwrap().source, Source::Cache);
+    assert!(check.calls() > calls, "the hit was checked");
+    assert_eq!(kds.count(), requests, "with the cached chain: no request");
+}
+
+#[test]
+fn a_known_chain_checks_cached_vceks_offline() {
+    let cache = TempDir::new("check-known");
+    let bodies = Arc::new(Mutex::new(genuine_bodies()));
+    let kds = server(&bodies);
+    let check = Arc::new(TestCheck::default());
+    let request = milan_request();
+    let mut config = kds_config(&kds, Some(&cache), exact_policy(2, 60));
+    config.offline = true;
+    let offline = KdsClient::new(config).unwrap().with_check(check.clone());
+    offline
+        .cache()
+        .store_vcek(&request, &Certificate::from_bytes(&genuine_vcek()).unwrap())
+        .unwrap();
+
+    // No chain cached: the VCEK cannot be checked, so it is not used (and not removed).
+    let e = CertificateSource::new(offline.clone())
+        .vcek(&request)
+        .unwrap_err();
+    assert!(e.to_string().contains("cannot be checked"), "{e}");
+    assert!(offline.cache().vcek_path(&request).unwrap().exists());
+
+    // With the caller's chain it can.
+    let chain =
+        CertChain::from_bytes(&kds_chain_pem("milan", "ask"), ChainKind::Vcek, None).unwrap();
+    let source = CertificateSource::new(offline).with_known_chain(chain);
+    assert_eq!(source.vcek(&request).unwrap().source, Source::Cache);
+    assert_eq!(kds.count(), 0);
+    assert!(
+        !cached(&cache).iter().any(|f| f.contains("cert_chain")),
+        "a known chain is not cached"
+    );
+}
+
+#[test]
+fn a_forged_crl_with_next_update_2099_is_refused_and_not_cached() {
+    let cache = TempDir::new("check-crl-forged");
+    let pki = TestPki::shared();
+    let forged = pki.crl(Generation::Milan, &CrlSpec::new(START - 100, YEAR_2099));
+    let genuine = pki.crl(
+        Generation::Milan,
+        &CrlSpec::new(START - 100, START + 86_400),
+    );
+    let bodies = Arc::new(Mutex::new(Bodies {
+        crl: forged,
+        ..genuine_bodies()
+    }));
+    let kds = server(&bodies);
+    let check = TestCheck::accepting_crl(&genuine);
+    let client = checked_client(&kds, &cache, &check, &sim_clock());
+
+    let e = client.crl(Generation::Milan).unwrap_err();
+    let message = e.to_string();
+    assert!(
+        message.contains("AMD KDS sent a CRL that was refused")
+            && message.contains("not signed by the pinned ARK")
+            && message.contains("/vcek/v1/Milan/crl"),
+        "{message}"
+    );
+    assert!(
+        !cached(&cache).iter().any(|f| f.contains("crl")),
+        "{:?}",
+        cached(&cache)
+    );
+
+    bodies.lock().unwrap().crl = genuine.clone();
+    let crl = client.crl(Generation::Milan).unwrap();
+    assert_eq!((crl.source, crl.value.der()), (Source::Kds, &genuine[..]));
+    assert_eq!(client.crl(Generation::Milan).unwrap().source, Source::Cache);
+}
+
+#[test]
+fn a_crl_is_kept_at_most_24_hours_whatever_its_next_update() {
+    let cache = TempDir::new("check-crl-24h");
+    let clock = sim_clock();
+    let pki = TestPki::shared();
+    let far = pki.crl(Generation::Milan, &CrlSpec::new(START - 100, YEAR_2099));
+    let bodies = Arc::new(Mutex::new(Bodies {
+        crl: far.clone(),
+        ..genuine_bodies()
+    }));
+    let kds = server(&bodies);
+    let check = TestCheck::accepting_crl(&far);
+    let client = checked_client(&kds, &cache, &check, &clock);
+    let crl_requests = || kds.targets().iter().filter(|t| t.ends_with("/crl")).count();
+
+    assert_eq!(client.crl(Generation::Milan).unwrap().source, Source::Kds);
+    clock.advance(Duration::from_secs(24 * 3600 - 1));
+    assert_eq!(client.crl(Generation::Milan).unwrap().source, Source::Cache);
+    assert_eq!(crl_requests(), 1);
+    clock.advance(Duration::from_secs(1)); // 24 h after the fetch
+    assert_eq!(client.crl(Generation::Milan).unwrap().source, Source::Kds);
+    assert_eq!(crl_requests(), 2, "refetched after 24 h, not in 2099");
+    let stored =
+        std::fs::read_to_string(client.cache().crl_path(Generation::Milan).unwrap()).unwrap();
+    assert!(
+        stored.starts_with(&format!("fetched-at: {}\n", START + 24 * 3600)),
+        "{stored}"
+    );
+
+    // Offline after 24 h: a clear error, no network.
+    clock.advance(Duration::from_secs(24 * 3600));
+    let mut config = kds_config(&kds, Some(&cache), exact_policy(2, 60));
+    config.offline = true;
+    let offline = KdsClient::new(config)
+        .unwrap()
+        .with_clock(clock.clone())
+        .with_check(check.clone());
+    let e = offline.crl(Generation::Milan).unwrap_err();
+    assert!(e.to_string().contains("kept at most 24 h"), "{e}");
+    assert_eq!(crl_requests(), 2);
+
+    // A cached CRL without a recorded fetch time (an older cache) is not used.
+    let path = client.cache().crl_path(Generation::Milan).unwrap();
+    std::fs::write(&path, Crl::from_bytes(&far).unwrap().to_pem()).unwrap();
+    let e = offline.crl(Generation::Milan).unwrap_err();
+    assert!(
+        e.to_string().contains("does not say when it was fetched"),
+        "{e}"
+    );
+}

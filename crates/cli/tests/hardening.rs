@@ -1,0 +1,297 @@
+//! The smaller findings of the outside review (issue 15, finding 5), each against the facade:
+//! nonce limits, TCB order, warnings for what the policy leaves open, an unknown CPUID model,
+//! `verify-report --report-data-hex`, and control characters from evidence in human output.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use hcl_parse::snp::RawSnpReport;
+use hcl_parse::{Generation, TcbComponents, TcbVersion};
+use snp_verify::UnixTime;
+use snp_vtpm::{
+    Certificates, Check, Evidence, EvidencePolicy, ExitCode, ExpectedNonce, MAX_NONCE_LEN,
+    VerifiedEvidence, Verifier, VerifyOptions,
+};
+use snp_vtpm_testkit::azure::{
+    SyntheticReport, TEST_FIRMWARE_ID_KEY_DIGEST, TEST_TCB, synthetic_evidence,
+};
+use snp_vtpm_testkit::evidence::real_evidence;
+use snp_vtpm_testkit::pki::TestPki;
+use snp_vtpm_testkit::vectors;
+
+const TIME: UnixTime = UnixTime::from_secs(1_748_736_000);
+
+fn synthetic(report: SyntheticReport) -> (Evidence, Certificates, Vec<u8>) {
+    let made = synthetic_evidence(TestPki::shared(), &report, b"hardening nonce", true);
+    let evidence = Evidence::from_json(&made.json, snp_vtpm::DEFAULT_SIZE_LIMIT).unwrap();
+    let mut certificates = Certificates::default();
+    certificates.add_file(made.chain_pem.as_bytes()).unwrap();
+    (evidence, certificates, made.nonce)
+}
+
+/// The test firmware allowed, plus `extra` report-policy fields.
+fn verifier(extra: serde_json::Value) -> Verifier {
+    let mut report = serde_json::json!({
+        "allowed_id_key_digests": [hex::encode(TEST_FIRMWARE_ID_KEY_DIGEST)],
+    });
+    if let (Some(report), serde_json::Value::Object(extra)) = (report.as_object_mut(), extra) {
+        report.extend(extra);
+    }
+    let policy =
+        EvidencePolicy::from_document(serde_json::json!({ "report": report }), "azure-cvm")
+            .unwrap();
+    Verifier::with_anchors(TestPki::shared().trust_anchors(), policy)
+}
+
+fn verify_synthetic(
+    verifier: &Verifier,
+    edit: Option<fn(&mut RawSnpReport)>,
+) -> Result<VerifiedEvidence, snp_vtpm::Error> {
+    let (evidence, certificates, nonce) = synthetic(SyntheticReport {
+        edit,
+        ..SyntheticReport::new(&[], [0; 64])
+    });
+    verifier.verify(
+        &evidence,
+        ExpectedNonce::Exactly(&nonce),
+        &certificates,
+        &VerifyOptions::at(TIME),
+    )
+}
+
+/// A change to the SNP report before it is signed.
+type Edit = fn(&mut RawSnpReport);
+
+fn tcb(components: TcbComponents) -> [u8; 8] {
+    TcbVersion::from_components(Generation::Milan, components).0
+}
+
+#[test]
+fn a_nonce_must_be_1_to_64_bytes_and_may_be_all_zero() {
+    for bad in [0, MAX_NONCE_LEN + 1, 1000] {
+        let nonce = vec![7; bad];
+        let err = ExpectedNonce::exactly(&nonce).unwrap_err();
+        assert_eq!(
+            (err.check(), err.exit_code()),
+            (Check::Nonce, ExitCode::Input)
+        );
+        assert!(
+            err.message().contains(&format!("found {bad} bytes")),
+            "{err}"
+        );
+    }
+    for good in [vec![0; 32], vec![0xFF; MAX_NONCE_LEN], vec![1]] {
+        assert_eq!(
+            ExpectedNonce::exactly(&good).unwrap(),
+            ExpectedNonce::Exactly(&good)
+        );
+    }
+    // The verifier applies the same rule to a nonce built without the constructor.
+    let sample = &real_evidence()[0];
+    let err = Verifier::new(EvidencePolicy::preset("azure-cvm").unwrap())
+        .verify(
+            &sample.evidence,
+            ExpectedNonce::Exactly(&[]),
+            &sample.certificates,
+            &VerifyOptions::at(TIME),
+        )
+        .unwrap_err();
+    assert_eq!(err.exit_code(), ExitCode::Input, "{err}");
+}
+
+#[test]
+fn committed_and_reported_tcb_must_not_exceed_current() {
+    verify_synthetic(&verifier(serde_json::json!({})), None).unwrap();
+    let cases: [(&str, Edit); 2] = [
+        ("committed above current", |raw| {
+            raw.committed_tcb = tcb(TcbComponents {
+                snp: TEST_TCB.snp + 1,
+                ..TEST_TCB
+            });
+        }),
+        ("reported above current", |raw| {
+            raw.current_tcb = tcb(TcbComponents {
+                microcode: TEST_TCB.microcode - 1,
+                ..TEST_TCB
+            });
+            raw.committed_tcb = raw.current_tcb;
+        }),
+    ];
+    for (name, edit) in cases {
+        let err = verify_synthetic(&verifier(serde_json::json!({})), Some(edit)).unwrap_err();
+        assert_eq!(
+            (err.check(), err.exit_code()),
+            (Check::Policy, ExitCode::Policy),
+            "{name}: {err}"
+        );
+        assert!(err.message().contains("TCB order"), "{name}: {err}");
+    }
+    // Current above committed is provisional firmware: allowed by default, refused when the
+    // policy says so.
+    let provisional: fn(&mut RawSnpReport) = |raw| {
+        raw.current_tcb = tcb(TcbComponents {
+            snp: TEST_TCB.snp + 1,
+            ..TEST_TCB
+        });
+    };
+    verify_synthetic(&verifier(serde_json::json!({})), Some(provisional)).unwrap();
+    let strict = verifier(serde_json::json!({ "allow_provisional_firmware": false }));
+    let err = verify_synthetic(&strict, Some(provisional)).unwrap_err();
+    assert!(err.message().contains("provisional firmware"), "{err}");
+}
+
+#[test]
+fn a_verdict_warns_when_no_minimum_tcb_is_configured() {
+    let verified = verify_synthetic(&verifier(serde_json::json!({})), None).unwrap();
+    assert!(
+        verified
+            .warnings()
+            .iter()
+            .any(|w| w.contains("minimum TCB")),
+        "{:?}",
+        verified.warnings()
+    );
+    assert_eq!(verified.warnings(), verified.report().warnings());
+    let json = serde_json::to_value(&verified).unwrap();
+    assert_eq!(json["warnings"], json["report"]["warnings"]);
+
+    let minimum = serde_json::json!({
+        "minimum_tcb": { "reported": { "bootloader": 0, "tee": 0, "snp": 0, "microcode": 0 } }
+    });
+    let verified = verify_synthetic(&verifier(minimum), None).unwrap();
+    assert!(verified.warnings().is_empty(), "{:?}", verified.warnings());
+}
+
+#[test]
+fn an_unknown_cpuid_model_of_the_roots_family_is_a_warning() {
+    let new_model: fn(&mut RawSnpReport) = |raw| raw.cpuid_mod_id = 0x7E;
+    let verified = verify_synthetic(&verifier(serde_json::json!({})), Some(new_model)).unwrap();
+    assert!(
+        verified
+            .warnings()
+            .iter()
+            .any(|w| w.contains("model 0x7e") && w.contains("Milan")),
+        "{:?}",
+        verified.warnings()
+    );
+    // Another family (Turin's, under Milan's root) contradicts the root; an unknown family
+    // is not a CPU this verifier knows.
+    for (family, check) in [(0x1A, Check::Chain), (0x1B, Check::Input)] {
+        let edit: fn(&mut RawSnpReport) = match family {
+            0x1A => |raw| {
+                raw.cpuid_fam_id = 0x1A;
+                raw.cpuid_mod_id = 0x02;
+            },
+            _ => |raw| raw.cpuid_fam_id = 0x1B,
+        };
+        let err = verify_synthetic(&verifier(serde_json::json!({})), Some(edit)).unwrap_err();
+        assert_ne!(err.exit_code(), ExitCode::Verified, "{err}");
+        assert!(
+            err.check() == check || err.check() == Check::VcekBinding,
+            "family {family:#x}: {:?} {err}",
+            err.check()
+        );
+    }
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_snp-vtpm"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn vector(relative: &str) -> String {
+    vectors::dir().join(relative).display().to_string()
+}
+
+#[test]
+fn verify_report_checks_report_data_when_asked_and_says_what_verified_covers() {
+    let raw = vector("snp/milan/report_milan.hex");
+    let report = hcl_parse::SnpReport::from_bytes(&vectors::raw_milan_report())
+        .unwrap()
+        .report_data()
+        .to_vec();
+    let base = [
+        "verify-report",
+        "--report",
+        raw.as_str(),
+        "--vcek",
+        &vector("snp/milan/vcek_milan.der"),
+        "--chain",
+        &vector("snp/milan/cert_chain_milan"),
+        "--offline",
+        "--at",
+        "2025-06-01T00:00:00Z",
+    ];
+    let (code, stdout, stderr) = run(&base);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with("VERIFIED: AMD signature, chain, TCB and policy only")
+            && stdout.contains("report_data was NOT checked"),
+        "{stdout}"
+    );
+
+    let exact = hex::encode(&report);
+    let trimmed = report
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(1, |last| last + 1);
+    let prefix = hex::encode(&report[..trimmed]);
+    for expected in [exact.as_str(), prefix.as_str()] {
+        let mut args = base.to_vec();
+        args.extend(["--report-data-hex", expected]);
+        let (code, stdout, stderr) = run(&args);
+        assert_eq!(code, 0, "{expected}: {stderr}");
+        assert!(
+            stdout.contains("report_data equals --report-data-hex"),
+            "{stdout}"
+        );
+    }
+    let mut wrong = report.clone();
+    wrong[0] ^= 1;
+    let wrong = hex::encode(&wrong);
+    let mut args = base.to_vec();
+    args.extend(["--report-data-hex", wrong.as_str(), "--json"]);
+    let (code, stdout, _) = run(&args);
+    assert_eq!(code, 2, "{stdout}");
+    let verdict: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(verdict["failed_check"], "report_data_binding");
+    for bad in ["zz", "", &"00".repeat(65)] {
+        let mut args = base.to_vec();
+        args.extend(["--report-data-hex", bad]);
+        assert_eq!(run(&args).0, 1, "--report-data-hex {bad:?}");
+    }
+}
+
+#[test]
+fn control_characters_from_an_event_log_are_escaped_in_human_output() {
+    use snp_vtpm::vtpm_quote::HashAlg;
+    use snp_vtpm::vtpm_quote::eventlog::compose::EventLogBuilder;
+    let mut builder = EventLogBuilder::crypto_agile(&[HashAlg::Sha256]);
+    builder
+        .separators(0..=7)
+        .kernel_cmdline("root=/dev/vda1\r\nVERIFIED\t\u{202e}fdp.exe");
+    let file: PathBuf =
+        std::env::temp_dir().join(format!("snp-vtpm-ctl-{}.bin", std::process::id()));
+    std::fs::write(&file, builder.build()).unwrap();
+    let (code, stdout, _) = run(&["show", file.to_str().unwrap()]);
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(code, 0);
+    for raw in ['\r', '\t', '\u{202e}'] {
+        assert!(!stdout.contains(raw), "{raw:?} printed raw:\n{stdout}");
+    }
+    assert!(
+        !stdout.lines().any(|line| line.starts_with("VERIFIED")),
+        "a value started a line of its own:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("root=/dev/vda1\\u{d}\\u{a}VERIFIED\\u{9}\\u{202e}fdp.exe"),
+        "{stdout}"
+    );
+}
