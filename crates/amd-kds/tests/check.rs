@@ -33,17 +33,6 @@ fn milan_request() -> VcekRequest {
     VcekRequest::from_report(&SnpReport::from_bytes(&raw).unwrap(), Generation::Milan).unwrap()
 }
 
-/// The genuine VCEK of the raw Milan report.
-fn genuine_vcek() -> Vec<u8> {
-    vector("snp/milan/vcek_milan.der")
-}
-
-/// The VCEK of another Milan chip (the milan-v2 Azure host), also under AMD's Milan chain
-/// (the file holds VCEK, ASK, ARK).
-fn other_chip_vcek() -> Vec<u8> {
-    pem_ders("azure/milan-v2/vcek.pem").remove(0)
-}
-
 fn hwid_of(der: &[u8]) -> Vec<u8> {
     vcek_extension(der, "4").expect("a VCEK has a hwID")
 }
@@ -136,46 +125,6 @@ impl ArtifactCheck for TestCheck {
     }
 }
 
-/// What the loopback KDS/IMDS serves; tests swap bodies between calls.
-#[derive(Clone)]
-struct Bodies {
-    vcek: Vec<u8>,
-    chain: Vec<u8>,
-    crl: Vec<u8>,
-    thim: Vec<u8>,
-}
-
-fn genuine_bodies() -> Bodies {
-    Bodies {
-        vcek: genuine_vcek(),
-        chain: kds_chain_pem("milan", "ask"),
-        crl: Vec::new(),
-        thim: Vec::new(),
-    }
-}
-
-/// A server answering every KDS path and the THIM path from `bodies`.
-fn server(bodies: &Arc<Mutex<Bodies>>) -> TestServer {
-    let bodies = bodies.clone();
-    TestServer::start(move |_, request| {
-        let bodies = bodies.lock().unwrap().clone();
-        let body = if request.target.ends_with("/cert_chain") {
-            bodies.chain
-        } else if request.target.ends_with("/crl") {
-            bodies.crl
-        } else if request.target.starts_with("/metadata/THIM/") {
-            bodies.thim
-        } else {
-            bodies.vcek
-        };
-        if body.is_empty() {
-            Reply::status(404)
-        } else {
-            Reply::ok(body)
-        }
-    })
-}
-
 /// The THIM JSON with `vcek`, the genuine Milan chain, and the request's TCB as `tcbm`.
 fn thim(vcek: &[u8], chain: &[u8]) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
@@ -228,7 +177,7 @@ fn another_chips_vcek_from_kds_is_refused_and_nothing_is_cached() {
         vcek: other_chip_vcek(),
         ..genuine_bodies()
     }));
-    let kds = server(&bodies);
+    let kds = certificate_service(&bodies);
     let check = Arc::new(TestCheck::default());
     let client = checked_client(&kds, &cache, &check, &sim_clock());
     let request = milan_request();
@@ -275,8 +224,8 @@ fn another_chips_vcek_from_imds_with_the_right_tcbm_is_refused() {
         thim: thim(&other_chip_vcek(), &kds_chain_pem("milan", "ask")),
         ..genuine_bodies()
     }));
-    let kds = server(&bodies);
-    let imds = server(&bodies);
+    let kds = certificate_service(&bodies);
+    let imds = certificate_service(&bodies);
     let check = Arc::new(TestCheck::default());
     let source = CertificateSource::new(checked_client(&kds, &cache, &check, &clock))
         .with_imds(imds_client(&imds, &clock));
@@ -325,7 +274,7 @@ fn a_foreign_chain_from_kds_or_imds_is_refused_and_not_cached() {
         thim: thim(&genuine_vcek(), &foreign),
         ..genuine_bodies()
     }));
-    let kds = server(&bodies);
+    let kds = certificate_service(&bodies);
     let check = Arc::new(TestCheck::default());
     let client = checked_client(&kds, &cache, &check, &clock);
 
@@ -344,7 +293,7 @@ fn a_foreign_chain_from_kds_or_imds_is_refused_and_not_cached() {
     assert_eq!(cached(&cache), Vec::<String>::new());
 
     // The same chain from IMDS.
-    let imds = server(&bodies);
+    let imds = certificate_service(&bodies);
     let source = CertificateSource::new(client.clone()).with_imds(imds_client(&imds, &clock));
     let e = source.vcek(&milan_request()).unwrap_err();
     assert!(
@@ -367,7 +316,7 @@ fn a_foreign_chain_from_kds_or_imds_is_refused_and_not_cached() {
 fn a_poisoned_cache_entry_is_evicted_and_fetched_again_once() {
     let cache = TempDir::new("check-evict");
     let bodies = Arc::new(Mutex::new(genuine_bodies()));
-    let kds = server(&bodies);
+    let kds = certificate_service(&bodies);
     let check = Arc::new(TestCheck::default());
     let client = checked_client(&kds, &cache, &check, &sim_clock());
     let request = milan_request();
@@ -439,7 +388,7 @@ fn a_poisoned_cache_entry_is_evicted_and_fetched_again_once() {
 fn every_cache_hit_is_checked() {
     let cache = TempDir::new("check-hits");
     let bodies = Arc::new(Mutex::new(genuine_bodies()));
-    let kds = server(&bodies);
+    let kds = certificate_service(&bodies);
     let check = Arc::new(TestCheck::default());
     let client = checked_client(&kds, &cache, &check, &sim_clock());
     let request = milan_request();
@@ -455,7 +404,7 @@ fn every_cache_hit_is_checked() {
 fn a_known_chain_checks_cached_vceks_offline() {
     let cache = TempDir::new("check-known");
     let bodies = Arc::new(Mutex::new(genuine_bodies()));
-    let kds = server(&bodies);
+    let kds = certificate_service(&bodies);
     let check = Arc::new(TestCheck::default());
     let request = milan_request();
     let mut config = kds_config(&kds, Some(&cache), exact_policy(2, 60));
@@ -498,7 +447,7 @@ fn a_forged_crl_with_next_update_2099_is_refused_and_not_cached() {
         crl: forged,
         ..genuine_bodies()
     }));
-    let kds = server(&bodies);
+    let kds = certificate_service(&bodies);
     let check = TestCheck::accepting_crl(&genuine);
     let client = checked_client(&kds, &cache, &check, &sim_clock());
 
@@ -532,7 +481,7 @@ fn a_crl_is_kept_at_most_24_hours_whatever_its_next_update() {
         crl: far.clone(),
         ..genuine_bodies()
     }));
-    let kds = server(&bodies);
+    let kds = certificate_service(&bodies);
     let check = TestCheck::accepting_crl(&far);
     let client = checked_client(&kds, &cache, &check, &clock);
     let crl_requests = || kds.targets().iter().filter(|t| t.ends_with("/crl")).count();

@@ -24,6 +24,10 @@ pub enum EvidenceVersion {
     V2,
 }
 
+/// The most certificates an evidence's `cert_chain` may carry (a chain is two; a few
+/// products' chains fit).
+pub const MAX_CERT_CHAIN: usize = 8;
+
 /// The quote part of evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuoteParts {
@@ -185,6 +189,13 @@ impl Evidence {
         let hcl = any
             .hcl_report
             .ok_or_else(|| Error::input("evidence has no \"hcl_report\""))?;
+        let chain_len = any.cert_chain.as_ref().map_or(0, Vec::len);
+        if chain_len > MAX_CERT_CHAIN {
+            // Each candidate may cost an RSA-4096 check: a long list is work, not information.
+            return Err(Error::input(format!(
+                "\"cert_chain\": expected at most {MAX_CERT_CHAIN} certificates (an ASK or ASVK and its ARK), found {chain_len}"
+            )));
+        }
         let decode_opt =
             |field: &str, value: Option<String>| value.map(|text| b64(field, &text)).transpose();
         Ok(Self {

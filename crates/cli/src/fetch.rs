@@ -273,15 +273,31 @@ fn spl_mismatches(found: &TcbComponents, expected: &TcbComponents) -> Vec<String
 }
 
 /// The VCEK chains among CA certificates the caller holds (any order), for checking fetched
-/// VCEKs and CRLs without fetching a chain (each still passes the check first).
+/// VCEKs and CRLs without fetching a chain (each still passes the check first). Each distinct
+/// intermediate is paired only with the self-issued certificate its issuer names, so the work
+/// grows with the number of certificates, not with its square.
 fn known_chains(ca: &[Vec<u8>]) -> Vec<CertChain> {
+    use der::{Decode, Encode};
+    let mut named: Vec<(&[u8], Vec<u8>, Vec<u8>)> = Vec::new();
+    for der in ca {
+        let Ok(cert) = x509_cert::Certificate::from_der(der) else {
+            continue;
+        };
+        let tbs = cert.tbs_certificate();
+        let (Ok(subject), Ok(issuer)) = (tbs.subject().to_der(), tbs.issuer().to_der()) else {
+            continue;
+        };
+        if !named.iter().any(|(seen, _, _)| *seen == der.as_slice()) {
+            named.push((der, subject, issuer));
+        }
+    }
     let mut chains = Vec::new();
-    for (i, intermediate) in ca.iter().enumerate() {
-        for (j, ark) in ca.iter().enumerate() {
-            if i == j {
-                continue;
-            }
-            let body = [intermediate.as_slice(), ark.as_slice()].concat();
+    for (intermediate, _, issuer) in named.iter().filter(|(_, s, i)| s != i) {
+        for (ark, _, _) in named
+            .iter()
+            .filter(|(_, subject, ark_issuer)| subject == issuer && subject == ark_issuer)
+        {
+            let body = [*intermediate, *ark].concat();
             if let Ok(chain) = CertChain::from_bytes(&body, ChainKind::Vcek, None) {
                 chains.push(chain);
             }

@@ -66,7 +66,7 @@ mod verifier;
 pub use amd_kds;
 pub use batch::{BatchItem, CacheLimits, CacheMode, VerificationCache};
 pub use error::{Cause, Check, Error, ExitCode};
-pub use evidence::{DEFAULT_SIZE_LIMIT, Evidence, EvidenceVersion, QuoteParts};
+pub use evidence::{DEFAULT_SIZE_LIMIT, Evidence, EvidenceVersion, MAX_CERT_CHAIN, QuoteParts};
 pub use firmware::FirmwareClaims;
 pub use policy::{
     DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, EventLogPolicy, EvidencePolicy, PRESETS,

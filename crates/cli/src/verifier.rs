@@ -12,7 +12,7 @@ use snp_verify::{
     CertRole, Revocation, RevocationStatus, TrustAnchors, UnixTime, VerifiedCaChain,
     VerifiedReport, authenticate_report,
 };
-use vtpm_quote::eventlog::{BootSummary, EventLog, LogFormat, VerifiedEventLog};
+use vtpm_quote::eventlog::{BootSummary, CMDLINE_PCRS, EventLog, LogFormat, VerifiedEventLog};
 use vtpm_quote::{
     AkPublic, HashAlg, PcrBankSelection, QuoteAttest, QuoteSignature, VerifiedQuote,
     check_qualified_signer, verify_quote,
@@ -707,6 +707,24 @@ impl Verifier {
                 .map(|c| format!("\"{c}\""))
                 .collect::<Vec<_>>()
                 .join(", ");
+            // The command-line PCRs must be attested, and nothing in them may be unreadable:
+            // a command line could hide in an unquoted PCR or behind a description.
+            let attested = |pcr: u8| {
+                log.matched_pcrs
+                    .iter()
+                    .any(|bank| bank.indices.contains(&pcr))
+            };
+            if let Some(pcr) = CMDLINE_PCRS.iter().find(|&&pcr| !attested(pcr)) {
+                return Err(policy(format!(
+                    "kernel command line: expected PCRs {CMDLINE_PCRS:?} (where boot loaders measure command lines) to be attested by the quote, found PCR {pcr} not quoted"
+                )));
+            }
+            if !log.summary.opaque_cmdline_events.is_empty() {
+                return Err(policy(format!(
+                    "kernel command line: expected only string measurements in PCRs {CMDLINE_PCRS:?}, found events {:?} whose digests cover something the log does not carry: a command line could hide behind them (pin those PCRs' values in [pcrs] expected instead)",
+                    log.summary.opaque_cmdline_events
+                )));
+            }
             // Every measured command line must be allowed: whoever measured one could measure
             // another after it.
             if let Some(cmdline) = log

@@ -136,3 +136,48 @@ fn a_cache_is_bound_to_the_anchors_of_its_first_use() {
     assert_eq!(err.exit_code(), ExitCode::Input, "{err}");
     assert!(err.message().contains("other trust anchors"), "{err}");
 }
+
+/// The second outside review: hundreds of copies of the ARK and of a broken ASK in one
+/// evidence cost one RSA check per pair. Evidence carries at most MAX_CERT_CHAIN certificates,
+/// copies count once, and past a few candidate intermediates the search stops.
+#[test]
+fn certificate_lists_cannot_multiply_signature_checks() {
+    use snp_verify::{CertRole, TrustAnchors, VerifiedCaChain};
+    let sample = &real_evidence()[0];
+    let ark = vectors::read_pem("amd/milan/ark.pem").remove(0);
+    let ask = vectors::read_pem("amd/milan/ask.pem").remove(0);
+
+    let mut long = sample.evidence.clone();
+    long.cert_chain = vec![ark.clone(); snp_vtpm::MAX_CERT_CHAIN + 1];
+    let err =
+        snp_vtpm::Evidence::from_json(&long.to_json(), snp_vtpm::DEFAULT_SIZE_LIMIT).unwrap_err();
+    assert_eq!(err.exit_code(), ExitCode::Input, "{err}");
+    assert!(err.message().contains("at most"), "{err}");
+
+    // Copies count once: 200 ARKs and 200 ASKs verify as one chain.
+    let copies: Vec<&[u8]> = std::iter::repeat_n(ark.as_slice(), 200)
+        .chain(std::iter::repeat_n(ask.as_slice(), 200))
+        .collect();
+    VerifiedCaChain::from_candidates(&TrustAnchors::amd(), &copies, CertRole::Ask, TIME).unwrap();
+
+    // Distinct broken intermediates: refused after a bound, not after one check each.
+    let broken: Vec<Vec<u8>> = (0..40usize)
+        .map(|i| {
+            let mut der = ask.clone();
+            let at = der.len() - 1 - i;
+            der[at] ^= 1;
+            der
+        })
+        .collect();
+    let mut candidates: Vec<&[u8]> = vec![ark.as_slice()];
+    candidates.extend(broken.iter().map(Vec::as_slice));
+    let started = std::time::Instant::now();
+    let err =
+        VerifiedCaChain::from_candidates(&TrustAnchors::amd(), &candidates, CertRole::Ask, TIME)
+            .unwrap_err();
+    assert!(
+        err.to_string().contains("refusing to check them all"),
+        "{err}"
+    );
+    eprintln!("40 broken ASKs refused in {:?}", started.elapsed());
+}

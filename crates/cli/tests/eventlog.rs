@@ -111,7 +111,10 @@ fn a_log_that_replays_to_the_quote_verifies_and_says_what_booted() {
         "the SHA-256 bank the quote covers"
     );
     assert_eq!(claims.matched_pcrs[0].bank, HashAlg::Sha256);
-    assert_eq!(claims.matched_pcrs[0].indices, (0..=8).collect::<Vec<u8>>());
+    assert_eq!(
+        claims.matched_pcrs[0].indices,
+        (0..=8).chain([12]).collect::<Vec<u8>>()
+    );
     assert!(claims.unquoted_pcrs.is_empty());
     assert_schema_valid(&verified);
     let json = serde_json::to_value(&verified).unwrap();
@@ -380,4 +383,209 @@ fn show_decodes_a_log_and_prints_what_it_replays_to_per_bank() {
     assert_eq!(code, 0, "{text}");
     assert!(text.starts_with("TCG event log (SHA-1 (legacy))"), "{text}");
     assert!(text.contains("startup locality: 3"), "{text}");
+}
+
+// --- The second outside review's bypasses of the command-line and secure-boot policy. ---
+
+const ALLOWED_ONLY: &str = r#"{ "event_log": { "secure_boot": true, "allowed_kernel_cmdlines": ["/vmlinuz-6.8.0 root=/dev/vda1 ro console=ttyS0"] } }"#;
+
+fn strict() -> Verifier {
+    verifier(serde_json::from_str(ALLOWED_ONLY).unwrap())
+}
+
+/// A Linux boot with the allowed command line, then `extra` applied to the builder.
+fn boot_with(extra: impl FnOnce(&mut vtpm_quote::eventlog::compose::EventLogBuilder)) -> Vec<u8> {
+    use vtpm_quote::eventlog::compose::EventLogBuilder;
+    use vtpm_quote::eventlog::{EFI_GLOBAL_VARIABLE, EventType};
+    let mut builder = EventLogBuilder::crypto_agile(&[HashAlg::Sha1, HashAlg::Sha256]);
+    builder
+        .measure(0, EventType::S_CRTM_CONTENTS, b"synthetic firmware")
+        .efi_variable(&EFI_GLOBAL_VARIABLE, "SecureBoot", &[1])
+        .separators(0..=7)
+        .kernel_cmdline(CMDLINE);
+    extra(&mut builder);
+    builder.build()
+}
+
+fn assert_policy_refusal(made: &(Evidence, Certificates, Vec<u8>), needle: &str) {
+    let err = verify(&strict(), made).unwrap_err();
+    assert_eq!(
+        (err.check(), err.exit_code()),
+        (Check::Policy, ExitCode::Policy),
+        "{err}"
+    );
+    assert!(err.message().contains(needle), "{needle}: {err}");
+}
+
+#[test]
+fn the_allowed_boot_passes_the_strict_policy() {
+    let log = boot_with(|_| {});
+    verify(&strict(), &evidence(&log, Some(&log))).unwrap();
+}
+
+#[test]
+fn a_command_line_that_is_not_utf8_is_listed_and_refused() {
+    use vtpm_quote::eventlog::EventType;
+    let log = boot_with(|b| {
+        let evil = b"/vmlinuz-6.8.0 init=/bin/sh x=a\xD8zz";
+        b.measure_hashing(
+            8,
+            EventType::IPL,
+            evil,
+            &[&b"kernel_cmdline: "[..], evil, b"\0"].concat(),
+        );
+    });
+    let made = evidence(&log, Some(&log));
+    let verified = verify(&verifier(serde_json::json!({})), &made).unwrap();
+    let cmdlines = &verified.event_log().unwrap().summary.kernel_cmdlines;
+    assert_eq!(cmdlines.len(), 2, "{cmdlines:?}");
+    assert!(
+        cmdlines[1].contains("init=/bin/sh x=a\u{fffd}zz"),
+        "{cmdlines:?}"
+    );
+    assert_policy_refusal(&made, "init=/bin/sh");
+}
+
+#[test]
+fn a_systemd_command_line_with_a_lone_surrogate_is_listed_and_refused() {
+    use vtpm_quote::eventlog::EventType;
+    let log = boot_with(|b| {
+        let mut evil: Vec<u8> = "init=/bin/sh "
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        evil.extend_from_slice(&0xD800u16.to_le_bytes());
+        b.measure(12, EventType::IPL, &evil);
+    });
+    let made = evidence(&log, Some(&log));
+    assert_policy_refusal(&made, "init=/bin/sh");
+}
+
+#[test]
+fn relabelling_an_events_type_hides_nothing() {
+    use vtpm_quote::eventlog::compose::uefi_variable;
+    use vtpm_quote::eventlog::{EFI_GLOBAL_VARIABLE, EventType};
+    // GRUB's evil command line logged as EV_POST_CODE: still read from PCR 8.
+    let evil = "/vmlinuz-6.8.0 root=/dev/vda1 init=/bin/sh";
+    let log = boot_with(|b| {
+        b.measure_hashing(
+            8,
+            EventType::POST_CODE,
+            evil.as_bytes(),
+            format!("kernel_cmdline: {evil}\0").as_bytes(),
+        );
+    });
+    assert_policy_refusal(&evidence(&log, Some(&log)), evil);
+
+    // The firmware's SecureBoot=0 relabelled as a boot variable, and a SecureBoot=1
+    // measurement added after it: every SecureBoot variable in PCR 7 counts.
+    use vtpm_quote::eventlog::compose::EventLogBuilder;
+    let mut builder = EventLogBuilder::crypto_agile(&[HashAlg::Sha256]);
+    builder
+        .measure(
+            7,
+            EventType::EFI_VARIABLE_BOOT,
+            &uefi_variable(&EFI_GLOBAL_VARIABLE, "SecureBoot", &[0]),
+        )
+        .separators(0..=7)
+        .efi_variable(&EFI_GLOBAL_VARIABLE, "SecureBoot", &[1])
+        .kernel_cmdline(CMDLINE);
+    let log = builder.build();
+    let made = evidence(&log, Some(&log));
+    let verified = verify(&verifier(serde_json::json!({})), &made).unwrap();
+    assert_eq!(
+        verified.event_log().unwrap().summary.secure_boot,
+        Some(false)
+    );
+    assert_policy_refusal(&made, "secure boot: expected on, found off");
+}
+
+#[test]
+fn a_log_without_the_command_line_pcr_events_does_not_replay() {
+    // The quote attests the real boot (an evil command line in PCR 8); the log handed over
+    // leaves PCR 8 out and carries an allowed command line in PCR 14 instead.
+    use vtpm_quote::eventlog::EventType;
+    let evil_boot = linux_boot_log(true, "/vmlinuz-6.8.0 init=/bin/sh");
+    let mut handed = vtpm_quote::eventlog::compose::EventLogBuilder::crypto_agile(&[
+        HashAlg::Sha1,
+        HashAlg::Sha256,
+    ]);
+    handed
+        .measure(0, EventType::S_CRTM_CONTENTS, b"synthetic firmware")
+        .efi_variable(
+            &vtpm_quote::eventlog::EFI_GLOBAL_VARIABLE,
+            "SecureBoot",
+            &[1],
+        )
+        .separators(0..=7)
+        .measure_hashing(
+            14,
+            EventType::IPL,
+            CMDLINE.as_bytes(),
+            format!("kernel_cmdline: {CMDLINE}\0").as_bytes(),
+        );
+    let handed = handed.build();
+    let err = verify(&strict(), &evidence(&evil_boot, Some(&handed))).unwrap_err();
+    assert_eq!(
+        (err.check(), err.exit_code()),
+        (Check::EventLog, ExitCode::Verification),
+        "{err}"
+    );
+    // A command line in another PCR is not a command line.
+    let mut in_pcr_14 = vtpm_quote::eventlog::compose::EventLogBuilder::crypto_agile(&[
+        HashAlg::Sha1,
+        HashAlg::Sha256,
+    ]);
+    in_pcr_14.separators(0..=7).measure_hashing(
+        14,
+        EventType::IPL,
+        CMDLINE.as_bytes(),
+        format!("kernel_cmdline: {CMDLINE}\0").as_bytes(),
+    );
+    let log = in_pcr_14.build();
+    let made = evidence(&log, Some(&log));
+    assert!(
+        verify(&verifier(serde_json::json!({})), &made)
+            .unwrap()
+            .event_log()
+            .unwrap()
+            .summary
+            .kernel_cmdlines
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_quote_that_leaves_out_the_command_line_pcrs_cannot_meet_the_policy() {
+    let log = boot_with(|_| {});
+    let (mut evidence, certificates, nonce) = evidence(&log, Some(&log));
+    // The attester chose to quote PCRs 0-7 only.
+    let pcrs = snp_vtpm_testkit::eventlog::sha256_pcrs(&log);
+    let (message, signature) =
+        snp_vtpm_testkit::azure::SoftwareAk::shared().quote(&nonce, &pcrs[..8]);
+    evidence.quote.message = message;
+    evidence.quote.signature = signature;
+    evidence.quote.pcrs = pcrs[..8].iter().map(|p| p.to_vec()).collect();
+    let made = (evidence, certificates, nonce);
+    verify(&verifier(serde_json::json!({})), &made).unwrap();
+    assert_policy_refusal(&made, "PCR 8 not quoted");
+}
+
+#[test]
+fn a_description_in_a_command_line_pcr_makes_the_policy_unmeetable() {
+    // systemd-stub's credentials initrd: a description, the digest is of an archive.
+    use vtpm_quote::eventlog::EventType;
+    let description: Vec<u8> = "Credentials initrd\0"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let log = boot_with(|b| {
+        b.measure_hashing(12, EventType::IPL, b"cpio archive", &description);
+    });
+    let made = evidence(&log, Some(&log));
+    let verified = verify(&verifier(serde_json::json!({})), &made).unwrap();
+    let summary = &verified.event_log().unwrap().summary;
+    assert_eq!(summary.kernel_cmdlines, [CMDLINE]);
+    assert_eq!(summary.opaque_cmdline_events.len(), 1);
+    assert_policy_refusal(&made, "could hide behind them");
 }

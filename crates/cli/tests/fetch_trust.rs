@@ -16,7 +16,10 @@ use snp_vtpm::fetch::{self, FetchOptions};
 use snp_vtpm::{Certificates, EvidencePolicy, ExitCode, Verifier, VerifyOptions};
 use snp_vtpm_testkit::pki::{CrlSpec, LeafSpec, TestPki};
 use snp_vtpm_testkit::vectors;
-use support::{Reply, TempDir, TestServer, hex, kds_chain_pem, pem, pem_ders, vector};
+use support::{
+    Bodies, TempDir, TestServer, certificate_service, genuine_bodies, genuine_vcek, hex,
+    kds_chain_pem, other_chip_vcek, pem,
+};
 
 /// 2099-01-01T00:00:00Z.
 const YEAR_2099: u64 = 4_070_908_800;
@@ -41,15 +44,6 @@ fn request() -> snp_vtpm::amd_kds::VcekRequest {
     .unwrap()
 }
 
-fn genuine_vcek() -> Vec<u8> {
-    vector("snp/milan/vcek_milan.der")
-}
-
-/// Another Milan chip's VCEK, issued by AMD (the milan-v2 Azure host).
-fn other_chip_vcek() -> Vec<u8> {
-    pem_ders("azure/milan-v2/vcek.pem").remove(0)
-}
-
 /// A VCEK with exactly the report's hwID and SPLs, signed by a key that is not AMD's.
 fn self_made_vcek() -> Vec<u8> {
     let request = request();
@@ -60,44 +54,6 @@ fn self_made_vcek() -> Vec<u8> {
             request.tcb(),
         ))
         .der
-}
-
-#[derive(Clone, Default)]
-struct Bodies {
-    vcek: Vec<u8>,
-    chain: Vec<u8>,
-    crl: Vec<u8>,
-    thim: Vec<u8>,
-}
-
-fn genuine() -> Bodies {
-    Bodies {
-        vcek: genuine_vcek(),
-        chain: kds_chain_pem("milan", "ask"),
-        ..Bodies::default()
-    }
-}
-
-/// A loopback server for the KDS paths and the THIM path, from swappable bodies.
-fn server(bodies: &Arc<Mutex<Bodies>>) -> TestServer {
-    let bodies = bodies.clone();
-    TestServer::start(move |_, request| {
-        let bodies = bodies.lock().unwrap().clone();
-        let body = if request.target.ends_with("/cert_chain") {
-            bodies.chain
-        } else if request.target.ends_with("/crl") {
-            bodies.crl
-        } else if request.target.starts_with("/metadata/THIM/") {
-            bodies.thim
-        } else {
-            bodies.vcek
-        };
-        if body.is_empty() {
-            Reply::status(404)
-        } else {
-            Reply::ok(body)
-        }
-    })
 }
 
 fn thim(vcek: &[u8]) -> Vec<u8> {
@@ -189,9 +145,9 @@ fn another_chips_vcek_from_kds_is_refused_and_genuine_evidence_then_verifies() {
     let cache = TempDir::new("trust-kds-vcek");
     let bodies = Arc::new(Mutex::new(Bodies {
         vcek: other_chip_vcek(),
-        ..genuine()
+        ..genuine_bodies()
     }));
-    let kds = server(&bodies);
+    let kds = certificate_service(&bodies);
     let options = fetch_options(&kds, &cache);
 
     let e = complete(&options, &mut Certificates::default()).unwrap_err();
@@ -225,9 +181,9 @@ fn another_chips_vcek_from_imds_is_refused_and_genuine_evidence_then_verifies() 
     let cache = TempDir::new("trust-imds-vcek");
     let bodies = Arc::new(Mutex::new(Bodies {
         thim: thim(&other_chip_vcek()),
-        ..genuine()
+        ..genuine_bodies()
     }));
-    let imds = server(&bodies);
+    let imds = certificate_service(&bodies);
     let options = FetchOptions {
         use_imds: true,
         ..fetch_options(&imds, &cache)
@@ -269,9 +225,9 @@ fn a_self_made_vcek_with_the_right_extensions_is_refused() {
     );
     let bodies = Arc::new(Mutex::new(Bodies {
         vcek: forged,
-        ..genuine()
+        ..genuine_bodies()
     }));
-    let kds = server(&bodies);
+    let kds = certificate_service(&bodies);
     let options = fetch_options(&kds, &cache);
 
     let e = complete(&options, &mut Certificates::default()).unwrap_err();
@@ -303,9 +259,9 @@ fn a_foreign_chain_is_refused_and_genuine_evidence_then_verifies() {
         .into_bytes();
     let bodies = Arc::new(Mutex::new(Bodies {
         chain: foreign,
-        ..genuine()
+        ..genuine_bodies()
     }));
-    let kds = server(&bodies);
+    let kds = certificate_service(&bodies);
     let options = fetch_options(&kds, &cache);
 
     // The VCEK is at hand; the chain is fetched.
@@ -333,8 +289,8 @@ fn a_foreign_chain_is_refused_and_genuine_evidence_then_verifies() {
 #[test]
 fn a_poisoned_cache_is_repaired_and_genuine_evidence_verifies() {
     let cache = TempDir::new("trust-poisoned");
-    let bodies = Arc::new(Mutex::new(genuine()));
-    let kds = server(&bodies);
+    let bodies = Arc::new(Mutex::new(genuine_bodies()));
+    let kds = certificate_service(&bodies);
     let options = fetch_options(&kds, &cache);
     // What the old code could leave: another chip's VCEK under this chip's key.
     let store = snp_vtpm::amd_kds::Cache::new(cache.path());
@@ -386,7 +342,7 @@ fn a_forged_crl_with_next_update_2099_is_refused_and_not_cached() {
     let forged = TestPki::new(2).crl(Generation::Milan, &CrlSpec::new(t - 60, YEAR_2099));
     let genuine = TestPki::shared().crl(Generation::Milan, &CrlSpec::new(t - 60, t + 86_400));
     let bodies = Arc::new(Mutex::new(test_pki_bodies(forged)));
-    let kds = server(&bodies);
+    let kds = certificate_service(&bodies);
     let options = test_pki_options(&kds, &cache);
 
     let e = fetch::crl(&options.source().unwrap(), Generation::Milan).unwrap_err();
@@ -433,7 +389,7 @@ fn a_cached_crl_is_used_for_at_most_24_hours_and_offline_too() {
     let t = now();
     let crl = TestPki::shared().crl(Generation::Milan, &CrlSpec::new(t - 60, YEAR_2099));
     let bodies = Arc::new(Mutex::new(test_pki_bodies(crl.clone())));
-    let kds = server(&bodies);
+    let kds = certificate_service(&bodies);
     let options = test_pki_options(&kds, &cache);
     let pem_crl = snp_vtpm::amd_kds::Crl::from_bytes(&crl).unwrap().to_pem();
     let path = cache.path().join("vcek/Milan/crl.pem");
@@ -479,9 +435,9 @@ fn imds_vcek_is_checked_before_it_is_printed() {
     let cache = TempDir::new("trust-imds-only");
     let bodies = Arc::new(Mutex::new(Bodies {
         thim: thim(&self_made_vcek()),
-        ..genuine()
+        ..genuine_bodies()
     }));
-    let imds = server(&bodies);
+    let imds = certificate_service(&bodies);
     let options = FetchOptions {
         use_imds: true,
         ..fetch_options(&imds, &cache)

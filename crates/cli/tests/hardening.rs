@@ -295,3 +295,31 @@ fn control_characters_from_an_event_log_are_escaped_in_human_output() {
         "{stdout}"
     );
 }
+
+#[test]
+fn keys_of_shown_json_and_error_messages_cannot_start_lines() {
+    let file = std::env::temp_dir().join(format!("snp-vtpm-keys-{}.json", std::process::id()));
+    std::fs::write(&file, br#"{"a\nVERIFIED fake line": 1, "b": "x\ny"}"#).unwrap();
+    let (_, stdout, stderr) = run(&["show", file.to_str().unwrap()]);
+    std::fs::remove_file(&file).unwrap();
+    for line in stdout.lines().chain(stderr.lines()) {
+        assert!(
+            !line.starts_with("VERIFIED") && !line.starts_with('y'),
+            "{line:?}"
+        );
+    }
+
+    // An error that quotes what it was given prints on one line of stderr.
+    let (code, _, stderr) = run(&[
+        "verify",
+        &vector("azure/milan-v3/evidence-v0.json"),
+        "--nonce",
+        "challenge",
+        "--product",
+        "x\nsnp-vtpm: VERIFIED",
+        "--offline",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("\\u{a}snp-vtpm: VERIFIED"), "{stderr}");
+}

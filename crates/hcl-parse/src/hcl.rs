@@ -292,9 +292,10 @@ impl fmt::Debug for HclReport<'_> {
 }
 
 /// What the paravisor writes in the header's unsigned words: an AK certificate request
-/// (type 2), status 0, reserved zero. Nothing signs them; they are checked so that two
-/// byte strings that differ only there are not both accepted as "the" report. (Replay
-/// detection must still key on signed content, never on evidence bytes.)
+/// (type 2), status 0, reserved zero. Nothing signs them; checking them narrows what can be
+/// changed without breaking a check, but does not close it: the header version and the
+/// request-data layout (version 2 inserts a capability bitmap) are unsigned too and have more
+/// than one valid value. Replay detection must key on signed content, never on evidence bytes.
 fn check_unsigned_header(fixed: &HclFixed) -> Result<()> {
     let word = |field, expected: u32, expected_text, found: u32| {
         if found == expected {

@@ -23,6 +23,10 @@ const OID_SECP384R1: der::asn1::ObjectIdentifier =
 const OID_BASIC_CONSTRAINTS: der::asn1::ObjectIdentifier =
     der::asn1::ObjectIdentifier::new_unwrap("2.5.29.19");
 
+/// The most candidate intermediates [`VerifiedCaChain::from_candidates`] checks (each costs an
+/// RSA-4096 signature check when it is not pinned); AMD has one per product and role.
+const MAX_CANDIDATE_CHECKS: usize = 8;
+
 /// An ARK and intermediate (ASK or ASVK) that passed every check at some time.
 ///
 /// Building one costs at most one RSA-4096 signature check (none when the intermediate is
@@ -210,15 +214,27 @@ impl VerifiedCaChain {
         issuer: Option<&Name>,
         time: UnixTime,
     ) -> Result<Self> {
+        // Each distinct certificate once: repeated copies cost signature checks, not trust.
+        let mut distinct: Vec<([u8; 32], &[u8])> = Vec::new();
+        for der in certificates {
+            let hash = sha256(der);
+            if !distinct.iter().any(|(seen, _)| *seen == hash) {
+                distinct.push((hash, der));
+            }
+        }
         let mut first_error = None;
-        for ark_der in certificates {
-            let ark_hash = sha256(ark_der);
+        let mut signature_checks = 0usize;
+        for &(ark_hash, ark_der) in &distinct {
             let Some(generation) = anchors.pinned_root(&ark_hash) else {
                 continue;
             };
             let ark = ParsedCert::parse(CertRole::Ark, ark_der)?;
             let role_cn = intermediate_cn(intermediate, generation);
-            for candidate in certificates.iter().filter(|c| sha256(c) != ark_hash) {
+            let others = distinct
+                .iter()
+                .filter(|(hash, _)| *hash != ark_hash)
+                .map(|&(_, der)| der);
+            for candidate in others {
                 let Ok(mut parsed) = ParsedCert::parse(CertRole::Ask, candidate) else {
                     continue;
                 };
@@ -226,6 +242,15 @@ impl VerifiedCaChain {
                     || issuer.is_some_and(|issuer| issuer != parsed.subject())
                 {
                     continue;
+                }
+                signature_checks += 1;
+                if signature_checks > MAX_CANDIDATE_CHECKS {
+                    return Err(Error::UnexpectedCertificateContent {
+                        role: intermediate,
+                        reason: format!(
+                            "more than {MAX_CANDIDATE_CHECKS} candidate {intermediate}s named \"{role_cn}\" under pinned ARKs: refusing to check them all"
+                        ),
+                    });
                 }
                 let verified = Self::verify_parsed(
                     anchors,

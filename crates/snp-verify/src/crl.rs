@@ -85,7 +85,26 @@ fn refuse_critical_extensions(crl: &CertificateList) -> Result<()> {
     Ok(())
 }
 
-fn check_crl(der: &[u8], chain: &VerifiedCaChain, time: UnixTime) -> Result<RevocationStatus> {
+/// Checks that `crl_der` is a DER CRL issued by the ARK of `chain` (a pinned root), signed
+/// with its key (RSASSA-PSS, AMD's parameters), with no critical extension. Whether it is
+/// current at some time and what it revokes are not checked here (a cache deciding whether to
+/// keep a CRL needs only this); verification uses [`check_revocation`], which checks both.
+///
+/// ```no_run
+/// use snp_verify::{TrustAnchors, UnixTime, VerifiedCaChain, verify_crl_signature};
+///
+/// # fn run(ark: &[u8], ask: &[u8], crl: &[u8]) -> Result<(), snp_verify::Error> {
+/// let chain = VerifiedCaChain::verify(&TrustAnchors::amd(), ark, ask, UnixTime::from_secs(1_750_000_000))?;
+/// verify_crl_signature(&chain, crl)?;
+/// # Ok(())
+/// # }
+/// ```
+pub fn verify_crl_signature(chain: &VerifiedCaChain, crl_der: &[u8]) -> Result<()> {
+    signed_crl(chain, crl_der).map(|_| ())
+}
+
+/// The CRL, once [`verify_crl_signature`]'s checks passed.
+fn signed_crl(chain: &VerifiedCaChain, der: &[u8]) -> Result<CertificateList> {
     let malformed = |e: der::Error| Error::BadCrl {
         reason: format!("malformed: {e}"),
     };
@@ -117,6 +136,12 @@ fn check_crl(der: &[u8], chain: &VerifiedCaChain, time: UnixTime) -> Result<Revo
     .map_err(|e| Error::BadCrl {
         reason: format!("not signed by the pinned ARK: {e}"),
     })?;
+    refuse_critical_extensions(&crl)?;
+    Ok(crl)
+}
+
+fn check_crl(der: &[u8], chain: &VerifiedCaChain, time: UnixTime) -> Result<RevocationStatus> {
+    let crl = signed_crl(chain, der)?;
     let this_update = UnixTime::from_x509(crl.tbs_cert_list.this_update);
     let next_update = crl
         .tbs_cert_list
@@ -132,7 +157,6 @@ fn check_crl(der: &[u8], chain: &VerifiedCaChain, time: UnixTime) -> Result<Revo
             next_update,
         });
     }
-    refuse_critical_extensions(&crl)?;
     let serial = chain.intermediate_serial();
     let revoked = crl
         .tbs_cert_list

@@ -496,3 +496,61 @@ pub fn kds_chain_pem(product: &str, intermediate: &str) -> Vec<u8> {
     text.push_str(&String::from_utf8(vector(&format!("amd/{product}/ark.pem"))).unwrap());
     text.into_bytes()
 }
+
+// ---------------------------------------------------------------------------------------------
+// A certificate service (KDS paths and the IMDS THIM path) with swappable bodies, for the
+// tests of what a client does with what a source sends.
+
+/// What the loopback KDS/IMDS serves; tests swap bodies between calls. An empty body is a 404.
+#[derive(Clone, Default)]
+pub struct Bodies {
+    pub vcek: Vec<u8>,
+    pub chain: Vec<u8>,
+    pub crl: Vec<u8>,
+    pub thim: Vec<u8>,
+}
+
+/// The raw Milan report's VCEK (AMD's, of the chip `snp/milan/report_milan.hex` came from).
+pub fn genuine_vcek() -> Vec<u8> {
+    vector("snp/milan/vcek_milan.der")
+}
+
+/// Another Milan chip's VCEK, issued by AMD (the milan-v2 Azure host; the file holds VCEK,
+/// ASK, ARK).
+pub fn other_chip_vcek() -> Vec<u8> {
+    pem_ders("azure/milan-v2/vcek.pem").remove(0)
+}
+
+/// The genuine Milan VCEK and chain; no CRL, no THIM answer.
+pub fn genuine_bodies() -> Bodies {
+    Bodies {
+        vcek: genuine_vcek(),
+        chain: kds_chain_pem("milan", "ask"),
+        ..Bodies::default()
+    }
+}
+
+/// A server answering every KDS path and the THIM path from `bodies`.
+pub fn certificate_service(bodies: &Arc<Mutex<Bodies>>) -> TestServer {
+    let bodies = bodies.clone();
+    TestServer::start(move |_, request| {
+        let bodies = bodies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let body = if request.target.ends_with("/cert_chain") {
+            bodies.chain
+        } else if request.target.ends_with("/crl") {
+            bodies.crl
+        } else if request.target.starts_with("/metadata/THIM/") {
+            bodies.thim
+        } else {
+            bodies.vcek
+        };
+        if body.is_empty() {
+            Reply::status(404)
+        } else {
+            Reply::ok(body)
+        }
+    })
+}

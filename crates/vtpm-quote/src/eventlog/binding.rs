@@ -9,7 +9,9 @@
 
 use alloc::vec::Vec;
 
-use super::decode::{GRUB_PREFIXES, SYSTEMD_CMDLINE_PCRS};
+use super::decode::{
+    CMDLINE_PCRS, EventContent, GRUB_PREFIXES, GRUB_STRING_PCR, SYSTEMD_CMDLINE_PCRS, grub_string,
+};
 use super::efi::raw_variable;
 use super::text::{ascii_text, utf16_bytes, utf16_text};
 use super::types::{Event, EventType};
@@ -45,8 +47,9 @@ impl Event<'_> {
     }
 
     fn binding_over(&self, judged: impl Fn(HashAlg) -> bool) -> DataBinding {
-        let candidates = self.measured_forms();
-        if candidates.is_empty() {
+        let typed = self.measured_forms();
+        let raw = self.raw_forms();
+        if typed.is_empty() && raw.is_empty() {
             return DataBinding::NotApplicable;
         }
         let banks: Vec<_> = self
@@ -61,22 +64,60 @@ impl Event<'_> {
         if banks.is_empty() {
             return DataBinding::NotApplicable;
         }
-        let matches = candidates.iter().any(|form| {
+        let matches = typed.iter().chain(&raw).any(|form| {
             banks
                 .iter()
                 .all(|(bank, digest)| bank.hash_parts([form.as_slice()]).as_slice() == *digest)
         });
-        if matches {
-            DataBinding::Matches
-        } else {
-            DataBinding::Contradicts
+        match (matches, typed.is_empty()) {
+            (true, _) => DataBinding::Matches,
+            (false, false) => DataBinding::Contradicts,
+            // Only the type-independent forms were tried: the data may describe what was
+            // measured rather than be it.
+            (false, true) => DataBinding::NotApplicable,
         }
+    }
+
+    /// The data itself (and without its NUL terminator), whatever the type, in the PCRs whose
+    /// strings a policy reads (7: SecureBoot; 8 and 12: command lines). The type is covered
+    /// by no digest: an event relabelled to a type without measured forms still binds to its
+    /// data when the data is what was hashed. These forms can show a match, never a
+    /// contradiction.
+    fn raw_forms(&self) -> Vec<Vec<u8>> {
+        if !(self.pcr == 7 || CMDLINE_PCRS.contains(&self.pcr)) || !self.is_measured() {
+            return Vec::new();
+        }
+        let data = self.data;
+        let mut forms = Vec::from([data.to_vec()]);
+        let bytes_end = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        let units_end = data
+            .chunks_exact(2)
+            .rposition(|unit| unit != [0, 0])
+            .map_or(0, |i| 2 * (i + 1));
+        for end in [bytes_end, units_end] {
+            if let Some(trimmed) = data.get(..end)
+                && end < data.len()
+                && !forms.iter().any(|f| f.as_slice() == trimmed)
+            {
+                forms.push(trimmed.to_vec());
+            }
+        }
+        forms
     }
 
     /// The byte strings the measuring code may have hashed, for types whose digest is defined
     /// over the data; empty for the others.
     fn measured_forms(&self) -> Vec<Vec<u8>> {
         let data = self.data;
+        // GRUB's strings in PCR 8, whatever the type (see `Event::content`).
+        if self.pcr == GRUB_STRING_PCR
+            && self.is_measured()
+            && let Some((rest, _)) = grub_string(data)
+        {
+            let mut with_nul = rest.to_vec();
+            with_nul.push(0);
+            return Vec::from([rest.to_vec(), with_nul]);
+        }
         match self.event_type {
             EventType::SEPARATOR
             | EventType::ACTION
@@ -116,7 +157,10 @@ impl Event<'_> {
                 .unwrap_or_default();
         }
         match utf16_text(self.data) {
-            Some(text) if SYSTEMD_CMDLINE_PCRS.contains(&self.pcr) => {
+            Some(text)
+                if SYSTEMD_CMDLINE_PCRS.contains(&self.pcr)
+                    && matches!(self.content(), EventContent::KernelCommandLine { .. }) =>
+            {
                 let bare = utf16_bytes(&text);
                 let mut with_nul = bare.clone();
                 with_nul.extend_from_slice(&[0, 0]);

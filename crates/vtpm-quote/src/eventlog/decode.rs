@@ -24,6 +24,27 @@ pub(crate) const GRUB_PREFIXES: [(&str, bool); 4] = [
 ];
 /// PCRs where systemd-boot and systemd-stub measure the kernel command line (UTF-16).
 pub(crate) const SYSTEMD_CMDLINE_PCRS: [u8; 2] = [8, 12];
+/// The PCR GRUB measures its commands and the kernel command line into.
+pub(crate) const GRUB_STRING_PCR: u8 = 8;
+/// The PCRs where boot loaders measure kernel command lines: GRUB's strings (8),
+/// systemd-boot's and systemd-stub's UTF-16 command lines (8 before v251, then 12).
+pub const CMDLINE_PCRS: [u8; 2] = [8, 12];
+
+/// GRUB's string, when `data` (trailing NULs aside) starts with one of its prefixes: the rest,
+/// and whether it is the kernel command line. Bytes, not text: a command line that is not
+/// UTF-8 is still GRUB's command line.
+pub(crate) fn grub_string(data: &[u8]) -> Option<(&[u8], bool)> {
+    let end = data
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(0, |last| last + 1);
+    let trimmed = data.get(..end)?;
+    GRUB_PREFIXES.iter().find_map(|(prefix, cmdline)| {
+        trimmed
+            .strip_prefix(prefix.as_bytes())
+            .map(|rest| (rest, *cmdline))
+    })
+}
 
 /// Who measured a kernel command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -145,6 +166,10 @@ pub enum EventContent {
     },
 }
 
+/// The descriptions systemd-stub logs for EV_IPL measurements of PCR 12 that are not command
+/// lines (the digest covers a credentials archive it generated).
+const SYSTEMD_DESCRIPTIONS: [&str; 2] = ["Credentials initrd", "Global credentials initrd"];
+
 fn technology(code: u8) -> String {
     match code {
         0 => String::from("none"),
@@ -160,9 +185,24 @@ fn short(s: Short) -> String {
 }
 
 impl Event<'_> {
-    /// Decodes the event's data by its type.
+    /// Decodes the event's data by its type; in PCR 8, GRUB's strings whatever the type (the
+    /// type is covered by no digest, so a relabelled event reads the same).
     pub fn content(&self) -> EventContent {
         let data = self.data;
+        if self.pcr == GRUB_STRING_PCR
+            && self.is_measured()
+            && let Some((rest, cmdline)) = grub_string(data)
+        {
+            let text = String::from_utf8_lossy(rest).into_owned();
+            return if cmdline {
+                EventContent::KernelCommandLine {
+                    command_line: text,
+                    source: CmdlineSource::Grub,
+                }
+            } else {
+                EventContent::GrubCommand { command: text }
+            };
+        }
         let raw = || EventContent::Raw { length: data.len() };
         let text_or_raw = || ascii_text(data).map_or_else(raw, |text| EventContent::Text { text });
         let malformed = |reason: String| EventContent::Malformed { reason };
@@ -244,28 +284,27 @@ impl Event<'_> {
         }
     }
 
-    /// EV_IPL: GRUB's strings, systemd's UTF-16 command line, or other text.
+    /// EV_IPL: GRUB's commands (GRUB's strings in PCR 8 are decoded before the type), systemd's
+    /// UTF-16 command line, or other text.
     fn ipl(&self) -> EventContent {
         if let Some(text) = ascii_text(self.data) {
-            for (prefix, cmdline) in GRUB_PREFIXES {
-                if let Some(rest) = text.strip_prefix(prefix) {
-                    let rest = String::from(rest);
-                    return if cmdline {
-                        EventContent::KernelCommandLine {
-                            command_line: rest,
-                            source: CmdlineSource::Grub,
-                        }
-                    } else {
-                        EventContent::GrubCommand { command: rest }
-                    };
-                }
+            if let Some(command) = GRUB_PREFIXES
+                .iter()
+                .find_map(|(prefix, cmdline)| text.strip_prefix(prefix).filter(|_| !cmdline))
+            {
+                return EventContent::GrubCommand {
+                    command: String::from(command),
+                };
             }
             return EventContent::Text { text };
         }
         match utf16_text(self.data) {
-            Some(command_line) if SYSTEMD_CMDLINE_PCRS.contains(&self.pcr) => {
+            Some(text)
+                if SYSTEMD_CMDLINE_PCRS.contains(&self.pcr)
+                    && !SYSTEMD_DESCRIPTIONS.contains(&text.as_str()) =>
+            {
                 EventContent::KernelCommandLine {
-                    command_line,
+                    command_line: text,
                     source: CmdlineSource::Systemd,
                 }
             }

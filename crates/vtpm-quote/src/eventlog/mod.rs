@@ -12,12 +12,19 @@
 //! | [`compose`] | writing logs (tests, simulators, fuzz seeds) |
 //!
 //! Which PCRs are compared, in every bank the log and the quote share: PCRs 0-7 (everything the
-//! firmware measures there is logged, and nothing extends them after boot), and every other
-//! PCR the log extends. A quoted PCR above 7 that the log never extends is not compared (Linux
-//! logs IMA's PCR 10 and systemd's PCR 11-15 measurements elsewhere); a PCR the log extends
-//! but the quote does not cover (in a bank it covers) is listed as unquoted, and its events do
-//! not count as attested. At least one bank must be shared. A PCR that the OS extends after boot beyond the log's events (systemd-pcrphase
-//! into PCR 11 next to systemd-stub's logged measurements) cannot match.
+//! firmware measures there is logged, and nothing extends them after boot), the command-line
+//! PCRs 8 and 12 (boot loaders measure into them through the firmware; a log without their
+//! events could hide a command line), and every other PCR the log extends. A quoted PCR
+//! that the log never extends and that is not one of those is not compared (Linux logs IMA's
+//! PCR 10 and systemd's userspace measurements elsewhere); a PCR the log extends but the quote
+//! does not cover (in a bank it covers) is listed as unquoted, and its events do not count as
+//! attested. At least one bank must be shared. A PCR that the OS extends after boot beyond
+//! the log's events (systemd-pcrphase into PCR 11 next to systemd-stub's logged
+//! measurements) cannot match.
+//!
+//! What a verified log says ([`VerifiedEventLog::summary`]) is read by PCR, not by event type
+//! (which no digest covers), and only from data that hashes to its attested digests: see
+//! [`BootSummary`].
 //!
 //! ```no_run
 //! use vtpm_quote::eventlog::EventLog;
@@ -49,7 +56,7 @@ mod types;
 use alloc::vec::Vec;
 
 pub use binding::DataBinding;
-pub use decode::{CmdlineSource, EventContent};
+pub use decode::{CMDLINE_PCRS, CmdlineSource, EventContent};
 pub use efi::{EfiVariable, SignatureEntry, VariableValue};
 pub use replay::{
     Divergence, LogDifference, ReplayedBank, ReplayedPcrs, VerifiedEventLog, start_value,

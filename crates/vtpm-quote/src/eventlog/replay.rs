@@ -139,8 +139,8 @@ pub enum Divergence {
     /// 3. Neither: the named event is the PCR's first event, and the divergence is at it or
     ///    after it (compare with a reference log, [`EventLog::first_difference`], to find it).
     AtOrAfter,
-    /// A firmware PCR (0-7) the log never extends was extended: the log lacks its events.
-    /// The named event is one past the log's last.
+    /// A PCR that is always compared (0-8, 12) and that the log never extends was extended:
+    /// the log lacks its events. The named event is one past the log's last.
     MissingEvents,
 }
 
@@ -155,7 +155,7 @@ impl fmt::Display for Divergence {
                 "the first event of this PCR: the divergence is at or after it"
             }
             Self::MissingEvents => {
-                "the end of the log: the quote shows this firmware PCR extended, the log has no event for it"
+                "the end of the log: the quote shows this PCR extended, the log has no event for it"
             }
         })
     }
@@ -278,8 +278,13 @@ fn check_data_bindings(log: &EventLog<'_>, compared: &[(HashAlg, u8)]) -> Result
     Ok(())
 }
 
-/// PCRs 0-7: what the firmware measures, all of it logged, and never extended after boot.
-const FIRMWARE_PCRS: u8 = 7;
+/// The PCRs compared whenever the quote covers them, extended by the log or not: 0-7 (what
+/// the firmware measures, all of it logged, never extended after boot) and the command-line
+/// PCRs 8 and 12 (boot loaders measure into them through the firmware, so their events are
+/// in the log; and a log that left them out could hide a command line).
+fn always_compared(pcr: u8) -> bool {
+    pcr <= 7 || super::decode::CMDLINE_PCRS.contains(&pcr)
+}
 
 pub(crate) fn check<'l, 'a>(
     log: &'l EventLog<'a>,
@@ -296,7 +301,7 @@ pub(crate) fn check<'l, 'a>(
     for bank in replayed.banks().iter().filter(|b| covered(b.bank())) {
         for pcr in 0..=MAX_PCR_INDEX {
             let extended = bank.event_count(pcr) > 0;
-            let (Some(value), true) = (bank.value(pcr), extended || pcr <= FIRMWARE_PCRS) else {
+            let (Some(value), true) = (bank.value(pcr), extended || always_compared(pcr)) else {
                 continue;
             };
             let Some(quoted) = expected.get(bank.bank(), pcr) else {

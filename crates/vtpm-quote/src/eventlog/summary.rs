@@ -4,8 +4,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::binding::DataBinding;
-use super::decode::EventContent;
-use super::efi::VariableValue;
+use super::decode::{CMDLINE_PCRS, EventContent};
+use super::efi::raw_variable;
 use super::text::EFI_GLOBAL_VARIABLE;
 use super::types::{Event, EventType, hex_bytes};
 use crate::alg::HashAlg;
@@ -34,25 +34,32 @@ fn hex_option<S: serde::Serializer>(value: &Option<Vec<u8>>, s: S) -> Result<S::
 
 /// What a log says booted.
 ///
-/// Built from events whose data is bound to their digests where that is possible: the
-/// SecureBoot state and the kernel command lines come only from events whose data hashes to
-/// their digests ([`DataBinding::Matches`]; for an attested log, the digests of the banks the
-/// quote attests); events whose data contradicts their digests are left out and listed (an
-/// attested log has none: such a log is refused). Boot application paths cannot be bound (the
-/// digest is of the image): they are the log's description, and the digests are what the
-/// quote attests.
+/// Read by PCR, not by event type (the type is covered by no digest, so a relabelled event
+/// reads the same): the SecureBoot state from every SecureBoot variable in PCR 7, the kernel
+/// command lines from every string measurement in the command-line PCRs (8 and 12, see
+/// [`CMDLINE_PCRS`]). Only data that hashes to its digests ([`DataBinding::Matches`]; for an
+/// attested log, the digests of the banks the quote attests) is believed; events whose data
+/// contradicts their digests are left out and listed (an attested log has none: such a log is
+/// refused), and events of the command-line PCRs whose digests cover something the log does
+/// not carry are listed as opaque. Boot application paths cannot be bound (the digest is of
+/// the image): they are the log's description, and the digests are what the quote attests.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct BootSummary {
-    /// The SecureBoot variable measured in PCR 7 (EV_EFI_VARIABLE_DRIVER_CONFIG): on only when
-    /// every such measurement says 1; off when any says 0 or is empty (a later measurement
-    /// cannot turn a measured "off" into "on"). None when no such event is present and bound.
+    /// The SecureBoot variable measured in PCR 7: on only when every measurement of it says 1;
+    /// off when any says 0, is empty, or does not hash to its digest (a later measurement
+    /// cannot turn a measured "off" into "on"). None when no such event is present.
     pub secure_boot: Option<bool>,
     /// Boot applications in load order (shim, GRUB, systemd-boot, a UKI, ...).
     pub boot_chain: Vec<BootApplication>,
-    /// Every kernel command line measured (GRUB's `kernel_cmdline`, or systemd's UTF-16 load
-    /// options in PCR 8 or 12), in log order. A policy must judge all of them: whoever can
-    /// measure one command line can measure a second.
+    /// Every kernel command line measured (GRUB's `kernel_cmdline` in PCR 8, systemd's UTF-16
+    /// command lines in PCR 8 or 12, and any other string a command-line PCR's digest covers),
+    /// in log order; text that is not valid UTF-8/UTF-16 is shown with replacement characters.
+    /// A policy must judge all of them: whoever can measure one can measure a second.
     pub kernel_cmdlines: Vec<String>,
+    /// Events of the command-line PCRs (8 and 12) whose digests cover something the log does
+    /// not carry (systemd's credentials and add-ons, or an altered log): what they measured
+    /// cannot be read, so a policy on command lines cannot be met while there are any.
+    pub opaque_cmdline_events: Vec<usize>,
     /// The confidential-computing technology a platform event names (Google Compute
     /// Engine's EV_NONHOST_INFO), e.g. "AMD SEV-SNP".
     pub confidential_technology: Option<String>,
@@ -66,24 +73,33 @@ pub(crate) fn summarize<'l, 'a: 'l>(
     binding: impl Fn(&Event<'a>) -> DataBinding,
 ) -> BootSummary {
     let mut summary = BootSummary::default();
-    for event in events {
+    for event in events.filter(|e| e.is_measured()) {
         let binding = binding(event);
         if binding == DataBinding::Contradicts {
             summary.contradicting_events.push(event.index);
             continue;
         }
         let bound = binding == DataBinding::Matches;
-        match event.content() {
-            EventContent::EfiVariable(var)
-                if bound
-                    && event.pcr == 7
-                    && event.event_type == EventType::EFI_VARIABLE_DRIVER_CONFIG
-                    && var.guid == EFI_GLOBAL_VARIABLE
-                    && var.name == "SecureBoot" =>
-            {
-                let enabled = matches!(var.value, VariableValue::Flag { enabled: true });
-                summary.secure_boot = Some(summary.secure_boot.unwrap_or(true) && enabled);
+        if event.pcr == 7
+            && let Some(enabled) = secure_boot_value(event)
+        {
+            let on = bound && enabled;
+            summary.secure_boot = Some(summary.secure_boot.unwrap_or(true) && on);
+            continue;
+        }
+        if CMDLINE_PCRS.contains(&event.pcr) {
+            let content = event.content();
+            match (bound, content) {
+                (true, EventContent::GrubCommand { .. }) => {}
+                (true, EventContent::KernelCommandLine { command_line, .. }) => {
+                    summary.kernel_cmdlines.push(command_line);
+                }
+                (true, _) => summary.kernel_cmdlines.push(lossy_text(event.data)),
+                (false, _) => summary.opaque_cmdline_events.push(event.index),
             }
+            continue;
+        }
+        match event.content() {
             EventContent::EfiImage {
                 device_path,
                 file_path,
@@ -96,9 +112,6 @@ pub(crate) fn summarize<'l, 'a: 'l>(
                     sha256: event.digest(HashAlg::Sha256).map(<[u8]>::to_vec),
                 });
             }
-            EventContent::KernelCommandLine { command_line, .. } if bound => {
-                summary.kernel_cmdlines.push(command_line);
-            }
             EventContent::ConfidentialPlatform { technology, .. } if bound => {
                 summary.confidential_technology = Some(technology);
             }
@@ -106,4 +119,38 @@ pub(crate) fn summarize<'l, 'a: 'l>(
         }
     }
     summary
+}
+
+/// Whether an event's data is the SecureBoot variable (whatever the event's type), and
+/// whether it says enabled.
+fn secure_boot_value(event: &Event<'_>) -> Option<bool> {
+    let variable = raw_variable(event.data).ok()?;
+    (variable.guid == EFI_GLOBAL_VARIABLE && variable.name == "SecureBoot")
+        .then_some(variable.data == [1])
+}
+
+/// A string measurement as text: UTF-8, else UTF-16 (up to its first NUL), else UTF-8 with
+/// replacement characters.
+fn lossy_text(data: &[u8]) -> String {
+    let end = data
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(0, |last| last + 1);
+    let trimmed = data.get(..end).unwrap_or_default();
+    if let Ok(text) = core::str::from_utf8(trimmed) {
+        return String::from(text);
+    }
+    if data.len().is_multiple_of(2) {
+        let units = data
+            .chunks_exact(2)
+            .map(|pair| match pair {
+                [low, high] => u16::from_le_bytes([*low, *high]),
+                _ => 0,
+            })
+            .take_while(|&unit| unit != 0);
+        return char::decode_utf16(units)
+            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect();
+    }
+    String::from_utf8_lossy(trimmed).into_owned()
 }

@@ -81,7 +81,9 @@ fn main() -> ProcessExit {
     match result {
         Ok(code) => ProcessExit::from(code as u8),
         Err(error) => {
-            eprintln!("snp-vtpm: {}", output::printable(&error.to_string()));
+            // One line: an error quotes evidence (command lines, names), which must not start
+            // lines of its own.
+            eprintln!("snp-vtpm: {}", output::printable_value(&error.to_string()));
             ProcessExit::from(error.exit_code() as u8)
         }
     }

@@ -56,10 +56,14 @@ fn render(value: &Value, depth: usize, out: &mut String) {
             for (key, value) in map {
                 match value {
                     Value::Object(_) | Value::Array(_) => {
-                        out.push_str(&format!("{indent}{key}:\n"));
+                        out.push_str(&format!("{indent}{}:\n", output::printable_value(key)));
                         render(value, depth + 1, out);
                     }
-                    scalar => out.push_str(&format!("{indent}{key}: {}\n", scalar_text(scalar))),
+                    scalar => out.push_str(&format!(
+                        "{indent}{}: {}\n",
+                        output::printable_value(key),
+                        scalar_text(scalar)
+                    )),
                 }
             }
         }
