@@ -921,9 +921,53 @@ pub fn crafted_event_logs() -> Vec<(&'static str, Vec<u8>)> {
     {
         *byte ^= 0x20;
     }
+    // The second review's shapes: a command line that is not UTF-8, GRUB's command line
+    // relabelled as EV_POST_CODE, a systemd command line with a lone surrogate in PCR 12, and
+    // the firmware's SecureBoot=0 relabelled as a boot variable with a SecureBoot=1 after it.
+    let mut shapes = vtpm_quote::eventlog::compose::EventLogBuilder::crypto_agile(&[
+        HashAlg::Sha1,
+        HashAlg::Sha256,
+    ]);
+    let not_utf8 = b"/vmlinuz init=/bin/sh x=a\xD8zz";
+    let mut lone_surrogate: Vec<u8> = "init=/bin/sh "
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    lone_surrogate.extend_from_slice(&0xD800u16.to_le_bytes());
+    shapes
+        .measure(
+            7,
+            EventType::EFI_VARIABLE_BOOT,
+            &vtpm_quote::eventlog::compose::uefi_variable(
+                &vtpm_quote::eventlog::EFI_GLOBAL_VARIABLE,
+                "SecureBoot",
+                &[0],
+            ),
+        )
+        .separators(0..=7)
+        .efi_variable(
+            &vtpm_quote::eventlog::EFI_GLOBAL_VARIABLE,
+            "SecureBoot",
+            &[1],
+        )
+        .kernel_cmdline(allowed)
+        .measure_hashing(
+            8,
+            EventType::IPL,
+            not_utf8,
+            &[&b"kernel_cmdline: "[..], not_utf8, b"\0"].concat(),
+        )
+        .measure_hashing(
+            8,
+            EventType::POST_CODE,
+            evil.as_bytes(),
+            format!("kernel_cmdline: {evil}\0").as_bytes(),
+        )
+        .measure(12, EventType::IPL, &lone_surrogate);
     vec![
         ("generated-linux-boot", boot),
         ("second-cmdline-sha1-zeroed", second.build()),
         ("data-altered-under-its-digest", altered),
+        ("relabelled-and-undecodable", shapes.build()),
     ]
 }

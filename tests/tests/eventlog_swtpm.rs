@@ -92,9 +92,9 @@ fn a_generated_log_replays_to_a_swtpm_quote_in_both_banks() {
     compared.sort();
     let expected: Vec<(HashAlg, u8)> = [HashAlg::Sha1, HashAlg::Sha256]
         .into_iter()
-        .flat_map(|bank| (0..=8).chain([12]).map(move |pcr| (bank, pcr)))
+        .flat_map(|bank| (0..=9).chain([12]).map(move |pcr| (bank, pcr)))
         .collect();
-    assert_eq!(compared, expected, "PCRs 0-8 and 12 in both banks");
+    assert_eq!(compared, expected, "PCRs 0-9 and 12 in both banks");
     assert!(verified.unquoted().is_empty());
     let summary = verified.summary();
     assert_eq!(summary.secure_boot, Some(true));
@@ -172,7 +172,7 @@ fn a_three_bank_log_and_a_sha1_only_log_replay_against_swtpm() {
     );
     let bytes = three.build();
     let log = EventLog::parse(&bytes).unwrap();
-    assert_eq!(log.check_against(&quoted).unwrap().compared().len(), 3 * 10);
+    assert_eq!(log.check_against(&quoted).unwrap().compared().len(), 3 * 11);
 
     // A legacy log measured into the SHA-1 bank only, on a fresh simulator.
     let Some((_sim, mut vtpm, ak)) = provisioned() else {
@@ -199,7 +199,7 @@ fn a_three_bank_log_and_a_sha1_only_log_replay_against_swtpm() {
             .iter()
             .all(|(bank, _)| *bank == HashAlg::Sha1)
     );
-    assert_eq!(verified.compared().len(), 10, "PCRs 0-8 and 12");
+    assert_eq!(verified.compared().len(), 11, "PCRs 0-9 and 12");
     let sha256_only = quote(&mut vtpm, &ak, &[HashAlg::Sha256]);
     assert!(matches!(
         log.check_against(&sha256_only),

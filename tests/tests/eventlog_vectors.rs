@@ -127,6 +127,11 @@ fn the_summaries_say_what_booted() {
         chain,
         ["\\EFI\\ubuntu\\shimx64.efi", "\\EFI\\ubuntu\\grubx64.efi"]
     );
+    // The Linux EFI stub's own measurement of its load options is GRUB's command line after
+    // BOOT_IMAGE=.
+    assert_eq!(ubuntu.kernel_load_options.len(), 1);
+    assert!(ubuntu.kernel_load_options[0].matches_a_cmdline);
+    assert!(ubuntu.opaque_cmdline_events.is_empty());
     let [cmdline] = ubuntu.kernel_cmdlines.as_slice() else {
         panic!("one command line: {:?}", ubuntu.kernel_cmdlines)
     };

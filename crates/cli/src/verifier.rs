@@ -12,7 +12,9 @@ use snp_verify::{
     CertRole, Revocation, RevocationStatus, TrustAnchors, UnixTime, VerifiedCaChain,
     VerifiedReport, authenticate_report,
 };
-use vtpm_quote::eventlog::{BootSummary, CMDLINE_PCRS, EventLog, LogFormat, VerifiedEventLog};
+use vtpm_quote::eventlog::{
+    BootSummary, CMDLINE_PCRS, EventLog, KERNEL_STUB_PCR, LogFormat, VerifiedEventLog,
+};
 use vtpm_quote::{
     AkPublic, HashAlg, PcrBankSelection, QuoteAttest, QuoteSignature, VerifiedQuote,
     check_qualified_signer, verify_quote,
@@ -497,7 +499,16 @@ impl Verifier {
                 tpm_persisted: c.tpm_persisted,
                 vm_unique_id: c.vm_unique_id.as_deref().map(String::from),
             });
-        let warnings = verified_report.warnings().to_vec();
+        let mut warnings = verified_report.warnings().to_vec();
+        if !self.policy.event_log.allowed_kernel_cmdlines.is_empty()
+            && event_log
+                .as_ref()
+                .is_some_and(|log| log.summary.kernel_load_options.is_empty())
+        {
+            warnings.push(format!(
+                "the kernel measured no load options (PCR {KERNEL_STUB_PCR}, Linux 6.1 and later do): the command lines checked are the boot loader's measurements only"
+            ));
+        }
         Ok(VerifiedEvidence {
             evidence_version: evidence.version,
             report: verified_report,
@@ -714,9 +725,24 @@ impl Verifier {
                     .iter()
                     .any(|bank| bank.indices.contains(&pcr))
             };
-            if let Some(pcr) = CMDLINE_PCRS.iter().find(|&&pcr| !attested(pcr)) {
+            let needed = [CMDLINE_PCRS[0], KERNEL_STUB_PCR, CMDLINE_PCRS[1]];
+            if let Some(pcr) = needed.iter().find(|&&pcr| !attested(pcr)) {
                 return Err(policy(format!(
-                    "kernel command line: expected PCRs {CMDLINE_PCRS:?} (where boot loaders measure command lines) to be attested by the quote, found PCR {pcr} not quoted"
+                    "kernel command line: expected PCRs {needed:?} (where boot loaders and the kernel measure command lines) to be attested by the quote, found PCR {pcr} not quoted"
+                )));
+            }
+            // The kernel's own measurement of its load options must be one of the command
+            // lines the boot loader measured (a chainloaded kernel, or one started without
+            // GRUB, gets options no boot-loader event shows).
+            if let Some(unmatched) = log
+                .summary
+                .kernel_load_options
+                .iter()
+                .find(|options| !options.matches_a_cmdline)
+            {
+                return Err(policy(format!(
+                    "kernel command line: expected the kernel's measurement of its load options (event {}, PCR {KERNEL_STUB_PCR}) to be one of the measured command lines, found a digest that matches none of them: the kernel ran with another command line",
+                    unmatched.event
                 )));
             }
             if !log.summary.opaque_cmdline_events.is_empty() {

@@ -113,7 +113,7 @@ fn a_log_that_replays_to_the_quote_verifies_and_says_what_booted() {
     assert_eq!(claims.matched_pcrs[0].bank, HashAlg::Sha256);
     assert_eq!(
         claims.matched_pcrs[0].indices,
-        (0..=8).chain([12]).collect::<Vec<u8>>()
+        (0..=9).chain([12]).collect::<Vec<u8>>()
     );
     assert!(claims.unquoted_pcrs.is_empty());
     assert_schema_valid(&verified);
@@ -588,4 +588,90 @@ fn a_description_in_a_command_line_pcr_makes_the_policy_unmeetable() {
     assert_eq!(summary.kernel_cmdlines, [CMDLINE]);
     assert_eq!(summary.opaque_cmdline_events.len(), 1);
     assert_policy_refusal(&made, "could hide behind them");
+}
+
+// --- The second outside review, round 2. ---
+
+/// The Linux EFI stub's LoadOptions event: the tag, then its description; the digest covers
+/// the load options in UTF-16.
+fn load_options_event(b: &mut vtpm_quote::eventlog::compose::EventLogBuilder, options: &str) {
+    use vtpm_quote::eventlog::{EventType, LOAD_OPTIONS_TAG};
+    let description = b"LOADED_IMAGE::LoadOptions";
+    let mut data = LOAD_OPTIONS_TAG.to_le_bytes().to_vec();
+    data.extend_from_slice(&(description.len() as u32).to_le_bytes());
+    data.extend_from_slice(description);
+    let utf16: Vec<u8> = options.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    b.measure_hashing(9, EventType::EVENT_TAG, &utf16, &data);
+}
+
+#[test]
+fn a_command_line_relabelled_as_a_grub_command_is_still_a_command_line() {
+    use vtpm_quote::eventlog::EventType;
+    let evil = "/vmlinuz-6.8.0 root=/dev/vda1 init=/bin/sh";
+    for label in ["grub_cmd: ", "grub_cmd "] {
+        let log = boot_with(|b| {
+            b.measure_hashing(
+                8,
+                EventType::IPL,
+                evil.as_bytes(),
+                format!("{label}{evil}\0").as_bytes(),
+            );
+        });
+        assert_policy_refusal(&evidence(&log, Some(&log)), evil);
+    }
+}
+
+#[test]
+fn the_kernels_own_load_options_must_be_a_measured_command_line() {
+    // GRUB's linux command passes BOOT_IMAGE=<its command line>: accepted.
+    let log = boot_with(|b| load_options_event(b, &format!("BOOT_IMAGE={CMDLINE}")));
+    let made = evidence(&log, Some(&log));
+    let verified = verify(&strict(), &made).unwrap();
+    let options = &verified.event_log().unwrap().summary.kernel_load_options;
+    assert_eq!(options.len(), 1);
+    assert!(options[0].matches_a_cmdline);
+    assert!(
+        verified
+            .warnings()
+            .iter()
+            .all(|w| !w.contains("load options"))
+    );
+    assert_schema_valid(&verified);
+
+    // A kernel chainloaded (or started without GRUB) with other options: refused, though every
+    // boot-loader measurement is allowed.
+    let log = boot_with(|b| load_options_event(b, "root=/dev/vda1 init=/bin/sh"));
+    assert_policy_refusal(&evidence(&log, Some(&log)), "matches none of them");
+
+    // Without the kernel's measurement (kernels before 6.1), the verdict says what was checked.
+    let log = boot_with(|_| {});
+    let verified = verify(&strict(), &evidence(&log, Some(&log))).unwrap();
+    assert!(
+        verified
+            .warnings()
+            .iter()
+            .any(|w| w.contains("no load options")),
+        "{:?}",
+        verified.warnings()
+    );
+}
+
+#[test]
+fn a_replaced_secure_boot_measurement_makes_secure_boot_unknown() {
+    // The firmware's SecureBoot=0 event, its data replaced and its type changed; root then
+    // extends PCR 7 with SecureBoot=1 after boot.
+    use vtpm_quote::eventlog::compose::{EventLogBuilder, uefi_variable};
+    use vtpm_quote::eventlog::{EFI_GLOBAL_VARIABLE, EventType};
+    let off = uefi_variable(&EFI_GLOBAL_VARIABLE, "SecureBoot", &[0]);
+    let mut builder = EventLogBuilder::crypto_agile(&[HashAlg::Sha256]);
+    builder
+        .measure_hashing(7, EventType::POST_CODE, &off, b"junk")
+        .separators(0..=7)
+        .efi_variable(&EFI_GLOBAL_VARIABLE, "SecureBoot", &[1])
+        .kernel_cmdline(CMDLINE);
+    let log = builder.build();
+    let made = evidence(&log, Some(&log));
+    let verified = verify(&verifier(serde_json::json!({})), &made).unwrap();
+    assert_eq!(verified.event_log().unwrap().summary.secure_boot, None);
+    assert_policy_refusal(&made, "secure boot: expected on");
 }

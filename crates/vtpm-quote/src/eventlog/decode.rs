@@ -16,11 +16,13 @@ use super::types::{Event, EventType};
 const GCE_NONHOST_INFO: &[u8; 16] = b"GCE NonHostInfo\0";
 /// GRUB's string measurements: (prefix, is the kernel command line). GRUB 2.06+ writes
 /// `grub_cmd: `/`kernel_cmdline: `; older (Red Hat) builds `grub_cmd `/`grub_kernel_cmdline `.
-pub(crate) const GRUB_PREFIXES: [(&str, bool); 4] = [
+pub(crate) const GRUB_PREFIXES: [(&str, bool); 5] = [
     ("grub_cmd: ", false),
     ("grub_cmd ", false),
     ("kernel_cmdline: ", true),
     ("grub_kernel_cmdline ", true),
+    // A multiboot module's command line (Xen's dom0 kernel, ...).
+    ("module_cmdline: ", true),
 ];
 /// PCRs where systemd-boot and systemd-stub measure the kernel command line (UTF-16).
 pub(crate) const SYSTEMD_CMDLINE_PCRS: [u8; 2] = [8, 12];
@@ -31,8 +33,10 @@ pub(crate) const GRUB_STRING_PCR: u8 = 8;
 pub const CMDLINE_PCRS: [u8; 2] = [8, 12];
 
 /// GRUB's string, when `data` (trailing NULs aside) starts with one of its prefixes: the rest,
-/// and whether it is the kernel command line. Bytes, not text: a command line that is not
-/// UTF-8 is still GRUB's command line.
+/// and whether it is a kernel command line. Bytes, not text: a command line that is not UTF-8
+/// is still GRUB's command line. GRUB hashes only the rest, so the prefix is not covered by
+/// the digest: a string that starts with a path (`/vmlinuz...`, `(hd0,gpt2)/...`), as every
+/// kernel command line and no GRUB command does, is a command line whatever its prefix says.
 pub(crate) fn grub_string(data: &[u8]) -> Option<(&[u8], bool)> {
     let end = data
         .iter()
@@ -40,11 +44,18 @@ pub(crate) fn grub_string(data: &[u8]) -> Option<(&[u8], bool)> {
         .map_or(0, |last| last + 1);
     let trimmed = data.get(..end)?;
     GRUB_PREFIXES.iter().find_map(|(prefix, cmdline)| {
-        trimmed
-            .strip_prefix(prefix.as_bytes())
-            .map(|rest| (rest, *cmdline))
+        trimmed.strip_prefix(prefix.as_bytes()).map(|rest| {
+            let starts_with_path = matches!(rest.first(), Some(b'/' | b'('));
+            (rest, *cmdline || starts_with_path)
+        })
     })
 }
+
+/// The tag the Linux EFI stub gives its measurement of the load options it was started with
+/// (`LOADED_IMAGE::LoadOptions`, PCR 9): the kernel's own record of its command line.
+pub const LOAD_OPTIONS_TAG: u32 = 0x8F3B_22ED;
+/// The PCR the Linux EFI stub measures its load options and initrd into.
+pub const KERNEL_STUB_PCR: u8 = 9;
 
 /// Who measured a kernel command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -13,8 +13,9 @@
 //!
 //! Which PCRs are compared, in every bank the log and the quote share: PCRs 0-7 (everything the
 //! firmware measures there is logged, and nothing extends them after boot), the command-line
-//! PCRs 8 and 12 (boot loaders measure into them through the firmware; a log without their
-//! events could hide a command line), and every other PCR the log extends. A quoted PCR
+//! PCRs 8 and 12 and the Linux EFI stub's PCR 9 (boot loaders and the kernel's stub measure
+//! into them through the firmware; a log without their events could hide a command line), and
+//! every other PCR the log extends. A quoted PCR
 //! that the log never extends and that is not one of those is not compared (Linux logs IMA's
 //! PCR 10 and systemd's userspace measurements elsewhere); a PCR the log extends but the quote
 //! does not cover (in a bank it covers) is listed as unquoted, and its events do not count as
@@ -56,12 +57,12 @@ mod types;
 use alloc::vec::Vec;
 
 pub use binding::DataBinding;
-pub use decode::{CMDLINE_PCRS, CmdlineSource, EventContent};
+pub use decode::{CMDLINE_PCRS, CmdlineSource, EventContent, KERNEL_STUB_PCR, LOAD_OPTIONS_TAG};
 pub use efi::{EfiVariable, SignatureEntry, VariableValue};
 pub use replay::{
     Divergence, LogDifference, ReplayedBank, ReplayedPcrs, VerifiedEventLog, start_value,
 };
-pub use summary::{BootApplication, BootSummary};
+pub use summary::{BootApplication, BootSummary, LoadOptions};
 pub use text::{EFI_GLOBAL_VARIABLE, EFI_IMAGE_SECURITY_DATABASE, Guid, SHIM_LOCK};
 pub use types::{Event, EventDigest, EventType, LogFormat, SpecIdEvent};
 
@@ -166,6 +167,6 @@ impl<'a> EventLog<'a> {
     /// What the whole log says booted, attested or not (see
     /// [`VerifiedEventLog::summary`] for the attested part only).
     pub fn summary(&self) -> BootSummary {
-        summary::summarize(self.events.iter(), Event::data_binding)
+        summary::summarize(self.events.iter(), |_| self.banks.clone())
     }
 }

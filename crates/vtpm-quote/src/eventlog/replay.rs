@@ -139,7 +139,7 @@ pub enum Divergence {
     /// 3. Neither: the named event is the PCR's first event, and the divergence is at it or
     ///    after it (compare with a reference log, [`EventLog::first_difference`], to find it).
     AtOrAfter,
-    /// A PCR that is always compared (0-8, 12) and that the log never extends was extended:
+    /// A PCR that is always compared (0-9, 12) and that the log never extends was extended:
     /// the log lacks its events. The named event is one past the log's last.
     MissingEvents,
 }
@@ -235,9 +235,7 @@ impl<'l, 'a> VerifiedEventLog<'l, 'a> {
     /// What booted, from the attested events only, their data judged against the attested
     /// banks' digests (see [`super::BootSummary`]).
     pub fn summary(&self) -> super::BootSummary {
-        super::summary::summarize(self.attested_events(), |event| {
-            event.data_binding_in(&self.attested_banks(event.pcr))
-        })
+        super::summary::summarize(self.attested_events(), |pcr| self.attested_banks(pcr))
     }
 }
 
@@ -279,11 +277,12 @@ fn check_data_bindings(log: &EventLog<'_>, compared: &[(HashAlg, u8)]) -> Result
 }
 
 /// The PCRs compared whenever the quote covers them, extended by the log or not: 0-7 (what
-/// the firmware measures, all of it logged, never extended after boot) and the command-line
-/// PCRs 8 and 12 (boot loaders measure into them through the firmware, so their events are
-/// in the log; and a log that left them out could hide a command line).
+/// the firmware measures, all of it logged, never extended after boot), the command-line
+/// PCRs 8 and 12 and the kernel stub's PCR 9 (boot loaders and the Linux EFI stub measure into
+/// them through the firmware, so their events are in the log; and a log that left them out
+/// could hide a command line).
 fn always_compared(pcr: u8) -> bool {
-    pcr <= 7 || super::decode::CMDLINE_PCRS.contains(&pcr)
+    pcr <= 7 || super::decode::CMDLINE_PCRS.contains(&pcr) || pcr == super::decode::KERNEL_STUB_PCR
 }
 
 pub(crate) fn check<'l, 'a>(

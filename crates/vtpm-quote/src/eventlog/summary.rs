@@ -1,10 +1,11 @@
 //! What booted, in the terms a relying party's policy uses.
 
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::binding::DataBinding;
-use super::decode::{CMDLINE_PCRS, EventContent};
+use super::decode::{CMDLINE_PCRS, EventContent, KERNEL_STUB_PCR, LOAD_OPTIONS_TAG};
 use super::efi::raw_variable;
 use super::text::EFI_GLOBAL_VARIABLE;
 use super::types::{Event, EventType, hex_bytes};
@@ -45,9 +46,11 @@ fn hex_option<S: serde::Serializer>(value: &Option<Vec<u8>>, s: S) -> Result<S::
 /// the image): they are the log's description, and the digests are what the quote attests.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct BootSummary {
-    /// The SecureBoot variable measured in PCR 7: on only when every measurement of it says 1;
-    /// off when any says 0, is empty, or does not hash to its digest (a later measurement
-    /// cannot turn a measured "off" into "on"). None when no such event is present.
+    /// The SecureBoot variable the firmware measured in PCR 7, from the events before PCR 7's
+    /// separator (what the OS extends later cannot change the firmware's state): on only when
+    /// every such measurement of it says 1. None (unknown) when there is none, or when any
+    /// event of PCR 7 before the separator does not hash to its digest (a replaced "off"
+    /// could hide behind it).
     pub secure_boot: Option<bool>,
     /// Boot applications in load order (shim, GRUB, systemd-boot, a UKI, ...).
     pub boot_chain: Vec<BootApplication>,
@@ -60,6 +63,10 @@ pub struct BootSummary {
     /// not carry (systemd's credentials and add-ons, or an altered log): what they measured
     /// cannot be read, so a policy on command lines cannot be met while there are any.
     pub opaque_cmdline_events: Vec<usize>,
+    /// The Linux EFI stub's measurements of the load options it was started with
+    /// (`LOADED_IMAGE::LoadOptions` in PCR 9): the kernel's own record of its command line,
+    /// and whether it equals one of `kernel_cmdlines` (as is, or after GRUB's `BOOT_IMAGE=`).
+    pub kernel_load_options: Vec<LoadOptions>,
     /// The confidential-computing technology a platform event names (Google Compute
     /// Engine's EV_NONHOST_INFO), e.g. "AMD SEV-SNP".
     pub confidential_technology: Option<String>,
@@ -67,24 +74,40 @@ pub struct BootSummary {
     pub contradicting_events: Vec<usize>,
 }
 
-/// Summarises `events`, judging each event's data with `binding`.
+/// A measurement of the kernel's load options (see [`BootSummary::kernel_load_options`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LoadOptions {
+    /// The event's index.
+    pub event: usize,
+    /// Whether its digest is that of one of the measured command lines, in UTF-16 as the
+    /// kernel received it. When false, the kernel ran with a command line no boot loader's
+    /// measurement shows.
+    pub matches_a_cmdline: bool,
+}
+
+/// Summarises `events`, judging each event's data against the digests of the banks
+/// `banks_of(pcr)` names (every bank for a whole log; the attested ones for a verified log).
 pub(crate) fn summarize<'l, 'a: 'l>(
     events: impl Iterator<Item = &'l Event<'a>>,
-    binding: impl Fn(&Event<'a>) -> DataBinding,
+    banks_of: impl Fn(u8) -> Vec<HashAlg>,
 ) -> BootSummary {
     let mut summary = BootSummary::default();
+    let mut secure_boot = SecureBootVote::default();
+    let mut load_options = Vec::new();
     for event in events.filter(|e| e.is_measured()) {
-        let binding = binding(event);
+        let banks = banks_of(event.pcr);
+        let binding = event.data_binding_in(&banks);
         if binding == DataBinding::Contradicts {
             summary.contradicting_events.push(event.index);
             continue;
         }
         let bound = binding == DataBinding::Matches;
-        if event.pcr == 7
-            && let Some(enabled) = secure_boot_value(event)
-        {
-            let on = bound && enabled;
-            summary.secure_boot = Some(summary.secure_boot.unwrap_or(true) && on);
+        if event.pcr == 7 {
+            secure_boot.count(event, bound);
+            continue;
+        }
+        if event.pcr == KERNEL_STUB_PCR && is_load_options(event) {
+            load_options.push((event, banks));
             continue;
         }
         if CMDLINE_PCRS.contains(&event.pcr) {
@@ -118,7 +141,51 @@ pub(crate) fn summarize<'l, 'a: 'l>(
             _ => {}
         }
     }
+    summary.secure_boot = secure_boot.verdict();
+    summary.kernel_load_options = load_options
+        .into_iter()
+        .map(|(event, banks)| LoadOptions {
+            event: event.index,
+            matches_a_cmdline: summary
+                .kernel_cmdlines
+                .iter()
+                .any(|cmdline| load_options_match(event, &banks, cmdline)),
+        })
+        .collect();
     summary
+}
+
+/// The firmware's SecureBoot measurements: the PCR 7 events before PCR 7's separator.
+#[derive(Default)]
+struct SecureBootVote {
+    separator_seen: bool,
+    /// Every SecureBoot value seen (bound and enabled).
+    values: Vec<bool>,
+    /// An event before the separator whose data is not what was hashed.
+    unbound: bool,
+}
+
+impl SecureBootVote {
+    fn count(&mut self, event: &Event<'_>, bound: bool) {
+        if self.separator_seen {
+            return;
+        }
+        if event.event_type == EventType::SEPARATOR {
+            self.separator_seen = true;
+            return;
+        }
+        self.unbound |= !bound;
+        if let Some(enabled) = secure_boot_value(event) {
+            self.values.push(bound && enabled);
+        }
+    }
+
+    fn verdict(&self) -> Option<bool> {
+        if self.unbound || self.values.is_empty() {
+            return None;
+        }
+        Some(self.values.iter().all(|&on| on))
+    }
 }
 
 /// Whether an event's data is the SecureBoot variable (whatever the event's type), and
@@ -127,6 +194,33 @@ fn secure_boot_value(event: &Event<'_>) -> Option<bool> {
     let variable = raw_variable(event.data).ok()?;
     (variable.guid == EFI_GLOBAL_VARIABLE && variable.name == "SecureBoot")
         .then_some(variable.data == [1])
+}
+
+/// The Linux EFI stub's load-options event: a tagged event with [`LOAD_OPTIONS_TAG`].
+fn is_load_options(event: &Event<'_>) -> bool {
+    event.event_type == EventType::EVENT_TAG
+        && matches!(event.data, [a, b, c, d, ..] if u32::from_le_bytes([*a, *b, *c, *d]) == LOAD_OPTIONS_TAG)
+}
+
+/// Whether the event's digests (in `banks`) are the hash of `cmdline` as the kernel's load
+/// options: UTF-16LE, as is or after GRUB's `BOOT_IMAGE=`, with or without a terminator.
+fn load_options_match(event: &Event<'_>, banks: &[HashAlg], cmdline: &str) -> bool {
+    let utf16 =
+        |text: &str| -> Vec<u8> { text.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    let mut forms = Vec::new();
+    for text in [String::from(cmdline), format!("BOOT_IMAGE={cmdline}")] {
+        let bare = utf16(&text);
+        let mut with_nul = bare.clone();
+        with_nul.extend_from_slice(&[0, 0]);
+        forms.push(bare);
+        forms.push(with_nul);
+    }
+    !banks.is_empty()
+        && forms.iter().any(|form| {
+            banks.iter().all(|&bank| {
+                event.digest(bank) == Some(bank.hash_parts([form.as_slice()]).as_slice())
+            })
+        })
 }
 
 /// A string measurement as text: UTF-8, else UTF-16 (up to its first NUL), else UTF-8 with
