@@ -25,7 +25,8 @@ use snp_verify::{
 
 use crate::error::Error;
 use crate::evidence::Evidence;
-use crate::verifier::{Certificates, ExpectedNonce, VerifiedEvidence, Verifier, VerifyOptions};
+use crate::verdict::VerifiedEvidence;
+use crate::verifier::{Certificates, ExpectedNonce, Verifier, VerifyOptions};
 
 /// What a [`VerificationCache`] keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

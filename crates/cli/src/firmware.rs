@@ -10,6 +10,29 @@ use serde::Serialize;
 use snp_verify::Policy;
 
 use crate::error::{Check, Error, ExitCode};
+use crate::verdict::Recorder;
+
+/// The firmware-identity stage: the values that identify the firmware, and the report policy
+/// to appraise with (without the identity allow-lists when the caller accepted unknown
+/// firmware, which the verdict records).
+pub(crate) fn identify(
+    report: &SnpReport<'_>,
+    policy: &Policy,
+    unknown_firmware_allowed: bool,
+    record: &mut Recorder,
+) -> Result<(FirmwareClaims, Policy), Error> {
+    let firmware = FirmwareClaims::of(report, policy, unknown_firmware_allowed);
+    if unknown_firmware_allowed {
+        record.skipped(
+            Check::FirmwareIdentity,
+            "--allow-unknown-firmware: the vTPM binding is not trustworthy",
+        );
+        return Ok((firmware, without_firmware_identity(policy)));
+    }
+    firmware.require_known()?;
+    record.passed(&[Check::FirmwareIdentity]);
+    Ok((firmware, policy.clone()))
+}
 
 /// The values that identify the firmware, and whether each met the policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

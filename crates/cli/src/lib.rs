@@ -60,6 +60,8 @@ mod evidence;
 pub mod fetch;
 mod firmware;
 mod policy;
+mod stages;
+mod verdict;
 mod verifier;
 
 #[cfg(feature = "fetch")]
@@ -72,8 +74,9 @@ pub use policy::{
     DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, EventLogPolicy, EvidencePolicy, PRESETS,
     PcrPolicy, VmConfigurationPolicy,
 };
+pub use stages::HardwareReport;
+pub use verdict::{CheckRecord, EventLogClaims, Outcome, VerifiedEvidence, VmConfigurationClaims};
 pub use verifier::{
-    Certificates, CheckRecord, EventLogClaims, ExpectedNonce, MAX_NONCE_LEN, VerifiedEvidence,
-    Verifier, VerifyOptions, VmConfigurationClaims, check_report_data,
+    Certificates, ExpectedNonce, MAX_NONCE_LEN, Verifier, VerifyOptions, check_report_data,
 };
 pub use {hcl_parse, snp_verify, vtpm_quote};

@@ -61,12 +61,11 @@ fn verify(
 }
 
 fn outcome(verified: &VerifiedEvidence, check: Check) -> &'static str {
-    verified
-        .checks()
-        .iter()
-        .find(|c| c.check == check)
-        .map(|c| c.outcome)
-        .unwrap_or("absent")
+    match verified.checks().iter().find(|c| c.check == check) {
+        Some(c) if c.outcome == snp_vtpm::Outcome::Passed => "passed",
+        Some(_) => "skipped",
+        None => "absent",
+    }
 }
 
 fn assert_schema_valid(verified: &VerifiedEvidence) {

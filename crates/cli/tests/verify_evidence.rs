@@ -42,7 +42,7 @@ fn every_complete_real_evidence_verifies_with_the_default_policy() {
         let skipped: Vec<Check> = verified
             .checks()
             .iter()
-            .filter(|c| c.outcome == "skipped")
+            .filter(|c| c.outcome == snp_vtpm::Outcome::Skipped)
             .map(|c| c.check)
             .collect();
         assert_eq!(
@@ -130,7 +130,7 @@ fn wrong_or_missing_nonce() {
         verified
             .checks()
             .iter()
-            .any(|c| c.check == Check::Nonce && c.outcome == "skipped")
+            .any(|c| c.check == Check::Nonce && c.outcome == snp_vtpm::Outcome::Skipped)
     );
 }
 
@@ -409,7 +409,8 @@ fn unknown_firmware_is_refused_by_default_and_named() {
             verified
                 .checks()
                 .iter()
-                .any(|c| c.check == Check::FirmwareIdentity && c.outcome == "skipped")
+                .any(|c| c.check == Check::FirmwareIdentity
+                    && c.outcome == snp_vtpm::Outcome::Skipped)
         );
     }
 }

@@ -416,7 +416,11 @@ fn human_verdict(verified: &VerifiedEvidence) -> String {
             ));
         }
     }
-    for check in verified.checks().iter().filter(|c| c.outcome == "skipped") {
+    for check in verified
+        .checks()
+        .iter()
+        .filter(|c| c.outcome == snp_vtpm::Outcome::Skipped)
+    {
         text.push_str(&format!(
             "  skipped:            {} ({})\n",
             check.check,

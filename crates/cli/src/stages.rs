@@ -1,0 +1,175 @@
+//! The stages of a verification after the hardware report is authentic, each a function of
+//! its inputs that records what it checked: bind the runtime claims, verify the vTPM quote,
+//! check the event log, decide freshness. The hardware report itself is [`HardwareReport`]:
+//! the seam where a second TEE joins (one variant per platform; the stages after it read only
+//! the runtime claims and the quote, which every Azure platform shares).
+
+use hcl_parse::{HclReport, RuntimeClaims};
+use snp_verify::RevocationStatus;
+use vtpm_quote::eventlog::EventLog;
+use vtpm_quote::{
+    AkPublic, QuoteAttest, QuoteSignature, VerifiedQuote, check_qualified_signer, verify_quote,
+};
+
+use crate::error::{Check, Error, ExitCode};
+use crate::evidence::{Evidence, EvidenceVersion};
+use crate::verdict::{EventLogClaims, Recorder};
+use crate::verifier::ExpectedNonce;
+
+/// The hardware report inside an HCL report, by platform.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum HardwareReport<'a> {
+    /// An AMD SEV-SNP attestation report.
+    Snp(hcl_parse::SnpReport<'a>),
+}
+
+impl<'a> HardwareReport<'a> {
+    /// The hardware report an HCL report carries; a platform this verifier does not verify
+    /// (VBS, TDX for now) is malformed input for it.
+    pub fn of(hcl: &HclReport<'a>) -> Result<Self, Error> {
+        hcl.snp_report().map(Self::Snp).map_err(Error::from_hcl)
+    }
+}
+
+/// The runtime claims a verified `report_data` vouches for, and the AK they name.
+pub(crate) struct BoundClaims<'a> {
+    pub(crate) claims: RuntimeClaims<'a>,
+    pub(crate) ak: AkPublic,
+}
+
+/// `report_data` is the hash of the runtime claims, which name the AK.
+pub(crate) fn bind_runtime_claims<'a>(
+    hcl: &HclReport<'a>,
+    record: &mut Recorder,
+) -> Result<BoundClaims<'a>, Error> {
+    hcl.verify_report_data_binding().map_err(Error::from_hcl)?;
+    record.passed(&[Check::ReportDataBinding]);
+    let claims = hcl.runtime_claims().map_err(Error::from_hcl)?;
+    let numbers = claims
+        .attestation_key()
+        .and_then(|k| k.rsa_public_numbers())
+        .map_err(Error::from_hcl)?;
+    let ak = AkPublic::from_jwk(&numbers).map_err(Error::from_quote)?;
+    record.passed(&[Check::AkFromClaims]);
+    Ok(BoundClaims { claims, ak })
+}
+
+/// The quote names the AK (qualifiedSigner), is signed by it, carries the nonce and covers
+/// the PCR values given.
+pub(crate) fn verify_vtpm_quote(
+    evidence: &Evidence,
+    ak: &AkPublic,
+    nonce: ExpectedNonce<'_>,
+    record: &mut Recorder,
+) -> Result<VerifiedQuote, Error> {
+    let attest = QuoteAttest::parse(&evidence.quote.message).map_err(Error::from_quote)?;
+    check_qualified_signer(&attest, ak.rsa_modulus().unwrap_or_default())
+        .map_err(Error::from_quote)?;
+    record.passed(&[Check::QualifiedSigner]);
+    let signature =
+        QuoteSignature::parse_any(&evidence.quote.signature).map_err(Error::from_quote)?;
+    let pcrs = evidence.quote.pcr_values().map_err(Error::from_quote)?;
+    let expected = match nonce {
+        ExpectedNonce::Exactly(nonce) => nonce,
+        ExpectedNonce::NotChecked => attest.extra_data(),
+    };
+    let quote = verify_quote(&evidence.quote.message, &signature, ak, expected, &pcrs)
+        .map_err(Error::from_quote)?;
+    record.passed(&[Check::QuoteSignature]);
+    record.record(
+        Check::Nonce,
+        matches!(nonce, ExpectedNonce::NotChecked)
+            .then_some("no nonce given (--no-nonce): the quote may be a replay"),
+    );
+    record.passed(&[Check::PcrDigest]);
+    Ok(quote)
+}
+
+/// The event log, when the evidence carries one, must replay to the quoted PCRs.
+pub(crate) fn check_event_log(
+    log: Option<&[u8]>,
+    quote: &VerifiedQuote,
+    record: &mut Recorder,
+) -> Result<Option<EventLogClaims>, Error> {
+    let Some(bytes) = log else {
+        record.skipped(Check::EventLog, "the evidence carries no event log");
+        return Ok(None);
+    };
+    let log = EventLog::parse(bytes).map_err(Error::from_quote)?;
+    let verified = log.check_against(quote).map_err(Error::from_quote)?;
+    record.passed(&[Check::EventLog]);
+    Ok(Some(EventLogClaims::of(&verified)))
+}
+
+/// How fresh the report is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Freshness {
+    /// `user-data` is the nonce followed by zero bytes: the report is as fresh as the nonce.
+    BoundToNonce,
+    /// The report may predate the nonce (the quote still carries it).
+    NotBound,
+}
+
+/// Whether the report is bound to the nonce; refused when that is `required` and it is not.
+pub(crate) fn decide_freshness(
+    version: EvidenceVersion,
+    nonce: ExpectedNonce<'_>,
+    user_data: Option<&[u8; 64]>,
+    required: bool,
+    record: &mut Recorder,
+) -> Result<Freshness, Error> {
+    let bound = match (nonce, user_data) {
+        (ExpectedNonce::Exactly(nonce), Some(user_data)) => {
+            user_data.starts_with(nonce)
+                && user_data
+                    .get(nonce.len()..)
+                    .is_some_and(|rest| rest.iter().all(|&b| b == 0))
+        }
+        _ => false,
+    };
+    let freshness = if bound {
+        Freshness::BoundToNonce
+    } else {
+        Freshness::NotBound
+    };
+    if !required {
+        record.skipped(
+            Check::ReportFreshness,
+            "not required by the policy (require_report_bound_to_nonce)",
+        );
+        return Ok(freshness);
+    }
+    let stale =
+        |message: String| Error::new(Check::ReportFreshness, ExitCode::Verification, message);
+    match (version, nonce, freshness) {
+        (EvidenceVersion::V2, ExpectedNonce::Exactly(_), Freshness::BoundToNonce) => {
+            record.passed(&[Check::ReportFreshness]);
+            Ok(freshness)
+        }
+        (EvidenceVersion::V2, ExpectedNonce::Exactly(nonce), Freshness::NotBound) => {
+            let found = user_data.map_or_else(
+                || "no user-data".to_string(),
+                |u| hcl_parse::HexSlice(u).to_string(),
+            );
+            Err(stale(format!(
+                "user-data: expected the nonce {} followed by zero bytes, found {found}",
+                hcl_parse::HexSlice(nonce)
+            )))
+        }
+        (EvidenceVersion::V2, ExpectedNonce::NotChecked, _) => Err(stale(
+            "a fresh report is required, which needs a nonce".into(),
+        )),
+        (version, _, _) => Err(stale(format!(
+            "a fresh report is required, but {version:?} evidence does not bind the report to the nonce (only version 2 does)"
+        ))),
+    }
+}
+
+/// Records how revocation was decided.
+pub(crate) fn record_revocation(status: RevocationStatus, record: &mut Recorder) {
+    record.record(
+        Check::Revocation,
+        matches!(status, RevocationStatus::NotChecked).then_some("no CRL given"),
+    );
+}

@@ -1,0 +1,219 @@
+//! What a successful verification says: the checks that ran (recorded in one place), the
+//! claims a relying party reads, and [`VerifiedEvidence`], which only the verifier builds.
+
+use hcl_parse::{Hex, HexBytes};
+use serde::Serialize;
+use snp_verify::{RevocationStatus, VerifiedReport};
+use vtpm_quote::eventlog::{BootSummary, LogFormat, VerifiedEventLog};
+use vtpm_quote::{HashAlg, PcrBankSelection, VerifiedQuote};
+
+use crate::error::Check;
+use crate::evidence::EvidenceVersion;
+use crate::firmware::FirmwareClaims;
+
+/// How a check ended in a successful verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The check ran and passed.
+    Passed,
+    /// The check did not run, by the caller's or the policy's explicit choice (see the reason).
+    Skipped,
+}
+
+/// A check and how it ended in a successful verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckRecord {
+    /// The check.
+    pub check: Check,
+    /// Passed or skipped.
+    pub outcome: Outcome,
+    /// Why it was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The one place a verification records its checks, in the order they ran.
+#[derive(Debug, Default)]
+pub(crate) struct Recorder {
+    checks: Vec<CheckRecord>,
+}
+
+impl Recorder {
+    /// `checks` ran and passed.
+    pub(crate) fn passed(&mut self, checks: &[Check]) {
+        self.checks.extend(checks.iter().map(|&check| CheckRecord {
+            check,
+            outcome: Outcome::Passed,
+            reason: None,
+        }));
+    }
+
+    /// `check` did not run, and why.
+    pub(crate) fn skipped(&mut self, check: Check, reason: impl Into<String>) {
+        self.checks.push(CheckRecord {
+            check,
+            outcome: Outcome::Skipped,
+            reason: Some(reason.into()),
+        });
+    }
+
+    /// Passed when `reason` is None, else skipped for that reason.
+    pub(crate) fn record(&mut self, check: Check, skipped_because: Option<&str>) {
+        match skipped_because {
+            None => self.passed(&[check]),
+            Some(reason) => self.skipped(check, reason),
+        }
+    }
+
+    pub(crate) fn into_checks(self) -> Vec<CheckRecord> {
+        self.checks
+    }
+}
+
+/// The vm-configuration claims a relying party reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VmConfigurationClaims {
+    /// Secure boot enabled.
+    pub secure_boot: Option<bool>,
+    /// vTPM enabled.
+    pub tpm_enabled: Option<bool>,
+    /// Serial console enabled.
+    pub console_enabled: Option<bool>,
+    /// vTPM state persisted.
+    pub tpm_persisted: Option<bool>,
+    /// The VM's unique id.
+    pub vm_unique_id: Option<String>,
+}
+
+impl VmConfigurationClaims {
+    pub(crate) fn of(config: &hcl_parse::VmConfiguration<'_>) -> Self {
+        Self {
+            secure_boot: config.secure_boot,
+            tpm_enabled: config.tpm_enabled,
+            console_enabled: config.console_enabled,
+            tpm_persisted: config.tpm_persisted,
+            vm_unique_id: config.vm_unique_id.as_deref().map(String::from),
+        }
+    }
+}
+
+/// What the evidence's TCG event log says, once it replayed to the quoted PCRs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventLogClaims {
+    /// The record format.
+    pub format: LogFormat,
+    /// How many records the log has.
+    pub events: usize,
+    /// PCRs whose replayed value equals the quoted one, by bank: PCRs 0-7 and every other PCR
+    /// the log extends, where the quote covers them.
+    pub matched_pcrs: Vec<PcrBankSelection>,
+    /// PCRs the log extends that the quote does not cover (their events are not attested).
+    pub unquoted_pcrs: Vec<PcrBankSelection>,
+    /// What booted, from the events of matched PCRs only.
+    #[serde(flatten)]
+    pub summary: BootSummary,
+}
+
+fn by_bank(pairs: &[(HashAlg, u8)]) -> Vec<PcrBankSelection> {
+    let mut banks: Vec<PcrBankSelection> = Vec::new();
+    for &(bank, index) in pairs {
+        match banks.iter_mut().find(|b| b.bank == bank) {
+            Some(selection) => selection.indices.push(index),
+            None => banks.push(PcrBankSelection {
+                bank,
+                indices: vec![index],
+            }),
+        }
+    }
+    for selection in &mut banks {
+        selection.indices.sort_unstable();
+    }
+    banks
+}
+
+impl EventLogClaims {
+    pub(crate) fn of(verified: &VerifiedEventLog<'_, '_>) -> Self {
+        Self {
+            format: verified.log().format(),
+            events: verified.log().events().len(),
+            matched_pcrs: by_bank(verified.compared()),
+            unquoted_pcrs: by_bank(verified.unquoted()),
+            summary: verified.summary(),
+        }
+    }
+}
+
+/// Evidence that passed every check; only [`crate::Verifier::verify`] builds one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifiedEvidence {
+    pub(crate) evidence_version: EvidenceVersion,
+    pub(crate) report: VerifiedReport,
+    pub(crate) firmware: FirmwareClaims,
+    pub(crate) quote: VerifiedQuote,
+    pub(crate) nonce_checked: bool,
+    pub(crate) report_bound_to_nonce: bool,
+    pub(crate) vm_configuration: Option<VmConfigurationClaims>,
+    pub(crate) event_log: Option<EventLogClaims>,
+    pub(crate) user_data: Option<HexBytes>,
+    pub(crate) ak_fingerprint: Hex<32>,
+    pub(crate) revocation: RevocationStatus,
+    pub(crate) checks: Vec<CheckRecord>,
+    pub(crate) warnings: Vec<String>,
+}
+
+impl VerifiedEvidence {
+    /// The verified SNP report's claims.
+    pub fn report(&self) -> &VerifiedReport {
+        &self.report
+    }
+    /// The verified quote (nonce, PCRs).
+    pub fn quote(&self) -> &VerifiedQuote {
+        &self.quote
+    }
+    /// The firmware identity values and whether each met the policy.
+    pub fn firmware(&self) -> &FirmwareClaims {
+        &self.firmware
+    }
+    /// The evidence format.
+    pub fn evidence_version(&self) -> EvidenceVersion {
+        self.evidence_version
+    }
+    /// Whether the nonce was checked.
+    pub fn nonce_checked(&self) -> bool {
+        self.nonce_checked
+    }
+    /// Whether the report's user-data carries the nonce (the report is as fresh as the nonce).
+    pub fn report_bound_to_nonce(&self) -> bool {
+        self.report_bound_to_nonce
+    }
+    /// vm-configuration claims.
+    pub fn vm_configuration(&self) -> Option<&VmConfigurationClaims> {
+        self.vm_configuration.as_ref()
+    }
+    /// The event log's claims, when the evidence carries a log (it replayed to the quote).
+    pub fn event_log(&self) -> Option<&EventLogClaims> {
+        self.event_log.as_ref()
+    }
+    /// user-data of the runtime claims.
+    pub fn user_data(&self) -> Option<&[u8]> {
+        self.user_data.as_ref().map(|u| u.0.as_slice())
+    }
+    /// SHA-256 of the AK modulus.
+    pub fn ak_fingerprint(&self) -> &[u8; 32] {
+        &self.ak_fingerprint.0
+    }
+    /// Revocation status.
+    pub fn revocation(&self) -> RevocationStatus {
+        self.revocation
+    }
+    /// Every check, passed or skipped by explicit choice.
+    pub fn checks(&self) -> &[CheckRecord] {
+        &self.checks
+    }
+    /// What verification accepted without the policy saying so (the report's warnings
+    /// included); empty when nothing was left open.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}
