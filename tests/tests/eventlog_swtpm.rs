@@ -72,7 +72,7 @@ fn linux_boot(banks: &[HashAlg]) -> EventLogBuilder {
         .separators(0..=7)
         .boot_application("\\EFI\\BOOT\\BOOTX64.EFI", b"shim")
         .boot_application("\\EFI\\ubuntu\\grubx64.efi", b"grub")
-        .grub_command("linux /vmlinuz root=/dev/vda1")
+        .grub_command("linux /vmlinuz root=/dev/vda1 console=ttyS0")
         .kernel_cmdline("/vmlinuz root=/dev/vda1 console=ttyS0");
     builder
 }

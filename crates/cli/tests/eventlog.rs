@@ -674,3 +674,15 @@ fn a_replaced_secure_boot_measurement_makes_secure_boot_unknown() {
     assert_eq!(verified.event_log().unwrap().summary.secure_boot, None);
     assert_policy_refusal(&made, "secure boot: expected on");
 }
+
+/// The third review: grub.cfg measures the allowed command line, then chainloads a kernel with
+/// other arguments (no log edit, no kernel measurement): the chainloader's arguments are a
+/// command line the policy must allow.
+#[test]
+fn a_chainloaded_kernels_arguments_are_a_command_line() {
+    let log = boot_with(|b| {
+        b.grub_command("chainloader /vmlinuz-6.8.0 root=/dev/vda1 init=/bin/sh")
+            .grub_command("boot");
+    });
+    assert_policy_refusal(&evidence(&log, Some(&log)), "init=/bin/sh");
+}

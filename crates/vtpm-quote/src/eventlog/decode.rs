@@ -35,8 +35,9 @@ pub const CMDLINE_PCRS: [u8; 2] = [8, 12];
 /// GRUB's string, when `data` (trailing NULs aside) starts with one of its prefixes: the rest,
 /// and whether it is a kernel command line. Bytes, not text: a command line that is not UTF-8
 /// is still GRUB's command line. GRUB hashes only the rest, so the prefix is not covered by
-/// the digest: a string that starts with a path (`/vmlinuz...`, `(hd0,gpt2)/...`), as every
-/// kernel command line and no GRUB command does, is a command line whatever its prefix says.
+/// the digest: the text decides. A GRUB command starts with its name (a letter, `_` or `[`);
+/// anything else (a path `/vmlinuz...`, `(hd0,gpt2)/...`, a quoted path, a blocklist) is a
+/// command line whatever its prefix says.
 pub(crate) fn grub_string(data: &[u8]) -> Option<(&[u8], bool)> {
     let end = data
         .iter()
@@ -45,10 +46,41 @@ pub(crate) fn grub_string(data: &[u8]) -> Option<(&[u8], bool)> {
     let trimmed = data.get(..end)?;
     GRUB_PREFIXES.iter().find_map(|(prefix, cmdline)| {
         trimmed.strip_prefix(prefix.as_bytes()).map(|rest| {
-            let starts_with_path = matches!(rest.first(), Some(b'/' | b'('));
-            (rest, *cmdline || starts_with_path)
+            let starts_like_a_command =
+                matches!(rest.first(), Some(b) if b.is_ascii_alphabetic() || matches!(b, b'_' | b'['));
+            (rest, *cmdline || !starts_like_a_command)
         })
     })
+}
+
+/// GRUB commands that start a kernel or another loader; their arguments (the image, then its
+/// command line) become the started image's command line, so they are command lines too.
+/// (`linux` is followed by GRUB's own `kernel_cmdline` measurement; `chainloader`, `multiboot`
+/// and the others are not.)
+pub(crate) const GRUB_LOADER_COMMANDS: [&str; 14] = [
+    "linux",
+    "linuxefi",
+    "linux16",
+    "chainloader",
+    "multiboot",
+    "multiboot2",
+    "module",
+    "module2",
+    "kfreebsd",
+    "knetbsd",
+    "kopenbsd",
+    "xnu_kernel",
+    "xnu_kernel64",
+    "appleloader",
+];
+
+/// The arguments of a GRUB command that starts a kernel or loader (see
+/// [`GRUB_LOADER_COMMANDS`]).
+pub(crate) fn loader_arguments(command: &str) -> Option<&str> {
+    let (name, arguments) = command.split_once(' ').unwrap_or((command, ""));
+    GRUB_LOADER_COMMANDS
+        .contains(&name)
+        .then_some(arguments.trim_start())
 }
 
 /// The tag the Linux EFI stub gives its measurement of the load options it was started with

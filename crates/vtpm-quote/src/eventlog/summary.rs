@@ -1,11 +1,14 @@
 //! What booted, in the terms a relying party's policy uses.
 
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::binding::DataBinding;
-use super::decode::{CMDLINE_PCRS, EventContent, KERNEL_STUB_PCR, LOAD_OPTIONS_TAG};
+use super::decode::{
+    CMDLINE_PCRS, EventContent, KERNEL_STUB_PCR, LOAD_OPTIONS_TAG, loader_arguments,
+};
 use super::efi::raw_variable;
 use super::text::EFI_GLOBAL_VARIABLE;
 use super::types::{Event, EventType, hex_bytes};
@@ -113,7 +116,11 @@ pub(crate) fn summarize<'l, 'a: 'l>(
         if CMDLINE_PCRS.contains(&event.pcr) {
             let content = event.content();
             match (bound, content) {
-                (true, EventContent::GrubCommand { .. }) => {}
+                (true, EventContent::GrubCommand { command }) => {
+                    if let Some(arguments) = loader_arguments(&command) {
+                        summary.kernel_cmdlines.push(String::from(arguments));
+                    }
+                }
                 (true, EventContent::KernelCommandLine { command_line, .. }) => {
                     summary.kernel_cmdlines.push(command_line);
                 }
@@ -142,14 +149,28 @@ pub(crate) fn summarize<'l, 'a: 'l>(
         }
     }
     summary.secure_boot = secure_boot.verdict();
+    // One command line can be measured twice (GRUB's `linux` command and its
+    // `kernel_cmdline`): list it once.
+    let mut seen = alloc::collections::BTreeSet::new();
+    summary
+        .kernel_cmdlines
+        .retain(|cmdline| seen.insert(cmdline.clone()));
+    let mut banks: Vec<HashAlg> = Vec::new();
+    for bank in load_options.iter().flat_map(|(_, banks)| banks.iter()) {
+        if !banks.contains(bank) {
+            banks.push(*bank);
+        }
+    }
+    let forms = if load_options.is_empty() {
+        LoadOptionsForms::new(&[], &[])
+    } else {
+        LoadOptionsForms::new(&summary.kernel_cmdlines, &banks)
+    };
     summary.kernel_load_options = load_options
         .into_iter()
         .map(|(event, banks)| LoadOptions {
             event: event.index,
-            matches_a_cmdline: summary
-                .kernel_cmdlines
-                .iter()
-                .any(|cmdline| load_options_match(event, &banks, cmdline)),
+            matches_a_cmdline: forms.matches(event, &banks),
         })
         .collect();
     summary
@@ -170,7 +191,8 @@ impl SecureBootVote {
         if self.separator_seen {
             return;
         }
-        if event.event_type == EventType::SEPARATOR {
+        // The separator by its content (its type is covered by no digest).
+        if bound && matches!(event.data, [0, 0, 0, 0] | [0xFF, 0xFF, 0xFF, 0xFF]) {
             self.separator_seen = true;
             return;
         }
@@ -181,7 +203,7 @@ impl SecureBootVote {
     }
 
     fn verdict(&self) -> Option<bool> {
-        if self.unbound || self.values.is_empty() {
+        if !self.separator_seen || self.unbound || self.values.is_empty() {
             return None;
         }
         Some(self.values.iter().all(|&on| on))
@@ -202,25 +224,64 @@ fn is_load_options(event: &Event<'_>) -> bool {
         && matches!(event.data, [a, b, c, d, ..] if u32::from_le_bytes([*a, *b, *c, *d]) == LOAD_OPTIONS_TAG)
 }
 
-/// Whether the event's digests (in `banks`) are the hash of `cmdline` as the kernel's load
-/// options: UTF-16LE, as is or after GRUB's `BOOT_IMAGE=`, with or without a terminator.
-fn load_options_match(event: &Event<'_>, banks: &[HashAlg], cmdline: &str) -> bool {
-    let utf16 =
-        |text: &str| -> Vec<u8> { text.encode_utf16().flat_map(u16::to_le_bytes).collect() };
-    let mut forms = Vec::new();
-    for text in [String::from(cmdline), format!("BOOT_IMAGE={cmdline}")] {
-        let bare = utf16(&text);
-        let mut with_nul = bare.clone();
-        with_nul.extend_from_slice(&[0, 0]);
-        forms.push(bare);
-        forms.push(with_nul);
-    }
-    !banks.is_empty()
-        && forms.iter().any(|form| {
-            banks.iter().all(|&bank| {
-                event.digest(bank) == Some(bank.hash_parts([form.as_slice()]).as_slice())
+/// The digests of every measured command line as the kernel's load options (UTF-16LE, as is
+/// or after GRUB's `BOOT_IMAGE=`, with or without a terminator), per bank, computed once: each
+/// load-options event is then a look-up, not a hash per command line.
+struct LoadOptionsForms {
+    digests: Vec<(HashAlg, FormsByDigest)>,
+}
+
+/// A bank's digest of each form -> the forms with that digest.
+type FormsByDigest = BTreeMap<Vec<u8>, Vec<usize>>;
+
+impl LoadOptionsForms {
+    fn new(cmdlines: &[String], banks: &[HashAlg]) -> Self {
+        let utf16 =
+            |text: &str| -> Vec<u8> { text.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+        let mut forms = Vec::new();
+        for cmdline in cmdlines {
+            for text in [cmdline.clone(), format!("BOOT_IMAGE={cmdline}")] {
+                let bare = utf16(&text);
+                let mut with_nul = bare.clone();
+                with_nul.extend_from_slice(&[0, 0]);
+                forms.push(bare);
+                forms.push(with_nul);
+            }
+        }
+        let digests = banks
+            .iter()
+            .map(|&bank| {
+                let mut table = FormsByDigest::new();
+                for (i, form) in forms.iter().enumerate() {
+                    table
+                        .entry(bank.hash_parts([form.as_slice()]))
+                        .or_default()
+                        .push(i);
+                }
+                (bank, table)
             })
-        })
+            .collect();
+        Self { digests }
+    }
+
+    /// Whether the event's digests in `banks` are all the hash of one form.
+    fn matches(&self, event: &Event<'_>, banks: &[HashAlg]) -> bool {
+        let mut candidates: Option<Vec<usize>> = None;
+        for &bank in banks {
+            let (Some(digest), Some((_, table))) = (
+                event.digest(bank),
+                self.digests.iter().find(|(b, _)| *b == bank),
+            ) else {
+                return false;
+            };
+            let found = table.get(digest).cloned().unwrap_or_default();
+            candidates = Some(match candidates {
+                None => found,
+                Some(previous) => previous.into_iter().filter(|i| found.contains(i)).collect(),
+            });
+        }
+        candidates.is_some_and(|found| !found.is_empty())
+    }
 }
 
 /// A string measurement as text: UTF-8, else UTF-16 (up to its first NUL), else UTF-8 with

@@ -2,6 +2,7 @@
 //! StartupLocality), and each rule of the comparison with quoted values.
 #![allow(clippy::panic)]
 
+use alloc::format;
 use alloc::string::ToString;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -42,7 +43,7 @@ fn boot(secure_boot: u8, cmdline: &str) -> EventLogBuilder {
     .boot_application("\\EFI\\BOOT\\BOOTX64.EFI", b"shim image")
     .boot_application("\\EFI\\ubuntu\\grubx64.efi", b"grub image")
     .grub_command("set root=(hd0,gpt1)")
-    .grub_command("linux /vmlinuz")
+    .grub_command(&format!("linux {cmdline}"))
     .kernel_cmdline(cmdline);
     b
 }
@@ -315,7 +316,7 @@ fn an_altered_digest_of_bound_data_is_named() {
         b"set root=(hd0,gpt2)",
         b"grub_cmd: set root=(hd0,gpt1)\0",
     )
-    .grub_command("linux /vmlinuz")
+    .grub_command("linux quiet")
     .kernel_cmdline("quiet");
     let bytes = b.build();
     let log = EventLog::parse(&bytes).unwrap();
@@ -355,7 +356,7 @@ fn an_altered_image_digest_is_located_at_its_pcr_s_first_event() {
     .boot_application("\\EFI\\BOOT\\BOOTX64.EFI", b"shim image")
     .boot_application("\\EFI\\ubuntu\\grubx64.efi", b"evil grub")
     .grub_command("set root=(hd0,gpt1)")
-    .grub_command("linux /vmlinuz")
+    .grub_command("linux quiet")
     .kernel_cmdline("quiet");
     let bytes = b.build();
     let log = EventLog::parse(&bytes).unwrap();
@@ -396,9 +397,10 @@ fn altered_data_with_the_original_digest_is_refused() {
         } => assert_eq!((event, pcr, bank), (last, 8, HashAlg::Sha1)),
         other => panic!("{other}"),
     }
-    // Unattested, the whole-log summary leaves it out and lists it.
+    // Unattested, the whole-log summary leaves it out and lists it; GRUB's `linux` command
+    // still says what the kernel got.
     let summary = log.summary();
-    assert!(summary.kernel_cmdlines.is_empty(), "{summary:?}");
+    assert_eq!(summary.kernel_cmdlines, ["quiet"], "{summary:?}");
     assert_eq!(summary.contradicting_events, [last]);
 }
 
@@ -576,4 +578,52 @@ fn a_legacy_log_may_start_with_an_old_spec_id_event() {
     let log = EventLog::parse(&bytes).unwrap();
     assert_eq!(log.spec_id(), None);
     assert_eq!(log.events().len(), 2);
+}
+
+/// GRUB commands that start a kernel or another loader give the started image its command
+/// line: their arguments are command lines. Other commands are not.
+#[test]
+fn loader_commands_and_unlabelled_strings_are_command_lines() {
+    let mut b = EventLogBuilder::crypto_agile(&[HashAlg::Sha256]);
+    b.separators(0..=7)
+        .grub_command("set root=(hd0,gpt1)")
+        .grub_command("initrdfail")
+        .grub_command("chainloader /vmlinuz root=/dev/vda1 init=/bin/sh")
+        .grub_command("multiboot2 /xen.gz dom0_mem=1G")
+        .grub_command("\"/boot/vmlinuz x\" root=/dev/sdb1 init=/bin/sh")
+        .grub_command("2048+16384 root=/dev/sdb1");
+    let bytes = b.build();
+    let log = EventLog::parse(&bytes).unwrap();
+    let verified = log.check_against_values(&values_of(&log)).unwrap();
+    assert_eq!(
+        verified.summary().kernel_cmdlines,
+        [
+            "/vmlinuz root=/dev/vda1 init=/bin/sh",
+            "/xen.gz dom0_mem=1G",
+            "\"/boot/vmlinuz x\" root=/dev/sdb1 init=/bin/sh",
+            "2048+16384 root=/dev/sdb1",
+        ]
+    );
+}
+
+/// The separator is found by its content: a PCR 7 separator relabelled as another type still
+/// ends what the firmware measured, and without one the state is unknown.
+#[test]
+fn secure_boot_needs_pcr_7_s_separator_whatever_its_type() {
+    let mut relabelled = EventLogBuilder::crypto_agile(&[HashAlg::Sha256]);
+    relabelled
+        .efi_variable(&EFI_GLOBAL_VARIABLE, "SecureBoot", &[0])
+        .measure(7, EventType::POST_CODE, &[0, 0, 0, 0])
+        .efi_variable(&EFI_GLOBAL_VARIABLE, "SecureBoot", &[1]);
+    let bytes = relabelled.build();
+    let log = EventLog::parse(&bytes).unwrap();
+    let verified = log.check_against_values(&values_of(&log)).unwrap();
+    assert_eq!(verified.summary().secure_boot, Some(false));
+
+    let mut none = EventLogBuilder::crypto_agile(&[HashAlg::Sha256]);
+    none.efi_variable(&EFI_GLOBAL_VARIABLE, "SecureBoot", &[1]);
+    let bytes = none.build();
+    let log = EventLog::parse(&bytes).unwrap();
+    let verified = log.check_against_values(&values_of(&log)).unwrap();
+    assert_eq!(verified.summary().secure_boot, None);
 }
