@@ -263,18 +263,47 @@ impl Verifier {
         options: &VerifyOptions,
     ) -> Result<VerifiedReport, Error> {
         let report = SnpReport::from_bytes(report).map_err(Error::from_hcl)?;
+        self.appraise_report(&report, certificates, options, || Ok(()))
+    }
+
+    /// Verifies an HCL report on its own (a vTPM's NV contents, no quote): its hardware report
+    /// as [`Verifier::verify_raw_report`] does, and the runtime claims bound to it. This shows
+    /// the report and claims are genuine; it says nothing of a quote or of freshness.
+    pub fn verify_hcl_report(
+        &self,
+        hcl_report: &[u8],
+        certificates: &Certificates,
+        options: &VerifyOptions,
+    ) -> Result<VerifiedReport, Error> {
+        let hcl = HclReport::parse(hcl_report).map_err(Error::from_hcl)?;
+        let HardwareReport::Snp(report) = HardwareReport::of(&hcl)?;
+        self.appraise_report(&report, certificates, options, || {
+            hcl.verify_report_data_binding().map_err(Error::from_hcl)
+        })
+    }
+
+    /// Chain, leaf and signature of a report, then `bound` (what else the caller binds to the
+    /// authentic report), revocation and the report policy.
+    fn appraise_report(
+        &self,
+        report: &SnpReport<'_>,
+        certificates: &Certificates,
+        options: &VerifyOptions,
+        bound: impl FnOnce() -> Result<(), Error>,
+    ) -> Result<VerifiedReport, Error> {
         let leaves: Vec<&[u8]> = certificates.leaves.iter().map(Vec::as_slice).collect();
-        let (chain, leaf) = self.pick_leaf(&leaves, &certificates.ca, &report, options)?;
-        let revocation = self.revocation(certificates, options);
-        authenticate_report(
-            &report,
-            &chain,
-            &leaf,
-            options.time,
-            options.generation_hint,
-        )
-        .and_then(|authentic| authentic.appraise(revocation, options.time, &self.policy.report))
-        .map_err(Error::from_snp)
+        let (chain, leaf) = self.pick_leaf(&leaves, &certificates.ca, report, options)?;
+        let authentic =
+            authenticate_report(report, &chain, &leaf, options.time, options.generation_hint)
+                .map_err(Error::from_snp)?;
+        bound()?;
+        authentic
+            .appraise(
+                self.revocation(certificates, options),
+                options.time,
+                &self.policy.report,
+            )
+            .map_err(Error::from_snp)
     }
 
     /// How revocation is decided: the CRL given, else refused when the policy or the options

@@ -323,3 +323,41 @@ fn keys_of_shown_json_and_error_messages_cannot_start_lines() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("\\u{a}snp-vtpm: VERIFIED"), "{stderr}");
 }
+
+/// `report --file` goes through the one verifier path (Verifier::verify_hcl_report): a real
+/// HCL report verifies; one whose claims were changed fails the binding check (exit 2).
+#[test]
+fn report_from_a_file_goes_through_the_verifier() {
+    let chain = vector("azure/milan-v2/vcek.pem");
+    let hcl = vector("azure/milan-v2/hcl-report.bin");
+    let (code, stdout, stderr) = run(&[
+        "report",
+        "--file",
+        &hcl,
+        "--chain",
+        &chain,
+        "--offline",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let verdict: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(verdict["verified"], true);
+
+    let mut altered = vectors::read("azure/milan-v2/hcl-report.bin");
+    altered[0x4D4 + 20] ^= 1;
+    let file = std::env::temp_dir().join(format!("snp-vtpm-hcl-{}.bin", std::process::id()));
+    std::fs::write(&file, &altered).unwrap();
+    let (code, stdout, _) = run(&[
+        "report",
+        "--file",
+        file.to_str().unwrap(),
+        "--chain",
+        &chain,
+        "--offline",
+        "--json",
+    ]);
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(code, 2, "{stdout}");
+    let verdict: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(verdict["failed_check"], "report_data_binding");
+}

@@ -459,3 +459,42 @@ fn synthetic_evidence_round_trips_through_the_native_format() {
             .contains("limit")
     );
 }
+
+/// `Verifier::verify_hcl_report` (what `snp-vtpm report` runs): an HCL report on its own, its
+/// SNP report under the chain and its runtime claims bound, through the same stages as
+/// evidence.
+#[test]
+fn an_hcl_report_on_its_own_verifies_through_the_verifier() {
+    for sample in samples() {
+        let mut certificates = sample.certificates.clone();
+        if let Some(vcek) = &sample.evidence.vcek {
+            certificates.leaves.push(vcek.clone());
+        }
+        let verified = azure()
+            .verify_hcl_report(
+                &sample.evidence.hcl_report,
+                &certificates,
+                &VerifyOptions::at(TIME),
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", sample.name));
+        assert_eq!(verified.product(), sample.generation, "{}", sample.name);
+
+        // Claims that are not the ones report_data binds: refused by that check.
+        let mut altered = sample.evidence.hcl_report.clone();
+        altered[0x4D4 + 20] ^= 1;
+        let err = azure()
+            .verify_hcl_report(&altered, &certificates, &VerifyOptions::at(TIME))
+            .unwrap_err();
+        assert_eq!(
+            (err.check(), err.exit_code()),
+            (Check::ReportDataBinding, ExitCode::Verification),
+            "{}: {err}",
+            sample.name
+        );
+    }
+    let tdx = snp_vtpm_testkit::vectors::read("azure/tdx/hcl-report-tdx.bin");
+    let err = azure()
+        .verify_hcl_report(&tdx, &samples()[0].certificates, &VerifyOptions::at(TIME))
+        .unwrap_err();
+    assert_eq!(err.exit_code(), ExitCode::Input, "{err}");
+}

@@ -6,10 +6,12 @@ use clap::{Args, Subcommand};
 use hcl_parse::{Generation, HclReport, SnpReport, TcbVersion};
 use snp_vtpm::amd_kds::{ChainKind, VcekRequest};
 use snp_vtpm::attester::{Attester, AttesterOptions, tpm_error};
-use snp_vtpm::snp_verify::{TrustAnchors, UnixTime, authenticate_report};
+use snp_vtpm::snp_verify::UnixTime;
 use snp_vtpm::vtpm_quote::guest::Vtpm;
 use snp_vtpm::vtpm_quote::{HashAlg, PcrBankSelection, QuoteFile};
-use snp_vtpm::{Certificates, Check, DEFAULT_EVIDENCE_PRESET, Error, ExitCode, fetch};
+use snp_vtpm::{
+    Certificates, DEFAULT_EVIDENCE_PRESET, Error, ExitCode, Verifier, VerifyOptions, fetch,
+};
 
 use crate::args::{FetchArgs, NonceArgs, PolicyArgs, TctiArgs, TrustArgs};
 use crate::{Outcome, inputs, output, show};
@@ -142,37 +144,8 @@ fn verify_hcl(
         )?;
     }
     let policy = args.policy.load(DEFAULT_EVIDENCE_PRESET)?;
-    let time = UnixTime::from_secs(inputs::now());
-    let leaf_der = certificates
-        .leaves
-        .first()
-        .ok_or_else(|| Error::input("no VCEK"))?;
-    let ca: Vec<&[u8]> = certificates.ca.iter().map(Vec::as_slice).collect();
-    let snp = |e| Error::new(Check::Chain, ExitCode::Verification, format!("{e}"));
-    let (chain, leaf) =
-        snp_vtpm::snp_verify::VerifiedCaChain::for_leaf(&TrustAnchors::amd(), &ca, leaf_der, time)
-            .map_err(snp)?;
-    let authentic = authenticate_report(&report, &chain, &leaf, time, None).map_err(|e| {
-        Error::new(
-            Check::ReportSignature,
-            ExitCode::Verification,
-            e.to_string(),
-        )
-    })?;
-    hcl.verify_report_data_binding().map_err(|e| {
-        Error::new(
-            Check::ReportDataBinding,
-            ExitCode::Verification,
-            e.to_string(),
-        )
-    })?;
-    authentic
-        .appraise(
-            snp_vtpm::snp_verify::Revocation::SkipAndRecord,
-            time,
-            &policy.report,
-        )
-        .map_err(|e| Error::new(Check::Policy, ExitCode::Policy, e.to_string()))
+    let options = VerifyOptions::at(UnixTime::from_secs(inputs::now()));
+    Verifier::new(policy).verify_hcl_report(bytes, &certificates, &options)
 }
 
 /// Quote the vTPM's PCRs with a nonce (guest)
