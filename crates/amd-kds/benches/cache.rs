@@ -1,6 +1,12 @@
 //! Cache-hit latency (target: under 1 ms) and the real cost of a simulated 30 s 429 storm.
 //!
 //! `cargo bench -p amd-kds --bench cache`
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // Benchmark code: a panic is a failed run.
 
 #[path = "../tests/support/mod.rs"]
 mod support;

@@ -1,4 +1,10 @@
 //! KDS URLs and bodies, against a real loopback HTTP server serving the real AMD certificates.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // Test code: a panic is a failed test.
 
 mod support;
 

@@ -1,5 +1,11 @@
 //! The retry policy against a real loopback server, on a simulated clock: waits are asserted
 //! without sleeping for real.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // Test code: a panic is a failed test.
 
 mod support;
 

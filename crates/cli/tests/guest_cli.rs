@@ -1,5 +1,11 @@
 //! The guest commands of the binary against swtpm through the real TCTI: `evidence --fresh`,
 //! `quote`, `report --file`; their output verified by the library with the test PKI's roots.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // Test code: a panic is a failed test.
 
 use std::process::Command;
 

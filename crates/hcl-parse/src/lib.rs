@@ -32,13 +32,6 @@
 //! assert!(matches!(describe(b"HCLA"), Err(Error::Truncated { .. })));
 //! ```
 #![no_std]
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing))]
 
 extern crate alloc;
 

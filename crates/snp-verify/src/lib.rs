@@ -30,13 +30,6 @@
 //! # }
 //! ```
 #![no_std]
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing))]
 
 extern crate alloc;
 

@@ -3,6 +3,12 @@
 //!
 //! The differential test runs 2,000 triples by default; `SNP_VERIFY_ECDSA_DIFF=<n>` runs `n`
 //! (`cargo xtask ecdsa-diff` runs 100,000 in release mode).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // Test code: a panic is a failed test.
 
 use std::sync::Arc;
 

@@ -27,13 +27,6 @@
 //! # }
 //! ```
 #![cfg_attr(not(feature = "tpm"), no_std)]
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing))]
 
 extern crate alloc;
 

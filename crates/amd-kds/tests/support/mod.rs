@@ -2,6 +2,12 @@
 //! real vectors (read at test time, never copied), temporary cache folders and client
 //! builders on simulated time.
 #![allow(dead_code)] // Each test binary uses a different part.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // Test code: a panic is a failed test.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};

@@ -82,6 +82,14 @@ fn render(value: &Value, depth: usize, out: &mut String) {
     }
 }
 
+/// Sets `key` of a JSON object built here (a no-op on anything else, which never happens: the
+/// descriptions are objects by construction).
+fn set(json: &mut Value, key: &str, value: Value) {
+    if let Some(object) = json.as_object_mut() {
+        object.insert(key.to_string(), value);
+    }
+}
+
 fn scalar_text(value: &Value) -> String {
     match value {
         Value::String(s) => output::printable_value(s),
@@ -325,7 +333,7 @@ pub fn describe_hcl(bytes: &[u8]) -> Result<Description, Error> {
         "runtime_claims": claims,
     });
     if let Ok(report) = hcl.snp_report() {
-        json["snp_report"] = snp_json(&report);
+        set(&mut json, "snp_report", snp_json(&report));
     }
     Ok(Description::new(json))
 }
@@ -414,7 +422,7 @@ fn add_policy(description: &mut Description, report: &SnpReport<'_>, policy: &Ev
         },
         "checks": outcomes,
     });
-    description.json["policy_evaluation"] = section;
+    set(&mut description.json, "policy_evaluation", section);
     *description = Description::new(description.json.take());
 }
 
@@ -433,9 +441,17 @@ fn describe_attest(bytes: &[u8]) -> Result<Value, Error> {
 
 fn describe_quote_file(file: &QuoteFile) -> Result<Value, Error> {
     let mut json = describe_attest(&file.message.0)?;
-    json["kind"] = json!("TPM quote with signature and PCR values");
-    json["signature_bytes"] = json!(file.signature.0.len());
-    json["pcrs"] = json!(file.pcrs.iter().map(|p| p.to_string()).collect::<Vec<_>>());
+    set(
+        &mut json,
+        "kind",
+        json!("TPM quote with signature and PCR values"),
+    );
+    set(&mut json, "signature_bytes", json!(file.signature.0.len()));
+    set(
+        &mut json,
+        "pcrs",
+        json!(file.pcrs.iter().map(|p| p.to_string()).collect::<Vec<_>>()),
+    );
     Ok(json)
 }
 
@@ -443,30 +459,46 @@ fn describe_json(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error
     if let Ok(evidence) = Evidence::from_json(bytes, snp_vtpm::DEFAULT_SIZE_LIMIT) {
         let mut hcl = describe_hcl(&evidence.hcl_report)?;
         let quote = describe_attest(&evidence.quote.message)?;
-        hcl.json["kind"] = json!(format!("evidence ({:?})", evidence.version));
-        hcl.json["quote"] = quote;
-        hcl.json["pcrs"] = json!(
-            evidence
-                .quote
-                .pcrs
-                .iter()
-                .map(|p| HexSlice(p).to_string())
-                .collect::<Vec<_>>()
+        set(
+            &mut hcl.json,
+            "kind",
+            json!(format!("evidence ({:?})", evidence.version)),
         );
-        hcl.json["vcek"] = evidence
-            .vcek
-            .as_deref()
-            .map(certificate_json)
-            .unwrap_or(Value::Null);
+        set(&mut hcl.json, "quote", quote);
+        set(
+            &mut hcl.json,
+            "pcrs",
+            json!(
+                evidence
+                    .quote
+                    .pcrs
+                    .iter()
+                    .map(|p| HexSlice(p).to_string())
+                    .collect::<Vec<_>>()
+            ),
+        );
+        set(
+            &mut hcl.json,
+            "vcek",
+            evidence
+                .vcek
+                .as_deref()
+                .map(certificate_json)
+                .unwrap_or(Value::Null),
+        );
         if let Some(bytes) = &evidence.event_log {
-            hcl.json["event_log"] = match EventLog::parse(bytes) {
-                Ok(log) => json!({
-                    "format": log.format(),
-                    "events": log.events().len(),
-                    "summary_not_checked_against_the_quote": log.summary(),
-                }),
-                Err(e) => json!({ "error": e.to_string() }),
-            };
+            set(
+                &mut hcl.json,
+                "event_log",
+                match EventLog::parse(bytes) {
+                    Ok(log) => json!({
+                        "format": log.format(),
+                        "events": log.events().len(),
+                        "summary_not_checked_against_the_quote": log.summary(),
+                    }),
+                    Err(e) => json!({ "error": e.to_string() }),
+                },
+            );
         }
         let mut description = Description::new(hcl.json);
         if let Ok(report) = HclReport::parse(&evidence.hcl_report).and_then(|h| h.snp_report()) {
