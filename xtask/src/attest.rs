@@ -7,7 +7,7 @@ use std::process::Command;
 use crate::setup::{self, cargo, run, step};
 
 /// Runs `cargo xtask attest ARGS`.
-pub fn attest(args: &[String]) -> Result<(), String> {
+pub(crate) fn attest(args: &[String]) -> Result<(), String> {
     if args.iter().any(|a| a == "-h" || a == "--help") {
         return exec(args);
     }

@@ -119,7 +119,7 @@ const SNP_ROWS: &[(&str, Option<&str>)] = &[
 ];
 
 /// Runs every benchmark and prints the medians and ratios; `args` go to criterion.
-pub fn bench(args: &[String]) -> Result<(), String> {
+pub(crate) fn bench(args: &[String]) -> Result<(), String> {
     step("system packages for the peers (OpenSSL, libtss2, a C compiler for AWS-LC)");
     setup::ensure_apt(PEER_APT_PACKAGES)?;
 

@@ -9,7 +9,7 @@ const DEFAULT_TRIPLES: &str = "100000";
 
 /// Runs `tests/ecdsa_p384.rs::differential_against_p384` in release mode with N triples
 /// (`args`: `[N] [SEED]`, the seed in hex).
-pub fn run(args: &[String]) -> Result<(), String> {
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let count = args.first().map_or(DEFAULT_TRIPLES, String::as_str);
     if count.parse::<u64>().is_err() {
         return Err(format!(

@@ -22,7 +22,7 @@ use crate::setup::{step, workspace_root};
 const DEFAULT_SECONDS: u64 = 60;
 
 /// Entry point of `cargo xtask fuzz`.
-pub fn fuzz(args: &[String]) -> Result<(), String> {
+pub(crate) fn fuzz(args: &[String]) -> Result<(), String> {
     let mut seconds = DEFAULT_SECONDS;
     let mut parallel = 1usize;
     let mut targets: Vec<String> = Vec::new();

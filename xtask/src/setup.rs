@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Debian packages the guest side and its tests need (swtpm and the tpm2-tss libraries).
-pub const APT_PACKAGES: &[&str] = &[
+pub(crate) const APT_PACKAGES: &[&str] = &[
     "swtpm",
     "swtpm-tools",
     "tpm2-tools",
@@ -14,10 +14,10 @@ pub const APT_PACKAGES: &[&str] = &[
 ];
 
 /// The wasm target the verifier-only crates must build for.
-pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
+pub(crate) const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 /// The workspace root (the parent of this crate's folder).
-pub fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
@@ -26,7 +26,7 @@ pub fn workspace_root() -> PathBuf {
 
 /// The target directory cargo uses for the workspace (or for `manifest`'s package), as
 /// `cargo metadata` reports it: it honours `CARGO_TARGET_DIR` and cargo configuration.
-pub fn target_dir(manifest: Option<&Path>) -> Result<PathBuf, String> {
+pub(crate) fn target_dir(manifest: Option<&Path>) -> Result<PathBuf, String> {
     let mut metadata = cargo();
     metadata.args(["metadata", "--format-version", "1", "--no-deps"]);
     if let Some(manifest) = manifest {
@@ -52,12 +52,12 @@ pub fn target_dir(manifest: Option<&Path>) -> Result<PathBuf, String> {
 }
 
 /// Installs the missing packages of [`APT_PACKAGES`] (see [`ensure_apt`]).
-pub fn ensure_apt_packages() -> Result<(), String> {
+pub(crate) fn ensure_apt_packages() -> Result<(), String> {
     ensure_apt(APT_PACKAGES)
 }
 
 /// Installs missing Debian packages with apt when running as root; otherwise names the command.
-pub fn ensure_apt(packages: &[&str]) -> Result<(), String> {
+pub(crate) fn ensure_apt(packages: &[&str]) -> Result<(), String> {
     let missing: Vec<&str> = packages
         .iter()
         .copied()
@@ -90,7 +90,7 @@ pub fn ensure_apt(packages: &[&str]) -> Result<(), String> {
 }
 
 /// Adds a rustup target when it is not installed yet.
-pub fn ensure_rust_target(target: &str) -> Result<(), String> {
+pub(crate) fn ensure_rust_target(target: &str) -> Result<(), String> {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
@@ -121,12 +121,12 @@ fn is_root() -> bool {
 }
 
 /// Prints a step heading.
-pub fn step(what: &str) {
+pub(crate) fn step(what: &str) {
     eprintln!("\n==> {what}");
 }
 
 /// Runs a command from the workspace root, failing with the command line if it fails.
-pub fn run(command: &mut Command) -> Result<(), String> {
+pub(crate) fn run(command: &mut Command) -> Result<(), String> {
     let status = command
         .current_dir(workspace_root())
         .status()
@@ -139,6 +139,6 @@ pub fn run(command: &mut Command) -> Result<(), String> {
 }
 
 /// A `cargo` command (the one running this xtask).
-pub fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }

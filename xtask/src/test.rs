@@ -20,7 +20,7 @@ const FORBIDDEN_IN_VERIFIER: &[&str] = &[
 ];
 
 /// Runs every check; `extra_test_args` go to `cargo test`.
-pub fn test(extra_test_args: &[String]) -> Result<(), String> {
+pub(crate) fn test(extra_test_args: &[String]) -> Result<(), String> {
     step("system packages and rustup targets");
     setup::ensure_apt_packages()?;
     setup::ensure_rust_target(WASM_TARGET)?;

@@ -81,7 +81,7 @@ pub(crate) enum Entry {
 }
 
 impl Entry {
-    pub fn relative_path(&self) -> PathBuf {
+    pub(crate) fn relative_path(&self) -> PathBuf {
         match self {
             Self::Vcek(request) => PathBuf::from("vcek")
                 .join(request.product().name())
@@ -94,7 +94,7 @@ impl Entry {
         }
     }
 
-    pub fn kind(&self) -> Kind {
+    pub(crate) fn kind(&self) -> Kind {
         match self {
             Self::Vcek(_) => Kind::Vcek,
             Self::Chain(_, kind) => kind.kind(),
@@ -103,7 +103,7 @@ impl Entry {
     }
 
     /// The key as a person reads it (in errors).
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Self::Vcek(request) => format!(
                 "{} chip {}, TCB {}",

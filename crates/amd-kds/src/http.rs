@@ -86,7 +86,7 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    pub fn new(config: &HttpConfig) -> Result<Self> {
+    pub(crate) fn new(config: &HttpConfig) -> Result<Self> {
         if config.timeout.is_zero() || config.connect_timeout.is_zero() {
             return Err(Error::invalid_config("timeouts must be longer than zero"));
         }
@@ -114,7 +114,7 @@ impl Transport {
 
     /// One GET. A 200 answer's body is read in full (up to the limit); other statuses' bodies
     /// are not read.
-    pub fn get(
+    pub(crate) fn get(
         &self,
         url: &str,
         headers: &[(&str, &str)],

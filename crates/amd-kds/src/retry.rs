@@ -122,7 +122,7 @@ pub(crate) struct Fetcher {
 
 impl Fetcher {
     /// GETs `exchange.url` until a 200 answer, a final failure, or the policy gives up.
-    pub fn get(&self, exchange: &Exchange<'_>) -> Result<Vec<u8>> {
+    pub(crate) fn get(&self, exchange: &Exchange<'_>) -> Result<Vec<u8>> {
         let Exchange {
             service,
             kind,

@@ -64,7 +64,7 @@ pub(crate) struct Sent<T> {
 }
 
 impl<T> Sent<T> {
-    pub fn kds(value: T, url: String) -> Self {
+    pub(crate) fn kds(value: T, url: String) -> Self {
         Self {
             value,
             service: Service::Kds,
@@ -72,7 +72,7 @@ impl<T> Sent<T> {
         }
     }
 
-    pub fn imds(value: T, url: String) -> Self {
+    pub(crate) fn imds(value: T, url: String) -> Self {
         Self {
             value,
             service: Service::Imds,

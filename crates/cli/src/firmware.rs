@@ -134,7 +134,7 @@ impl FirmwareClaims {
 }
 
 /// The report policy without the firmware-identity fields, for `--allow-unknown-firmware`.
-pub fn without_firmware_identity(policy: &Policy) -> Policy {
+pub(crate) fn without_firmware_identity(policy: &Policy) -> Policy {
     Policy {
         allowed_id_key_digests: Vec::new(),
         allowed_author_key_digests: Vec::new(),

@@ -51,7 +51,7 @@ pub(crate) struct ParsedCert<'a> {
 }
 
 impl<'a> ParsedCert<'a> {
-    pub fn parse(role: CertRole, der: &'a [u8]) -> Result<Self> {
+    pub(crate) fn parse(role: CertRole, der: &'a [u8]) -> Result<Self> {
         let malformed = |e: der::Error| Error::MalformedCertificate {
             role,
             reason: e.to_string(),
@@ -66,19 +66,19 @@ impl<'a> ParsedCert<'a> {
         })
     }
 
-    pub fn sha256(&self) -> [u8; 32] {
+    pub(crate) fn sha256(&self) -> [u8; 32] {
         Sha256::digest(self.der).into()
     }
 
-    pub fn subject(&self) -> &Name {
+    pub(crate) fn subject(&self) -> &Name {
         self.cert.tbs_certificate().subject()
     }
 
-    pub fn issuer(&self) -> &Name {
+    pub(crate) fn issuer(&self) -> &Name {
         self.cert.tbs_certificate().issuer()
     }
 
-    pub fn serial(&self) -> Vec<u8> {
+    pub(crate) fn serial(&self) -> Vec<u8> {
         self.cert
             .tbs_certificate()
             .serial_number()
@@ -86,7 +86,7 @@ impl<'a> ParsedCert<'a> {
             .to_vec()
     }
 
-    pub fn validity(&self) -> Validity {
+    pub(crate) fn validity(&self) -> Validity {
         let validity = self.cert.tbs_certificate().validity();
         Validity {
             not_before: UnixTime::from_x509(validity.not_before),
@@ -95,12 +95,12 @@ impl<'a> ParsedCert<'a> {
     }
 
     /// The subject's common name must be `expected`.
-    pub fn expect_subject_cn(&self, expected: &str) -> Result<()> {
+    pub(crate) fn expect_subject_cn(&self, expected: &str) -> Result<()> {
         expect_cn(self.role, "subject", self.subject(), expected)
     }
 
     /// The issuer must be exactly the issuing certificate's subject.
-    pub fn expect_issued_by(&self, issuer: &Name) -> Result<()> {
+    pub(crate) fn expect_issued_by(&self, issuer: &Name) -> Result<()> {
         if self.issuer() == issuer {
             return Ok(());
         }
@@ -113,12 +113,12 @@ impl<'a> ParsedCert<'a> {
     }
 
     /// The certificate's RSA public key (ARK, ASK, ASVK).
-    pub fn rsa_key(&self) -> Result<rsa::PublicKey> {
+    pub(crate) fn rsa_key(&self) -> Result<rsa::PublicKey> {
         Self::rsa_key_from_der(self.role, self.rsa_public_key_der()?)
     }
 
     /// The PKCS#1 RSAPublicKey DER inside the certificate's SubjectPublicKeyInfo.
-    pub fn rsa_public_key_der(&self) -> Result<&[u8]> {
+    pub(crate) fn rsa_public_key_der(&self) -> Result<&[u8]> {
         let spki = self.cert.tbs_certificate().subject_public_key_info();
         if spki.algorithm.oid != OID_RSA_ENCRYPTION {
             return Err(Error::WrongKeyType {
@@ -131,7 +131,7 @@ impl<'a> ParsedCert<'a> {
     }
 
     /// Decodes a PKCS#1 RSAPublicKey (and precomputes its Montgomery parameters).
-    pub fn rsa_key_from_der(role: CertRole, der: &[u8]) -> Result<rsa::PublicKey> {
+    pub(crate) fn rsa_key_from_der(role: CertRole, der: &[u8]) -> Result<rsa::PublicKey> {
         rsa::PublicKey::from_pkcs1_der(der).map_err(|e| Error::MalformedCertificate {
             role,
             reason: format!("RSA public key: {e}"),
@@ -139,7 +139,7 @@ impl<'a> ParsedCert<'a> {
     }
 
     /// Checks the signature algorithm and verifies the signature under the issuer's key.
-    pub fn verify_signed_by(&self, issuer: CertRole, key: &rsa::PublicKey) -> Result<()> {
+    pub(crate) fn verify_signed_by(&self, issuer: CertRole, key: &rsa::PublicKey) -> Result<()> {
         let tbs_algorithm = self.cert.tbs_certificate().signature();
         let outer_algorithm = self.cert.signature_algorithm();
         if tbs_algorithm != outer_algorithm {
@@ -162,7 +162,7 @@ pub(crate) struct Validity {
 }
 
 impl Validity {
-    pub fn check(self, role: CertRole, time: UnixTime) -> Result<()> {
+    pub(crate) fn check(self, role: CertRole, time: UnixTime) -> Result<()> {
         if self.not_before <= time && time <= self.not_after {
             return Ok(());
         }

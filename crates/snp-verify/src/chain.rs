@@ -11,7 +11,7 @@ use x509_cert::name::Name;
 
 use crate::anchors::TrustAnchors;
 use crate::cert::{ParsedCert, Validity, common_name};
-use crate::ecdsa::{KeyTableCache, P384KeyTable};
+use crate::ecdsa::P384KeyTable;
 use crate::error::{CertRole, Error, Result};
 use crate::extensions::AmdExtensions;
 use crate::time::UnixTime;
@@ -489,22 +489,6 @@ impl VerifiedLeaf {
     pub fn precompute_key_table(&mut self) {
         if self.key_table.is_none() {
             self.key_table = P384KeyTable::new(&self.key).map(Arc::new);
-        }
-    }
-
-    /// Takes the key's table from `cache` (keyed by this certificate's SHA-256), building and
-    /// storing it on a miss. For a leaf parsed per report whose certificate recurs.
-    pub fn use_key_table(&mut self, cache: &mut KeyTableCache) {
-        if self.key_table.is_some() {
-            return;
-        }
-        if let Some(table) = cache.get(&self.sha256) {
-            self.key_table = Some(table);
-            return;
-        }
-        self.precompute_key_table();
-        if let Some(table) = &self.key_table {
-            cache.insert(self.sha256, Arc::clone(table));
         }
     }
 

@@ -6,16 +6,16 @@ use sha2::Digest;
 
 /// TPM_ALG_ID values.
 pub(crate) mod id {
-    pub const RSA: u16 = 0x0001;
-    pub const SHA1: u16 = 0x0004;
-    pub const SHA256: u16 = 0x000B;
-    pub const SHA384: u16 = 0x000C;
-    pub const SHA512: u16 = 0x000D;
-    pub const NULL: u16 = 0x0010;
-    pub const RSASSA: u16 = 0x0014;
-    pub const RSAPSS: u16 = 0x0016;
-    pub const ECDSA: u16 = 0x0018;
-    pub const ECC: u16 = 0x0023;
+    pub(crate) const RSA: u16 = 0x0001;
+    pub(crate) const SHA1: u16 = 0x0004;
+    pub(crate) const SHA256: u16 = 0x000B;
+    pub(crate) const SHA384: u16 = 0x000C;
+    pub(crate) const SHA512: u16 = 0x000D;
+    pub(crate) const NULL: u16 = 0x0010;
+    pub(crate) const RSASSA: u16 = 0x0014;
+    pub(crate) const RSAPSS: u16 = 0x0016;
+    pub(crate) const ECDSA: u16 = 0x0018;
+    pub(crate) const ECC: u16 = 0x0023;
 }
 
 /// A hash algorithm of a PCR bank or a signature scheme.

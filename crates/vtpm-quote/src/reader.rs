@@ -9,11 +9,11 @@ pub(crate) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(what: &'static str, bytes: &'a [u8]) -> Self {
+    pub(crate) fn new(what: &'static str, bytes: &'a [u8]) -> Self {
         Self { bytes, what }
     }
 
-    pub fn take(&mut self, len: usize) -> Result<&'a [u8]> {
+    pub(crate) fn take(&mut self, len: usize) -> Result<&'a [u8]> {
         if self.bytes.len() < len {
             return Err(Error::Truncated {
                 what: self.what,
@@ -26,30 +26,30 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
-    pub fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(N)?);
         Ok(out)
     }
 
-    pub fn u8(&mut self) -> Result<u8> {
+    pub(crate) fn u8(&mut self) -> Result<u8> {
         Ok(u8::from_be_bytes(self.array()?))
     }
 
-    pub fn u16(&mut self) -> Result<u16> {
+    pub(crate) fn u16(&mut self) -> Result<u16> {
         Ok(u16::from_be_bytes(self.array()?))
     }
 
-    pub fn u32(&mut self) -> Result<u32> {
+    pub(crate) fn u32(&mut self) -> Result<u32> {
         Ok(u32::from_be_bytes(self.array()?))
     }
 
-    pub fn u64(&mut self) -> Result<u64> {
+    pub(crate) fn u64(&mut self) -> Result<u64> {
         Ok(u64::from_be_bytes(self.array()?))
     }
 
     /// A TPM2B: a u16 size, then that many bytes, at most `max`.
-    pub fn sized(&mut self, field: &'static str, max: usize) -> Result<&'a [u8]> {
+    pub(crate) fn sized(&mut self, field: &'static str, max: usize) -> Result<&'a [u8]> {
         let size = usize::from(self.u16()?);
         if size > max {
             return Err(Error::FieldTooLarge {
@@ -62,7 +62,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Fails unless every byte was consumed.
-    pub fn finish(self) -> Result<()> {
+    pub(crate) fn finish(self) -> Result<()> {
         if self.bytes.is_empty() {
             Ok(())
         } else {

@@ -1,7 +1,7 @@
 //! Test support: a real HTTP/1.1 server on 127.0.0.1 that records what it receives, the shared
 //! real vectors (read at test time, never copied), temporary cache folders and client
 //! builders on simulated time.
-#![allow(dead_code)] // Each test binary uses a different part.
+#![allow(dead_code, unreachable_pub)] // Each test binary uses a different part, through a private `mod support`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

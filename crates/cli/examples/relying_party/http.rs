@@ -10,11 +10,11 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// Largest request or response body accepted.
-pub const MAX_BODY: usize = 2 * 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 2 * 1024 * 1024;
 
 /// A request.
 #[derive(Debug)]
-pub struct Request {
+pub(crate) struct Request {
     /// GET, POST, ...
     pub method: String,
     /// The path and query.
@@ -27,7 +27,7 @@ pub struct Request {
 
 impl Request {
     /// A header's value.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n == name)
@@ -37,7 +37,7 @@ impl Request {
 
 /// A response.
 #[derive(Debug)]
-pub struct Response {
+pub(crate) struct Response {
     /// Status code.
     pub status: u16,
     /// Content type.
@@ -48,7 +48,7 @@ pub struct Response {
 
 impl Response {
     /// A JSON response.
-    pub fn json(status: u16, value: &serde_json::Value) -> Self {
+    pub(crate) fn json(status: u16, value: &serde_json::Value) -> Self {
         Self {
             status,
             content_type: "application/json",
@@ -57,7 +57,7 @@ impl Response {
     }
 
     /// A binary response.
-    pub fn bytes(status: u16, content_type: &'static str, body: Vec<u8>) -> Self {
+    pub(crate) fn bytes(status: u16, content_type: &'static str, body: Vec<u8>) -> Self {
         Self {
             status,
             content_type,
@@ -67,7 +67,7 @@ impl Response {
 }
 
 /// A running server; stops and joins on drop.
-pub struct Server {
+pub(crate) struct Server {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -75,14 +75,14 @@ pub struct Server {
 
 impl Server {
     /// Serves `handler` on a free port of 127.0.0.1.
-    pub fn start(
+    pub(crate) fn start(
         handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
     ) -> std::io::Result<Self> {
         Self::start_on("127.0.0.1:0", handler)
     }
 
     /// Serves `handler` on `addr`.
-    pub fn start_on(
+    pub(crate) fn start_on(
         addr: &str,
         handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
     ) -> std::io::Result<Self> {
@@ -112,17 +112,17 @@ impl Server {
     }
 
     /// The bound address.
-    pub fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// The base URL (`http://127.0.0.1:port`).
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// Blocks until stopped (for a server process's main).
-    pub fn wait(mut self) {
+    pub(crate) fn wait(mut self) {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -221,7 +221,7 @@ fn write_response(mut stream: TcpStream, response: &Response) -> std::io::Result
 }
 
 /// Sends a request and returns the status and body.
-pub fn request(
+pub(crate) fn request(
     url: &str,
     method: &str,
     headers: &[(&str, &str)],

@@ -21,7 +21,7 @@ use crate::http::{Request, Response};
 const NONCE_LEN: usize = 32;
 
 /// The relying party's state.
-pub struct RelyingParty {
+pub(crate) struct RelyingParty {
     verifier: Verifier,
     secret: String,
     ttl: Duration,
@@ -31,7 +31,7 @@ pub struct RelyingParty {
 impl RelyingParty {
     /// A relying party that releases `secret` to evidence `verifier` accepts, for nonces at
     /// most `ttl` old.
-    pub fn new(verifier: Verifier, secret: impl Into<String>, ttl: Duration) -> Self {
+    pub(crate) fn new(verifier: Verifier, secret: impl Into<String>, ttl: Duration) -> Self {
         Self {
             verifier,
             secret: secret.into(),
@@ -41,7 +41,7 @@ impl RelyingParty {
     }
 
     /// Routes a request.
-    pub fn handle(&self, request: &Request) -> Response {
+    pub(crate) fn handle(&self, request: &Request) -> Response {
         match (
             request.method.as_str(),
             request.path.split('?').next().unwrap_or_default(),

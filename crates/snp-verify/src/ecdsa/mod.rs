@@ -69,9 +69,3 @@ fn generator_table() -> Option<&'static CombTable> {
         .get_or_init(|| Box::new(CombTable::new(&Affine::generator())))
         .as_ref()
 }
-
-/// Builds the generator table now (a service may call this at start-up so that the first
-/// verification does not pay for it).
-pub fn warm_up() {
-    let _ = generator_table();
-}

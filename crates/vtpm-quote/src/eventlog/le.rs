@@ -30,25 +30,25 @@ pub(crate) struct LeReader<'a> {
 }
 
 impl<'a> LeReader<'a> {
-    pub fn new(bytes: &'a [u8]) -> Self {
+    pub(super) fn new(bytes: &'a [u8]) -> Self {
         Self { bytes, pos: 0 }
     }
 
     /// Bytes consumed so far (the offset of the next read).
-    pub fn pos(&self) -> usize {
+    pub(super) fn pos(&self) -> usize {
         self.pos
     }
 
     /// Bytes not yet read.
-    pub fn remaining(&self) -> usize {
+    pub(super) fn remaining(&self) -> usize {
         self.bytes.len().saturating_sub(self.pos)
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.remaining() == 0
     }
 
-    pub fn take(&mut self, len: usize, what: &'static str) -> Result<&'a [u8], Short> {
+    pub(super) fn take(&mut self, len: usize, what: &'static str) -> Result<&'a [u8], Short> {
         let short = Short {
             what,
             needed: len,
@@ -61,13 +61,13 @@ impl<'a> LeReader<'a> {
     }
 
     /// Everything not yet read.
-    pub fn rest(&mut self) -> &'a [u8] {
+    pub(super) fn rest(&mut self) -> &'a [u8] {
         let rest = self.bytes.get(self.pos..).unwrap_or_default();
         self.pos = self.bytes.len();
         rest
     }
 
-    pub fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], Short> {
+    pub(super) fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], Short> {
         let bytes = self.take(N, what)?;
         <[u8; N]>::try_from(bytes).map_err(|_| Short {
             what,
@@ -76,24 +76,24 @@ impl<'a> LeReader<'a> {
         })
     }
 
-    pub fn u8(&mut self, what: &'static str) -> Result<u8, Short> {
+    pub(super) fn u8(&mut self, what: &'static str) -> Result<u8, Short> {
         Ok(u8::from_le_bytes(self.array(what)?))
     }
 
-    pub fn u16(&mut self, what: &'static str) -> Result<u16, Short> {
+    pub(super) fn u16(&mut self, what: &'static str) -> Result<u16, Short> {
         Ok(u16::from_le_bytes(self.array(what)?))
     }
 
-    pub fn u32(&mut self, what: &'static str) -> Result<u32, Short> {
+    pub(super) fn u32(&mut self, what: &'static str) -> Result<u32, Short> {
         Ok(u32::from_le_bytes(self.array(what)?))
     }
 
-    pub fn u64(&mut self, what: &'static str) -> Result<u64, Short> {
+    pub(super) fn u64(&mut self, what: &'static str) -> Result<u64, Short> {
         Ok(u64::from_le_bytes(self.array(what)?))
     }
 
     /// A UINTN of `size` bytes (4 or 8).
-    pub fn uintn(&mut self, size: usize, what: &'static str) -> Result<u64, Short> {
+    pub(super) fn uintn(&mut self, size: usize, what: &'static str) -> Result<u64, Short> {
         match size {
             4 => self.u32(what).map(u64::from),
             _ => self.u64(what),
@@ -101,7 +101,7 @@ impl<'a> LeReader<'a> {
     }
 
     /// A length field of `width` bytes followed by that many bytes.
-    pub fn sized_u32(&mut self, what: &'static str) -> Result<&'a [u8], Short> {
+    pub(super) fn sized_u32(&mut self, what: &'static str) -> Result<&'a [u8], Short> {
         let len = self.u32(what)?;
         self.take(usize::try_from(len).unwrap_or(usize::MAX), what)
     }

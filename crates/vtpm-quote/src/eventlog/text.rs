@@ -48,14 +48,14 @@ pub const SHIM_LOCK: Guid = Guid::from_fields(
     [0xab, 0xb6, 0x3d, 0xd8, 0x10, 0xdd, 0x8b, 0x23],
 );
 /// EFI_CERT_X509_GUID.
-pub const EFI_CERT_X509: Guid = Guid::from_fields(
+pub(super) const EFI_CERT_X509: Guid = Guid::from_fields(
     0xa5c0_59a1,
     0x94e4,
     0x4aa7,
     [0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72],
 );
 /// EFI_CERT_SHA256_GUID.
-pub const EFI_CERT_SHA256: Guid = Guid::from_fields(
+pub(super) const EFI_CERT_SHA256: Guid = Guid::from_fields(
     0xc1c4_1626,
     0x504c,
     0x4092,

@@ -9,7 +9,7 @@ use snp_vtpm::{Error, EvidencePolicy};
 /// The verifier's nonce.
 #[derive(Debug, Clone, Args)]
 #[group(required = true, multiple = false)]
-pub struct NonceArgs {
+pub(crate) struct NonceArgs {
     /// The nonce as text (its UTF-8 bytes)
     #[arg(long)]
     pub nonce: Option<String>,
@@ -20,7 +20,7 @@ pub struct NonceArgs {
 
 impl NonceArgs {
     /// The nonce bytes.
-    pub fn bytes(&self) -> Result<Vec<u8>, Error> {
+    pub(crate) fn bytes(&self) -> Result<Vec<u8>, Error> {
         match (&self.nonce, &self.nonce_hex) {
             (Some(text), _) => Ok(text.as_bytes().to_vec()),
             (None, Some(hex_text)) => {
@@ -33,7 +33,7 @@ impl NonceArgs {
 
 /// Where certificates come from, on every command that may fetch.
 #[derive(Debug, Clone, Args)]
-pub struct FetchArgs {
+pub(crate) struct FetchArgs {
     /// AMD KDS base URL
     #[arg(long, env = "SNP_VTPM_KDS_URL", value_name = "URL")]
     pub kds_url: Option<String>,
@@ -53,7 +53,7 @@ pub struct FetchArgs {
 
 impl FetchArgs {
     /// The fetch options; `use_imds` asks IMDS first (on the guest).
-    pub fn options(&self, use_imds: bool) -> FetchOptions {
+    pub(crate) fn options(&self, use_imds: bool) -> FetchOptions {
         FetchOptions {
             kds_url: self.kds_url.clone(),
             imds_url: self.imds_url.clone(),
@@ -69,7 +69,7 @@ impl FetchArgs {
 
 /// Roots other than AMD's for the certificates a guest command fetches.
 #[derive(Debug, Clone, Args)]
-pub struct TrustArgs {
+pub(crate) struct TrustArgs {
     /// PEM file of CA certificates (ARK, ASK, ASVK) that fetched certificates must verify
     /// under instead of AMD's pinned roots: test and private PKIs only
     #[arg(long, env = "SNP_VTPM_TRUST_CA", value_name = "PEM")]
@@ -78,7 +78,7 @@ pub struct TrustArgs {
 
 impl TrustArgs {
     /// `options` with the anchors of `--trust-ca`, if given.
-    pub fn apply(&self, mut options: FetchOptions) -> Result<FetchOptions, Error> {
+    pub(crate) fn apply(&self, mut options: FetchOptions) -> Result<FetchOptions, Error> {
         if let Some(path) = &self.trust_ca {
             let bytes = crate::inputs::read(path)?;
             options.anchors = Some(snp_vtpm::fetch::anchors_from_pem(&bytes)?);
@@ -89,7 +89,7 @@ impl TrustArgs {
 
 /// The appraisal policy.
 #[derive(Debug, Clone, Args)]
-pub struct PolicyArgs {
+pub(crate) struct PolicyArgs {
     /// Policy file (TOML or JSON) that extends or replaces a preset (see docs/policy.md)
     #[arg(long, value_name = "FILE", conflicts_with = "preset")]
     pub policy: Option<PathBuf>,
@@ -100,7 +100,7 @@ pub struct PolicyArgs {
 
 impl PolicyArgs {
     /// The policy, with `default_preset` when neither option is given.
-    pub fn load(&self, default_preset: &str) -> Result<EvidencePolicy, Error> {
+    pub(crate) fn load(&self, default_preset: &str) -> Result<EvidencePolicy, Error> {
         if let Some(path) = &self.policy {
             let bytes = crate::inputs::read(path)?;
             let text = String::from_utf8(bytes)
@@ -127,7 +127,7 @@ impl PolicyArgs {
 
 /// The TPM to use.
 #[derive(Debug, Clone, Args)]
-pub struct TctiArgs {
+pub(crate) struct TctiArgs {
     /// TCTI of the TPM (default device:/dev/tpmrm0; swtpm:host=127.0.0.1,port=2321 for swtpm)
     #[arg(long, env = "SNP_VTPM_TCTI", value_name = "TCTI")]
     pub tcti: Option<String>,

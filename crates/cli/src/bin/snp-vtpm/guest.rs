@@ -21,7 +21,7 @@ use crate::{Outcome, inputs, output, show};
 #[command(after_help = "Examples:
   sudo snp-vtpm report --print
   snp-vtpm report --file hcl-report.bin --chain amd-milan.pem --offline --json")]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// Read the report from this file instead of the vTPM
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
@@ -50,7 +50,7 @@ pub struct ReportArgs {
 
 impl ReportArgs {
     /// `snp-vtpm -p`: print the vTPM's report, certificates from IMDS.
-    pub fn print_from_vtpm() -> Self {
+    pub(crate) fn print_from_vtpm() -> Self {
         Self {
             file: None,
             print: true,
@@ -77,7 +77,7 @@ impl ReportArgs {
 }
 
 /// Runs `report`.
-pub fn report(args: ReportArgs) -> Outcome {
+pub(crate) fn report(args: ReportArgs) -> Outcome {
     let bytes = match &args.file {
         Some(path) => inputs::read(path)?,
         None => Vtpm::open(args.tcti.tcti.as_deref())
@@ -153,7 +153,7 @@ fn verify_hcl(
 #[command(after_help = "Examples:
   sudo snp-vtpm quote --nonce challenge -o quote.json
   sudo snp-vtpm quote --nonce-hex 00112233 --pcr-select 0-7,14")]
-pub struct QuoteArgs {
+pub(crate) struct QuoteArgs {
     #[command(flatten)]
     pub nonce: NonceArgs,
     /// SHA-256 PCRs to quote, e.g. 0-23 (default) or 0,4,7
@@ -193,7 +193,7 @@ fn pcr_list(text: &str) -> Result<Vec<u8>, Error> {
 }
 
 /// Runs `quote`.
-pub fn quote(args: QuoteArgs) -> Outcome {
+pub(crate) fn quote(args: QuoteArgs) -> Outcome {
     let nonce = args.nonce.bytes()?;
     let indices = pcr_list(&args.pcr_select)?;
     let mut vtpm = Vtpm::open(args.tcti.tcti.as_deref()).map_err(tpm_error)?;
@@ -227,7 +227,7 @@ pub fn quote(args: QuoteArgs) -> Outcome {
 #[command(after_help = "Examples:
   sudo snp-vtpm evidence --nonce-hex $NONCE --fresh -o evidence.json
   sudo snp-vtpm evidence --nonce challenge --no-certs")]
-pub struct EvidenceArgs {
+pub(crate) struct EvidenceArgs {
     #[command(flatten)]
     pub nonce: NonceArgs,
     /// Bind the report to the nonce first (writes it to NV 0x01400002); evidence version 2
@@ -248,7 +248,7 @@ pub struct EvidenceArgs {
 }
 
 /// Runs `evidence`.
-pub fn evidence(args: EvidenceArgs) -> Outcome {
+pub(crate) fn evidence(args: EvidenceArgs) -> Outcome {
     let nonce = args.nonce.bytes()?;
     let fetch = if args.no_certs {
         None
@@ -272,7 +272,7 @@ pub fn evidence(args: EvidenceArgs) -> Outcome {
   snp-vtpm fetch chain --product Genoa -o genoa.pem
   snp-vtpm fetch crl --product Milan -o milan.crl
   snp-vtpm fetch vcek --imds")]
-pub struct FetchCommand {
+pub(crate) struct FetchCommand {
     /// What to fetch
     #[command(subcommand)]
     pub what: FetchWhat,
@@ -280,7 +280,7 @@ pub struct FetchCommand {
 
 /// What `fetch` gets.
 #[derive(Debug, Subcommand)]
-pub enum FetchWhat {
+pub(crate) enum FetchWhat {
     /// The VCEK for a report (or product, hwID and TCB)
     Vcek(FetchTarget),
     /// The ASK (or ASVK with --vlek) and ARK of a product
@@ -291,7 +291,7 @@ pub enum FetchWhat {
 
 /// Which chip, TCB or product.
 #[derive(Debug, Args)]
-pub struct FetchTarget {
+pub(crate) struct FetchTarget {
     /// An HCL report or raw SNP report file to take product, chip id and TCB from
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -332,7 +332,7 @@ fn product_of(target: &FetchTarget, report: Option<&SnpReport<'_>>) -> Result<Ge
 }
 
 /// Runs `fetch`.
-pub fn fetch(command: FetchCommand) -> Outcome {
+pub(crate) fn fetch(command: FetchCommand) -> Outcome {
     let (FetchWhat::Vcek(target) | FetchWhat::Chain(target) | FetchWhat::Crl(target)) =
         &command.what;
     let report_bytes = target

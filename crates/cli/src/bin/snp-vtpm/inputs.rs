@@ -6,7 +6,7 @@ use std::path::Path;
 use snp_vtpm::{DEFAULT_SIZE_LIMIT, Error};
 
 /// Reads a file (or stdin for `-`), refusing more than the size limit.
-pub fn read(path: &Path) -> Result<Vec<u8>, Error> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, Error> {
     let cannot = |e: std::io::Error| Error::input(format!("cannot read {}: {e}", path.display()));
     let mut bytes = Vec::new();
     let limit = DEFAULT_SIZE_LIMIT as u64 + 1;
@@ -32,7 +32,7 @@ pub fn read(path: &Path) -> Result<Vec<u8>, Error> {
 }
 
 /// A raw 1184-byte SNP report from binary or hex text.
-pub fn raw_report(bytes: Vec<u8>) -> Result<Vec<u8>, Error> {
+pub(crate) fn raw_report(bytes: Vec<u8>) -> Result<Vec<u8>, Error> {
     if bytes.len() == hcl_parse::snp::SNP_REPORT_SIZE {
         return Ok(bytes);
     }
@@ -50,7 +50,7 @@ pub fn raw_report(bytes: Vec<u8>) -> Result<Vec<u8>, Error> {
 }
 
 /// Parses an RFC 3339 UTC time (`2025-06-01T00:00:00Z`) into Unix seconds.
-pub fn rfc3339(text: &str) -> Result<u64, Error> {
+pub(crate) fn rfc3339(text: &str) -> Result<u64, Error> {
     let bad = |why: &str| {
         Error::input(format!(
             "--at: expected an RFC 3339 UTC time like 2025-06-01T00:00:00Z, found {text:?}: {why}"
@@ -123,7 +123,7 @@ fn days_in_month(year: u64, month: u64) -> u64 {
 }
 
 /// Now, from the system clock (the library never reads a clock; the tool does, here).
-pub fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -18,7 +18,7 @@ struct Verdict<'a, T: Serialize> {
 }
 
 /// Reports a verification result: JSON on stdout, or human text; returns the exit code.
-pub fn report_result<T: Serialize>(
+pub(crate) fn report_result<T: Serialize>(
     result: Result<T, Error>,
     json: bool,
     human: impl FnOnce(&T) -> String,
@@ -55,13 +55,13 @@ pub fn report_result<T: Serialize>(
 /// Text for a terminal: control characters (other than line breaks) and bidirectional-text
 /// controls become visible escapes, so that strings from evidence (event-log data, boot
 /// paths, claims) cannot move the cursor, rewrite earlier lines or reorder what is shown.
-pub fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     escape(text, true)
 }
 
 /// One value from evidence (a command line, a path, a claim) for a terminal: as
 /// [`printable`], and line breaks escaped too, so the value cannot start a line of its own.
-pub fn printable_value(text: &str) -> String {
+pub(crate) fn printable_value(text: &str) -> String {
     escape(text, false)
 }
 
@@ -80,7 +80,7 @@ fn escape(text: &str, keep_line_breaks: bool) -> String {
 }
 
 /// Prints a value as pretty JSON on stdout.
-pub fn print_json<T: Serialize>(value: &T) {
+pub(crate) fn print_json<T: Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {
         Ok(text) => println!("{text}"),
         Err(e) => eprintln!("snp-vtpm: cannot write JSON: {e}"),
@@ -88,7 +88,7 @@ pub fn print_json<T: Serialize>(value: &T) {
 }
 
 /// Writes bytes to a file, or to stdout when no file is named.
-pub fn write_out(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), Error> {
+pub(crate) fn write_out(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), Error> {
     use std::io::Write;
     match path {
         Some(path) => std::fs::write(path, bytes)
@@ -100,7 +100,7 @@ pub fn write_out(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), Err
 }
 
 /// Human text for a verified report's identity and TCB.
-pub fn describe_report(report: &snp_vtpm::snp_verify::VerifiedReport) -> String {
+pub(crate) fn describe_report(report: &snp_vtpm::snp_verify::VerifiedReport) -> String {
     use hcl_parse::HexSlice;
     let tcb = report.tcb().reported;
     format!(
@@ -126,7 +126,7 @@ pub fn describe_report(report: &snp_vtpm::snp_verify::VerifiedReport) -> String 
 }
 
 /// One `warning:` line per warning.
-pub fn warning_lines(warnings: &[String]) -> String {
+pub(crate) fn warning_lines(warnings: &[String]) -> String {
     warnings
         .iter()
         .map(|w| format!("  warning:            {w}\n"))

@@ -23,7 +23,7 @@ use crate::{Outcome, inputs, output};
   snp-vtpm show evidence.json --json
   snp-vtpm show report.bin --policy my-policy.toml
   snp-vtpm show /sys/kernel/security/tpm0/binary_bios_measurements")]
-pub struct ShowArgs {
+pub(crate) struct ShowArgs {
     /// The file to decode
     pub file: PathBuf,
     /// JSON on stdout
@@ -34,7 +34,7 @@ pub struct ShowArgs {
 }
 
 /// A decoded artifact.
-pub struct Description {
+pub(crate) struct Description {
     /// As JSON.
     pub json: Value,
     /// As text.
@@ -98,7 +98,7 @@ fn scalar_text(value: &Value) -> String {
 }
 
 /// Runs `show`.
-pub fn show(args: ShowArgs) -> Outcome {
+pub(crate) fn show(args: ShowArgs) -> Outcome {
     let bytes = inputs::read(&args.file)?;
     let description = describe(&bytes, &args.policy)?;
     if args.json {
@@ -181,7 +181,7 @@ fn bank_name(algorithm: u16) -> String {
 
 /// Describes an event log: every event decoded, the summary, and the PCR values it replays
 /// to, per bank.
-pub fn describe_event_log(bytes: &[u8]) -> Result<Description, Error> {
+pub(crate) fn describe_event_log(bytes: &[u8]) -> Result<Description, Error> {
     let log = EventLog::parse(bytes).map_err(|e| Error::input(e.to_string()))?;
     let summary = log.summary();
     let replay = log.replay();
@@ -311,7 +311,7 @@ pub fn describe_event_log(bytes: &[u8]) -> Result<Description, Error> {
 }
 
 /// Describes an HCL report: header, SNP report and runtime claims.
-pub fn describe_hcl(bytes: &[u8]) -> Result<Description, Error> {
+pub(crate) fn describe_hcl(bytes: &[u8]) -> Result<Description, Error> {
     let hcl = HclReport::parse(bytes).map_err(|e| Error::input(e.to_string()))?;
     let claims = std::str::from_utf8(hcl.runtime_claims_bytes())
         .ok()

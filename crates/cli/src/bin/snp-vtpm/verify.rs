@@ -22,7 +22,7 @@ use crate::{Outcome, inputs, output};
   snp-vtpm verify evidence.json --nonce challenge --require-fresh-report --json
   snp-vtpm verify --hcl-report hcl.bin --quote quote.bin --vcek vcek.pem --chain chain.pem --nonce challenge
   snp-vtpm verify evidence.json --no-nonce --policy my-policy.toml --at 2025-06-01T00:00:00Z")]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// Evidence JSON (v0, v1, v2 or native); or give the artifacts separately
     #[arg(value_name = "EVIDENCE", required_unless_present = "hcl_report")]
     pub evidence: Option<PathBuf>,
@@ -90,7 +90,7 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Example:
   snp-vtpm verify-report --report report.bin --vcek vcek.der --chain cert_chain.pem --offline")]
-pub struct VerifyReportArgs {
+pub(crate) struct VerifyReportArgs {
     /// The 1184-byte report, binary or hex text
     #[arg(long, value_name = "FILE")]
     pub report: PathBuf,
@@ -221,7 +221,7 @@ fn separate_artifacts(args: &VerifyArgs, hcl_path: &std::path::Path) -> Result<E
 }
 
 /// Runs `verify`.
-pub fn verify(args: VerifyArgs) -> Outcome {
+pub(crate) fn verify(args: VerifyArgs) -> Outcome {
     let result = run_verify(&args);
     output::report_result(result, args.json, human_verdict)
 }
@@ -431,7 +431,7 @@ fn human_verdict(verified: &VerifiedEvidence) -> String {
 }
 
 /// Runs `verify-report`.
-pub fn verify_report(args: VerifyReportArgs) -> Outcome {
+pub(crate) fn verify_report(args: VerifyReportArgs) -> Outcome {
     let result = (|| {
         let report = inputs::raw_report(inputs::read(&args.report)?)?;
         let mut certificates =
