@@ -1,10 +1,11 @@
 //! `cargo xtask`: the project's developer workflows, runnable on a fresh machine.
+// A developer tool: a panic is a failed run, not a verdict.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // A developer tool: a panic is a failed run, not a verdict.
+)]
 
 mod attest;
 mod bench;

@@ -1,12 +1,13 @@
 //! Cache-hit latency (target: under 1 ms) and the real cost of a simulated 30 s 429 storm.
 //!
 //! `cargo bench -p amd-kds --bench cache`
+// Benchmark code: a panic is a failed run.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Benchmark code: a panic is a failed run.
+)]
 
 #[path = "../tests/support/mod.rs"]
 mod support;

@@ -1,11 +1,12 @@
 //! The disk cache, offline mode and single-flight downloads, against a real loopback server
 //! that counts requests.
+// Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Test code: a panic is a failed test.
+)]
 
 mod support;
 

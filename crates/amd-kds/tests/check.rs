@@ -6,12 +6,13 @@
 //! SHA-256, compares a VCEK's hwID and SPL extensions with the request and accepts only CRLs
 //! it was told about. The facade's check, which verifies signatures under pinned roots, is
 //! tested against the same attacks in `crates/cli/tests/fetch_trust.rs`.
+// Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Test code: a panic is a failed test.
+)]
 
 mod support;
 

@@ -1,11 +1,12 @@
 //! Azure IMDS THIM and the source order (cache, IMDS, KDS), against real loopback servers.
 //! No real THIM answer exists in the vectors: the JSON is built here from the real PEMs.
+// Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Test code: a panic is a failed test.
+)]
 
 mod support;
 

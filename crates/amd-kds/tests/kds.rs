@@ -1,10 +1,11 @@
 //! KDS URLs and bodies, against a real loopback HTTP server serving the real AMD certificates.
+// Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Test code: a panic is a failed test.
+)]
 
 mod support;
 

@@ -1,11 +1,12 @@
 //! The retry policy against a real loopback server, on a simulated clock: waits are asserted
 //! without sleeping for real.
+// Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Test code: a panic is a failed test.
+)]
 
 mod support;
 

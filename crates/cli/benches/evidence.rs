@@ -15,12 +15,13 @@
 //! | `quote` | `verify_quote` (RSA-2048 PKCS#1, nonce, PCR digest), AK parsed beforehand |
 //! | `parse` | the HCL and SNP report views |
 //! | `batch_threads_{1,2}` | `verify_batch_on` over 32 evidences (VCEK cached), per batch |
+// Benchmark code: a panic is a failed run.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Benchmark code: a panic is a failed run.
+)]
 
 use std::hint::black_box;
 use std::sync::Arc;

@@ -1,11 +1,12 @@
 //! The batch API and the verification cache: the same verdicts as one-by-one verification
 //! without a cache, in input order, for good and bad evidence.
+// Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Test code: a panic is a failed test.
+)]
 
 use std::sync::Arc;
 

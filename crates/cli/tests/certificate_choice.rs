@@ -2,12 +2,13 @@
 //! one bundle with every AMD chain serves every product, a VCEK of another chip beside the
 //! evidence does not shadow the evidence's own, and a shared cache keeps chains apart by the
 //! leaf's issuer and refuses a verifier with other trust anchors.
+// Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Test code: a panic is a failed test.
+)]
 
 use std::sync::Arc;
 

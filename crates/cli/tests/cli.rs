@@ -1,11 +1,12 @@
 //! The `snp-vtpm` binary: exit codes, messages and JSON verdicts on the real vectors, always
 //! with --offline and a private cache so nothing leaves the machine.
+// Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Test code: a panic is a failed test.
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -2,12 +2,13 @@
 //! what booted; a log that does not replay is refused (exit 2), a malformed one is input
 //! (exit 1); the policy can require a log, secure boot, and allowed kernel command lines
 //! (exit 3). `snp-vtpm show LOG` decodes logs.
+// Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Test code: a panic is a failed test.
+)]
 
 use std::path::Path;
 use std::process::Command;

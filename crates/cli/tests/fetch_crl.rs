@@ -5,12 +5,13 @@
 //! No real AMD CRL is in the vectors, so the binary (which trusts AMD's roots only) can only be
 //! shown refusing one; the CRLs it accepts are tested through `snp_vtpm::fetch` under the test
 //! PKI's roots.
+// Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Test code: a panic is a failed test.
+)]
 
 #[path = "../../amd-kds/tests/support/mod.rs"]
 mod support;

@@ -2,12 +2,13 @@
 //! roots before the facade's source caches or returns it. Each attack against a loopback
 //! KDS/IMDS: the error names the source and what it sent, nothing is cached, and genuine
 //! evidence verifies afterwards.
+// Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Test code: a panic is a failed test.
+)]
 
 #[path = "../../amd-kds/tests/support/mod.rs"]
 mod support;

@@ -1,11 +1,12 @@
 //! The guest commands of the binary against swtpm through the real TCTI: `evidence --fresh`,
 //! `quote`, `report --file`; their output verified by the library with the test PKI's roots.
+// Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Test code: a panic is a failed test.
+)]
 
 use std::process::Command;
 

@@ -1,12 +1,13 @@
 //! The smaller findings of the outside review (issue 15, finding 5), each against the facade:
 //! nonce limits, TCB order, warnings for what the policy leaves open, an unknown CPUID model,
 //! `verify-report --report-data-hex`, and control characters from evidence in human output.
+// Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Test code: a panic is a failed test.
+)]
 
 use std::path::PathBuf;
 use std::process::Command;

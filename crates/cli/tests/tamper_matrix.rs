@@ -12,12 +12,13 @@
 //! another TCB chains to the test ARK, not AMD's, so that class runs with the test PKI's anchors
 //! (the chain passes and the TCB binding must refuse it); under AMD's anchors the same VCEK is
 //! refused by the chain, which is its own class.
+// Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Test code: a panic is a failed test.
+)]
 
 use hcl_parse::{Generation, HclReport, TcbComponents};
 use snp_verify::UnixTime;

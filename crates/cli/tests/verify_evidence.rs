@@ -1,11 +1,12 @@
 //! The facade against every complete real evidence, and against synthetic evidence from the
 //! test PKI for what no real sample shows (firmware identity, freshness, PCR policy).
+// Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Test code: a panic is a failed test.
+)]
 
 use hcl_parse::Generation;
 use snp_verify::UnixTime;

@@ -1,11 +1,12 @@
 //! Every header check, size check and enumeration of the HCL and SNP layouts refuses bad
 //! values with the specific error, on reports composed with the crate's own builder.
+// Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Test code: a panic is a failed test.
+)]
 
 use hcl_parse::compose::HclReportBuilder;
 use hcl_parse::snp::RawSnpReport;

@@ -14,12 +14,13 @@
 //! The names are read by `cargo xtask bench`, which compares them with the `sev` crate's
 //! backends (`bench-peers/`). The vectors are found at `$SNP_VTPM_VECTORS`, else at
 //! `../shared/vectors` beside the checkout.
+// Benchmark code: a panic is a failed run.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Benchmark code: a panic is a failed run.
+)]
 
 use std::hint::black_box;
 use std::path::PathBuf;

@@ -3,12 +3,13 @@
 //!
 //! The differential test runs 2,000 triples by default; `SNP_VERIFY_ECDSA_DIFF=<n>` runs `n`
 //! (`cargo xtask ecdsa-diff` runs 100,000 in release mode).
+// Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Test code: a panic is a failed test.
+)]
 
 use std::sync::Arc;
 

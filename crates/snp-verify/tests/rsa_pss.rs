@@ -1,11 +1,12 @@
 //! The fast RSASSA-PSS path (`snp_verify::rsa_pss`) against Wycheproof (SHA-384, MGF1-SHA-384,
 //! salt 48, 2048 and 4096 bits), against rsa's own verifier, and on the real AMD chains.
+// Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Test code: a panic is a failed test.
+)]
 
 use rsa::pkcs1::DecodeRsaPublicKey;
 use sha2::Digest;

@@ -2,12 +2,13 @@
 //! TPM 2.0 stack (swtpm through tss-esapi), a relying party and a certificate service over HTTP
 //! on loopback, and the real verifier. `--host USER@HOST` runs the guest side on a real Azure
 //! confidential VM instead and verifies its evidence here against AMD's pinned roots.
+// A developer tool: a panic is a failed run, not a verdict.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // A developer tool: a panic is a failed run, not a verdict.
+)]
 
 #[path = "../../../crates/cli/examples/relying_party/http.rs"]
 pub mod http;

@@ -1,11 +1,12 @@
 //! `cargo xtask attest` end to end: the secret is released, the three attacks are refused, and
 //! no swtpm or server is left behind; `--host` with stand-in ssh/scp programs on PATH.
+// A developer tool: a panic is a failed run, not a verdict.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // A developer tool: a panic is a failed run, not a verdict.
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

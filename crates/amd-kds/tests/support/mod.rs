@@ -1,13 +1,15 @@
 //! Test support: a real HTTP/1.1 server on 127.0.0.1 that records what it receives, the shared
 //! real vectors (read at test time, never copied), temporary cache folders and client
 //! builders on simulated time.
-#![allow(dead_code, unreachable_pub)] // Each test binary uses a different part, through a private `mod support`.
+#![allow(dead_code, unreachable_pub)]
+// Each test binary uses a different part, through a private `mod support`.
+// Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Test code: a panic is a failed test.
+)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};

@@ -4,12 +4,13 @@
 //! ```text
 //! sudo cargo run --example attester -- http://relying-party:8080
 //! ```
+// Example code kept short; a library would return errors.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Example code kept short; a library would return errors.
+)]
 
 #[path = "../relying_party/http.rs"]
 mod http;

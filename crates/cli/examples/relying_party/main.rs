@@ -7,12 +7,13 @@
 //! It trusts AMD's pinned roots and the `azure-cvm` policy (or a policy file), requires reports
 //! bound to its nonces, and releases its secret to a VM whose evidence passes. `cargo xtask
 //! attest` runs this same code against a simulated vTPM.
+// Example code kept short; a library would return errors.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
-)] // Example code kept short; a library would return errors.
+)]
 
 mod http;
 mod service;
