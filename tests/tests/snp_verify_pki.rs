@@ -854,3 +854,36 @@ fn policies_load_from_json_and_refuse_unknown_fields() {
         serde_json::from_value(serde_json::to_value(Policy::azure_cvm()).unwrap()).unwrap();
     assert_eq!(round_trip, Policy::azure_cvm());
 }
+
+/// Another PKI's roots from its CA certificates: pinned by the names AMD gives them, and a
+/// chain of that PKI verifies under them; a certificate that is no CA of that naming is refused.
+#[test]
+fn anchors_from_another_pkis_ca_certificates() {
+    let pki = TestPki::shared();
+    let ca = pki.product(Generation::Genoa);
+    let anchors = TrustAnchors::caller_supplied_from_certificates([
+        ca.ark_der.as_slice(),
+        ca.ask_der.as_slice(),
+    ])
+    .unwrap();
+    assert!(!anchors.is_amd());
+    let chain =
+        VerifiedCaChain::verify(&anchors, &ca.ark_der, &ca.ask_der, UnixTime::from_secs(NOW))
+            .unwrap();
+    assert!(chain.intermediate_pinned());
+    assert_eq!(chain.generation(), Generation::Genoa);
+
+    let leaf = pki
+        .issue_leaf(&LeafSpec::vcek(
+            Generation::Genoa,
+            &[1; 64],
+            snp_vtpm_testkit::azure::TEST_TCB,
+        ))
+        .der;
+    let err =
+        TrustAnchors::caller_supplied_from_certificates([ca.ark_der.as_slice(), leaf.as_slice()])
+            .unwrap_err();
+    assert!(err.to_string().contains("SEV-VCEK"), "{err}");
+    let err = TrustAnchors::caller_supplied_from_certificates([ca.ask_der.as_slice()]).unwrap_err();
+    assert!(err.to_string().contains("no ARK"), "{err}");
+}

@@ -3,11 +3,13 @@
 //! Certificates themselves arrive as input (evidence, KDS, IMDS, a file); a chain is trusted
 //! only when its root's hash is pinned here. A self-consistent chain proves nothing.
 
+use alloc::format;
 use alloc::vec::Vec;
 
 use hcl_parse::Generation;
 
-use crate::error::CertRole;
+use crate::cert::{ParsedCert, common_name};
+use crate::error::{CertRole, Error, Result};
 
 /// One pinned certificate: the SHA-256 of its DER, with its product and role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -101,6 +103,53 @@ impl TrustAnchors {
             pins: pins.into_iter().collect(),
             amd: false,
         }
+    }
+
+    /// Roots of another PKI from its CA certificates (DER): each certificate named as AMD
+    /// names them (`ARK-<product>`, `SEV-<product>` for an ASK, `SEV-VLEK-<product>` for an
+    /// ASVK) is pinned by the SHA-256 of its DER. There must be an ARK. For test PKIs and
+    /// private PKIs only, as [`TrustAnchors::caller_supplied_not_amd`].
+    pub fn caller_supplied_from_certificates<'a>(
+        certificates: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Self> {
+        let mut pins = Vec::new();
+        for der in certificates {
+            let cert = ParsedCert::parse(CertRole::Ark, der)?;
+            let cn = common_name(cert.subject()).unwrap_or_default();
+            let (role, product) = if let Some(product) = cn.strip_prefix("ARK-") {
+                (CertRole::Ark, product)
+            } else if let Some(product) = cn.strip_prefix("SEV-VLEK-") {
+                (CertRole::Asvk, product)
+            } else if let Some(product) = cn.strip_prefix("SEV-") {
+                (CertRole::Ask, product)
+            } else {
+                return Err(Error::UnexpectedCertificateContent {
+                    role: CertRole::Ark,
+                    reason: format!(
+                        "subject \"{}\": expected the CN of an ARK, ASK or ASVK (ARK-<product>, SEV-<product>, SEV-VLEK-<product>)",
+                        cert.subject()
+                    ),
+                });
+            };
+            let generation = Generation::from_product_name(product).ok_or_else(|| {
+                Error::UnexpectedCertificateContent {
+                    role,
+                    reason: format!("CN \"{cn}\" names no known product"),
+                }
+            })?;
+            pins.push(Pin {
+                generation,
+                role,
+                sha256: cert.sha256(),
+            });
+        }
+        if !pins.iter().any(|pin| pin.role == CertRole::Ark) {
+            return Err(Error::UnexpectedCertificateContent {
+                role: CertRole::Ark,
+                reason: "no ARK (CN ARK-<product>) among the certificates".into(),
+            });
+        }
+        Ok(Self::caller_supplied_not_amd(pins))
     }
 
     /// True for [`TrustAnchors::amd`].

@@ -21,7 +21,7 @@ use amd_kds::{
     ImdsConfig, ImdsQuery, KdsClient, KdsConfig, StderrObserver, VcekRequest,
 };
 use hcl_parse::{Generation, SnpReport};
-use snp_verify::{AmdExtensions, CertRole, Pin, TrustAnchors};
+use snp_verify::{AmdExtensions, CertRole, TrustAnchors};
 
 use crate::error::{Check, Error, ExitCode};
 use crate::verifier::Certificates;
@@ -261,42 +261,7 @@ pub fn imds_vcek(options: &FetchOptions) -> Result<Certificate, Error> {
 /// `SEV-<product>` (ASK) and `SEV-VLEK-<product>` (ASVK) certificate is pinned by the SHA-256
 /// of its DER. For test and private PKIs only ([`TrustAnchors::caller_supplied_not_amd`]).
 pub fn anchors_from_pem(bytes: &[u8]) -> Result<TrustAnchors, Error> {
-    use der::Decode;
-    use sha2::Digest;
-    let mut pins = Vec::new();
-    for der in crate::certs::certificates(bytes)? {
-        let cert = x509_cert::Certificate::from_der(&der)
-            .map_err(|e| Error::input(format!("trust anchor: {e}")))?;
-        let subject = cert.tbs_certificate().subject().to_string();
-        let cn = subject
-            .split(',')
-            .filter_map(|part| part.trim().strip_prefix("CN="))
-            .next_back()
-            .unwrap_or_default();
-        let (role, name) = if let Some(name) = cn.strip_prefix("ARK-") {
-            (CertRole::Ark, name)
-        } else if let Some(name) = cn.strip_prefix("SEV-VLEK-") {
-            (CertRole::Asvk, name)
-        } else if let Some(name) = cn.strip_prefix("SEV-") {
-            (CertRole::Ask, name)
-        } else {
-            return Err(Error::input(format!(
-                "trust anchor \"{subject}\" is not an ARK, ASK or ASVK (CN ARK-<product>, SEV-<product>, SEV-VLEK-<product>)"
-            )));
-        };
-        let generation = Generation::from_product_name(name).ok_or_else(|| {
-            Error::input(format!("trust anchor \"{subject}\" names no known product"))
-        })?;
-        pins.push(Pin {
-            generation,
-            role,
-            sha256: sha2::Sha256::digest(&der).into(),
-        });
-    }
-    if !pins.iter().any(|pin| pin.role == CertRole::Ark) {
-        return Err(Error::input(
-            "the trust anchor file holds no ARK (CN ARK-<product>)",
-        ));
-    }
-    Ok(TrustAnchors::caller_supplied_not_amd(pins))
+    let certificates = crate::certs::certificates(bytes)?;
+    TrustAnchors::caller_supplied_from_certificates(certificates.iter().map(Vec::as_slice))
+        .map_err(|e| Error::input(format!("trust anchors: {e}")))
 }

@@ -13,7 +13,7 @@ use super::decode::{
     CMDLINE_PCRS, EventContent, GRUB_PREFIXES, GRUB_STRING_PCR, SYSTEMD_CMDLINE_PCRS, grub_string,
 };
 use super::efi::raw_variable;
-use super::text::{ascii_text, utf16_bytes, utf16_text};
+use super::text::{ascii_text, utf16_bytes, utf16_text, without_nul_bytes, without_nul_units};
 use super::types::{Event, EventType};
 use crate::alg::HashAlg;
 
@@ -89,16 +89,8 @@ impl Event<'_> {
         }
         let data = self.data;
         let mut forms = Vec::from([data.to_vec()]);
-        let bytes_end = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-        let units_end = data
-            .chunks_exact(2)
-            .rposition(|unit| unit != [0, 0])
-            .map_or(0, |i| 2 * (i + 1));
-        for end in [bytes_end, units_end] {
-            if let Some(trimmed) = data.get(..end)
-                && end < data.len()
-                && !forms.iter().any(|f| f.as_slice() == trimmed)
-            {
+        for trimmed in [without_nul_bytes(data), without_nul_units(data)] {
+            if !forms.iter().any(|f| f.as_slice() == trimmed) {
                 forms.push(trimmed.to_vec());
             }
         }

@@ -9,7 +9,7 @@ use super::efi::{EfiVariable, decode_variable};
 use super::firmware::{blob, described, gpt, handoff, image_load};
 use super::le::{LeReader, Short};
 use super::parse::{SPEC_ID_EVENT03, STARTUP_LOCALITY};
-use super::text::{Guid, ascii_text, utf16_text};
+use super::text::{Guid, ascii_text, utf16_text, without_nul_bytes};
 use super::types::{Event, EventType};
 
 /// The prefix of Google Compute Engine's EV_NONHOST_INFO event.
@@ -39,11 +39,7 @@ pub const CMDLINE_PCRS: [u8; 2] = [8, 12];
 /// anything else (a path `/vmlinuz...`, `(hd0,gpt2)/...`, a quoted path, a blocklist) is a
 /// command line whatever its prefix says.
 pub(crate) fn grub_string(data: &[u8]) -> Option<(&[u8], bool)> {
-    let end = data
-        .iter()
-        .rposition(|&b| b != 0)
-        .map_or(0, |last| last + 1);
-    let trimmed = data.get(..end)?;
+    let trimmed = without_nul_bytes(data);
     GRUB_PREFIXES.iter().find_map(|(prefix, cmdline)| {
         trimmed.strip_prefix(prefix.as_bytes()).map(|rest| {
             let starts_like_a_command =

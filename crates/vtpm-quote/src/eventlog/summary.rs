@@ -10,7 +10,7 @@ use super::decode::{
     CMDLINE_PCRS, EventContent, KERNEL_STUB_PCR, LOAD_OPTIONS_TAG, loader_arguments,
 };
 use super::efi::raw_variable;
-use super::text::EFI_GLOBAL_VARIABLE;
+use super::text::{EFI_GLOBAL_VARIABLE, lossy_text, utf16_bytes};
 use super::types::{Event, EventType, hex_bytes};
 use crate::alg::HashAlg;
 
@@ -236,12 +236,10 @@ type FormsByDigest = BTreeMap<Vec<u8>, Vec<usize>>;
 
 impl LoadOptionsForms {
     fn new(cmdlines: &[String], banks: &[HashAlg]) -> Self {
-        let utf16 =
-            |text: &str| -> Vec<u8> { text.encode_utf16().flat_map(u16::to_le_bytes).collect() };
         let mut forms = Vec::new();
         for cmdline in cmdlines {
             for text in [cmdline.clone(), format!("BOOT_IMAGE={cmdline}")] {
-                let bare = utf16(&text);
+                let bare = utf16_bytes(&text);
                 let mut with_nul = bare.clone();
                 with_nul.extend_from_slice(&[0, 0]);
                 forms.push(bare);
@@ -282,30 +280,4 @@ impl LoadOptionsForms {
         }
         candidates.is_some_and(|found| !found.is_empty())
     }
-}
-
-/// A string measurement as text: UTF-8, else UTF-16 (up to its first NUL), else UTF-8 with
-/// replacement characters.
-fn lossy_text(data: &[u8]) -> String {
-    let end = data
-        .iter()
-        .rposition(|&b| b != 0)
-        .map_or(0, |last| last + 1);
-    let trimmed = data.get(..end).unwrap_or_default();
-    if let Ok(text) = core::str::from_utf8(trimmed) {
-        return String::from(text);
-    }
-    if data.len().is_multiple_of(2) {
-        let units = data
-            .chunks_exact(2)
-            .map(|pair| match pair {
-                [low, high] => u16::from_le_bytes([*low, *high]),
-                _ => 0,
-            })
-            .take_while(|&unit| unit != 0);
-        return char::decode_utf16(units)
-            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-            .collect();
-    }
-    String::from_utf8_lossy(trimmed).into_owned()
 }

@@ -148,14 +148,44 @@ fn printable(text: &str) -> bool {
             .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
 }
 
-/// NUL-terminated (or not) UTF-8/ASCII text that is printable, without its terminators.
-pub(crate) fn ascii_text(bytes: &[u8]) -> Option<String> {
+/// `bytes` without its trailing NUL bytes.
+pub(crate) fn without_nul_bytes(bytes: &[u8]) -> &[u8] {
     let end = bytes
         .iter()
         .rposition(|&b| b != 0)
         .map_or(0, |last| last + 1);
-    let text = core::str::from_utf8(bytes.get(..end)?).ok()?;
+    bytes.get(..end).unwrap_or_default()
+}
+
+/// `bytes` without its trailing NUL UTF-16 units.
+pub(crate) fn without_nul_units(bytes: &[u8]) -> &[u8] {
+    let end = bytes
+        .chunks_exact(2)
+        .rposition(|unit| unit != [0, 0])
+        .map_or(0, |last| 2 * (last + 1));
+    bytes.get(..end).unwrap_or_default()
+}
+
+/// NUL-terminated (or not) UTF-8/ASCII text that is printable, without its terminators.
+pub(crate) fn ascii_text(bytes: &[u8]) -> Option<String> {
+    let text = core::str::from_utf8(without_nul_bytes(bytes)).ok()?;
     printable(text).then(|| String::from(text))
+}
+
+/// A string measurement as text, whatever it holds: UTF-8, else UTF-16 up to its first NUL,
+/// with replacement characters for what does not decode (a command line that is not valid
+/// text is still shown, never dropped).
+pub(crate) fn lossy_text(bytes: &[u8]) -> String {
+    let trimmed = without_nul_bytes(bytes);
+    if let Ok(text) = core::str::from_utf8(trimmed) {
+        return String::from(text);
+    }
+    match units(bytes).filter(|_| bytes.len().is_multiple_of(2)) {
+        Some(units) => char::decode_utf16(units.into_iter().take_while(|&unit| unit != 0))
+            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect(),
+        None => String::from_utf8_lossy(trimmed).into_owned(),
+    }
 }
 
 /// UTF-16LE units of `bytes` (an odd trailing byte must be zero).
