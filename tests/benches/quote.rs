@@ -11,7 +11,8 @@ use snp_vtpm_testkit::swtpm::{self, Swtpm};
 use snp_vtpm_testkit::vectors;
 use vtpm_quote::guest::{self, Vtpm};
 use vtpm_quote::{
-    AkPublic, HashAlg, PcrBankSelection, PcrValues, QuoteFile, QuoteSignature, verify_quote,
+    AkPublic, ExpectedNonce, HashAlg, PcrBankSelection, PcrValues, QuoteAttest, QuoteFile,
+    QuoteSignature, verify_quote,
 };
 
 fn verification(c: &mut Criterion) {
@@ -27,14 +28,32 @@ fn verification(c: &mut Criterion) {
     group.bench_function("verify (cached AK)", |b| {
         b.iter(|| {
             let signature = QuoteSignature::parse_any(&file.signature.0).unwrap();
-            black_box(verify_quote(&file.message.0, &signature, &ak, b"challenge", &pcrs).unwrap())
+            black_box(
+                verify_quote(
+                    &QuoteAttest::parse(&file.message.0).unwrap(),
+                    &signature,
+                    &ak,
+                    ExpectedNonce::Exactly(b"challenge"),
+                    &pcrs,
+                )
+                .unwrap(),
+            )
         })
     });
     group.bench_function("verify (AK from JWK)", |b| {
         b.iter(|| {
             let ak = AkPublic::from_jwk(&jwk.rsa_public_numbers().unwrap()).unwrap();
             let signature = QuoteSignature::parse_any(&file.signature.0).unwrap();
-            black_box(verify_quote(&file.message.0, &signature, &ak, b"challenge", &pcrs).unwrap())
+            black_box(
+                verify_quote(
+                    &QuoteAttest::parse(&file.message.0).unwrap(),
+                    &signature,
+                    &ak,
+                    ExpectedNonce::Exactly(b"challenge"),
+                    &pcrs,
+                )
+                .unwrap(),
+            )
         })
     });
     group.finish();

@@ -257,7 +257,15 @@ pub fn tpms_attest(data: &[u8]) {
         let _ = vtpm_quote::check_pcr_digest(&attest, hash, &real.pcrs);
     }
     let signature = QuoteSignature::parse_any(&real.signature).expect("real signature");
-    if vtpm_quote::verify_quote(data, &signature, &real.ak, b"challenge", &real.pcrs).is_ok() {
+    if vtpm_quote::verify_quote(
+        &attest,
+        &signature,
+        &real.ak,
+        ExpectedNonce::Exactly(b"challenge"),
+        &real.pcrs,
+    )
+    .is_ok()
+    {
         assert_eq!(data, real.message.as_slice(), "a forged quote verifies");
     }
 }

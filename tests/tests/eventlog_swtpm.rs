@@ -10,7 +10,8 @@ use vtpm_quote::eventlog::compose::EventLogBuilder;
 use vtpm_quote::eventlog::{Divergence, EFI_GLOBAL_VARIABLE, EventLog, EventType, LogDifference};
 use vtpm_quote::guest::{self, Vtpm};
 use vtpm_quote::{
-    AkPublic, Error, HashAlg, PcrBankSelection, QuoteSignature, VerifiedQuote, verify_quote,
+    AkPublic, Error, ExpectedNonce, HashAlg, PcrBankSelection, QuoteAttest, QuoteSignature,
+    VerifiedQuote, verify_quote,
 };
 
 fn provisioned() -> Option<(Swtpm, Vtpm, AkPublic)> {
@@ -61,7 +62,14 @@ fn quote(vtpm: &mut Vtpm, ak: &AkPublic, banks: &[HashAlg]) -> VerifiedQuote {
         .collect();
     let out = vtpm.quote(b"event log nonce", &selection).unwrap();
     let signature = QuoteSignature::from_tpmt(&out.signature).unwrap();
-    verify_quote(&out.message, &signature, ak, b"event log nonce", &out.pcrs).unwrap()
+    verify_quote(
+        &QuoteAttest::parse(&out.message).unwrap(),
+        &signature,
+        ak,
+        ExpectedNonce::Exactly(b"event log nonce"),
+        &out.pcrs,
+    )
+    .unwrap()
 }
 
 fn linux_boot(banks: &[HashAlg]) -> EventLogBuilder {

@@ -12,7 +12,7 @@ use snp_vtpm_testkit::swtpm::{self, Swtpm};
 use vtpm_quote::fresh::{FreshError, Freshness};
 use vtpm_quote::guest::{self, TpmError, Vtpm};
 use vtpm_quote::{
-    AkPublic, Error, HashAlg, PcrBankSelection, QuoteAttest, QuoteSignature,
+    AkPublic, Error, ExpectedNonce, HashAlg, PcrBankSelection, QuoteAttest, QuoteSignature,
     check_qualified_signer, verify_quote,
 };
 
@@ -77,8 +77,14 @@ fn quote_round_trips_through_the_verifier() {
     let quote = vtpm.quote(b"challenge", &all_sha256()).unwrap();
     let ak = ak_from_claims(&report);
     let signature = QuoteSignature::from_tpmt(&quote.signature).unwrap();
-    let verified =
-        verify_quote(&quote.message, &signature, &ak, b"challenge", &quote.pcrs).unwrap();
+    let verified = verify_quote(
+        &QuoteAttest::parse(&quote.message).unwrap(),
+        &signature,
+        &ak,
+        ExpectedNonce::Exactly(b"challenge"),
+        &quote.pcrs,
+    )
+    .unwrap();
     assert_eq!(verified.pcrs()[0].values.len(), 24);
     assert_eq!(
         verified.pcr(HashAlg::Sha256, 17),
@@ -87,7 +93,14 @@ fn quote_round_trips_through_the_verifier() {
     );
     let attest = QuoteAttest::parse(&quote.message).unwrap();
     check_qualified_signer(&attest, ak.rsa_modulus().unwrap()).unwrap();
-    let err = verify_quote(&quote.message, &signature, &ak, b"challengE", &quote.pcrs).unwrap_err();
+    let err = verify_quote(
+        &attest,
+        &signature,
+        &ak,
+        ExpectedNonce::Exactly(b"challengE"),
+        &quote.pcrs,
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::NonceMismatch { .. }));
 }
 
@@ -111,8 +124,22 @@ fn extending_a_pcr_changes_the_digest() {
         Some(&HashAlg::Sha256.hash_parts([&expected[..]])[..])
     );
     let signature = QuoteSignature::from_tpmt(&after.signature).unwrap();
-    verify_quote(&after.message, &signature, &ak, b"n2", &after.pcrs).unwrap();
-    let err = verify_quote(&after.message, &signature, &ak, b"n2", &before.pcrs).unwrap_err();
+    verify_quote(
+        &QuoteAttest::parse(&after.message).unwrap(),
+        &signature,
+        &ak,
+        ExpectedNonce::Exactly(b"n2"),
+        &after.pcrs,
+    )
+    .unwrap();
+    let err = verify_quote(
+        &QuoteAttest::parse(&after.message).unwrap(),
+        &signature,
+        &ak,
+        ExpectedNonce::Exactly(b"n2"),
+        &before.pcrs,
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::PcrDigestMismatch { .. }), "{err}");
 }
 

@@ -5,7 +5,9 @@ use chacha20::rand_core::SeedableRng;
 use p384::ecdsa::signature::hazmat::PrehashSigner;
 use rsa::pkcs8::EncodePublicKey;
 use sha2::Digest;
-use vtpm_quote::{AkPublic, Error, HashAlg, PcrValues, QuoteSignature, verify_quote};
+use vtpm_quote::{
+    AkPublic, Error, ExpectedNonce, HashAlg, PcrValues, QuoteAttest, QuoteSignature, verify_quote,
+};
 
 /// A TPMS_ATTEST quote over sha256 PCR 0 and 1 with the given nonce, pcrDigest hashed with `hash`.
 fn attest(nonce: &[u8], pcr0: &[u8; 32], pcr1: &[u8; 32], hash: HashAlg) -> Vec<u8> {
@@ -57,7 +59,14 @@ fn ecdsa_p256_and_p384_quotes_verify() {
     let spki = key256.verifying_key().to_public_key_der().unwrap();
     let ak = AkPublic::from_spki_der(spki.as_bytes()).unwrap();
     let parsed = QuoteSignature::from_tpmt(&signature).unwrap();
-    verify_quote(&message, &parsed, &ak, b"n", &pcrs()).unwrap();
+    verify_quote(
+        &QuoteAttest::parse(&message).unwrap(),
+        &parsed,
+        &ak,
+        ExpectedNonce::Exactly(b"n"),
+        &pcrs(),
+    )
+    .unwrap();
 
     let message = attest(b"n", &[1; 32], &[2; 32], HashAlg::Sha384);
     let key384 = p384::ecdsa::SigningKey::from_slice(&[9; 48]).unwrap();
@@ -69,18 +78,32 @@ fn ecdsa_p256_and_p384_quotes_verify() {
     let spki = key384.verifying_key().to_public_key_der().unwrap();
     let ak384 = AkPublic::from_spki_der(spki.as_bytes()).unwrap();
     let parsed = QuoteSignature::from_tpmt(&signature).unwrap();
-    verify_quote(&message, &parsed, &ak384, b"n", &pcrs()).unwrap();
+    verify_quote(
+        &QuoteAttest::parse(&message).unwrap(),
+        &parsed,
+        &ak384,
+        ExpectedNonce::Exactly(b"n"),
+        &pcrs(),
+    )
+    .unwrap();
     // The P-256 key cannot verify it; an RSA scheme cannot use an EC key.
     assert_eq!(
-        verify_quote(&message, &parsed, &ak, b"n", &pcrs()).unwrap_err(),
+        verify_quote(
+            &QuoteAttest::parse(&message).unwrap(),
+            &parsed,
+            &ak,
+            ExpectedNonce::Exactly(b"n"),
+            &pcrs()
+        )
+        .unwrap_err(),
         Error::BadSignature
     );
     let rsa_sig = tpmt(0x0014, HashAlg::Sha256, &[&[1; 256]]);
     let err = verify_quote(
-        &message,
+        &QuoteAttest::parse(&message).unwrap(),
         &QuoteSignature::from_tpmt(&rsa_sig).unwrap(),
         &ak384,
-        b"n",
+        ExpectedNonce::Exactly(b"n"),
         &pcrs(),
     )
     .unwrap_err();
@@ -102,10 +125,10 @@ fn rsa_pss_and_sha384_rsassa_quotes_verify() {
         .unwrap();
     let signature = tpmt(0x0016, HashAlg::Sha256, &[&pss]);
     verify_quote(
-        &message,
+        &QuoteAttest::parse(&message).unwrap(),
         &QuoteSignature::from_tpmt(&signature).unwrap(),
         &ak,
-        b"pss",
+        ExpectedNonce::Exactly(b"pss"),
         &pcrs(),
     )
     .unwrap();
@@ -117,10 +140,10 @@ fn rsa_pss_and_sha384_rsassa_quotes_verify() {
         .unwrap();
     let signature = tpmt(0x0014, HashAlg::Sha384, &[&pkcs1]);
     verify_quote(
-        &message,
+        &QuoteAttest::parse(&message).unwrap(),
         &QuoteSignature::from_tpmt(&signature).unwrap(),
         &ak,
-        b"384",
+        ExpectedNonce::Exactly(b"384"),
         &pcrs(),
     )
     .unwrap();

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use criterion::{Criterion, SamplingMode, Throughput};
 use snp_verify::hcl_parse::HclReport;
 use snp_verify::{CertRole, EcdsaEngine, UnixTime, verify_report_signature_with};
-use snp_vtpm::vtpm_quote::{AkPublic, QuoteSignature, verify_quote};
+use snp_vtpm::vtpm_quote::{AkPublic, QuoteAttest, QuoteSignature, verify_quote};
 use snp_vtpm::{
     BatchItem, CacheLimits, CacheMode, Certificates, Evidence, EvidencePolicy, ExpectedNonce,
     VerificationCache, Verifier, VerifyOptions,
@@ -154,10 +154,10 @@ fn main() {
             let signature =
                 QuoteSignature::parse_any(&evidence.quote.signature).expect("signature");
             verify_quote(
-                black_box(&evidence.quote.message),
+                &QuoteAttest::parse(black_box(&evidence.quote.message)).unwrap(),
                 &signature,
                 &ak,
-                NONCE,
+                ExpectedNonce::Exactly(NONCE),
                 &pcrs,
             )
             .is_ok()

@@ -2,10 +2,10 @@
 //! with certificates from IMDS or KDS (cached).
 
 use hcl_parse::HclReport;
-use vtpm_quote::guest::{TpmError, Vtpm};
+use vtpm_quote::guest::Vtpm;
 use vtpm_quote::{HashAlg, PcrBankSelection};
 
-use crate::error::{Check, Error, ExitCode};
+use crate::error::Error;
 use crate::evidence::{Evidence, EvidenceVersion, QuoteParts};
 use crate::fetch::{self, FetchOptions};
 use crate::verifier::Certificates;
@@ -37,11 +37,6 @@ impl Default for AttesterOptions {
     }
 }
 
-/// Maps a TPM failure (exit code 5).
-pub fn tpm_error(error: TpmError) -> Error {
-    Error::new(Check::Tpm, ExitCode::Tpm, error.to_string())
-}
-
 /// Gathers evidence on the guest.
 #[derive(Debug)]
 pub struct Attester {
@@ -53,7 +48,7 @@ impl Attester {
     /// Opens the vTPM (`tcti`, else `$SNP_VTPM_TCTI`, else `device:/dev/tpmrm0`).
     pub fn open(tcti: Option<&str>, options: AttesterOptions) -> Result<Self, Error> {
         Ok(Self {
-            vtpm: Vtpm::open(tcti).map_err(tpm_error)?,
+            vtpm: Vtpm::open(tcti).map_err(Error::from)?,
             options,
         })
     }
@@ -68,15 +63,18 @@ impl Attester {
     /// SHA-256 PCRs 0-23.
     pub fn evidence(&mut self, nonce: &[u8], fresh: bool) -> Result<Evidence, Error> {
         let hcl_report = if fresh {
-            self.vtpm.fresh_hcl_report(nonce).map_err(tpm_error)?.bytes
+            self.vtpm
+                .fresh_hcl_report(nonce)
+                .map_err(Error::from)?
+                .bytes
         } else {
-            self.vtpm.hcl_report().map_err(tpm_error)?
+            self.vtpm.hcl_report().map_err(Error::from)?
         };
         let selection = [PcrBankSelection {
             bank: HashAlg::Sha256,
             indices: (0..24).collect(),
         }];
-        let quote = self.vtpm.quote(nonce, &selection).map_err(tpm_error)?;
+        let quote = self.vtpm.quote(nonce, &selection).map_err(Error::from)?;
         let pcrs = quote
             .pcrs
             .iter()
@@ -103,18 +101,18 @@ impl Attester {
         };
         if let Some(fetch_options) = &self.options.fetch {
             let source = fetch_options.source()?;
-            let hcl = HclReport::parse(&evidence.hcl_report).map_err(Error::from_hcl)?;
-            let report = hcl.snp_report().map_err(Error::from_hcl)?;
+            let hcl = HclReport::parse(&evidence.hcl_report).map_err(Error::from)?;
+            let report = hcl.snp_report().map_err(Error::from)?;
             let mut certificates = Certificates::default();
             fetch::complete(&source, &report, None, false, false, &mut certificates)?;
             evidence.vcek = certificates.leaves.into_iter().next();
             evidence.cert_chain = certificates.ca;
         }
         if self.options.ak_certificate {
-            evidence.ak_certificate = self.vtpm.ak_certificate().map_err(tpm_error)?;
+            evidence.ak_certificate = self.vtpm.ak_certificate().map_err(Error::from)?;
         }
         if self.options.event_log && describes_kernel_tpm(self.vtpm.tcti()) {
-            evidence.event_log = Vtpm::event_log().map_err(tpm_error)?;
+            evidence.event_log = Vtpm::event_log().map_err(Error::from)?;
         }
         Ok(evidence)
     }

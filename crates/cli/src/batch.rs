@@ -26,7 +26,8 @@ use snp_verify::{
 use crate::error::Error;
 use crate::evidence::Evidence;
 use crate::verdict::VerifiedEvidence;
-use crate::verifier::{Certificates, ExpectedNonce, Verifier, VerifyOptions};
+use crate::verifier::{Certificates, Verifier, VerifyOptions};
+use vtpm_quote::ExpectedNonce;
 
 /// What a [`VerificationCache`] keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +119,7 @@ impl VerificationCache {
                 "this VerificationCache holds chains verified under other trust anchors: give each set of anchors its own cache",
             ));
         }
-        let leaf_certificate = LeafCertificate::parse(leaf_der).map_err(Error::from_snp)?;
+        let leaf_certificate = LeafCertificate::parse(leaf_der).map_err(Error::from)?;
         let chain_key = chain_key(&leaf_certificate, ca);
         let cached_chain = lock(&self.chains).get(&chain_key);
         let chain = match cached_chain {
@@ -127,7 +128,7 @@ impl VerificationCache {
                 let candidates: Vec<&[u8]> = ca.iter().map(Vec::as_slice).collect();
                 let chain =
                     VerifiedCaChain::for_parsed_leaf(anchors, &candidates, &leaf_certificate, time)
-                        .map_err(Error::from_snp)?;
+                        .map_err(Error::from)?;
                 lock(&self.chains).insert(chain_key, chain.clone(), self.limits.chains);
                 chain
             }
@@ -142,7 +143,7 @@ impl VerificationCache {
             Some(leaf) => leaf,
             None => chain
                 .verify_parsed_leaf(leaf_certificate, time)
-                .map_err(Error::from_snp)?,
+                .map_err(Error::from)?,
         };
         let had_table = leaf.key_table().is_some();
         if !had_table {

@@ -1,24 +1,33 @@
-//! The facade's error: which check failed, with expected and found values, and the exit code
-//! that class of failure maps to.
+//! The facade's error: the typed error of the crate a failure came from, or a typed violation
+//! of a check the facade makes itself. Each names the check that failed ([`Error::check`]) and
+//! its class ([`Error::kind`]); the `snp-vtpm` binary turns the class into an exit code and adds
+//! hints about its own flags, so no message here names one.
+//!
+//! Every inner error variant is mapped by name (the inner enums are exhaustive within the
+//! workspace): a new variant does not compile until it has a check and a class here.
 
 use std::fmt;
 
-/// Exit codes of `snp-vtpm` (also in `--help`, the README and `docs/cli.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[repr(u8)]
-pub enum ExitCode {
-    /// Verified.
-    Verified = 0,
-    /// Usage error, or unreadable or malformed input.
-    Input = 1,
-    /// A cryptographic, binding or freshness check failed.
-    Verification = 2,
-    /// A policy check failed (firmware identity, TCB minima, debug, VMPL, PCRs, ...).
-    Policy = 3,
-    /// Certificates or CRL unavailable (offline, KDS refused after retries).
-    Unavailable = 4,
+use hcl_parse::HexBytes;
+use vtpm_quote::HashAlg;
+
+use crate::evidence::EvidenceVersion;
+use crate::firmware::FirmwareClaims;
+
+/// What kind of failure an error is: what a caller can do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Unreadable or malformed input, or a request that cannot be served as given.
+    Input,
+    /// A cryptographic, binding or freshness check failed: the evidence is not authentic.
+    Verification,
+    /// The evidence is authentic, but a policy check failed (firmware identity, TCB, PCRs, ...).
+    Policy,
+    /// Certificates or a CRL the verification needs cannot be had (offline, refused, absent).
+    Unavailable,
     /// The TPM failed.
-    Tpm = 5,
+    Tpm,
 }
 
 /// The stage of verification an error belongs to (a stable name for JSON verdicts).
@@ -71,133 +80,446 @@ impl fmt::Display for Check {
     }
 }
 
-/// The typed error of the crate a failure came from, for callers that inspect it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why evidence was refused, or could not be gathered. Displayed as `<check>: <message>`.
+#[derive(Debug)]
 #[non_exhaustive]
-pub enum Cause {
-    /// From snp-verify.
-    Report(snp_verify::Error),
-    /// From vtpm-quote.
-    Quote(vtpm_quote::Error),
-    /// From hcl-parse.
+pub enum Error {
+    /// Input the facade reads itself is malformed (evidence JSON, certificate files, policy
+    /// documents) or a request cannot be served as given.
+    Input(String),
+    /// The HCL report or its runtime claims (hcl-parse).
     Hcl(hcl_parse::Error),
-    /// A check of the facade itself (freshness, firmware identity, PCR policy, inputs).
-    Facade,
+    /// The SNP report, its certificates, revocation or report policy (snp-verify).
+    Report(snp_verify::Error),
+    /// The vTPM quote, the AK or the event log (vtpm-quote).
+    Quote(vtpm_quote::Error),
+    /// Fetching certificates or a CRL (amd-kds).
+    #[cfg(feature = "fetch")]
+    Fetch(amd_kds::Error),
+    /// The vTPM (the guest side).
+    #[cfg(feature = "attester")]
+    Tpm(vtpm_quote::guest::TpmError),
+    /// A certificate the verification needs is neither in the evidence nor supplied.
+    Missing(Missing),
+    /// The report is not as fresh as the policy requires.
+    Stale(Staleness),
+    /// A raw report's report_data is not what the caller bound into it.
+    ReportData {
+        /// What the caller bound.
+        expected: HexBytes,
+        /// Whether the rest of report_data must be zero bytes.
+        zero_padded: bool,
+        /// The report's report_data.
+        found: HexBytes,
+    },
+    /// The report comes from firmware the policy does not identify, not at VMPL 0, or with
+    /// host_data set.
+    UnknownFirmware(Box<FirmwareClaims>),
+    /// The evidence is authentic, but the vTPM part of the policy refuses it.
+    Policy(PolicyViolation),
 }
 
-/// Why evidence was refused, or could not be gathered.
-#[derive(Debug, thiserror::Error)]
-#[error("{check}: {message}")]
-pub struct Error {
-    check: Check,
-    code: ExitCode,
-    message: String,
-    cause: Cause,
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.check(), self.message())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Hcl(error) => Some(error),
+            Self::Report(error) => Some(error),
+            Self::Quote(error) => Some(error),
+            #[cfg(feature = "fetch")]
+            Self::Fetch(error) => Some(error),
+            #[cfg(feature = "attester")]
+            Self::Tpm(error) => Some(error),
+            Self::Missing(error) => Some(error),
+            Self::Stale(error) => Some(error),
+            Self::Policy(error) => Some(error),
+            Self::Input(_) | Self::ReportData { .. } | Self::UnknownFirmware(_) => None,
+        }
+    }
+}
+
+macro_rules! from_inner {
+    ($($variant:ident($inner:ty) $([$feature:literal])?),* $(,)?) => {$(
+        $(#[cfg(feature = $feature)])?
+        impl From<$inner> for Error {
+            fn from(error: $inner) -> Self {
+                Self::$variant(error)
+            }
+        }
+    )*};
+}
+
+from_inner!(
+    Hcl(hcl_parse::Error),
+    Report(snp_verify::Error),
+    Quote(vtpm_quote::Error),
+    Fetch(amd_kds::Error)["fetch"],
+    Tpm(vtpm_quote::guest::TpmError)["attester"],
+    Missing(Missing),
+    Stale(Staleness),
+    Policy(PolicyViolation),
+);
+
+/// A certificate or fact the verification needs that no input supplies.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Missing {
+    /// No VCEK or VLEK.
+    #[error("no VCEK or VLEK: the evidence carries none and none was given")]
+    Leaf,
+    /// No ASK/ASVK and ARK.
+    #[error("no AMD certificate chain (ASK and ARK): the evidence carries none and none was given")]
+    CaChain,
+    /// Which product (Milan, Genoa, Turin) a certificate or CRL must be fetched for.
+    #[error(
+        "cannot tell the product: a version 2 report does not name it, and no VCEK or chain given names it"
+    )]
+    Product,
+    /// A source sent a certificate that its check refused.
+    #[error("{source_name} sent a {what} that was refused: {reason} (GET {url})")]
+    Refused {
+        /// The service (for example Azure IMDS).
+        source_name: &'static str,
+        /// What it sent.
+        what: &'static str,
+        /// Why it was refused.
+        reason: String,
+        /// Where it came from.
+        url: String,
+    },
+}
+
+/// Why a report is not as fresh as required.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Staleness {
+    /// user-data is not the nonce followed by zero bytes.
+    #[error("user-data: expected the nonce {nonce} followed by zero bytes, found {}", found.as_ref().map_or_else(|| "no user-data".to_string(), ToString::to_string))]
+    NotBound {
+        /// The nonce.
+        nonce: HexBytes,
+        /// The runtime claims' user-data, when they carry one.
+        found: Option<HexBytes>,
+    },
+    /// A fresh report was required without a nonce to bind it to.
+    #[error("a fresh report is required, which needs a nonce")]
+    NoNonce,
+    /// The evidence format cannot bind the report to the nonce.
+    #[error(
+        "a fresh report is required, but {0:?} evidence does not bind the report to the nonce (only version 2 does)"
+    )]
+    FormatCannotBind(EvidenceVersion),
+}
+
+/// A vTPM policy check that failed (PCRs, vm-configuration, event log).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyViolation {
+    /// A PCR the policy requires is not covered by the quote.
+    #[error("PCR selection: expected {bank}:{index} to be quoted, found it not covered")]
+    PcrNotQuoted {
+        /// The bank.
+        bank: HashAlg,
+        /// The PCR.
+        index: u8,
+    },
+    /// A quoted PCR has another value than the policy expects.
+    #[error("PCR {bank}:{index}: expected {expected}, found {found}")]
+    PcrValue {
+        /// The bank.
+        bank: HashAlg,
+        /// The PCR.
+        index: u8,
+        /// The policy's value.
+        expected: HexBytes,
+        /// The quoted value.
+        found: HexBytes,
+    },
+    /// A vm-configuration field of the runtime claims differs from the policy.
+    #[error("vm-configuration {field}: expected {expected}, found {}", found.map_or_else(|| "absent".to_string(), |f| f.to_string()))]
+    VmConfiguration {
+        /// The claim's name.
+        field: &'static str,
+        /// The policy's value.
+        expected: bool,
+        /// The claim, when present.
+        found: Option<bool>,
+    },
+    /// The policy needs an event log and the evidence carries none.
+    #[error(
+        "event_log: the policy needs an event log (required, secure_boot or allowed_kernel_cmdlines), found none in the evidence"
+    )]
+    NoEventLog,
+    /// SecureBoot as measured differs from the policy.
+    #[error("event log secure boot: expected {}, found {}", on_off(*expected), found.map_or("no SecureBoot variable measured in an attested PCR 7", on_off))]
+    SecureBoot {
+        /// The policy's value.
+        expected: bool,
+        /// The measured value, when an attested PCR 7 measured one.
+        found: Option<bool>,
+    },
+    /// A PCR where command lines are measured is not attested.
+    #[error(
+        "kernel command line: expected PCRs {needed:?} (where boot loaders and the kernel measure command lines) to be attested by the quote, found PCR {missing} not quoted"
+    )]
+    CmdlinePcrNotQuoted {
+        /// The PCRs that must be attested.
+        needed: Vec<u8>,
+        /// The first that is not.
+        missing: u8,
+    },
+    /// The kernel measured load options that none of the measured command lines matches.
+    #[error(
+        "kernel command line: expected the kernel's measurement of its load options (event {event}, PCR {pcr}) to be one of the measured command lines, found a digest that matches none of them: the kernel ran with another command line"
+    )]
+    KernelLoadOptionsUnmatched {
+        /// The event's index.
+        event: usize,
+        /// The PCR the kernel measures into.
+        pcr: u8,
+    },
+    /// A command-line PCR holds an event whose data the log does not carry.
+    #[error(
+        "kernel command line: expected only string measurements in PCRs {pcrs:?}, found events {events:?} whose digests cover something the log does not carry: a command line could hide behind them (pin those PCRs' values in [pcrs] expected instead)"
+    )]
+    OpaqueCmdlineEvents {
+        /// The command-line PCRs.
+        pcrs: Vec<u8>,
+        /// The events' indices.
+        events: Vec<usize>,
+    },
+    /// A measured command line is not among those allowed.
+    #[error(
+        "kernel command line: expected every measured one to be one of [{}], found \"{found}\" (measured: {})",
+        quoted_list(allowed),
+        quoted_list(measured)
+    )]
+    CmdlineNotAllowed {
+        /// The policy's command lines.
+        allowed: Vec<String>,
+        /// The first measured one not allowed.
+        found: String,
+        /// Every measured command line.
+        measured: Vec<String>,
+    },
+    /// The policy allows command lines and none was measured in an attested PCR.
+    #[error(
+        "kernel command line: expected one of [{}], found none measured in an attested PCR",
+        quoted_list(allowed)
+    )]
+    NoCmdline {
+        /// The policy's command lines.
+        allowed: Vec<String>,
+    },
+}
+
+fn on_off(value: bool) -> &'static str {
+    if value { "on" } else { "off" }
+}
+
+/// `"a", "b"`.
+fn quoted_list(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|item| format!("\"{item}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn unknown_firmware_message(claims: &FirmwareClaims) -> String {
+    format!(
+        "unknown firmware: {}. A report from unknown firmware proves nothing about the vTPM: code at VMPL 0 \
+         of any SNP guest can invent runtime claims with a key of its own and sign any quote. Found: ID-key \
+         digest {}, author-key digest {}, measurement {}, VMPL {}, host_data {}. To trust this firmware, add \
+         its ID-key digest to report.allowed_id_key_digests (or its measurement to report.allowed_measurements) \
+         in the policy.",
+        claims.problems().join("; "),
+        claims.id_key_digest,
+        claims.author_key_digest,
+        claims.measurement,
+        claims.vmpl,
+        claims.host_data
+    )
 }
 
 impl Error {
-    /// An error of a check with a class of exit code.
-    pub fn new(check: Check, code: ExitCode, message: impl Into<String>) -> Self {
-        Self {
-            check,
-            code,
-            message: message.into(),
-            cause: Cause::Facade,
+    /// The check that failed.
+    pub fn check(&self) -> Check {
+        match self {
+            Self::Input(_) => Check::Input,
+            Self::Hcl(error) => hcl_check(error),
+            Self::Report(error) => report_check(error),
+            Self::Quote(error) => quote_check(error).0,
+            #[cfg(feature = "fetch")]
+            Self::Fetch(_) => Check::Certificates,
+            #[cfg(feature = "attester")]
+            Self::Tpm(_) => Check::Tpm,
+            Self::Missing(_) => Check::Certificates,
+            Self::Stale(_) => Check::ReportFreshness,
+            Self::ReportData { .. } => Check::ReportDataBinding,
+            Self::UnknownFirmware(_) => Check::FirmwareIdentity,
+            Self::Policy(_) => Check::Policy,
         }
     }
 
-    /// The typed error underneath.
-    pub fn cause(&self) -> &Cause {
-        &self.cause
-    }
-
-    fn with_cause(mut self, cause: Cause) -> Self {
-        self.cause = cause;
-        self
-    }
-
-    /// Malformed or unreadable input.
-    pub fn input(message: impl Into<String>) -> Self {
-        Self::new(Check::Input, ExitCode::Input, message)
-    }
-
-    /// The failed check.
-    pub fn check(&self) -> Check {
-        self.check
-    }
-
-    /// The exit code for this failure.
-    pub fn exit_code(&self) -> ExitCode {
-        self.code
+    /// The class of the failure.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Input(_) => ErrorKind::Input,
+            Self::Hcl(error) => match hcl_check(error) {
+                Check::Input => ErrorKind::Input,
+                _ => ErrorKind::Verification,
+            },
+            Self::Report(error) => report_kind(error),
+            Self::Quote(error) => quote_check(error).1,
+            #[cfg(feature = "fetch")]
+            Self::Fetch(error) => match error.kind() {
+                amd_kds::ErrorKind::Malformed | amd_kds::ErrorKind::InvalidInput => {
+                    ErrorKind::Input
+                }
+                amd_kds::ErrorKind::Unavailable
+                | amd_kds::ErrorKind::Refused
+                | amd_kds::ErrorKind::Cache => ErrorKind::Unavailable,
+            },
+            #[cfg(feature = "attester")]
+            Self::Tpm(_) => ErrorKind::Tpm,
+            Self::Missing(_) => ErrorKind::Unavailable,
+            Self::Stale(_) | Self::ReportData { .. } => ErrorKind::Verification,
+            Self::UnknownFirmware(_) | Self::Policy(_) => ErrorKind::Policy,
+        }
     }
 
     /// The message, without the check's name.
-    pub fn message(&self) -> &str {
-        &self.message
+    pub fn message(&self) -> String {
+        match self {
+            Self::Input(message) => message.clone(),
+            Self::Hcl(error) => error.to_string(),
+            Self::Report(error) => error.to_string(),
+            Self::Quote(error) => error.to_string(),
+            #[cfg(feature = "fetch")]
+            Self::Fetch(error) => error.to_string(),
+            #[cfg(feature = "attester")]
+            Self::Tpm(error) => error.to_string(),
+            Self::Missing(error) => error.to_string(),
+            Self::Stale(error) => error.to_string(),
+            Self::ReportData {
+                expected,
+                zero_padded,
+                found,
+            } => format!(
+                "report_data: expected {expected}{}, found {found}",
+                if *zero_padded {
+                    " followed by zero bytes"
+                } else {
+                    ""
+                }
+            ),
+            Self::UnknownFirmware(claims) => unknown_firmware_message(claims),
+            Self::Policy(error) => error.to_string(),
+        }
     }
 
-    /// Maps an SNP verification error to its check and class.
-    pub(crate) fn from_snp(error: snp_verify::Error) -> Self {
-        use snp_verify::{Error as E, ErrorKind};
-        let check = match &error {
-            E::Report(_) | E::MalformedCertificate { .. } => Check::Input,
-            E::GenerationConflict { .. }
-            | E::SigningKeyMismatch { .. }
-            | E::ChipIdMasked
-            | E::HwIdMismatch { .. }
-            | E::TcbMismatch { .. } => Check::VcekBinding,
-            E::ReportSignatureAlgorithm { .. }
-            | E::SignaturePadding { .. }
-            | E::SignatureOutOfRange
-            | E::BadReportSignature(_) => Check::ReportSignature,
-            E::BadCrl { .. } | E::StaleCrl { .. } | E::Revoked { .. } | E::CrlRequired => {
-                Check::Revocation
-            }
-            E::Policy(_) => Check::Policy,
-            _ => Check::Chain,
-        };
-        let code = match error.kind() {
-            ErrorKind::Malformed => ExitCode::Input,
-            ErrorKind::Policy => ExitCode::Policy,
-            ErrorKind::Revocation if matches!(error, E::CrlRequired) => ExitCode::Unavailable,
-            _ => ExitCode::Verification,
-        };
-        Self::new(check, code, error.to_string()).with_cause(Cause::Report(error))
+    /// Malformed input, or a request that cannot be served as given.
+    pub fn input(message: impl Into<String>) -> Self {
+        Self::Input(message.into())
     }
+}
 
-    /// Maps a quote verification error to its check and class.
-    pub(crate) fn from_quote(error: vtpm_quote::Error) -> Self {
-        use vtpm_quote::Error as E;
-        let (check, code) = match &error {
-            E::BadSignature | E::SchemeKeyMismatch { .. } => {
-                (Check::QuoteSignature, ExitCode::Verification)
-            }
-            E::NonceMismatch { .. } => (Check::Nonce, ExitCode::Verification),
-            E::MissingPcr { .. }
-            | E::UnquotedPcr { .. }
-            | E::PcrDigestMismatch { .. }
-            | E::PcrLength { .. } => (Check::PcrDigest, ExitCode::Verification),
-            E::QualifiedSignerMismatch { .. } => (Check::QualifiedSigner, ExitCode::Verification),
-            E::BadEventLog { .. } => (Check::EventLog, ExitCode::Input),
-            E::EventLogMismatch { .. }
-            | E::EventDataContradictsDigest { .. }
-            | E::EventLogNotComparable { .. } => (Check::EventLog, ExitCode::Verification),
-            E::BadKey { .. } => (Check::AkFromClaims, ExitCode::Verification),
-            _ => (Check::Input, ExitCode::Input),
-        };
-        Self::new(check, code, error.to_string()).with_cause(Cause::Quote(error))
+/// The check an hcl-parse error belongs to: the binding and the AK are verification, the rest
+/// is malformed input.
+fn hcl_check(error: &hcl_parse::Error) -> Check {
+    use hcl_parse::Error as E;
+    match error {
+        E::ReportDataMismatch { .. } => Check::ReportDataBinding,
+        E::MissingKey { .. } | E::DuplicateKey { .. } | E::InvalidKey { .. } => Check::AkFromClaims,
+        E::Truncated { .. }
+        | E::BadHclSignature { .. }
+        | E::UnsupportedHclVersion { .. }
+        | E::InconsistentSize { .. }
+        | E::UnexpectedUnsignedField { .. }
+        | E::UnsupportedRequestDataVersion { .. }
+        | E::UnknownReportType { .. }
+        | E::UnknownHashType { .. }
+        | E::NotSnp { .. }
+        | E::UnsupportedSnpVersion { .. }
+        | E::UnknownCpu { .. }
+        | E::NoReportData { .. }
+        | E::InvalidClaims { .. } => Check::Input,
     }
+}
 
-    /// Maps an HCL/SNP parsing or binding error.
-    pub(crate) fn from_hcl(error: hcl_parse::Error) -> Self {
-        use hcl_parse::Error as E;
-        let (check, code) = match &error {
-            E::ReportDataMismatch { .. } => (Check::ReportDataBinding, ExitCode::Verification),
-            E::MissingKey { .. } | E::DuplicateKey { .. } | E::InvalidKey { .. } => {
-                (Check::AkFromClaims, ExitCode::Verification)
-            }
-            _ => (Check::Input, ExitCode::Input),
-        };
-        Self::new(check, code, error.to_string()).with_cause(Cause::Hcl(error))
+/// The check an snp-verify error belongs to.
+fn report_check(error: &snp_verify::Error) -> Check {
+    use snp_verify::Error as E;
+    match error {
+        E::Report(_) | E::MalformedCertificate { .. } => Check::Input,
+        E::UntrustedRoot { .. }
+        | E::NameMismatch { .. }
+        | E::SignatureAlgorithm { .. }
+        | E::BadCertificateSignature { .. }
+        | E::CertificateNotValid { .. }
+        | E::WrongKeyType { .. }
+        | E::UnexpectedCertificateContent { .. }
+        | E::BadExtension { .. } => Check::Chain,
+        E::GenerationConflict { .. }
+        | E::SigningKeyMismatch { .. }
+        | E::ChipIdMasked
+        | E::HwIdMismatch { .. }
+        | E::TcbMismatch { .. } => Check::VcekBinding,
+        E::ReportSignatureAlgorithm { .. }
+        | E::SignaturePadding { .. }
+        | E::SignatureOutOfRange
+        | E::BadReportSignature(_) => Check::ReportSignature,
+        E::BadCrl { .. } | E::StaleCrl { .. } | E::Revoked { .. } | E::CrlRequired => {
+            Check::Revocation
+        }
+        E::Policy(_) => Check::Policy,
+    }
+}
+
+/// The class of an snp-verify error: a required CRL that nobody gave is unavailable, not a
+/// failed check.
+fn report_kind(error: &snp_verify::Error) -> ErrorKind {
+    use snp_verify::ErrorKind as K;
+    match error.kind() {
+        K::Malformed => ErrorKind::Input,
+        K::Policy => ErrorKind::Policy,
+        K::Revocation if matches!(error, snp_verify::Error::CrlRequired) => ErrorKind::Unavailable,
+        K::Revocation | K::Cryptographic => ErrorKind::Verification,
+    }
+}
+
+/// The check and class of a vtpm-quote error.
+fn quote_check(error: &vtpm_quote::Error) -> (Check, ErrorKind) {
+    use vtpm_quote::Error as E;
+    match error {
+        E::BadSignature | E::SchemeKeyMismatch { .. } => {
+            (Check::QuoteSignature, ErrorKind::Verification)
+        }
+        E::NonceLength { .. } => (Check::Nonce, ErrorKind::Input),
+        E::NonceMismatch { .. } => (Check::Nonce, ErrorKind::Verification),
+        E::MissingPcr { .. }
+        | E::UnquotedPcr { .. }
+        | E::PcrDigestMismatch { .. }
+        | E::PcrLength { .. } => (Check::PcrDigest, ErrorKind::Verification),
+        E::QualifiedSignerMismatch { .. } => (Check::QualifiedSigner, ErrorKind::Verification),
+        E::BadEventLog { .. } => (Check::EventLog, ErrorKind::Input),
+        E::EventLogMismatch { .. }
+        | E::EventDataContradictsDigest { .. }
+        | E::EventLogNotComparable { .. } => (Check::EventLog, ErrorKind::Verification),
+        E::BadKey { .. } => (Check::AkFromClaims, ErrorKind::Verification),
+        E::Truncated { .. }
+        | E::TrailingBytes { .. }
+        | E::FieldTooLarge { .. }
+        | E::BadMagic { .. }
+        | E::NotAQuote { .. }
+        | E::UnsupportedAlgorithm { .. }
+        | E::BadPcrSelection { .. }
+        | E::BadFormat { .. } => (Check::Input, ErrorKind::Input),
     }
 }

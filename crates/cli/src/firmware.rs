@@ -9,7 +9,7 @@ use hcl_parse::{Hex, SnpReport};
 use serde::Serialize;
 use snp_verify::Policy;
 
-use crate::error::{Check, Error, ExitCode};
+use crate::error::{Check, Error};
 use crate::verdict::Recorder;
 
 /// The firmware-identity stage: the values that identify the firmware, and the report policy
@@ -25,7 +25,7 @@ pub(crate) fn identify(
     if unknown_firmware_allowed {
         record.skipped(
             Check::FirmwareIdentity,
-            "--allow-unknown-firmware: the vTPM binding is not trustworthy",
+            "unknown firmware accepted by the caller: the vTPM binding is not trustworthy",
         );
         return Ok((firmware, without_firmware_identity(policy)));
     }
@@ -55,7 +55,7 @@ pub struct FirmwareClaims {
     pub vmpl_ok: bool,
     /// host_data is all zero, or one the policy names.
     pub host_data_ok: bool,
-    /// The caller accepted unknown firmware (`--allow-unknown-firmware`).
+    /// The caller accepted unknown firmware ([`crate::VerifyOptions::allow_unknown_firmware`]).
     pub unknown_firmware_allowed: bool,
 }
 
@@ -96,9 +96,8 @@ impl FirmwareClaims {
         self.id_key_allowed || self.measurement_allowed
     }
 
-    /// Refuses evidence whose firmware is not identified, not at VMPL 0, or whose host_data is
-    /// not zero (or the value the policy names).
-    pub fn require_known(&self) -> Result<(), Error> {
+    /// What keeps the firmware from being trusted; empty when it is.
+    pub fn problems(&self) -> Vec<&'static str> {
         let mut problems = Vec::new();
         if !self.identified() {
             problems.push("neither the ID-key digest nor the measurement is allowed by the policy");
@@ -107,33 +106,25 @@ impl FirmwareClaims {
             problems.push("the report was not requested at VMPL 0");
         }
         if !self.host_data_ok {
-            problems.push("host_data is not zero (Azure's container hosts set it; its confidential VMs do not)");
+            problems.push(
+                "host_data is not zero (Azure's container hosts set it; its confidential VMs do not)",
+            );
         }
-        if problems.is_empty() {
+        problems
+    }
+
+    /// Refuses evidence whose firmware is not identified, not at VMPL 0, or whose host_data is
+    /// not zero (or the value the policy names).
+    pub fn require_known(&self) -> Result<(), Error> {
+        if self.problems().is_empty() {
             return Ok(());
         }
-        Err(Error::new(
-            Check::FirmwareIdentity,
-            ExitCode::Policy,
-            format!(
-                "unknown firmware: {}. A report from unknown firmware proves nothing about the vTPM: code at VMPL 0 \
-                 of any SNP guest can invent runtime claims with a key of its own and sign any quote. Found: ID-key \
-                 digest {}, author-key digest {}, measurement {}, VMPL {}, host_data {}. To trust this firmware, add \
-                 its ID-key digest to report.allowed_id_key_digests (or its measurement to report.allowed_measurements) \
-                 in a policy file (--policy); for tests and labs only, --allow-unknown-firmware accepts it and the \
-                 verdict records that.",
-                problems.join("; "),
-                self.id_key_digest,
-                self.author_key_digest,
-                self.measurement,
-                self.vmpl,
-                self.host_data
-            ),
-        ))
+        Err(Error::UnknownFirmware(Box::new(self.clone())))
     }
 }
 
-/// The report policy without the firmware-identity fields, for `--allow-unknown-firmware`.
+/// The report policy without the firmware-identity fields, for a caller that accepts unknown
+/// firmware.
 pub(crate) fn without_firmware_identity(policy: &Policy) -> Policy {
     Policy {
         allowed_id_key_digests: Vec::new(),

@@ -67,7 +67,7 @@ mod verifier;
 #[cfg(feature = "fetch")]
 pub use amd_kds;
 pub use batch::{BatchItem, CacheLimits, CacheMode, VerificationCache};
-pub use error::{Cause, Check, Error, ExitCode};
+pub use error::{Check, Error, ErrorKind, Missing, PolicyViolation, Staleness};
 pub use evidence::{DEFAULT_SIZE_LIMIT, Evidence, EvidenceVersion, MAX_CERT_CHAIN, QuoteParts};
 pub use firmware::FirmwareClaims;
 pub use policy::{
@@ -76,7 +76,6 @@ pub use policy::{
 };
 pub use stages::HardwareReport;
 pub use verdict::{CheckRecord, EventLogClaims, Outcome, VerifiedEvidence, VmConfigurationClaims};
-pub use verifier::{
-    Certificates, ExpectedNonce, MAX_NONCE_LEN, Verifier, VerifyOptions, check_report_data,
-};
+pub use verifier::{Certificates, Verifier, VerifyOptions, check_report_data};
+pub use vtpm_quote::{ExpectedNonce, MAX_NONCE_LEN};
 pub use {hcl_parse, snp_verify, vtpm_quote};

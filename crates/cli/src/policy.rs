@@ -5,18 +5,13 @@
 use std::collections::BTreeMap;
 
 use hcl_parse::HexBytes;
-use hcl_parse::HexSlice;
 use serde::{Deserialize, Serialize};
 use snp_verify::Policy;
 use vtpm_quote::eventlog::{CMDLINE_PCRS, KERNEL_STUB_PCR};
 use vtpm_quote::{HashAlg, VerifiedQuote};
 
-use crate::error::{Check, Error, ExitCode};
+use crate::error::{Error, PolicyViolation};
 use crate::verdict::EventLogClaims;
-
-fn fail(check: Check, code: ExitCode, message: impl Into<String>) -> Error {
-    Error::new(check, code, message)
-}
 
 /// Names of the presets.
 pub const PRESETS: [&str; 2] = snp_verify::PRESETS;
@@ -208,25 +203,20 @@ impl EvidencePolicy {
         let required = pcrs.required.iter().chain(pcrs.expected.keys());
         for &index in required {
             let Some(value) = quote.pcr(pcrs.bank, index) else {
-                return Err(fail(
-                    Check::Policy,
-                    ExitCode::Policy,
-                    format!(
-                        "PCR selection: expected {}:{index} to be quoted, found it not covered",
-                        pcrs.bank
-                    ),
-                ));
+                return Err(PolicyViolation::PcrNotQuoted {
+                    bank: pcrs.bank,
+                    index,
+                }
+                .into());
             };
             if let Some(expected) = pcrs.expected.get(&index).filter(|e| e.0 != value) {
-                return Err(fail(
-                    Check::Policy,
-                    ExitCode::Policy,
-                    format!(
-                        "PCR {}:{index}: expected {expected}, found {}",
-                        pcrs.bank,
-                        HexSlice(value)
-                    ),
-                ));
+                return Err(PolicyViolation::PcrValue {
+                    bank: pcrs.bank,
+                    index,
+                    expected: expected.clone(),
+                    found: HexBytes(value.to_vec()),
+                }
+                .into());
             }
         }
         Ok(())
@@ -234,86 +224,23 @@ impl EvidencePolicy {
 
     fn check_event_log(&self, log: Option<&EventLogClaims>) -> Result<(), Error> {
         let wanted = &self.event_log;
-        let policy = |message: String| fail(Check::Policy, ExitCode::Policy, message);
         let Some(log) = log else {
             if wanted.needs_log() {
-                return Err(policy(
-                    "event_log: the policy needs an event log (required, secure_boot or allowed_kernel_cmdlines), found none in the evidence".into(),
-                ));
+                return Err(PolicyViolation::NoEventLog.into());
             }
             return Ok(());
         };
         if let Some(expected) = wanted.secure_boot
             && log.summary.secure_boot != Some(expected)
         {
-            let on_off = |b: bool| if b { "on" } else { "off" };
-            let found = log.summary.secure_boot.map_or(
-                "no SecureBoot variable measured in an attested PCR 7",
-                on_off,
-            );
-            return Err(policy(format!(
-                "event log secure boot: expected {}, found {found}",
-                on_off(expected)
-            )));
+            return Err(PolicyViolation::SecureBoot {
+                expected,
+                found: log.summary.secure_boot,
+            }
+            .into());
         }
         if !wanted.allowed_kernel_cmdlines.is_empty() {
-            let allowed = wanted
-                .allowed_kernel_cmdlines
-                .iter()
-                .map(|c| format!("\"{c}\""))
-                .collect::<Vec<_>>()
-                .join(", ");
-            // The command-line PCRs must be attested, and nothing in them may be unreadable:
-            // a command line could hide in an unquoted PCR or behind a description.
-            let attested = |pcr: u8| {
-                log.matched_pcrs
-                    .iter()
-                    .any(|bank| bank.indices.contains(&pcr))
-            };
-            let needed = [CMDLINE_PCRS[0], KERNEL_STUB_PCR, CMDLINE_PCRS[1]];
-            if let Some(pcr) = needed.iter().find(|&&pcr| !attested(pcr)) {
-                return Err(policy(format!(
-                    "kernel command line: expected PCRs {needed:?} (where boot loaders and the kernel measure command lines) to be attested by the quote, found PCR {pcr} not quoted"
-                )));
-            }
-            // The kernel's own measurement of its load options must be one of the command
-            // lines the boot loader measured (a chainloaded kernel, or one started without
-            // GRUB, gets options no boot-loader event shows).
-            if let Some(unmatched) = log
-                .summary
-                .kernel_load_options
-                .iter()
-                .find(|options| !options.matches_a_cmdline)
-            {
-                return Err(policy(format!(
-                    "kernel command line: expected the kernel's measurement of its load options (event {}, PCR {KERNEL_STUB_PCR}) to be one of the measured command lines, found a digest that matches none of them: the kernel ran with another command line",
-                    unmatched.event
-                )));
-            }
-            if !log.summary.opaque_cmdline_events.is_empty() {
-                return Err(policy(format!(
-                    "kernel command line: expected only string measurements in PCRs {CMDLINE_PCRS:?}, found events {:?} whose digests cover something the log does not carry: a command line could hide behind them (pin those PCRs' values in [pcrs] expected instead)",
-                    log.summary.opaque_cmdline_events
-                )));
-            }
-            // Every measured command line must be allowed: whoever measured one could measure
-            // another after it.
-            if let Some(cmdline) = log
-                .summary
-                .kernel_cmdlines
-                .iter()
-                .find(|c| !wanted.allows_kernel_cmdline(c))
-            {
-                return Err(policy(format!(
-                    "kernel command line: expected every measured one to be one of [{allowed}], found \"{cmdline}\" (measured: {})",
-                    quoted_list(&log.summary.kernel_cmdlines)
-                )));
-            }
-            if log.summary.kernel_cmdlines.is_empty() {
-                return Err(policy(format!(
-                    "kernel command line: expected one of [{allowed}], found none measured in an attested PCR"
-                )));
-            }
+            check_kernel_cmdlines(wanted, log)?;
         }
         Ok(())
     }
@@ -342,25 +269,74 @@ impl EvidencePolicy {
         ];
         for (name, expected, found) in fields {
             if let Some(expected) = expected.filter(|e| Some(*e) != found) {
-                let found = found.map_or_else(|| "absent".to_string(), |f| f.to_string());
-                return Err(fail(
-                    Check::Policy,
-                    ExitCode::Policy,
-                    format!("vm-configuration {name}: expected {expected}, found {found}"),
-                ));
+                return Err(PolicyViolation::VmConfiguration {
+                    field: name,
+                    expected,
+                    found,
+                }
+                .into());
             }
         }
         Ok(())
     }
 }
 
-/// `"a", "b"`.
-fn quoted_list(items: &[String]) -> String {
-    items
+/// The command lines measured in attested PCRs, each one the policy allows.
+fn check_kernel_cmdlines(
+    wanted: &EventLogPolicy,
+    log: &EventLogClaims,
+) -> Result<(), PolicyViolation> {
+    let allowed = &wanted.allowed_kernel_cmdlines;
+    // The command-line PCRs must be attested, and nothing in them may be unreadable: a command
+    // line could hide in an unquoted PCR or behind a description.
+    let attested = |pcr: u8| {
+        log.matched_pcrs
+            .iter()
+            .any(|bank| bank.indices.contains(&pcr))
+    };
+    let needed = [CMDLINE_PCRS[0], KERNEL_STUB_PCR, CMDLINE_PCRS[1]];
+    if let Some(&missing) = needed.iter().find(|&&pcr| !attested(pcr)) {
+        return Err(PolicyViolation::CmdlinePcrNotQuoted {
+            needed: needed.to_vec(),
+            missing,
+        });
+    }
+    // The kernel's own measurement of its load options must be one of the command lines the
+    // boot loader measured (a chainloaded kernel, or one started without GRUB, gets options no
+    // boot-loader event shows).
+    if let Some(unmatched) = log
+        .summary
+        .kernel_load_options
         .iter()
-        .map(|item| format!("\"{item}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .find(|options| !options.matches_a_cmdline)
+    {
+        return Err(PolicyViolation::KernelLoadOptionsUnmatched {
+            event: unmatched.event,
+            pcr: KERNEL_STUB_PCR,
+        });
+    }
+    if !log.summary.opaque_cmdline_events.is_empty() {
+        return Err(PolicyViolation::OpaqueCmdlineEvents {
+            pcrs: CMDLINE_PCRS.to_vec(),
+            events: log.summary.opaque_cmdline_events.clone(),
+        });
+    }
+    // Every measured command line must be allowed: whoever measured one could measure another
+    // after it.
+    let measured = &log.summary.kernel_cmdlines;
+    if let Some(found) = measured.iter().find(|c| !wanted.allows_kernel_cmdline(c)) {
+        return Err(PolicyViolation::CmdlineNotAllowed {
+            allowed: allowed.to_vec(),
+            found: found.clone(),
+            measured: measured.clone(),
+        });
+    }
+    if measured.is_empty() {
+        return Err(PolicyViolation::NoCmdline {
+            allowed: allowed.to_vec(),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

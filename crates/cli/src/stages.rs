@@ -4,17 +4,17 @@
 //! the seam where a second TEE joins (one variant per platform; the stages after it read only
 //! the runtime claims and the quote, which every Azure platform shares).
 
-use hcl_parse::{HclReport, RuntimeClaims};
+use hcl_parse::{HclReport, HexBytes, RuntimeClaims};
 use snp_verify::RevocationStatus;
 use vtpm_quote::eventlog::EventLog;
 use vtpm_quote::{
-    AkPublic, QuoteAttest, QuoteSignature, VerifiedQuote, check_qualified_signer, verify_quote,
+    AkPublic, ExpectedNonce, QuoteAttest, QuoteSignature, VerifiedQuote, check_qualified_signer,
+    verify_quote,
 };
 
-use crate::error::{Check, Error, ExitCode};
+use crate::error::{Check, Error, Staleness};
 use crate::evidence::{Evidence, EvidenceVersion};
 use crate::verdict::{EventLogClaims, Recorder};
-use crate::verifier::ExpectedNonce;
 
 /// The hardware report inside an HCL report, by platform.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +28,7 @@ impl<'a> HardwareReport<'a> {
     /// The hardware report an HCL report carries; a platform this verifier does not verify
     /// (VBS, TDX for now) is malformed input for it.
     pub fn of(hcl: &HclReport<'a>) -> Result<Self, Error> {
-        hcl.snp_report().map(Self::Snp).map_err(Error::from_hcl)
+        hcl.snp_report().map(Self::Snp).map_err(Error::from)
     }
 }
 
@@ -43,14 +43,14 @@ pub(crate) fn bind_runtime_claims<'a>(
     hcl: &HclReport<'a>,
     record: &mut Recorder,
 ) -> Result<BoundClaims<'a>, Error> {
-    hcl.verify_report_data_binding().map_err(Error::from_hcl)?;
+    hcl.verify_report_data_binding().map_err(Error::from)?;
     record.passed(&[Check::ReportDataBinding]);
-    let claims = hcl.runtime_claims().map_err(Error::from_hcl)?;
+    let claims = hcl.runtime_claims().map_err(Error::from)?;
     let numbers = claims
         .attestation_key()
         .and_then(|k| k.rsa_public_numbers())
-        .map_err(Error::from_hcl)?;
-    let ak = AkPublic::from_jwk(&numbers).map_err(Error::from_quote)?;
+        .map_err(Error::from)?;
+    let ak = AkPublic::from_jwk(&numbers).map_err(Error::from)?;
     record.passed(&[Check::AkFromClaims]);
     Ok(BoundClaims { claims, ak })
 }
@@ -63,24 +63,16 @@ pub(crate) fn verify_vtpm_quote(
     nonce: ExpectedNonce<'_>,
     record: &mut Recorder,
 ) -> Result<VerifiedQuote, Error> {
-    let attest = QuoteAttest::parse(&evidence.quote.message).map_err(Error::from_quote)?;
-    check_qualified_signer(&attest, ak.rsa_modulus().unwrap_or_default())
-        .map_err(Error::from_quote)?;
+    let attest = QuoteAttest::parse(&evidence.quote.message).map_err(Error::from)?;
+    check_qualified_signer(&attest, ak.rsa_modulus().unwrap_or_default()).map_err(Error::from)?;
     record.passed(&[Check::QualifiedSigner]);
-    let signature =
-        QuoteSignature::parse_any(&evidence.quote.signature).map_err(Error::from_quote)?;
-    let pcrs = evidence.quote.pcr_values().map_err(Error::from_quote)?;
-    let expected = match nonce {
-        ExpectedNonce::Exactly(nonce) => nonce,
-        ExpectedNonce::NotChecked => attest.extra_data(),
-    };
-    let quote = verify_quote(&evidence.quote.message, &signature, ak, expected, &pcrs)
-        .map_err(Error::from_quote)?;
+    let signature = QuoteSignature::parse_any(&evidence.quote.signature).map_err(Error::from)?;
+    let pcrs = evidence.quote.pcr_values().map_err(Error::from)?;
+    let quote = verify_quote(&attest, &signature, ak, nonce, &pcrs).map_err(Error::from)?;
     record.passed(&[Check::QuoteSignature]);
     record.record(
         Check::Nonce,
-        matches!(nonce, ExpectedNonce::NotChecked)
-            .then_some("no nonce given (--no-nonce): the quote may be a replay"),
+        (!quote.nonce_checked()).then_some("no nonce given: the quote may be a replay"),
     );
     record.passed(&[Check::PcrDigest]);
     Ok(quote)
@@ -96,8 +88,8 @@ pub(crate) fn check_event_log(
         record.skipped(Check::EventLog, "the evidence carries no event log");
         return Ok(None);
     };
-    let log = EventLog::parse(bytes).map_err(Error::from_quote)?;
-    let verified = log.check_against(quote).map_err(Error::from_quote)?;
+    let log = EventLog::parse(bytes).map_err(Error::from)?;
+    let verified = log.check_against(quote).map_err(Error::from)?;
     record.passed(&[Check::EventLog]);
     Ok(Some(EventLogClaims::of(&verified)))
 }
@@ -140,29 +132,20 @@ pub(crate) fn decide_freshness(
         );
         return Ok(freshness);
     }
-    let stale =
-        |message: String| Error::new(Check::ReportFreshness, ExitCode::Verification, message);
     match (version, nonce, freshness) {
         (EvidenceVersion::V2, ExpectedNonce::Exactly(_), Freshness::BoundToNonce) => {
             record.passed(&[Check::ReportFreshness]);
             Ok(freshness)
         }
         (EvidenceVersion::V2, ExpectedNonce::Exactly(nonce), Freshness::NotBound) => {
-            let found = user_data.map_or_else(
-                || "no user-data".to_string(),
-                |u| hcl_parse::HexSlice(u).to_string(),
-            );
-            Err(stale(format!(
-                "user-data: expected the nonce {} followed by zero bytes, found {found}",
-                hcl_parse::HexSlice(nonce)
-            )))
+            Err(Staleness::NotBound {
+                nonce: HexBytes(nonce.to_vec()),
+                found: user_data.map(|u| HexBytes(u.to_vec())),
+            }
+            .into())
         }
-        (EvidenceVersion::V2, ExpectedNonce::NotChecked, _) => Err(stale(
-            "a fresh report is required, which needs a nonce".into(),
-        )),
-        (version, _, _) => Err(stale(format!(
-            "a fresh report is required, but {version:?} evidence does not bind the report to the nonce (only version 2 does)"
-        ))),
+        (EvidenceVersion::V2, ExpectedNonce::NotChecked, _) => Err(Staleness::NoNonce.into()),
+        (version, _, _) => Err(Staleness::FormatCannotBind(version).into()),
     }
 }
 

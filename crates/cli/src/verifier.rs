@@ -18,59 +18,20 @@
 //! A second TEE joins as a [`HardwareReport`] variant with its own first stage; the stages
 //! after it read only the runtime claims and the quote, which every Azure platform shares.
 
-use hcl_parse::{Generation, HclReport, Hex, HexBytes, HexSlice, SnpReport};
+use hcl_parse::{Generation, HclReport, Hex, HexBytes, SnpReport};
 use snp_verify::{
     CertRole, Revocation, TrustAnchors, UnixTime, VerifiedCaChain, VerifiedReport,
     authenticate_report,
 };
+use vtpm_quote::ExpectedNonce;
 use vtpm_quote::eventlog::KERNEL_STUB_PCR;
 
-use crate::error::{Check, Error, ExitCode};
+use crate::error::{Check, Error, Missing};
 use crate::evidence::Evidence;
 use crate::firmware;
 use crate::policy::EvidencePolicy;
 use crate::stages::{self, HardwareReport};
 use crate::verdict::{EventLogClaims, Recorder, VerifiedEvidence, VmConfigurationClaims};
-
-/// What the verifier expects as the quote's nonce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExpectedNonce<'a> {
-    /// The nonce the verifier issued: extraData must equal it exactly. 1 to 64 bytes (a
-    /// TPM2B_DATA); [`Verifier::verify`] refuses others as a usage error.
-    Exactly(&'a [u8]),
-    /// No nonce check (replay possible); recorded in the verdict.
-    NotChecked,
-}
-
-/// The most a quote's qualifying data (TPM2B_DATA) can hold.
-pub const MAX_NONCE_LEN: usize = 64;
-
-impl<'a> ExpectedNonce<'a> {
-    /// An exact nonce, checked: empty (no challenge at all) or longer than
-    /// [`MAX_NONCE_LEN`] (no TPM can quote it) is a usage error (exit 1). Any bytes are
-    /// allowed, all-zero ones included.
-    pub fn exactly(nonce: &'a [u8]) -> Result<Self, Error> {
-        if nonce.is_empty() || nonce.len() > MAX_NONCE_LEN {
-            return Err(Error::new(
-                Check::Nonce,
-                ExitCode::Input,
-                format!(
-                    "nonce: expected 1 to {MAX_NONCE_LEN} bytes (a TPM2B_DATA), found {} bytes",
-                    nonce.len()
-                ),
-            ));
-        }
-        Ok(Self::Exactly(nonce))
-    }
-
-    /// The same nonce, checked as [`Self::exactly`] does.
-    fn checked(self) -> Result<Self, Error> {
-        match self {
-            Self::Exactly(nonce) => Self::exactly(nonce),
-            Self::NotChecked => Ok(self),
-        }
-    }
-}
 
 /// Certificates and CRL supplied beside the evidence (from files, a cache or a fetch).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -129,10 +90,6 @@ pub struct Verifier {
     cache: Option<std::sync::Arc<crate::batch::VerificationCache>>,
 }
 
-fn fail(check: Check, code: ExitCode, message: impl Into<String>) -> Error {
-    Error::new(check, code, message)
-}
-
 impl Verifier {
     /// A verifier that trusts AMD's pinned roots.
     pub fn new(policy: EvidencePolicy) -> Self {
@@ -172,9 +129,8 @@ impl Verifier {
         certificates: &Certificates,
         options: &VerifyOptions,
     ) -> Result<VerifiedEvidence, Error> {
-        let nonce = nonce.checked()?;
         let mut record = Recorder::default();
-        let hcl = HclReport::parse(&evidence.hcl_report).map_err(Error::from_hcl)?;
+        let hcl = HclReport::parse(&evidence.hcl_report).map_err(Error::from)?;
 
         // The hardware report: chain, leaf and signature.
         let HardwareReport::Snp(report) = HardwareReport::of(&hcl)?;
@@ -187,7 +143,7 @@ impl Verifier {
             options.time,
             options.generation_hint,
         )
-        .map_err(Error::from_snp)?;
+        .map_err(Error::from)?;
         record.passed(&[Check::VcekBinding, Check::ReportSignature]);
 
         // The vTPM: runtime claims, quote, event log, freshness.
@@ -207,7 +163,7 @@ impl Verifier {
         // Revocation, firmware identity, then the rest of the policy.
         let unrevoked = authentic
             .check_revocation(self.revocation(certificates, options), options.time)
-            .map_err(Error::from_snp)?;
+            .map_err(Error::from)?;
         stages::record_revocation(unrevoked.revocation_status(), &mut record);
         let (firmware, report_policy) = firmware::identify(
             unrevoked.report(),
@@ -218,16 +174,14 @@ impl Verifier {
         let vm_configuration = bound.claims.vm_configuration.as_ref();
         self.policy
             .check_vtpm(&quote, vm_configuration, event_log.as_ref())?;
-        let report = unrevoked
-            .appraise(&report_policy)
-            .map_err(Error::from_snp)?;
+        let report = unrevoked.appraise(&report_policy).map_err(Error::from)?;
         record.passed(&[Check::Policy]);
 
         let warnings = self.warnings(&report, event_log.as_ref());
         Ok(VerifiedEvidence {
             evidence_version: evidence.version,
             firmware,
-            nonce_checked: matches!(nonce, ExpectedNonce::Exactly(_)),
+            nonce_checked: quote.nonce_checked(),
             report_bound_to_nonce: freshness == stages::Freshness::BoundToNonce,
             vm_configuration: vm_configuration.map(VmConfigurationClaims::of),
             event_log,
@@ -262,7 +216,7 @@ impl Verifier {
         certificates: &Certificates,
         options: &VerifyOptions,
     ) -> Result<VerifiedReport, Error> {
-        let report = SnpReport::from_bytes(report).map_err(Error::from_hcl)?;
+        let report = SnpReport::from_bytes(report).map_err(Error::from)?;
         self.appraise_report(&report, certificates, options, || Ok(()))
     }
 
@@ -275,10 +229,10 @@ impl Verifier {
         certificates: &Certificates,
         options: &VerifyOptions,
     ) -> Result<VerifiedReport, Error> {
-        let hcl = HclReport::parse(hcl_report).map_err(Error::from_hcl)?;
+        let hcl = HclReport::parse(hcl_report).map_err(Error::from)?;
         let HardwareReport::Snp(report) = HardwareReport::of(&hcl)?;
         self.appraise_report(&report, certificates, options, || {
-            hcl.verify_report_data_binding().map_err(Error::from_hcl)
+            hcl.verify_report_data_binding().map_err(Error::from)
         })
     }
 
@@ -295,7 +249,7 @@ impl Verifier {
         let (chain, leaf) = self.pick_leaf(&leaves, &certificates.ca, report, options)?;
         let authentic =
             authenticate_report(report, &chain, &leaf, options.time, options.generation_hint)
-                .map_err(Error::from_snp)?;
+                .map_err(Error::from)?;
         bound()?;
         authentic
             .appraise(
@@ -303,7 +257,7 @@ impl Verifier {
                 options.time,
                 &self.policy.report,
             )
-            .map_err(Error::from_snp)
+            .map_err(Error::from)
     }
 
     /// How revocation is decided: the CRL given, else refused when the policy or the options
@@ -354,11 +308,7 @@ impl Verifier {
         options: &VerifyOptions,
     ) -> Result<(VerifiedCaChain, snp_verify::VerifiedLeaf), Error> {
         let Some((first, others)) = leaves.split_first() else {
-            return Err(fail(
-                Check::Certificates,
-                ExitCode::Unavailable,
-                "no VCEK or VLEK: the evidence carries none and none was given (--vcek, --chain with the VCEK, or fetch it)",
-            ));
+            return Err(Missing::Leaf.into());
         };
         let first_error = match self.matching_leaf(first, ca, report, options) {
             Ok(found) => return Ok(found),
@@ -386,9 +336,8 @@ impl Verifier {
             &leaf,
             options.generation_hint,
         )
-        .map_err(Error::from_snp)?;
-        snp_verify::check_leaf_matches_report(report, &leaf, generation)
-            .map_err(Error::from_snp)?;
+        .map_err(Error::from)?;
+        snp_verify::check_leaf_matches_report(report, &leaf, generation).map_err(Error::from)?;
         Ok((chain, leaf))
     }
 
@@ -399,18 +348,14 @@ impl Verifier {
         time: UnixTime,
     ) -> Result<(VerifiedCaChain, snp_verify::VerifiedLeaf), Error> {
         if ca.is_empty() {
-            return Err(fail(
-                Check::Certificates,
-                ExitCode::Unavailable,
-                "no AMD certificate chain (ASK and ARK): give one with --chain or let the tool fetch it",
-            ));
+            return Err(Missing::CaChain.into());
         }
         if let Some(cache) = &self.cache {
             return cache.chain_and_leaf(&self.anchors, leaf_der, ca, time);
         }
         let ca: Vec<&[u8]> = ca.iter().map(Vec::as_slice).collect();
-        let (chain, leaf) = VerifiedCaChain::for_leaf(&self.anchors, &ca, leaf_der, time)
-            .map_err(Error::from_snp)?;
+        let (chain, leaf) =
+            VerifiedCaChain::for_leaf(&self.anchors, &ca, leaf_der, time).map_err(Error::from)?;
         debug_assert!(matches!(leaf.role(), CertRole::Vcek | CertRole::Vlek));
         Ok((chain, leaf))
     }
@@ -431,20 +376,11 @@ pub fn check_report_data(report: &VerifiedReport, expected: &[u8]) -> Result<(),
     }
     let (head, tail) = found.split_at(expected.len());
     if head != expected || tail.iter().any(|&b| b != 0) {
-        return Err(fail(
-            Check::ReportDataBinding,
-            ExitCode::Verification,
-            format!(
-                "report_data: expected {}{}, found {}",
-                HexSlice(expected),
-                if tail.is_empty() {
-                    ""
-                } else {
-                    " followed by zero bytes"
-                },
-                HexSlice(found)
-            ),
-        ));
+        return Err(Error::ReportData {
+            expected: HexBytes(expected.to_vec()),
+            zero_padded: !tail.is_empty(),
+            found: HexBytes(found.to_vec()),
+        });
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use snp_verify::UnixTime;
 use snp_vtpm::{
-    CacheLimits, CacheMode, Certificates, Check, EvidencePolicy, ExitCode, ExpectedNonce,
+    CacheLimits, CacheMode, Certificates, Check, ErrorKind, EvidencePolicy, ExpectedNonce,
     VerificationCache, Verifier, VerifyOptions,
 };
 use snp_vtpm_testkit::evidence::{RealEvidence, real_evidence};
@@ -107,7 +107,7 @@ fn a_vcek_of_another_chip_does_not_shadow_the_evidences_own() {
             &VerifyOptions::at(TIME),
         )
         .unwrap_err();
-    assert_eq!(err.exit_code(), ExitCode::Verification, "{err}");
+    assert_eq!(err.kind(), ErrorKind::Verification, "{err}");
     assert!(
         matches!(err.check(), Check::VcekBinding | Check::Chain),
         "{err}"
@@ -140,7 +140,7 @@ fn a_cache_is_bound_to_the_anchors_of_its_first_use() {
             &VerifyOptions::at(TIME),
         )
         .unwrap_err();
-    assert_eq!(err.exit_code(), ExitCode::Input, "{err}");
+    assert_eq!(err.kind(), ErrorKind::Input, "{err}");
     assert!(err.message().contains("other trust anchors"), "{err}");
 }
 
@@ -158,7 +158,7 @@ fn certificate_lists_cannot_multiply_signature_checks() {
     long.cert_chain = vec![ark.clone(); snp_vtpm::MAX_CERT_CHAIN + 1];
     let err =
         snp_vtpm::Evidence::from_json(&long.to_json(), snp_vtpm::DEFAULT_SIZE_LIMIT).unwrap_err();
-    assert_eq!(err.exit_code(), ExitCode::Input, "{err}");
+    assert_eq!(err.kind(), ErrorKind::Input, "{err}");
     assert!(err.message().contains("at most"), "{err}");
 
     // Copies count once: 200 ARKs and 200 ASKs verify as one chain.

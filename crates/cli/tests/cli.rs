@@ -248,7 +248,17 @@ fn failures_exit_with_the_documented_codes() {
         AT,
     ]);
     assert_eq!(out.code, 4, "{}", out.stdout);
-    assert_eq!(assert_valid(&out.stdout)["failed_check"], "certificates");
+    let verdict = assert_valid(&out.stdout);
+    assert_eq!(verdict["failed_check"], "certificates");
+    // The library's message names no flag; the binary's hint does.
+    assert!(
+        !verdict["error"].as_str().unwrap().contains("--"),
+        "{verdict}"
+    );
+    assert!(
+        verdict["hint"].as_str().unwrap().contains("--chain"),
+        "{verdict}"
+    );
     // A CRL required and none available: 4.
     let (code, check, _) = with(&|a| a.push("--require-crl".into()));
     assert_eq!((code, check.as_str()), (4, "revocation"));
@@ -386,6 +396,28 @@ fn unknown_firmware_is_refused_unless_allowed() {
         verdict["error"].as_str().unwrap().contains("942fd93ebde6"),
         "prints the digest found"
     );
+    assert!(
+        !verdict["error"].as_str().unwrap().contains("--"),
+        "{verdict}"
+    );
+    assert!(
+        verdict["hint"]
+            .as_str()
+            .unwrap()
+            .contains("--allow-unknown-firmware"),
+        "{verdict}"
+    );
+    // Without --json the hint follows the error on stderr.
+    genoa.pop();
+    let out = run(&strs(&genoa));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("snp-vtpm: hint: trust it in a policy file given with --policy"),
+        "{}",
+        out.stderr
+    );
+    genoa.push("--json".into());
     genoa.push("--allow-unknown-firmware".into());
     let out = run(&strs(&genoa));
     assert_eq!(out.code, 0, "{}", out.stdout);

@@ -17,7 +17,7 @@ use snp_verify::UnixTime;
 use snp_vtpm::vtpm_quote::eventlog::{Divergence, LogFormat};
 use snp_vtpm::vtpm_quote::{self, HashAlg};
 use snp_vtpm::{
-    Cause, Certificates, Check, Evidence, EvidencePolicy, ExitCode, ExpectedNonce,
+    Certificates, Check, Error, ErrorKind, Evidence, EvidencePolicy, ExpectedNonce,
     VerifiedEvidence, Verifier, VerifyOptions,
 };
 use snp_vtpm_testkit::azure::{SyntheticReport, TEST_FIRMWARE_ID_KEY_DIGEST};
@@ -145,13 +145,13 @@ fn a_log_that_does_not_replay_to_the_quote_is_refused() {
     )
     .unwrap_err();
     assert_eq!(
-        (err.check(), err.exit_code()),
-        (Check::EventLog, ExitCode::Verification),
+        (err.check(), err.kind()),
+        (Check::EventLog, ErrorKind::Verification),
         "{err}"
     );
     assert!(err.message().contains("PCR sha256:8"), "{err}");
-    match err.cause() {
-        Cause::Quote(vtpm_quote::Error::EventLogMismatch {
+    match &err {
+        Error::Quote(vtpm_quote::Error::EventLogMismatch {
             pcr: 8,
             divergence: Divergence::AtOrAfter,
             ..
@@ -168,8 +168,8 @@ fn a_log_that_does_not_replay_to_the_quote_is_refused() {
     )
     .unwrap_err();
     assert_eq!(
-        (err.check(), err.exit_code()),
-        (Check::EventLog, ExitCode::Verification),
+        (err.check(), err.kind()),
+        (Check::EventLog, ErrorKind::Verification),
         "{err}"
     );
 }
@@ -188,8 +188,8 @@ fn a_malformed_log_is_refused_as_input() {
         )
         .unwrap_err();
         assert_eq!(
-            (err.check(), err.exit_code()),
-            (Check::EventLog, ExitCode::Input),
+            (err.check(), err.kind()),
+            (Check::EventLog, ErrorKind::Input),
             "{err}"
         );
     }
@@ -209,13 +209,13 @@ fn altered_event_data_is_refused() {
     let made = evidence(&quoted, Some(&altered));
     let err = verify(&verifier(serde_json::json!({})), &made).unwrap_err();
     assert_eq!(
-        (err.check(), err.exit_code()),
-        (Check::EventLog, ExitCode::Verification),
+        (err.check(), err.kind()),
+        (Check::EventLog, ErrorKind::Verification),
         "{err}"
     );
     assert!(err.message().contains("sha256 digest"), "{err}");
-    match err.cause() {
-        Cause::Quote(vtpm_quote::Error::EventDataContradictsDigest {
+    match &err {
+        Error::Quote(vtpm_quote::Error::EventDataContradictsDigest {
             pcr: 8,
             bank: HashAlg::Sha256,
             ..
@@ -259,8 +259,8 @@ fn every_measured_command_line_must_be_allowed() {
     let policy = serde_json::json!({ "event_log": { "allowed_kernel_cmdlines": [CMDLINE] } });
     let err = verify(&verifier(policy), &made).unwrap_err();
     assert_eq!(
-        (err.check(), err.exit_code()),
-        (Check::Policy, ExitCode::Policy),
+        (err.check(), err.kind()),
+        (Check::Policy, ErrorKind::Policy),
         "{err}"
     );
     assert!(
@@ -290,8 +290,8 @@ fn without_a_log_the_check_is_skipped_unless_the_policy_needs_one() {
         )
         .unwrap_err();
         assert_eq!(
-            (err.check(), err.exit_code()),
-            (Check::Policy, ExitCode::Policy),
+            (err.check(), err.kind()),
+            (Check::Policy, ErrorKind::Policy),
             "{section}: {err}"
         );
         assert!(err.message().contains("event log"), "{err}");
@@ -306,8 +306,8 @@ fn the_policy_checks_secure_boot_and_kernel_command_lines() {
     verify(&verifier(secure_boot.clone()), &evidence(&on, Some(&on))).unwrap();
     let err = verify(&verifier(secure_boot), &evidence(&off, Some(&off))).unwrap_err();
     assert_eq!(
-        (err.check(), err.exit_code()),
-        (Check::Policy, ExitCode::Policy)
+        (err.check(), err.kind()),
+        (Check::Policy, ErrorKind::Policy)
     );
     assert!(
         err.message()
@@ -332,8 +332,8 @@ fn the_policy_checks_secure_boot_and_kernel_command_lines() {
         let policy = serde_json::json!({ "event_log": { "allowed_kernel_cmdlines": refused } });
         let err = verify(&verifier(policy), &made).unwrap_err();
         assert_eq!(
-            (err.check(), err.exit_code()),
-            (Check::Policy, ExitCode::Policy)
+            (err.check(), err.kind()),
+            (Check::Policy, ErrorKind::Policy)
         );
         assert!(
             err.message().contains(CMDLINE),
@@ -416,8 +416,8 @@ fn boot_with(extra: impl FnOnce(&mut vtpm_quote::eventlog::compose::EventLogBuil
 fn assert_policy_refusal(made: &(Evidence, Certificates, Vec<u8>), needle: &str) {
     let err = verify(&strict(), made).unwrap_err();
     assert_eq!(
-        (err.check(), err.exit_code()),
-        (Check::Policy, ExitCode::Policy),
+        (err.check(), err.kind()),
+        (Check::Policy, ErrorKind::Policy),
         "{err}"
     );
     assert!(err.message().contains(needle), "{needle}: {err}");
@@ -533,8 +533,8 @@ fn a_log_without_the_command_line_pcr_events_does_not_replay() {
     let handed = handed.build();
     let err = verify(&strict(), &evidence(&evil_boot, Some(&handed))).unwrap_err();
     assert_eq!(
-        (err.check(), err.exit_code()),
-        (Check::EventLog, ExitCode::Verification),
+        (err.check(), err.kind()),
+        (Check::EventLog, ErrorKind::Verification),
         "{err}"
     );
     // A command line in another PCR is not a command line.

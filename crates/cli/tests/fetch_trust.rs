@@ -20,7 +20,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use hcl_parse::{Generation, SnpReport};
 use snp_verify::{UnixTime, VerifiedCaChain};
 use snp_vtpm::fetch::{self, FetchOptions};
-use snp_vtpm::{Certificates, EvidencePolicy, ExitCode, Verifier, VerifyOptions};
+use snp_vtpm::{Certificates, ErrorKind, EvidencePolicy, Verifier, VerifyOptions};
 use snp_vtpm_testkit::pki::{CrlSpec, LeafSpec, TestPki};
 use snp_vtpm_testkit::vectors;
 use support::{
@@ -135,7 +135,7 @@ fn assert_report_verifies(certificates: &Certificates) {
 }
 
 fn assert_refused(error: &snp_vtpm::Error, needles: &[&str]) {
-    assert_eq!(error.exit_code(), ExitCode::Unavailable, "{error}");
+    assert_eq!(error.kind(), ErrorKind::Unavailable, "{error}");
     let message = error.to_string();
     for needle in needles {
         assert!(message.contains(needle), "\"{needle}\" not in {message}");
@@ -423,7 +423,7 @@ fn a_cached_crl_is_used_for_at_most_24_hours_and_offline_too() {
     // Fetched 25 hours ago: not used offline (exit 4), fetched again online.
     std::fs::write(&path, format!("fetched-at: {}\n{pem_crl}", t - 25 * 3600)).unwrap();
     let e = fetch::crl_for(&offline.source().unwrap(), Generation::Milan, &held).unwrap_err();
-    assert_eq!(e.exit_code(), ExitCode::Unavailable);
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert!(e.to_string().contains("kept at most 24 h"), "{e}");
     fetch::crl_for(&options.source().unwrap(), Generation::Milan, &held).unwrap();
     assert_eq!(crl_requests(), 1);

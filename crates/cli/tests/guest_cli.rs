@@ -12,7 +12,7 @@ use std::process::Command;
 
 use snp_verify::UnixTime;
 use snp_vtpm::vtpm_quote::guest::{self, Vtpm};
-use snp_vtpm::vtpm_quote::{AkPublic, QuoteFile, QuoteSignature, verify_quote};
+use snp_vtpm::vtpm_quote::{AkPublic, QuoteAttest, QuoteFile, QuoteSignature, verify_quote};
 use snp_vtpm::{
     Certificates, Evidence, EvidencePolicy, EvidenceVersion, ExpectedNonce, Verifier, VerifyOptions,
 };
@@ -128,10 +128,10 @@ fn evidence_and_quote_from_a_simulated_vtpm_verify() {
     .unwrap();
     let signature = QuoteSignature::parse_any(&file.signature.0).unwrap();
     verify_quote(
-        &file.message.0,
+        &QuoteAttest::parse(&file.message.0).unwrap(),
         &signature,
         &ak,
-        &[0x00, 0x11, 0x22, 0x33],
+        ExpectedNonce::Exactly(&[0x00, 0x11, 0x22, 0x33]),
         &pcrs,
     )
     .unwrap();

@@ -696,7 +696,7 @@ fn classes() -> Vec<Class> {
     all.push(class(
         "no certificate chain",
         Certificates,
-        "Facade",
+        "Missing(CaChain)",
         |_, case| {
             case.certificates.ca.clear();
             true
@@ -813,14 +813,19 @@ fn classes() -> Vec<Class> {
         true
     }));
     // No challenge at all, or one no TPM can quote: a usage error before any check.
-    all.push(class("nonce empty", Nonce, "Facade", |_, case| {
+    all.push(class("nonce empty", Nonce, "NonceLength", |_, case| {
         case.nonce.clear();
         true
     }));
-    all.push(class("nonce of 65 bytes", Nonce, "Facade", |_, case| {
-        case.nonce = vec![0x5a; 65];
-        true
-    }));
+    all.push(class(
+        "nonce of 65 bytes",
+        Nonce,
+        "NonceLength",
+        |_, case| {
+            case.nonce = vec![0x5a; 65];
+            true
+        },
+    ));
     for pcr in 0..24 {
         all.push(class(
             format!("PCR {pcr} value"),
@@ -895,7 +900,7 @@ fn classes() -> Vec<Class> {
     all.push(class(
         "unknown evidence version 3",
         Input,
-        "Facade",
+        "Input(",
         json_edit(|text| {
             text.replacen("\"version\": 1", "\"version\": 3", 1)
                 .replacen("\"version\": 2", "\"version\": 3", 1)
@@ -904,7 +909,7 @@ fn classes() -> Vec<Class> {
     all.push(class(
         "v2 evidence relabelled v1 under a required fresh report",
         ReportFreshness,
-        "Facade",
+        "Stale(FormatCannotBind",
         |sample, case| {
             if sample.evidence.version != EvidenceVersion::V2 {
                 return false;
@@ -917,7 +922,7 @@ fn classes() -> Vec<Class> {
     all.push(class(
         "v0/v1 evidence relabelled v2 under a required fresh report",
         ReportFreshness,
-        "Facade",
+        "Stale(NotBound",
         |sample, case| {
             if sample.evidence.version == EvidenceVersion::V2 {
                 return false;
@@ -930,13 +935,13 @@ fn classes() -> Vec<Class> {
     all.push(class(
         "base64url corruption in hcl_report",
         Input,
-        "Facade",
+        "Input(",
         json_edit(|text| corrupt_json_string(text, "hcl_report", '!')),
     ));
     all.push(class(
         "base64url corruption in vcek",
         Input,
-        "Facade",
+        "Input(",
         |sample, case| {
             if sample.evidence.vcek.is_none() {
                 return false;
@@ -947,13 +952,13 @@ fn classes() -> Vec<Class> {
     all.push(class(
         "hex corruption in the quote signature",
         Input,
-        "Facade",
+        "Input(",
         json_edit(|text| corrupt_json_string(text, "signature", 'g')),
     ));
     all.push(class(
         "hex corruption in the quote message (odd length)",
         Input,
-        "Facade",
+        "Input(",
         json_edit(|text| {
             let key = "\"message\": \"";
             let at = text.find(key).unwrap() + key.len();
@@ -997,7 +1002,7 @@ fn every_tamper_class_is_refused_with_its_check() {
             match verify(&case) {
                 Ok(()) => failures.push(format!("{} / {}: ACCEPTED", class.name, sample.name)),
                 Err(error) => {
-                    let cause = format!("{:?}", error.cause());
+                    let cause = format!("{error:?}");
                     if error.check() != class.check || !cause.contains(class.cause) {
                         failures.push(format!(
                             "{} / {}: expected {:?} ({}), found {:?}: {error} [{cause}]",

@@ -11,7 +11,7 @@
 use hcl_parse::Generation;
 use snp_verify::UnixTime;
 use snp_vtpm::{
-    Certificates, Check, Evidence, EvidencePolicy, EvidenceVersion, ExitCode, ExpectedNonce,
+    Certificates, Check, ErrorKind, Evidence, EvidencePolicy, EvidenceVersion, ExpectedNonce,
     Verifier, VerifyOptions,
 };
 use snp_vtpm_testkit::azure::{SyntheticReport, TEST_FIRMWARE_ID_KEY_DIGEST, synthetic_evidence};
@@ -88,8 +88,8 @@ fn freshness_is_the_verifiers_choice() {
             )
             .unwrap_err();
         assert_eq!(
-            (err.check(), err.exit_code()),
-            (Check::ReportFreshness, ExitCode::Verification),
+            (err.check(), err.kind()),
+            (Check::ReportFreshness, ErrorKind::Verification),
             "{}: {err}",
             sample.name
         );
@@ -120,8 +120,8 @@ fn wrong_or_missing_nonce() {
         )
         .unwrap_err();
     assert_eq!(
-        (err.check(), err.exit_code()),
-        (Check::Nonce, ExitCode::Verification),
+        (err.check(), err.kind()),
+        (Check::Nonce, ErrorKind::Verification),
         "{err}"
     );
     let verified = azure()
@@ -163,18 +163,18 @@ fn a_swapped_vcek_and_flipped_bytes_fail_with_their_check() {
     assert_eq!(verify(&swapped, milan_v2).check(), Check::VcekBinding);
 
     type Mutation = Box<dyn Fn(&mut Evidence)>;
-    let cases: [(&str, Mutation, Check, ExitCode); 8] = [
+    let cases: [(&str, Mutation, Check, ErrorKind); 8] = [
         (
             "report signature",
             Box::new(|e| e.hcl_report[0x20 + 0x2A0] ^= 1),
             Check::ReportSignature,
-            ExitCode::Verification,
+            ErrorKind::Verification,
         ),
         (
             "report measurement",
             Box::new(|e| e.hcl_report[0x20 + 0x90] ^= 1),
             Check::ReportSignature,
-            ExitCode::Verification,
+            ErrorKind::Verification,
         ),
         (
             "runtime claims",
@@ -183,13 +183,13 @@ fn a_swapped_vcek_and_flipped_bytes_fail_with_their_check() {
                 e.hcl_report[i] ^= 1
             }),
             Check::ReportDataBinding,
-            ExitCode::Verification,
+            ErrorKind::Verification,
         ),
         (
             "HCL magic",
             Box::new(|e| e.hcl_report[0] ^= 1),
             Check::Input,
-            ExitCode::Input,
+            ErrorKind::Input,
         ),
         (
             "quote message",
@@ -198,19 +198,19 @@ fn a_swapped_vcek_and_flipped_bytes_fail_with_their_check() {
                 e.quote.message[last] ^= 1
             }),
             Check::QuoteSignature,
-            ExitCode::Verification,
+            ErrorKind::Verification,
         ),
         (
             "quote signature",
             Box::new(|e| e.quote.signature[9] ^= 1),
             Check::QuoteSignature,
-            ExitCode::Verification,
+            ErrorKind::Verification,
         ),
         (
             "PCR value",
             Box::new(|e| e.quote.pcrs[4][0] ^= 1),
             Check::PcrDigest,
-            ExitCode::Verification,
+            ErrorKind::Verification,
         ),
         (
             "VCEK",
@@ -221,18 +221,14 @@ fn a_swapped_vcek_and_flipped_bytes_fail_with_their_check() {
                 }
             }),
             Check::Chain,
-            ExitCode::Verification,
+            ErrorKind::Verification,
         ),
     ];
     for (what, mutate, check, code) in cases {
         let mut evidence = milan_v3.evidence.clone();
         mutate(&mut evidence);
         let err = verify(&evidence, milan_v3);
-        assert_eq!(
-            (err.check(), err.exit_code()),
-            (check, code),
-            "{what}: {err}"
-        );
+        assert_eq!((err.check(), err.kind()), (check, code), "{what}: {err}");
     }
 }
 
@@ -253,8 +249,8 @@ fn policy_violations_exit_3() {
         )
         .unwrap_err();
     assert_eq!(
-        (err.check(), err.exit_code()),
-        (Check::Policy, ExitCode::Policy),
+        (err.check(), err.kind()),
+        (Check::Policy, ErrorKind::Policy),
         "{err}"
     );
     let mut policy = EvidencePolicy::preset("azure-cvm").unwrap();
@@ -268,7 +264,7 @@ fn policy_violations_exit_3() {
         )
         .unwrap_err();
     assert!(err.message().contains("console-enabled"), "{err}");
-    assert_eq!(err.exit_code(), ExitCode::Policy);
+    assert_eq!(err.kind(), ErrorKind::Policy);
 }
 
 #[test]
@@ -283,8 +279,8 @@ fn missing_certificates_are_unavailable() {
         )
         .unwrap_err();
     assert_eq!(
-        (err.check(), err.exit_code()),
-        (Check::Certificates, ExitCode::Unavailable),
+        (err.check(), err.kind()),
+        (Check::Certificates, ErrorKind::Unavailable),
         "{err}"
     );
 }
@@ -326,8 +322,8 @@ fn unknown_firmware_is_refused_by_default_and_named() {
         )
         .unwrap_err();
     assert_eq!(
-        (err.check(), err.exit_code()),
-        (Check::FirmwareIdentity, ExitCode::Policy),
+        (err.check(), err.kind()),
+        (Check::FirmwareIdentity, ErrorKind::Policy),
         "{err}"
     );
     assert!(
@@ -493,8 +489,8 @@ fn an_hcl_report_on_its_own_verifies_through_the_verifier() {
             .verify_hcl_report(&altered, &certificates, &VerifyOptions::at(TIME))
             .unwrap_err();
         assert_eq!(
-            (err.check(), err.exit_code()),
-            (Check::ReportDataBinding, ExitCode::Verification),
+            (err.check(), err.kind()),
+            (Check::ReportDataBinding, ErrorKind::Verification),
             "{}: {err}",
             sample.name
         );
@@ -503,5 +499,5 @@ fn an_hcl_report_on_its_own_verifies_through_the_verifier() {
     let err = azure()
         .verify_hcl_report(&tdx, &samples()[0].certificates, &VerifyOptions::at(TIME))
         .unwrap_err();
-    assert_eq!(err.exit_code(), ExitCode::Input, "{err}");
+    assert_eq!(err.kind(), ErrorKind::Input, "{err}");
 }

@@ -6,7 +6,6 @@ use alloc::string::String;
 
 /// Why a byte string is not an acceptable HCL report, SNP report or runtime-claims document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// The input ends before a structure it must contain.
     #[error("{what} is truncated: needs {needed} bytes, found {found}")]

@@ -54,7 +54,6 @@ pub enum ErrorKind {
 
 /// Why a report, certificate chain or CRL was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// The report bytes are malformed.
     #[error(transparent)]

@@ -6,7 +6,6 @@ use crate::alg::HashAlg;
 
 /// Why a quote, signature, key or PCR set was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// The input ends before a structure it must contain.
     #[error("{what} is truncated: needs {needed} more bytes, found {found}")]
@@ -79,6 +78,14 @@ pub enum Error {
     /// The quote's signature does not verify under the attestation key.
     #[error("quote signature does not verify under the attestation key")]
     BadSignature,
+    /// The verifier's nonce is empty (no challenge) or longer than a TPM2B_DATA holds.
+    #[error("nonce: expected 1 to {max} bytes (a TPM2B_DATA), found {found} bytes")]
+    NonceLength {
+        /// The most a quote's qualifying data holds ([`crate::MAX_NONCE_LEN`]).
+        max: usize,
+        /// The length given.
+        found: usize,
+    },
     /// The quote's nonce (extraData) is not the expected one.
     #[error("quote nonce: expected {expected}, found {found}")]
     NonceMismatch {

@@ -14,14 +14,18 @@
 //! tss-esapi) comes behind the `tpm` feature.
 //!
 //! ```no_run
-//! use vtpm_quote::{AkPublic, PcrValues, QuoteFile, QuoteSignature, verify_quote};
+//! use vtpm_quote::{
+//!     AkPublic, ExpectedNonce, PcrValues, QuoteAttest, QuoteFile, QuoteSignature, verify_quote,
+//! };
 //!
 //! # fn run(quote_bin: &[u8], ak_pem: &[u8]) -> Result<(), vtpm_quote::Error> {
 //! let file = QuoteFile::from_quote_bin(quote_bin)?;
 //! let ak = AkPublic::from_spki_pem(ak_pem)?;
 //! let signature = QuoteSignature::parse_any(&file.signature.0)?;
 //! let pcrs = PcrValues::sha256_in_order(&file.pcrs.iter().map(|p| p.0.as_slice()).collect::<Vec<_>>())?;
-//! let verified = verify_quote(&file.message.0, &signature, &ak, b"challenge", &pcrs)?;
+//! let attest = QuoteAttest::parse(&file.message.0)?;
+//! let nonce = ExpectedNonce::exactly(b"challenge")?;
+//! let verified = verify_quote(&attest, &signature, &ak, nonce, &pcrs)?;
 //! assert_eq!(verified.nonce(), b"challenge");
 //! # Ok(())
 //! # }
@@ -54,6 +58,6 @@ pub use pcrs::{MAX_PCR_INDEX, PcrValues};
 pub use public::{AkPublic, TpmPublic};
 pub use signature::QuoteSignature;
 pub use verify::{
-    VerifiedPcrBank, VerifiedQuote, check_nonce, check_pcr_digest, check_qualified_signer,
-    verify_quote, verify_signature,
+    ExpectedNonce, MAX_NONCE_LEN, VerifiedPcrBank, VerifiedQuote, check_nonce, check_pcr_digest,
+    check_qualified_signer, verify_quote, verify_signature,
 };

@@ -25,10 +25,47 @@ pub struct VerifiedPcrBank {
     pub values: Vec<(u8, HexBytes)>,
 }
 
+/// The most a quote's qualifying data (TPM2B_DATA, TPM 2.0 Part 2 §10.4.3) can hold.
+pub const MAX_NONCE_LEN: usize = 64;
+
+/// What the verifier expects as the quote's nonce (extraData).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedNonce<'a> {
+    /// The nonce the verifier issued: extraData must equal it exactly. 1 to
+    /// [`MAX_NONCE_LEN`] bytes, all-zero ones included; others are refused
+    /// ([`Error::NonceLength`]).
+    Exactly(&'a [u8]),
+    /// No nonce check: the quote may be a replay. [`VerifiedQuote::nonce_checked`] says so.
+    NotChecked,
+}
+
+impl<'a> ExpectedNonce<'a> {
+    /// An exact nonce, its length checked now rather than at verification.
+    pub fn exactly(nonce: &'a [u8]) -> Result<Self> {
+        Self::Exactly(nonce).checked()
+    }
+
+    /// The same nonce, its length checked.
+    fn checked(self) -> Result<Self> {
+        match self {
+            Self::Exactly(nonce) if nonce.is_empty() || nonce.len() > MAX_NONCE_LEN => {
+                Err(Error::NonceLength {
+                    max: MAX_NONCE_LEN,
+                    found: nonce.len(),
+                })
+            }
+            _ => Ok(self),
+        }
+    }
+}
+
 /// A quote whose signature, nonce and PCR digest passed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct VerifiedQuote {
     nonce: HexBytes,
+    /// In the facade's verdict beside the quote (`nonce_checked`).
+    #[serde(skip)]
+    nonce_checked: bool,
     pcrs: Vec<VerifiedPcrBank>,
     signature_scheme: &'static str,
     /// Reported by the TPM and covered by the signature, but obfuscated for non-endorsement
@@ -39,9 +76,16 @@ pub struct VerifiedQuote {
 }
 
 impl VerifiedQuote {
-    /// The nonce (extraData), equal to the one the verifier expected.
+    /// The nonce (extraData): equal to the one the verifier expected when
+    /// [`Self::nonce_checked`].
     pub fn nonce(&self) -> &[u8] {
         &self.nonce.0
+    }
+
+    /// Whether extraData was compared with a nonce the verifier issued
+    /// ([`ExpectedNonce::Exactly`]).
+    pub fn nonce_checked(&self) -> bool {
+        self.nonce_checked
     }
 
     /// The PCR values the quote covers, by bank in quote order.
@@ -65,22 +109,25 @@ impl VerifiedQuote {
     }
 }
 
-/// Verifies a quote: the signature over `message` exactly as received, `expected_nonce`
-/// against extraData (constant time), and `pcrs` against pcrDigest following the selection
-/// inside the quote. Every supplied PCR must be covered, every covered PCR supplied.
+/// Verifies a quote: the signature over the message exactly as received, the nonce against
+/// extraData (constant time), and `pcrs` against pcrDigest following the selection inside the
+/// quote. Every supplied PCR must be covered, every covered PCR supplied.
 pub fn verify_quote(
-    message: &[u8],
+    attest: &QuoteAttest<'_>,
     signature: &QuoteSignature<'_>,
     ak: &AkPublic,
-    expected_nonce: &[u8],
+    nonce: ExpectedNonce<'_>,
     pcrs: &PcrValues,
 ) -> Result<VerifiedQuote> {
-    let attest = QuoteAttest::parse(message)?;
-    verify_signature(message, signature, ak)?;
-    check_nonce(&attest, expected_nonce)?;
-    let banks = check_pcr_digest(&attest, signature.hash(), pcrs)?;
+    let nonce = nonce.checked()?;
+    verify_signature(attest.as_bytes(), signature, ak)?;
+    if let ExpectedNonce::Exactly(expected) = nonce {
+        check_nonce(attest, expected)?;
+    }
+    let banks = check_pcr_digest(attest, signature.hash(), pcrs)?;
     Ok(VerifiedQuote {
         nonce: HexBytes(attest.extra_data().to_vec()),
+        nonce_checked: matches!(nonce, ExpectedNonce::Exactly(_)),
         pcrs: banks,
         signature_scheme: signature.scheme_name(),
         untrusted_clock_info: attest.clock_info(),

@@ -4,7 +4,7 @@
 //! Endpoints:
 //! - `POST /challenge` -> `{"nonce": hex, "expires_in_seconds": n}`
 //! - `POST /attest?nonce=HEX` with the evidence JSON as the body -> 200 `{"secret", "verdict"}`,
-//!   or 403 `{"error", "failed_check", "exit_code"}`, or 400 for a malformed request.
+//!   or 403 `{"error", "failed_check", "kind"}`, or 400 for a malformed request.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 use snp_vtpm::snp_verify::UnixTime;
-use snp_vtpm::{Certificates, Evidence, ExpectedNonce, Verifier, VerifyOptions};
+use snp_vtpm::{Certificates, ErrorKind, Evidence, ExpectedNonce, Verifier, VerifyOptions};
 
 use crate::http::{Request, Response};
 
@@ -74,10 +74,10 @@ impl RelyingParty {
     }
 
     fn attest(&self, request: &Request) -> Response {
-        let refuse = |status: u16, check: &str, error: String, exit_code: u8| {
+        let refuse = |status: u16, check: &str, error: String, kind: ErrorKind| {
             Response::json(
                 status,
-                &json!({ "error": error, "failed_check": check, "exit_code": exit_code }),
+                &json!({ "error": error, "failed_check": check, "kind": kind }),
             )
         };
         let Some(nonce) = request
@@ -85,7 +85,12 @@ impl RelyingParty {
             .split_once("?nonce=")
             .and_then(|(_, hex_nonce)| hex::decode(hex_nonce).ok())
         else {
-            return refuse(400, "input", "give the nonce as ?nonce=HEX".into(), 1);
+            return refuse(
+                400,
+                "input",
+                "give the nonce as ?nonce=HEX".into(),
+                ErrorKind::Input,
+            );
         };
         // Single use: the nonce is gone whatever the outcome.
         let issued = self
@@ -99,17 +104,22 @@ impl RelyingParty {
                     403,
                     "nonce",
                     "unknown or already used nonce (replay?)".into(),
-                    2,
+                    ErrorKind::Verification,
                 );
             }
             Some(at) if at.elapsed() > self.ttl => {
-                return refuse(403, "nonce", "the nonce has expired".into(), 2);
+                return refuse(
+                    403,
+                    "nonce",
+                    "the nonce has expired".into(),
+                    ErrorKind::Verification,
+                );
             }
             Some(_) => {}
         }
         let evidence = match Evidence::from_json(&request.body, snp_vtpm::DEFAULT_SIZE_LIMIT) {
             Ok(evidence) => evidence,
-            Err(e) => return refuse(400, "input", e.to_string(), 1),
+            Err(e) => return refuse(400, "input", e.to_string(), ErrorKind::Input),
         };
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -131,8 +141,8 @@ impl RelyingParty {
             Err(e) => refuse(
                 403,
                 &e.check().to_string().replace(' ', "_"),
-                e.message().to_string(),
-                e.exit_code() as u8,
+                e.message(),
+                e.kind(),
             ),
         }
     }

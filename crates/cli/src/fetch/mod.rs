@@ -23,7 +23,7 @@ use amd_kds::{
 use hcl_parse::{Generation, SnpReport};
 use snp_verify::{AmdExtensions, CertRole, TrustAnchors};
 
-use crate::error::{Check, Error, ExitCode};
+use crate::error::{Error, Missing};
 use crate::verifier::Certificates;
 
 /// Where and how to fetch.
@@ -66,7 +66,7 @@ impl FetchOptions {
             kds_config.base_url = url.clone();
         }
         let mut kds = KdsClient::new(kds_config)
-            .map_err(unavailable)?
+            .map_err(Error::from)?
             .with_check(Arc::new(self.check()));
         if self.notify_on_stderr {
             kds = kds.with_observer(Arc::new(StderrObserver));
@@ -77,7 +77,7 @@ impl FetchOptions {
             if let Some(url) = &self.imds_url {
                 imds_config.base_url = url.clone();
             }
-            let mut imds = ImdsClient::new(imds_config).map_err(unavailable)?;
+            let mut imds = ImdsClient::new(imds_config).map_err(Error::from)?;
             if self.notify_on_stderr {
                 imds = imds.with_observer(Arc::new(StderrObserver));
             }
@@ -90,16 +90,6 @@ impl FetchOptions {
     pub fn check(&self) -> PinnedCheck {
         PinnedCheck::new(self.anchors.clone().unwrap_or_else(TrustAnchors::amd))
     }
-}
-
-/// Maps a fetch failure: a usage error or a malformed answer (exit 1), or certificates not to
-/// be had (exit 4: unavailable, or a source sent something the check refused).
-pub fn unavailable(error: amd_kds::Error) -> Error {
-    let code = match error.kind() {
-        amd_kds::ErrorKind::Malformed | amd_kds::ErrorKind::InvalidInput => ExitCode::Input,
-        _ => ExitCode::Unavailable,
-    };
-    Error::new(Check::Certificates, code, error.to_string())
 }
 
 /// The VCEK chains among CA certificates the caller holds (any order), for checking fetched
@@ -159,23 +149,17 @@ pub fn complete(
         let source = with_known_chains(source, &certificates.ca);
         let vcek = source
             .vcek_for_report(report, generation)
-            .map_err(unavailable)?;
+            .map_err(Error::from)?;
         certificates.leaves.push(vcek.value.der().to_vec());
     }
     if !have_chain {
         let product = match generation {
             Some(product) => product,
-            None => product_of(certificates).ok_or_else(|| {
-                Error::new(
-                    Check::Certificates,
-                    ExitCode::Unavailable,
-                    "cannot tell the product of a version 2 report: give --product or the chain with --chain",
-                )
-            })?,
+            None => product_of(certificates).ok_or(Missing::Product)?,
         };
         let chain = source
             .cert_chain(product, ChainKind::Vcek)
-            .map_err(unavailable)?;
+            .map_err(Error::from)?;
         certificates.ca.push(chain.value.ask_or_asvk_der().to_vec());
         certificates.ca.push(chain.value.ark_der().to_vec());
     }
@@ -209,7 +193,7 @@ pub fn crl_for(
     with_known_chains(source, &certificates.ca)
         .crl(product)
         .map(|crl| crl.value.der().to_vec())
-        .map_err(unavailable)
+        .map_err(Error::from)
 }
 
 /// The CRL of a product, from the cache only (`fetch = false`) or fetched.
@@ -225,18 +209,14 @@ pub fn imds_vcek(options: &FetchOptions) -> Result<Certificate, Error> {
     if let Some(url) = &options.imds_url {
         imds_config.base_url = url.clone();
     }
-    let imds = ImdsClient::new(imds_config).map_err(unavailable)?;
+    let imds = ImdsClient::new(imds_config).map_err(Error::from)?;
     let query = ImdsQuery::default();
-    let thim = imds.certification(&query).map_err(unavailable)?;
-    let refused = |what: &str, reason: String| {
-        Error::new(
-            Check::Certificates,
-            ExitCode::Unavailable,
-            format!(
-                "Azure IMDS sent a {what} that was refused: {reason} (GET {})",
-                imds.url(&query)
-            ),
-        )
+    let thim = imds.certification(&query).map_err(Error::from)?;
+    let refused = |what: &'static str, reason: String| Missing::Refused {
+        source_name: "Azure IMDS",
+        what,
+        reason,
+        url: imds.url(&query),
     };
     let check = options.check();
     let product = thim.chain.product();

@@ -2,16 +2,15 @@
 
 use std::path::PathBuf;
 
+use crate::exit::{self, ExitCode};
 use clap::{Args, Subcommand};
 use hcl_parse::{Generation, HclReport, SnpReport, TcbVersion};
 use snp_vtpm::amd_kds::{ChainKind, VcekRequest};
-use snp_vtpm::attester::{Attester, AttesterOptions, tpm_error};
+use snp_vtpm::attester::{Attester, AttesterOptions};
 use snp_vtpm::snp_verify::UnixTime;
 use snp_vtpm::vtpm_quote::guest::Vtpm;
 use snp_vtpm::vtpm_quote::{HashAlg, PcrBankSelection, QuoteFile};
-use snp_vtpm::{
-    Certificates, DEFAULT_EVIDENCE_PRESET, Error, ExitCode, Verifier, VerifyOptions, fetch,
-};
+use snp_vtpm::{Certificates, DEFAULT_EVIDENCE_PRESET, Error, Verifier, VerifyOptions, fetch};
 
 use crate::args::{FetchArgs, NonceArgs, PolicyArgs, TctiArgs, TrustArgs};
 use crate::{Outcome, inputs, output, show};
@@ -82,7 +81,7 @@ pub(crate) fn report(args: ReportArgs) -> Outcome {
         Some(path) => inputs::read(path)?,
         None => Vtpm::open(args.tcti.tcti.as_deref())
             .and_then(|mut v| v.hcl_report())
-            .map_err(tpm_error)?,
+            .map_err(Error::from)?,
     };
     let result = verify_hcl(&args, &bytes);
     let description = show::describe_hcl(&bytes)?;
@@ -105,10 +104,10 @@ pub(crate) fn report(args: ReportArgs) -> Outcome {
         }
         (Err(error), true) => {
             output::print_json(&serde_json::json!({
-                "verified": false, "exit_code": error.exit_code() as u8, "failed_check": error.check(),
-                "error": error.message(), "report": description.json,
+                "verified": false, "exit_code": ExitCode::of(&error) as u8, "failed_check": error.check(),
+                "error": error.message(), "hint": exit::hint(&error), "report": description.json,
             }));
-            Ok(error.exit_code())
+            Ok(ExitCode::of(&error))
         }
         (Err(error), false) => {
             if args.print {
@@ -196,12 +195,12 @@ fn pcr_list(text: &str) -> Result<Vec<u8>, Error> {
 pub(crate) fn quote(args: QuoteArgs) -> Outcome {
     let nonce = args.nonce.bytes()?;
     let indices = pcr_list(&args.pcr_select)?;
-    let mut vtpm = Vtpm::open(args.tcti.tcti.as_deref()).map_err(tpm_error)?;
+    let mut vtpm = Vtpm::open(args.tcti.tcti.as_deref()).map_err(Error::from)?;
     let selection = [PcrBankSelection {
         bank: HashAlg::Sha256,
         indices: indices.clone(),
     }];
-    let quote = vtpm.quote(&nonce, &selection).map_err(tpm_error)?;
+    let quote = vtpm.quote(&nonce, &selection).map_err(Error::from)?;
     let contiguous = indices
         .iter()
         .enumerate()
@@ -370,7 +369,7 @@ pub(crate) fn fetch(command: FetchCommand) -> Outcome {
                             "a version 2 SNP report does not name its processor: give --product (Milan, Genoa or Turin)",
                         ));
                     }
-                    VcekRequest::detect(report, product).map_err(fetch::unavailable)?
+                    VcekRequest::detect(report, product).map_err(Error::from)?
                 }
                 (None, Some(hwid), Some(tcb)) => {
                     let product = product_of(target, None)?;
@@ -379,7 +378,7 @@ pub(crate) fn fetch(command: FetchCommand) -> Outcome {
                     let tcb = u64::from_str_radix(tcb, 16)
                         .map_err(|e| Error::input(format!("--tcb: {e}")))?;
                     let components = TcbVersion(tcb.to_le_bytes()).components(product);
-                    VcekRequest::new(product, &hwid, components).map_err(fetch::unavailable)?
+                    VcekRequest::new(product, &hwid, components).map_err(Error::from)?
                 }
                 (None, _, _) if target.imds => {
                     if options.offline {
@@ -396,7 +395,7 @@ pub(crate) fn fetch(command: FetchCommand) -> Outcome {
             };
             source
                 .vcek(&request)
-                .map_err(fetch::unavailable)?
+                .map_err(Error::from)?
                 .value
                 .to_pem()
                 .into_bytes()
@@ -410,7 +409,7 @@ pub(crate) fn fetch(command: FetchCommand) -> Outcome {
             let product = product_of(target, report.as_ref())?;
             source
                 .cert_chain(product, kind)
-                .map_err(fetch::unavailable)?
+                .map_err(Error::from)?
                 .value
                 .to_pem()
                 .into_bytes()

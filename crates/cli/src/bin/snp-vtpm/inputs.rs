@@ -165,7 +165,7 @@ mod tests {
             "2025-06-01T00:00:0\u{e9}Z",
         ] {
             let err = super::rfc3339(impossible).unwrap_err();
-            assert_eq!(err.exit_code(), snp_vtpm::ExitCode::Input, "{impossible}");
+            assert_eq!(err.kind(), snp_vtpm::ErrorKind::Input, "{impossible}");
         }
         assert!(super::rfc3339("2024-02-29T00:00:00Z").is_ok());
         assert!(super::rfc3339("2000-02-29T00:00:00Z").is_ok());

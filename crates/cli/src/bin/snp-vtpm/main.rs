@@ -1,6 +1,7 @@
 //! `snp-vtpm`: attestation for Azure SEV-SNP confidential VMs from the command line.
 
 mod args;
+mod exit;
 mod guest;
 mod inputs;
 mod output;
@@ -10,7 +11,9 @@ mod verify;
 use std::process::ExitCode as ProcessExit;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use snp_vtpm::{Error, ExitCode};
+use snp_vtpm::Error;
+
+use crate::exit::ExitCode;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -84,11 +87,14 @@ fn main() -> ProcessExit {
             // One line: an error quotes evidence (command lines, names), which must not start
             // lines of its own.
             eprintln!("snp-vtpm: {}", output::printable_value(&error.to_string()));
-            ProcessExit::from(error.exit_code() as u8)
+            if let Some(hint) = exit::hint(&error) {
+                eprintln!("snp-vtpm: hint: {hint}");
+            }
+            ProcessExit::from(ExitCode::of(&error) as u8)
         }
     }
 }
 
 /// The result of a command: an exit code (0 unless a verdict says otherwise), or an error
 /// printed on stderr.
-pub type Outcome = Result<ExitCode, Error>;
+pub(crate) type Outcome = Result<ExitCode, Error>;

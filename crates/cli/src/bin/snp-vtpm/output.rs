@@ -2,7 +2,9 @@
 //! failure alike (docs/verdict.schema.json).
 
 use serde::Serialize;
-use snp_vtpm::{Error, ExitCode};
+use snp_vtpm::Error;
+
+use crate::exit::{self, ExitCode};
 
 /// A verdict document.
 #[derive(Serialize)]
@@ -13,6 +15,8 @@ struct Verdict<'a, T: Serialize> {
     failed_check: Option<snp_vtpm::Check>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     verdict: Option<&'a T>,
 }
@@ -30,6 +34,7 @@ pub(crate) fn report_result<T: Serialize>(
                 exit_code: 0,
                 failed_check: None,
                 error: None,
+                hint: None,
                 verdict: Some(&value),
             });
             Ok(ExitCode::Verified)
@@ -41,12 +46,13 @@ pub(crate) fn report_result<T: Serialize>(
         (Err(error), true) => {
             print_json(&Verdict::<()> {
                 verified: false,
-                exit_code: error.exit_code() as u8,
+                exit_code: ExitCode::of(&error) as u8,
                 failed_check: Some(error.check()),
-                error: Some(error.message()),
+                error: Some(&error.message()),
+                hint: exit::hint(&error),
                 verdict: None,
             });
-            Ok(error.exit_code())
+            Ok(ExitCode::of(&error))
         }
         (Err(error), false) => Err(error),
     }

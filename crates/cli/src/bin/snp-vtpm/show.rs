@@ -3,15 +3,14 @@
 
 use std::path::PathBuf;
 
+use crate::exit::ExitCode;
 use clap::Args;
 use der::Decode;
 use hcl_parse::{Generation, HclReport, HexSlice, SnpReport};
 use serde_json::{Value, json};
 use snp_vtpm::vtpm_quote::eventlog::{DataBinding, EventLog, LogFormat};
 use snp_vtpm::vtpm_quote::{HashAlg, QuoteAttest, QuoteFile};
-use snp_vtpm::{
-    DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, Error, Evidence, EvidencePolicy, ExitCode,
-};
+use snp_vtpm::{DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, Error, Evidence, EvidencePolicy};
 
 use crate::args::PolicyArgs;
 use crate::{Outcome, inputs, output};

@@ -7,9 +7,8 @@ use hcl_parse::{Generation, HclReport};
 use snp_vtpm::snp_verify::{TrustAnchors, UnixTime};
 use snp_vtpm::vtpm_quote::{HashAlg, QuoteFile};
 use snp_vtpm::{
-    Certificates, Check, DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, Error, Evidence,
-    EvidenceVersion, ExitCode, ExpectedNonce, QuoteParts, VerifiedEvidence, Verifier,
-    VerifyOptions, fetch,
+    Certificates, DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, Error, Evidence, EvidenceVersion,
+    ExpectedNonce, Missing, QuoteParts, VerifiedEvidence, Verifier, VerifyOptions, fetch,
 };
 
 use crate::args::{FetchArgs, PolicyArgs};
@@ -303,12 +302,8 @@ fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
                     }
                 }
                 (None, true) => {
-                    return Err(Error::new(
-                        Check::Certificates,
-                        ExitCode::Unavailable,
-                        "--fetch-crl: cannot tell which product's CRL to fetch (a version 2 \
-                         report, and no VCEK or chain that names it): give --product",
-                    ));
+                    // Which product's CRL to fetch: a version 2 report does not say.
+                    return Err(Missing::Product.into());
                 }
                 (None, false) => {}
             }

@@ -1,0 +1,58 @@
+//! The binary's side of an error: its exit code, and a hint in terms of this tool's flags (the
+//! library's messages name no flag).
+
+use snp_vtpm::{Error, ErrorKind, Missing, Staleness};
+
+/// Exit codes of `snp-vtpm` (also in `--help`, the README and `docs/cli.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum ExitCode {
+    /// Verified.
+    Verified = 0,
+    /// Usage error, or unreadable or malformed input.
+    Input = 1,
+    /// A cryptographic, binding or freshness check failed.
+    Verification = 2,
+    /// A policy check failed (firmware identity, TCB minima, debug, VMPL, PCRs, ...).
+    Policy = 3,
+    /// Certificates or CRL unavailable (offline, KDS refused after retries).
+    Unavailable = 4,
+    /// The TPM failed.
+    Tpm = 5,
+}
+
+impl ExitCode {
+    /// The exit code for a failure.
+    pub(crate) fn of(error: &Error) -> Self {
+        match error.kind() {
+            ErrorKind::Input => Self::Input,
+            ErrorKind::Verification => Self::Verification,
+            ErrorKind::Policy => Self::Policy,
+            ErrorKind::Unavailable => Self::Unavailable,
+            ErrorKind::Tpm => Self::Tpm,
+        }
+    }
+}
+
+/// What the user can do about an error with this tool's flags, when there is something.
+pub(crate) fn hint(error: &Error) -> Option<&'static str> {
+    match error {
+        Error::Missing(Missing::Leaf) => Some(
+            "give the VCEK with --vcek (or inside a --chain bundle), or let snp-vtpm fetch it (without --offline)",
+        ),
+        Error::Missing(Missing::CaChain) => Some(
+            "give the ASK and ARK with --chain, or let snp-vtpm fetch them (without --offline)",
+        ),
+        Error::Missing(Missing::Product) => Some("give --product, or the chain with --chain"),
+        Error::UnknownFirmware(_) => Some(
+            "trust it in a policy file given with --policy; for tests and labs only, --allow-unknown-firmware accepts it and the verdict records that",
+        ),
+        Error::Fetch(snp_vtpm::amd_kds::Error::NotCachedOffline { .. }) => Some(
+            "run once without --offline to fetch and cache it, or give the certificates with --chain and --vcek",
+        ),
+        Error::Stale(Staleness::NoNonce) => {
+            Some("give the nonce with --nonce or --nonce-hex instead of --no-nonce")
+        }
+        _ => None,
+    }
+}
