@@ -3,9 +3,9 @@
 //! that matches its quote.
 
 use base64::Engine;
+use tcg_eventlog::compose::EventLogBuilder;
+use tcg_eventlog::{EFI_GLOBAL_VARIABLE, EventLog, EventType};
 use vtpm_quote::HashAlg;
-use vtpm_quote::eventlog::compose::EventLogBuilder;
-use vtpm_quote::eventlog::{EFI_GLOBAL_VARIABLE, EventLog, EventType};
 
 use crate::azure::{SoftwareAk, SyntheticEvidence, SyntheticReport};
 use crate::pki::TestPki;

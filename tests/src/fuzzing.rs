@@ -473,7 +473,7 @@ pub fn crl(data: &[u8]) {
 /// its attested digest, and the summary reports no contradicting event: what a policy reads is
 /// what was measured.
 pub fn event_log(data: &[u8]) {
-    use vtpm_quote::eventlog::{DataBinding, EventLog};
+    use tcg_eventlog::{DataBinding, EventLog};
     let Ok(log) = EventLog::parse(data) else {
         return;
     };
@@ -898,14 +898,12 @@ pub fn seeds() -> Vec<Seed> {
 
 /// Event logs of the shapes issue 15 describes, for the seed corpus and tests.
 pub fn crafted_event_logs() -> Vec<(&'static str, Vec<u8>)> {
-    use vtpm_quote::eventlog::EventType;
+    use tcg_eventlog::EventType;
     let allowed = "/vmlinuz-6.8.0 root=/dev/vda1 ro";
     let evil = "/vmlinuz-6.8.0 root=/dev/vda1 init=/bin/sh";
     let boot = crate::eventlog::linux_boot_log(true, allowed);
-    let mut second = vtpm_quote::eventlog::compose::EventLogBuilder::crypto_agile(&[
-        HashAlg::Sha1,
-        HashAlg::Sha256,
-    ]);
+    let mut second =
+        tcg_eventlog::compose::EventLogBuilder::crypto_agile(&[HashAlg::Sha1, HashAlg::Sha256]);
     second
         .separators(0..=7)
         .kernel_cmdline(allowed)
@@ -932,10 +930,8 @@ pub fn crafted_event_logs() -> Vec<(&'static str, Vec<u8>)> {
     // The second review's shapes: a command line that is not UTF-8, GRUB's command line
     // relabelled as EV_POST_CODE, a systemd command line with a lone surrogate in PCR 12, and
     // the firmware's SecureBoot=0 relabelled as a boot variable with a SecureBoot=1 after it.
-    let mut shapes = vtpm_quote::eventlog::compose::EventLogBuilder::crypto_agile(&[
-        HashAlg::Sha1,
-        HashAlg::Sha256,
-    ]);
+    let mut shapes =
+        tcg_eventlog::compose::EventLogBuilder::crypto_agile(&[HashAlg::Sha1, HashAlg::Sha256]);
     let not_utf8 = b"/vmlinuz init=/bin/sh x=a\xD8zz";
     let mut lone_surrogate: Vec<u8> = "init=/bin/sh "
         .encode_utf16()
@@ -946,18 +942,14 @@ pub fn crafted_event_logs() -> Vec<(&'static str, Vec<u8>)> {
         .measure(
             7,
             EventType::EFI_VARIABLE_BOOT,
-            &vtpm_quote::eventlog::compose::uefi_variable(
-                &vtpm_quote::eventlog::EFI_GLOBAL_VARIABLE,
+            &tcg_eventlog::compose::uefi_variable(
+                &tcg_eventlog::EFI_GLOBAL_VARIABLE,
                 "SecureBoot",
                 &[0],
             ),
         )
         .separators(0..=7)
-        .efi_variable(
-            &vtpm_quote::eventlog::EFI_GLOBAL_VARIABLE,
-            "SecureBoot",
-            &[1],
-        )
+        .efi_variable(&tcg_eventlog::EFI_GLOBAL_VARIABLE, "SecureBoot", &[1])
         .kernel_cmdline(allowed)
         .measure_hashing(
             8,

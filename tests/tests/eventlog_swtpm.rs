@@ -6,12 +6,12 @@ use hcl_parse::HclReport;
 use snp_vtpm_testkit::azure::SyntheticReport;
 use snp_vtpm_testkit::pki::TestPki;
 use snp_vtpm_testkit::swtpm::{self, Swtpm};
-use vtpm_quote::eventlog::compose::EventLogBuilder;
-use vtpm_quote::eventlog::{Divergence, EFI_GLOBAL_VARIABLE, EventLog, EventType, LogDifference};
+use tcg_eventlog::compose::EventLogBuilder;
+use tcg_eventlog::{Divergence, EFI_GLOBAL_VARIABLE, EventLog, EventType, LogDifference};
 use vtpm_quote::guest::{self, Vtpm};
 use vtpm_quote::{
-    AkPublic, Error, ExpectedNonce, HashAlg, PcrBankSelection, QuoteAttest, QuoteSignature,
-    VerifiedQuote, verify_quote,
+    AkPublic, ExpectedNonce, HashAlg, PcrBankSelection, QuoteAttest, QuoteSignature, VerifiedQuote,
+    verify_quote,
 };
 
 fn provisioned() -> Option<(Swtpm, Vtpm, AkPublic)> {
@@ -121,7 +121,7 @@ fn a_generated_log_replays_to_a_swtpm_quote_in_both_banks() {
     let longer_log = EventLog::parse(&longer).unwrap();
     let added = longer_log.events().len() - 1;
     match longer_log.check_against(&quoted).unwrap_err() {
-        Error::EventLogMismatch {
+        tcg_eventlog::Error::Mismatch {
             pcr,
             event,
             divergence,
@@ -145,7 +145,7 @@ fn a_generated_log_replays_to_a_swtpm_quote_in_both_banks() {
     let later = quote(&mut vtpm, &ak, &[HashAlg::Sha256]);
     let first_pcr8 = log.events().iter().position(|e| e.pcr == 8).unwrap();
     match log.check_against(&later).unwrap_err() {
-        Error::EventLogMismatch {
+        tcg_eventlog::Error::Mismatch {
             bank,
             pcr,
             event,
@@ -211,7 +211,7 @@ fn a_three_bank_log_and_a_sha1_only_log_replay_against_swtpm() {
     let sha256_only = quote(&mut vtpm, &ak, &[HashAlg::Sha256]);
     assert!(matches!(
         log.check_against(&sha256_only),
-        Err(Error::EventLogNotComparable { .. })
+        Err(tcg_eventlog::Error::NotComparable { .. })
     ));
 }
 
@@ -257,7 +257,7 @@ fn a_zeroed_sha1_digest_does_not_hide_a_second_command_line_from_a_sha256_quote(
     // A quote over both banks sees the broken SHA-1 digest.
     let both = quote(&mut vtpm, &ak, &banks);
     match log.check_against(&both).unwrap_err() {
-        Error::EventLogMismatch { bank, pcr, .. } => {
+        tcg_eventlog::Error::Mismatch { bank, pcr, .. } => {
             assert_eq!((bank, pcr), (HashAlg::Sha1, 8));
         }
         other => panic!("{other}"),

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use snp_vtpm_testkit::vectors;
-use vtpm_quote::eventlog::{
+use tcg_eventlog::{
     DataBinding, Divergence, EventContent, EventLog, EventType, LogDifference, LogFormat,
     SignatureEntry, VariableValue,
 };
-use vtpm_quote::{Error, HashAlg, PcrValues};
+use vtpm_quote::{HashAlg, PcrValues};
 
 const LOGS: [&str; 4] = [
     "arch-linux-workstation.bin",
@@ -265,7 +265,7 @@ fn swap_records(bytes: &[u8], log: &EventLog<'_>, first: usize) -> Vec<u8> {
 
 fn mismatch(log: &EventLog<'_>, name: &str) -> (u8, usize, Divergence) {
     match log.check_against_values(&expected_values(name)) {
-        Err(Error::EventLogMismatch {
+        Err(tcg_eventlog::Error::Mismatch {
             pcr,
             event,
             divergence,
@@ -390,7 +390,7 @@ fn every_truncation_is_an_error_or_a_shorter_log() {
                 }
             } else {
                 match result {
-                    Err(Error::BadEventLog { event, offset, .. }) => {
+                    Err(tcg_eventlog::Error::Malformed { event, offset, .. }) => {
                         let cut_record = records_before.saturating_sub(1);
                         assert_eq!(
                             (event, offset),

@@ -9,7 +9,7 @@ use hcl_parse::HclReport;
 use snp_vtpm_testkit::azure::SyntheticReport;
 use snp_vtpm_testkit::pki::TestPki;
 use snp_vtpm_testkit::swtpm::{self, Swtpm};
-use vtpm_quote::fresh::{FreshError, Freshness};
+use vtpm_quote::guest::fresh::{FreshError, Freshness};
 use vtpm_quote::guest::{self, TpmError, Vtpm};
 use vtpm_quote::{
     AkPublic, Error, ExpectedNonce, HashAlg, PcrBankSelection, QuoteAttest, QuoteSignature,

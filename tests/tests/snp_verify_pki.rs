@@ -5,8 +5,8 @@
 use hcl_parse::snp::RawSnpReport;
 use hcl_parse::{Generation, SnpReport, TcbComponents, TcbVersion};
 use snp_verify::{
-    CertRole, Error, ErrorKind, MinimumTcb, Policy, PolicyCheck, Revocation, RevocationStatus,
-    TrustAnchors, UnixTime, VerifiedCaChain, VerifyOptions, verify_report,
+    CertRole, Error, ErrorKind, MinimumTcb, Policy, PolicyCheck, ReportOptions, Revocation,
+    RevocationStatus, TrustAnchors, UnixTime, VerifiedCaChain, verify_report,
 };
 use snp_vtpm_testkit::pki::{
     CaOverrides, CaRole, CrlSpec, Leaf, LeafKeyType, LeafSpec, PssParams, TestPki, sign_report,
@@ -125,7 +125,7 @@ impl Case {
             (None, true) => Revocation::Required,
             (None, false) => Revocation::SkipAndRecord,
         };
-        let options = VerifyOptions {
+        let options = ReportOptions {
             time: UnixTime(self.time),
             generation_hint: self.hint,
             revocation,

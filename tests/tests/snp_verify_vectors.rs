@@ -4,8 +4,8 @@
 
 use hcl_parse::{Generation, HclReport, SnpReport};
 use snp_verify::{
-    CertRole, Error, ErrorKind, Policy, PolicyCheck, RevocationStatus, TrustAnchors, UnixTime,
-    VerifiedCaChain, VerifyOptions, verify_report,
+    CertRole, Error, ErrorKind, Policy, PolicyCheck, ReportOptions, RevocationStatus, TrustAnchors,
+    UnixTime, VerifiedCaChain, verify_report,
 };
 use snp_vtpm_testkit::vectors::{self, SnpSample};
 
@@ -24,7 +24,7 @@ fn verify(
         &report,
         &sample.vcek,
         &ca,
-        &VerifyOptions::at(TIME),
+        &ReportOptions::at(TIME),
         policy,
     )
 }
@@ -159,7 +159,7 @@ fn vcek_of_another_chip_is_named_as_such() {
         &report,
         &certs[0],
         &ca,
-        &VerifyOptions::at(TIME),
+        &ReportOptions::at(TIME),
         &Policy::snp_default(),
     )
     .unwrap_err();
@@ -270,7 +270,7 @@ fn certificates_outside_their_validity_are_refused() {
             &report,
             &sample.vcek,
             &ca,
-            &VerifyOptions::at(UnixTime(secs)),
+            &ReportOptions::at(UnixTime(secs)),
             &Policy::azure_cvm(),
         )
     };
@@ -341,7 +341,7 @@ fn an_unpinned_root_is_untrusted() {
         &report,
         &sample.vcek,
         &ca,
-        &VerifyOptions::at(TIME),
+        &ReportOptions::at(TIME),
         &Policy::snp_default(),
     )
     .unwrap_err();

@@ -1,4 +1,4 @@
-//! `cargo xtask ecdsa-diff [N] [SEED]`: the differential test of snp-verify's fast ECDSA P-384
+//! `cargo xtask ecdsa-diff [N] [SEED]`: the differential test of attest-prims' fast ECDSA P-384
 //! path against p384's verifier on N random key/message/signature triples (default 100,000;
 //! valid and invalid), in release mode. CI runs the 2,000-triple version inside `cargo test`.
 
@@ -22,7 +22,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "test",
             "--release",
             "-p",
-            "snp-verify",
+            "attest-prims",
             "--test",
             "ecdsa_p384",
             "differential_against_p384",
@@ -34,7 +34,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         command.env("SNP_VERIFY_ECDSA_SEED", seed);
     }
     step(&format!(
-        "ECDSA P-384 differential test, {count} triples (cargo test --release -p snp-verify --test ecdsa_p384)"
+        "ECDSA P-384 differential test, {count} triples (cargo test --release -p attest-prims --test ecdsa_p384)"
     ));
     setup::run(&mut command)
 }

@@ -31,7 +31,7 @@ commands:
   bench   run the benchmarks and the peers (az-snp-vtpm, aws-lc-rs, sev with OpenSSL and
           pure Rust) back to back and print medians, ratios, targets and batch scaling
           (extra arguments go to criterion)
-  ecdsa-diff [N] [SEED]  snp-verify's fast ECDSA P-384 path against p384 on N random
+  ecdsa-diff [N] [SEED]  attest-prims' fast ECDSA P-384 path against p384 on N random
           triples (default 100000) in release mode
 ";
 

@@ -4,7 +4,14 @@ use crate::setup::{self, WASM_TARGET, cargo, run, step};
 
 /// The crates a verifier service may depend on: without default features they must pull no
 /// TPM library, OpenSSL, HTTP stack or CLI parser, and must build for wasm32.
-const VERIFIER_CRATES: &[&str] = &["hcl-parse", "snp-verify", "vtpm-quote", "snp-vtpm"];
+const VERIFIER_CRATES: &[&str] = &[
+    "attest-prims",
+    "hcl-parse",
+    "snp-verify",
+    "vtpm-quote",
+    "tcg-eventlog",
+    "snp-vtpm",
+];
 
 /// Dependencies a verifier-only build must never contain.
 const FORBIDDEN_IN_VERIFIER: &[&str] = &[

@@ -37,7 +37,7 @@ fn cache_hits(c: &mut Criterion) {
             Reply::ok(vcek.clone())
         }
     });
-    let client = kds_client(&server, Some(&cache), exact_policy(1, 60), &sim_clock());
+    let client = kds_source(&server, Some(&cache), exact_policy(1, 60), &sim_clock());
     let raw = milan_report();
     let request =
         VcekRequest::from_report(&SnpReport::from_bytes(&raw).unwrap(), Generation::Milan).unwrap();
@@ -76,7 +76,7 @@ fn storm(c: &mut Criterion) {
     group.bench_function("429_storm_30s_simulated_retry_after_1", |b| {
         b.iter(|| {
             let server = TestServer::always(Reply::status(429).with_header("Retry-After", "1"));
-            let client = kds_client(&server, None, exact_policy(100, 30), &sim_clock());
+            let client = kds_source(&server, None, exact_policy(100, 30), &sim_clock());
             let raw = milan_report();
             let request =
                 VcekRequest::from_report(&SnpReport::from_bytes(&raw).unwrap(), Generation::Milan)

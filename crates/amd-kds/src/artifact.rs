@@ -14,7 +14,7 @@ use x509_cert::crl::CertificateList;
 use x509_cert::ext::pkix::BasicConstraints;
 use x509_cert::name::Name;
 
-use crate::error::{Error, Kind, Result};
+use crate::error::{ArtifactKind, Error, Result};
 use crate::pem;
 use crate::request::ChainKind;
 
@@ -34,14 +34,14 @@ pub struct Certificate {
 impl Certificate {
     /// Checks `body` (DER, or PEM with exactly one CERTIFICATE block) and keeps the DER.
     pub fn from_bytes(body: &[u8]) -> Result<Self> {
-        Self::parse(body).map_err(|reason| malformed(Kind::Vcek, "the given bytes", reason))
+        Self::parse(body).map_err(|reason| malformed(ArtifactKind::Vcek, "the given bytes", reason))
     }
 
     pub(crate) fn parse(body: &[u8]) -> std::result::Result<Self, String> {
         let der = if pem::looks_like_pem(body) {
             let mut blocks = pem::decode_all(body)?;
             match (blocks.pop(), blocks.len()) {
-                (Some(block), 0) if block.label == "CERTIFICATE" => block.der,
+                (Some(block), 0) if block.label == pem::CERTIFICATE => block.der,
                 (Some(block), 0) => {
                     return Err(format!(
                         "expected a CERTIFICATE PEM block, found {}",
@@ -75,7 +75,7 @@ impl Certificate {
 
     /// PEM text of the certificate.
     pub fn to_pem(&self) -> String {
-        pem::encode("CERTIFICATE", &self.der)
+        pem::encode(pem::CERTIFICATE, &self.der)
     }
 
     /// SHA-256 of the DER (a fingerprint for logs and pins).
@@ -100,7 +100,7 @@ impl CertChain {
     /// a chain of `kind`, of `product` if given.
     pub fn from_bytes(body: &[u8], kind: ChainKind, product: Option<Generation>) -> Result<Self> {
         Self::parse(body, kind, product)
-            .map_err(|reason| malformed(kind.kind(), "the given bytes", reason))
+            .map_err(|reason| malformed(kind.artifact_kind(), "the given bytes", reason))
     }
 
     pub(crate) fn parse(
@@ -110,7 +110,7 @@ impl CertChain {
     ) -> std::result::Result<Self, String> {
         let ders = if pem::looks_like_pem(body) {
             let blocks = pem::decode_all(body)?;
-            if let Some(other) = blocks.iter().find(|b| b.label != "CERTIFICATE") {
+            if let Some(other) = blocks.iter().find(|b| b.label != pem::CERTIFICATE) {
                 return Err(format!(
                     "expected CERTIFICATE PEM blocks, found {}",
                     other.label
@@ -201,8 +201,8 @@ impl CertChain {
 
     /// PEM text: intermediate, then ARK (the KDS `cert_chain` format).
     pub fn to_pem(&self) -> String {
-        pem::encode("CERTIFICATE", &self.ask_or_asvk_der)
-            + &pem::encode("CERTIFICATE", &self.ark_der)
+        pem::encode(pem::CERTIFICATE, &self.ask_or_asvk_der)
+            + &pem::encode(pem::CERTIFICATE, &self.ark_der)
     }
 }
 
@@ -217,14 +217,14 @@ pub struct Crl {
 impl Crl {
     /// Checks `body` as one DER CRL (PEM `X509 CRL` accepted) that has a nextUpdate.
     pub fn from_bytes(body: &[u8]) -> Result<Self> {
-        Self::parse(body).map_err(|reason| malformed(Kind::Crl, "the given bytes", reason))
+        Self::parse(body).map_err(|reason| malformed(ArtifactKind::Crl, "the given bytes", reason))
     }
 
     pub(crate) fn parse(body: &[u8]) -> std::result::Result<Self, String> {
         let der = if pem::looks_like_pem(body) {
             let mut blocks = pem::decode_all(body)?;
             match (blocks.pop(), blocks.is_empty()) {
-                (Some(block), true) if block.label == "X509 CRL" => block.der,
+                (Some(block), true) if block.label == pem::CRL => block.der,
                 _ => return Err("expected one PEM block \"X509 CRL\"".to_string()),
             }
         } else {
@@ -255,7 +255,7 @@ impl Crl {
 
     /// PEM text of the CRL (`X509 CRL`).
     pub fn to_pem(&self) -> String {
-        pem::encode("X509 CRL", &self.der)
+        pem::encode(pem::CRL, &self.der)
     }
 
     /// thisUpdate.
@@ -283,7 +283,7 @@ impl Crl {
     }
 }
 
-pub(crate) fn malformed(kind: Kind, origin: &str, reason: String) -> Error {
+pub(crate) fn malformed(kind: ArtifactKind, origin: &str, reason: String) -> Error {
     Error::Malformed {
         kind,
         origin: origin.to_string(),

@@ -8,9 +8,11 @@
 //! | chain | `{vcek,vlek}/{product}/cert_chain.pem` | forever |
 //! | CRL | `vcek/{product}/crl.pem` (a `fetched-at:` line, then PEM) | until its nextUpdate, at most 24 h after the fetch |
 //!
-//! Every read runs the same well-formedness check as a download, then the client's
-//! [`ArtifactCheck`](crate::ArtifactCheck) if it has one; an entry that fails either is removed
-//! and fetched again (once).
+//! Every read runs the same well-formedness check as a download, then the check the caller of
+//! `Cache::get_or_fetch` passes (the [`CertificateSource`](crate::CertificateSource) runs its
+//! [`ArtifactCheck`](crate::ArtifactCheck) there); an entry that fails either is removed and
+//! fetched again (once). The cache knows nothing of services: it is handed the fetch to run on
+//! a miss.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -25,15 +27,15 @@ use hcl_parse::Generation;
 
 use crate::artifact::{CertChain, Certificate, Crl};
 use crate::check::CheckFailure;
-use crate::error::{Error, Kind, Result};
+use crate::error::{ArtifactKind, Error, Result};
+use crate::fetched::{Fetched, Sent, Source};
 use crate::request::{ChainKind, VcekRequest};
-use crate::source::{Fetched, Sent, Source};
 
 /// The longest a CRL is kept, whatever its nextUpdate says: a CRL that a source sent with a far
 /// nextUpdate (or one that AMD replaced early) is fetched again at least this often.
 pub const CRL_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// The first line of a cached CRL: when it was fetched (Unix seconds, the client's clock).
+/// The first line of a cached CRL: when it was fetched (Unix seconds, the source's clock).
 const FETCHED_AT: &str = "fetched-at: ";
 
 /// Where the cache lives.
@@ -94,11 +96,11 @@ impl Entry {
         }
     }
 
-    pub(crate) fn kind(&self) -> Kind {
+    pub(crate) fn artifact_kind(&self) -> ArtifactKind {
         match self {
-            Self::Vcek(_) => Kind::Vcek,
-            Self::Chain(_, kind) => kind.kind(),
-            Self::Crl(_) => Kind::Crl,
+            Self::Vcek(_) => ArtifactKind::Vcek,
+            Self::Chain(_, kind) => kind.artifact_kind(),
+            Self::Crl(_) => ArtifactKind::Crl,
         }
     }
 
@@ -238,7 +240,7 @@ type FlightResult = Result<Arc<dyn Any + Send + Sync>, Error>;
 type FlightSlot = Arc<Mutex<Option<FlightResult>>>;
 
 /// The disk cache (or its absence) and the table of downloads in progress. Cloning shares
-/// both, so clients built from one `Cache` never download the same thing twice at once.
+/// both, so sources built on one `Cache` never download the same thing twice at once.
 #[derive(Clone)]
 pub struct Cache {
     inner: Arc<Inner>,
@@ -315,7 +317,7 @@ impl Cache {
     }
 
     /// The cached VCEK of `request`, if present and well formed. (Not checked against the
-    /// request or any root: a client with an [`ArtifactCheck`](crate::ArtifactCheck) does
+    /// request or any root: a source with an [`ArtifactCheck`](crate::ArtifactCheck) does
     /// that on every read.)
     pub fn load_vcek(&self, request: &VcekRequest) -> Option<Certificate> {
         match self.read(&Entry::Vcek(request.clone()), SystemTime::now()) {
@@ -326,7 +328,7 @@ impl Cache {
 
     /// Stores `cert` as the VCEK of `request` (for a VCEK obtained elsewhere, e.g. from an
     /// extended report). The cache does not check the certificate against the request: the
-    /// caller must have verified it. A client with an [`ArtifactCheck`](crate::ArtifactCheck)
+    /// caller must have verified it. A source with an [`ArtifactCheck`](crate::ArtifactCheck)
     /// checks it on every read and removes it if it fails; [`Cache::remove_vcek`] undoes a
     /// wrong entry by hand.
     pub fn store_vcek(&self, request: &VcekRequest, cert: &Certificate) -> Result<()> {
@@ -374,7 +376,7 @@ impl Cache {
                 log::warn!(
                     "cache: {} is not a well-formed {} ({reason}); removing it",
                     path.display(),
-                    entry.kind()
+                    entry.artifact_kind()
                 );
                 remove_logged(&path);
                 return Lookup::Miss(format!(
@@ -409,25 +411,25 @@ impl Cache {
             Err(CheckFailure::Refused(reason)) => {
                 log::warn!(
                     "cache: the {} at {} is refused ({reason}); removing it",
-                    entry.kind(),
+                    entry.artifact_kind(),
                     path.display()
                 );
                 remove_logged(&path);
                 Lookup::Miss(format!(
                     "the {} at {} was refused ({reason}) and has been removed",
-                    entry.kind(),
+                    entry.artifact_kind(),
                     path.display()
                 ))
             }
             Err(CheckFailure::Unavailable(e)) => {
                 log::info!(
                     "cache: the {} at {} cannot be checked now: {e}",
-                    entry.kind(),
+                    entry.artifact_kind(),
                     path.display()
                 );
                 Lookup::Miss(format!(
                     "the {} at {} cannot be checked: {e}",
-                    entry.kind(),
+                    entry.artifact_kind(),
                     path.display()
                 ))
             }
@@ -485,7 +487,7 @@ impl Cache {
         };
         if offline {
             return Err(Error::NotCachedOffline {
-                kind: entry.kind(),
+                kind: entry.artifact_kind(),
                 key: entry.describe(),
                 detail,
             });
@@ -501,7 +503,7 @@ impl Cache {
                 Err(CheckFailure::Refused(reason)) => {
                     return Err(Error::Refused {
                         service: sent.service,
-                        kind: entry.kind(),
+                        kind: entry.artifact_kind(),
                         url: sent.url,
                         reason,
                     });
@@ -514,7 +516,10 @@ impl Cache {
                         log::warn!("{e}; continuing without caching");
                     }
                 }
-                Err(reason) => log::warn!("not caching the fetched {}: {reason}", entry.kind()),
+                Err(reason) => log::warn!(
+                    "not caching the fetched {}: {reason}",
+                    entry.artifact_kind()
+                ),
             }
             Ok(Fetched::new(sent.value, sent.service.into()))
         })

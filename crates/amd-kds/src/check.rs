@@ -16,12 +16,12 @@ use crate::request::{ChainKind, VcekRequest};
 
 /// Decides whether an artifact may be used: a VCEK for a request, a CA chain for a product, a
 /// CRL for a product. Each method returns `Err` with a sentence that says what the artifact
-/// holds and what was expected ("the VCEK of chip 1a2b..., expected 3c4d..."); the client
-/// adds which source sent it.
+/// holds and what was expected ("the VCEK of chip 1a2b..., expected 3c4d..."); the
+/// [`CertificateSource`](crate::CertificateSource) adds which service sent it.
 ///
-/// A client without a check ([`crate::KdsClient::new`] alone) only refuses bodies that are not
-/// well formed. `snp-vtpm`'s facade always installs a check that verifies every artifact
-/// under pinned AMD roots.
+/// A source without a check (no [`crate::CertificateSource::with_check`]) only refuses bodies
+/// that are not well formed. `snp-vtpm`'s facade always installs a check that verifies every
+/// artifact under pinned AMD roots.
 ///
 /// ```
 /// use std::time::SystemTime;

@@ -24,9 +24,9 @@ impl fmt::Display for Service {
     }
 }
 
-/// What was asked for.
+/// Which artifact was asked for: what an error or a wait is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
+pub enum ArtifactKind {
     /// A VCEK certificate (DER, P-384 key).
     Vcek,
     /// The VCEK chain: ASK then ARK.
@@ -39,7 +39,7 @@ pub enum Kind {
     ImdsCertification,
 }
 
-impl fmt::Display for Kind {
+impl fmt::Display for ArtifactKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Vcek => "VCEK",
@@ -109,7 +109,7 @@ pub enum Error {
         /// The service asked.
         service: Service,
         /// What was asked for.
-        kind: Kind,
+        kind: ArtifactKind,
         /// The URL requested.
         url: String,
     },
@@ -119,7 +119,7 @@ pub enum Error {
         /// The service asked.
         service: Service,
         /// What was asked for.
-        kind: Kind,
+        kind: ArtifactKind,
         /// The URL requested.
         url: String,
         /// The status received.
@@ -134,7 +134,7 @@ pub enum Error {
         /// The service asked.
         service: Service,
         /// What was asked for.
-        kind: Kind,
+        kind: ArtifactKind,
         /// The URL requested.
         url: String,
         /// Requests made.
@@ -154,7 +154,7 @@ pub enum Error {
         /// The service asked.
         service: Service,
         /// What was asked for.
-        kind: Kind,
+        kind: ArtifactKind,
         /// The URL requested.
         url: String,
         /// Requests made.
@@ -172,7 +172,7 @@ pub enum Error {
         /// The service asked.
         service: Service,
         /// What was asked for.
-        kind: Kind,
+        kind: ArtifactKind,
         /// The URL requested.
         url: String,
         /// The HTTP client's explanation.
@@ -182,7 +182,7 @@ pub enum Error {
     #[error("the {kind} of {key} is not cached, offline ({detail})")]
     NotCachedOffline {
         /// What was asked for.
-        kind: Kind,
+        kind: ArtifactKind,
         /// The cache key (product, hwID, TCB).
         key: String,
         /// Why the cache cannot answer (no entry, cache disabled, CRL expired).
@@ -192,15 +192,15 @@ pub enum Error {
     #[error("malformed {kind} from {origin}: {reason}")]
     Malformed {
         /// What was asked for.
-        kind: Kind,
+        kind: ArtifactKind,
         /// Where the bytes came from: a URL, a cache file, or the caller.
         origin: String,
         /// What is wrong with them.
         reason: String,
     },
-    /// A source sent a well-formed artifact that the client's [`crate::ArtifactCheck`]
-    /// refused: another chip's VCEK, a VCEK not signed by the pinned chain, a chain not under
-    /// the pinned root, a CRL not signed by it. Never cached; not retried.
+    /// A service sent a well-formed artifact that the [`crate::ArtifactCheck`] refused:
+    /// another chip's VCEK, a VCEK not signed by the pinned chain, a chain not under the
+    /// pinned root, a CRL not signed by it. Never cached; not retried.
     #[error(
         "{service} sent a {kind} that was refused, and nothing was cached: {reason} (GET {url})"
     )]
@@ -208,7 +208,7 @@ pub enum Error {
         /// The service that sent it.
         service: Service,
         /// What was asked for.
-        kind: Kind,
+        kind: ArtifactKind,
         /// The URL requested.
         url: String,
         /// What the artifact holds and what was expected.
@@ -239,9 +239,9 @@ pub enum Error {
     },
 }
 
-fn not_found_message(service: Service, kind: Kind, url: &str) -> String {
+fn not_found_message(service: Service, kind: ArtifactKind, url: &str) -> String {
     match kind {
-        Kind::Vcek => format!(
+        ArtifactKind::Vcek => format!(
             "{service} has no certificate for this chip and TCB (GET {url} answered 404 Not Found)"
         ),
         _ => format!("{service} has no {kind} here (GET {url} answered 404 Not Found)"),

@@ -1,5 +1,6 @@
 //! The HTTP transport: one blocking GET with timeouts, proxy and User-Agent, its outcome
-//! sorted into "answered", "may work on retry" and "cannot work". No retry here (see `retry`).
+//! sorted into "answered", "may work on retry" and "cannot work", and the base URLs the KDS and
+//! IMDS clients put in front of their paths. No retry here (see `retry`).
 
 use std::time::Duration;
 
@@ -148,6 +149,29 @@ impl Transport {
     }
 }
 
+/// Checks and trims a base URL: `http://` or `https://`, a host, no query or fragment. Here,
+/// not in a client, because the KDS and IMDS clients both take one.
+pub(crate) fn normalise_base_url(url: &str) -> Result<String> {
+    let trimmed = url.trim().trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .ok_or_else(|| {
+            Error::invalid_config(format!("base URL \"{url}\" is not http:// or https://"))
+        })?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(Error::invalid_config(format!(
+            "base URL \"{url}\" has no host"
+        )));
+    }
+    if rest.contains(['?', '#']) {
+        return Err(Error::invalid_config(format!(
+            "base URL \"{url}\" must not have a query or fragment"
+        )));
+    }
+    Ok(trimmed.to_string())
+}
+
 fn classify(error: ureq::Error) -> TransportError {
     match error {
         ureq::Error::Timeout(which) => TransportError::Timeout(format!("{which} timeout")),
@@ -157,5 +181,25 @@ fn classify(error: ureq::Error) -> TransportError {
         | ureq::Error::ConnectionFailed
         | ureq::Error::Protocol(_) => TransportError::Connection(error.to_string()),
         other => TransportError::Fatal(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(
+            normalise_base_url("https://kdsintf.amd.com/").unwrap(),
+            "https://kdsintf.amd.com"
+        );
+        assert_eq!(
+            normalise_base_url("http://127.0.0.1:8080/prefix").unwrap(),
+            "http://127.0.0.1:8080/prefix"
+        );
+        for bad in ["ftp://x", "https://", "kdsintf.amd.com", "http://x/?a=b"] {
+            assert!(normalise_base_url(bad).is_err(), "{bad}");
+        }
     }
 }

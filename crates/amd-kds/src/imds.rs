@@ -1,5 +1,6 @@
 //! The Azure IMDS THIM client: from inside an Azure confidential VM, the host's VCEK, its
-//! chain and its TCB, in one JSON answer.
+//! chain and its TCB, in one JSON answer. Transport only: whether an answer is used, checked
+//! and cached is the [`CertificateSource`](crate::CertificateSource)'s decision.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -8,13 +9,12 @@ use std::time::Duration;
 use hcl_parse::TcbVersion;
 
 use crate::artifact::{CertChain, Certificate, malformed};
-use crate::clock::{Clock, SystemClock};
-use crate::error::{Kind, Result, Service};
-use crate::http::{HttpConfig, ProxyConfig, Transport};
-use crate::kds::normalise_base_url;
+use crate::error::{ArtifactKind, Result, Service};
+use crate::http::{HttpConfig, ProxyConfig, Transport, normalise_base_url};
 use crate::observe::{Observer, SilentObserver};
 use crate::request::{ChainKind, hex_lower};
 use crate::retry::{Exchange, Fetcher, RetryPolicy};
+use attest_prims::clock::{Clock, SystemClock};
 
 /// The link-local address of Azure's instance metadata service.
 pub const IMDS_BASE_URL: &str = "http://169.254.169.254";
@@ -112,7 +112,10 @@ enum StringOrNumber {
     Number(serde_json::Number),
 }
 
-/// A client of the THIM endpoint of Azure IMDS.
+/// A client of the THIM endpoint of Azure IMDS. Its answers are well formed but not checked:
+/// a [`CertificateSource`](crate::CertificateSource) runs its
+/// [`ArtifactCheck`](crate::ArtifactCheck) on them; a caller of
+/// [`ImdsClient::certification`] must check them itself.
 #[derive(Clone)]
 pub struct ImdsClient {
     base_url: String,
@@ -172,11 +175,11 @@ impl ImdsClient {
         let url = self.url(query);
         let body = self.fetcher.get(&Exchange {
             service: Service::Imds,
-            kind: Kind::ImdsCertification,
+            kind: ArtifactKind::ImdsCertification,
             url: &url,
             headers: &[("Metadata", "true")],
         })?;
-        parse_thim(&body).map_err(|reason| malformed(Kind::ImdsCertification, &url, reason))
+        parse_thim(&body).map_err(|reason| malformed(ArtifactKind::ImdsCertification, &url, reason))
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::error::{Failure, Kind, Service};
+use crate::error::{ArtifactKind, Failure, Service};
 
 /// One wait between two attempts, announced before the wait starts.
 #[derive(Debug, Clone, Copy)]
@@ -13,7 +13,7 @@ pub struct WaitEvent<'a> {
     /// The service that failed.
     pub service: Service,
     /// What is being fetched.
-    pub kind: Kind,
+    pub kind: ArtifactKind,
     /// The URL requested.
     pub url: &'a str,
     /// Why the attempt failed.

@@ -1,11 +1,21 @@
-//! PEM (RFC 7468) decoding and encoding for the bodies KDS and IMDS send.
+//! PEM text of the bodies KDS and IMDS send and of the files the cache writes. Each block is
+//! decoded and encoded by `pem-rfc7468`; what is left here is what that crate does not do:
+//! telling PEM from DER, and splitting a bundle of blocks (a CA chain) into single documents.
 //!
-//! Decoding is lenient about what the strict DER parse after it makes irrelevant (line width,
-//! CR/LF, explanatory text between blocks) and strict about the rest (matching BEGIN/END
-//! labels, canonical base64, no unterminated block).
+//! Lenient where the strict DER parse after it makes it irrelevant (explanatory text between
+//! blocks, CR/LF, a line width other than 64), strict about the rest (matching BEGIN/END
+//! labels, canonical base64, no unterminated or nested block, no END line outside a block).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use pem_rfc7468::{Decoder, LineEnding};
+
+/// The label of an X.509 certificate.
+pub(crate) const CERTIFICATE: &str = "CERTIFICATE";
+/// The label of an X.509 CRL.
+pub(crate) const CRL: &str = "X509 CRL";
+
+const BEGIN: &[u8] = b"-----BEGIN ";
+const END: &[u8] = b"-----END ";
+const DASHES: &[u8] = b"-----";
 
 /// One decoded PEM block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,126 +26,187 @@ pub(crate) struct Block {
 
 /// True when `body` starts (after whitespace) like PEM text rather than DER.
 pub(crate) fn looks_like_pem(body: &[u8]) -> bool {
-    let start = body
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(body.len());
-    body.get(start..)
-        .is_some_and(|rest| rest.starts_with(b"-----BEGIN "))
+    body.trim_ascii_start().starts_with(BEGIN)
 }
 
 /// Every PEM block of `text`, in order.
 pub(crate) fn decode_all(text: &[u8]) -> Result<Vec<Block>, String> {
-    let text = std::str::from_utf8(text).map_err(|e| format!("PEM text is not UTF-8: {e}"))?;
     let mut blocks = Vec::new();
-    let mut open: Option<(&str, String)> = None;
-    for (index, raw_line) in text.lines().enumerate() {
-        let line = raw_line.trim();
-        let number = index + 1;
-        match open.take() {
-            None => {
-                if let Some(label) = boundary(line, "BEGIN") {
-                    open = Some((label, String::new()));
-                } else if line.starts_with("-----") {
-                    return Err(format!("line {number}: unexpected PEM boundary \"{line}\""));
-                }
-            }
-            Some((label, mut base64)) => {
-                if let Some(end) = boundary(line, "END") {
-                    if end != label {
-                        return Err(format!(
-                            "line {number}: \"-----END {end}-----\" closes \"-----BEGIN {label}-----\""
-                        ));
-                    }
-                    let der = STANDARD
-                        .decode(base64.as_bytes())
-                        .map_err(|e| format!("PEM block {label} ending at line {number}: {e}"))?;
-                    blocks.push(Block {
-                        label: label.to_string(),
-                        der,
-                    });
-                } else if line.starts_with("-----") {
-                    return Err(format!(
-                        "line {number}: \"{line}\" inside the PEM block {label}"
-                    ));
-                } else {
-                    base64.extend(line.chars().filter(|c| !c.is_ascii_whitespace()));
-                    open = Some((label, base64));
-                }
-            }
-        }
+    let mut rest = text;
+    while let Some(start) = find(rest, BEGIN) {
+        let number = blocks.len() + 1;
+        let (between, from_begin) = rest
+            .split_at_checked(start)
+            .ok_or("PEM text ends inside a boundary")?;
+        refuse_end_outside_a_block(between)?;
+        let (block, tail) = block_len(from_begin)
+            .and_then(|len| from_begin.split_at_checked(len))
+            .ok_or_else(|| format!("PEM block {number} has no END line (truncated?)"))?;
+        blocks.push(decode_block(block, number)?);
+        rest = tail;
     }
-    if let Some((label, _)) = open {
-        return Err(format!("PEM block {label} has no END line (truncated?)"));
-    }
+    refuse_end_outside_a_block(rest)?;
     if blocks.is_empty() {
         return Err("no PEM block found".to_string());
     }
     Ok(blocks)
 }
 
-fn boundary<'a>(line: &'a str, which: &str) -> Option<&'a str> {
-    line.strip_prefix("-----")?
-        .strip_prefix(which)?
-        .strip_prefix(' ')?
-        .strip_suffix("-----")
+/// PEM text with 64-column base64 lines, LF line ends and a final newline.
+pub(crate) fn encode(label: &'static str, der: &[u8]) -> String {
+    // pem-rfc7468 fails only for an invalid label (ours are the constants above, tested below)
+    // or a length that overflows usize (impossible for DER held in memory).
+    pem_rfc7468::encode_string(label, LineEnding::LF, der).unwrap_or_default()
 }
 
-/// PEM text with 64-column base64 lines and a final newline.
-pub(crate) fn encode(label: &str, der: &[u8]) -> String {
-    let base64 = STANDARD.encode(der);
-    let mut out = String::with_capacity(base64.len() + base64.len() / 64 + 64);
-    out.push_str("-----BEGIN ");
-    out.push_str(label);
-    out.push_str("-----\n");
-    let mut rest = base64.as_str();
-    while !rest.is_empty() {
-        let (line, tail) = rest.split_at(rest.len().min(64));
-        out.push_str(line);
-        out.push('\n');
-        rest = tail;
+/// The length of the block `text` starts with (from its BEGIN line to the dashes closing its
+/// END line), or `None` when it has no END line of its own (truncated, or another block
+/// begins first).
+fn block_len(text: &[u8]) -> Option<usize> {
+    let body = text.get(BEGIN.len()..)?;
+    let end = find(body, END)?;
+    if find(body.get(..end)?, BEGIN).is_some() {
+        return None;
     }
-    out.push_str("-----END ");
-    out.push_str(label);
-    out.push_str("-----\n");
-    out
+    let after_end = end.checked_add(END.len())?;
+    let close = find(body.get(after_end..)?, DASHES)?;
+    BEGIN
+        .len()
+        .checked_add(after_end)?
+        .checked_add(close)?
+        .checked_add(DASHES.len())
+}
+
+/// Decodes one block; the line width is taken from its first line.
+fn decode_block(block: &[u8], number: usize) -> Result<Block, String> {
+    let mut decoder =
+        Decoder::new_detect_wrap(block).map_err(|e| format!("PEM block {number}: {e}"))?;
+    let label = decoder.type_label().to_string();
+    let mut der = Vec::new();
+    decoder
+        .decode_to_end(&mut der)
+        .map_err(|e| format!("PEM block {number} ({label}): {e}"))?;
+    Ok(Block { label, der })
+}
+
+fn refuse_end_outside_a_block(text: &[u8]) -> Result<(), String> {
+    match find(text, END) {
+        Some(_) => Err("an END line outside a PEM block".to_string()),
+        None => Ok(()),
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn der(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i % 251) as u8).collect()
+    }
+
     #[test]
-    fn round_trip_and_crlf() {
-        let der: Vec<u8> = (0..=255).collect();
-        let text = encode("CERTIFICATE", &der) + &encode("CERTIFICATE", &der[..10]);
-        let blocks = decode_all(text.replace('\n', "\r\n").as_bytes()).unwrap();
-        assert_eq!(blocks.len(), 2);
-        assert_eq!(blocks[0].der, der);
-        assert_eq!(blocks[1].der, &der[..10]);
+    fn a_bundle_round_trips_with_crlf_and_text_between_blocks() {
+        let (a, b, c) = (der(1300), der(10), der(64));
+        let text = format!(
+            "leading text\n{}between\n\n{}{}trailing text\n",
+            encode(CERTIFICATE, &a),
+            encode(CERTIFICATE, &b),
+            encode(CRL, &c)
+        );
+        for text in [text.clone(), text.replace('\n', "\r\n")] {
+            let blocks = decode_all(text.as_bytes()).unwrap();
+            let found: Vec<(&str, &[u8])> = blocks
+                .iter()
+                .map(|block| (block.label.as_str(), block.der.as_slice()))
+                .collect();
+            assert_eq!(
+                found,
+                [(CERTIFICATE, &a[..]), (CERTIFICATE, &b[..]), (CRL, &c[..])]
+            );
+        }
         assert!(looks_like_pem(b"\n  -----BEGIN X-----"));
         assert!(!looks_like_pem(&[0x30, 0x82]));
     }
 
     #[test]
-    fn refuses_truncated_mismatched_and_empty() {
-        let text = encode("CERTIFICATE", b"abc");
-        let cut = &text[..text.find("-----END").unwrap()];
-        assert!(decode_all(cut.as_bytes()).unwrap_err().contains("no END"));
-        let half_end = &text[..text.len() - 10];
-        assert!(
-            decode_all(half_end.as_bytes())
-                .unwrap_err()
-                .contains("inside")
+    fn encoding_is_64_columns_with_lf() {
+        let text = encode(CRL, &der(100));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.first(), Some(&"-----BEGIN X509 CRL-----"));
+        assert_eq!(lines.last(), Some(&"-----END X509 CRL-----"));
+        assert_eq!(lines[1].len(), 64);
+        assert!(text.ends_with("-----\n") && !text.contains('\r'));
+        assert!(!encode(CERTIFICATE, &der(1)).is_empty());
+    }
+
+    #[test]
+    fn another_line_width_is_accepted() {
+        use base64::Engine as _;
+        let data = der(200);
+        let base64 = base64::engine::general_purpose::STANDARD.encode(&data);
+        let lines: Vec<&str> = base64
+            .as_bytes()
+            .chunks(76)
+            .map(|line| std::str::from_utf8(line).unwrap())
+            .collect();
+        let text = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            lines.join("\n")
         );
-        let swapped = text.replace("END CERTIFICATE", "END X509 CRL");
+        assert_eq!(decode_all(text.as_bytes()).unwrap()[0].der, data);
+    }
+
+    #[test]
+    fn refuses_truncated_nested_mismatched_stray_and_empty() {
+        let one = encode(CERTIFICATE, b"abc");
+        let cut = &one[..one.find("-----END").unwrap()];
+        assert!(decode_all(cut.as_bytes()).unwrap_err().contains("no END"));
+        let nested = format!("{cut}{one}");
         assert!(
-            decode_all(swapped.as_bytes())
+            decode_all(nested.as_bytes())
                 .unwrap_err()
-                .contains("closes")
+                .contains("PEM block 1 has no END")
+        );
+        let second_cut = format!("{one}{cut}");
+        assert!(
+            decode_all(second_cut.as_bytes())
+                .unwrap_err()
+                .contains("PEM block 2 has no END")
+        );
+        let swapped = one.replace("END CERTIFICATE", "END X509 CRL");
+        assert!(decode_all(swapped.as_bytes()).is_err());
+        let stray = format!("-----END CERTIFICATE-----\n{one}");
+        assert!(
+            decode_all(stray.as_bytes())
+                .unwrap_err()
+                .contains("outside a PEM block")
         );
         assert!(decode_all(b"hello").unwrap_err().contains("no PEM block"));
-        let bad = text.replace("YWJj", "YW!j");
+        let bad = one.replace("YWJj", "YW!j");
         assert!(decode_all(bad.as_bytes()).is_err());
+        let header = one.replace("YWJj", "Proc-Type: 4,ENCRYPTED\n\nYWJj");
+        assert!(decode_all(header.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn malformed_text_is_an_error_never_a_panic() {
+        let bundle = encode(CERTIFICATE, &der(300)) + &encode(CERTIFICATE, &der(90));
+        let bytes = bundle.as_bytes();
+        for len in 0..bytes.len() {
+            let _ = decode_all(&bytes[..len]);
+        }
+        for index in 0..bytes.len() {
+            for replacement in [b'-', b'\n', b'\r', b'=', b' ', 0, 0xFF] {
+                let mut mutated = bytes.to_vec();
+                mutated[index] = replacement;
+                let _ = decode_all(&mutated);
+            }
+        }
     }
 }

@@ -1,11 +1,11 @@
 //! Typed requests: which VCEK (product, hardware id, TCB) and which chain, and the KDS paths
-//! they map to (FACTS.md section 4).
+//! they map to (VCEK Certificate and KDS Interface Specification, AMD pub. 57230).
 
 use std::fmt::{self, Write as _};
 
 use hcl_parse::{Generation, HclReport, SnpReport, TcbComponents, TcbVersion};
 
-use crate::error::{Error, Result};
+use crate::error::{ArtifactKind, Error, Result};
 
 /// The VCEK of one chip at one TCB: what KDS keys a VCEK on.
 ///
@@ -217,10 +217,11 @@ impl ChainKind {
         format!("/{}/v1/{}/cert_chain", self.segment(), product.name())
     }
 
-    pub(crate) fn kind(self) -> crate::Kind {
+    /// What a chain of this kind is, in errors.
+    pub(crate) fn artifact_kind(self) -> ArtifactKind {
         match self {
-            Self::Vcek => crate::Kind::VcekChain,
-            Self::Vlek => crate::Kind::VlekChain,
+            Self::Vcek => ArtifactKind::VcekChain,
+            Self::Vlek => ArtifactKind::VlekChain,
         }
     }
 }

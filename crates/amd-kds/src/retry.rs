@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use crate::clock::Clock;
-use crate::error::{Error, Failure, Kind, Result, Service};
+use crate::error::{ArtifactKind, Error, Failure, Result, Service};
 use crate::http::{Answer, Transport, TransportError};
 use crate::observe::{Observer, WaitEvent};
+use attest_prims::clock::Clock;
 
 /// How often and how long to retry.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,7 +106,7 @@ pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
 /// Everything one exchange needs.
 pub(crate) struct Exchange<'a> {
     pub service: Service,
-    pub kind: Kind,
+    pub kind: ArtifactKind,
     pub url: &'a str,
     pub headers: &'a [(&'a str, &'a str)],
 }

@@ -1,112 +1,71 @@
 //! The source order a caller (the facade) uses: the cache, then Azure IMDS when on Azure,
-//! then AMD KDS; every answer says which source gave it.
+//! then AMD KDS; every answer says which source gave it. The source owns the cache, offline
+//! mode and the caller's [`ArtifactCheck`]: the KDS and IMDS clients it composes are transports.
 
-use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use hcl_parse::{Generation, SnpReport};
 
 use crate::artifact::{CertChain, Certificate, Crl};
-use crate::error::{Error, Kind, Result, Service};
+use crate::cache::{Cache, Entry};
+use crate::check::{ArtifactCheck, CheckFailure};
+use crate::error::{ArtifactKind, Error, Result, Service};
+use crate::fetched::{Fetched, Sent};
 use crate::imds::{ImdsClient, ImdsQuery, ThimCertification};
 use crate::kds::KdsClient;
 use crate::request::{ChainKind, VcekRequest};
-
-/// Where an answer came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Source {
-    /// The disk cache.
-    Cache,
-    /// Azure IMDS (THIM).
-    Imds,
-    /// AMD KDS.
-    Kds,
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Cache => "cache",
-            Self::Imds => "Azure IMDS",
-            Self::Kds => "AMD KDS",
-        })
-    }
-}
-
-/// A value and the source that gave it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fetched<T> {
-    /// The certificate, chain or CRL.
-    pub value: T,
-    /// Where it came from.
-    pub source: Source,
-}
-
-impl<T> Fetched<T> {
-    pub(crate) fn new(value: T, source: Source) -> Self {
-        Self { value, source }
-    }
-}
-
-impl From<Service> for Source {
-    fn from(service: Service) -> Self {
-        match service {
-            Service::Kds => Self::Kds,
-            Service::Imds => Self::Imds,
-        }
-    }
-}
-
-/// What a service sent, and from where (for errors that name the source).
-pub(crate) struct Sent<T> {
-    pub value: T,
-    pub service: Service,
-    pub url: String,
-}
-
-impl<T> Sent<T> {
-    pub(crate) fn kds(value: T, url: String) -> Self {
-        Self {
-            value,
-            service: Service::Kds,
-            url,
-        }
-    }
-
-    pub(crate) fn imds(value: T, url: String) -> Self {
-        Self {
-            value,
-            service: Service::Imds,
-            url,
-        }
-    }
-}
+use attest_prims::clock::Clock;
 
 /// Cache, then IMDS (when configured, i.e. on Azure), then KDS.
 ///
 /// IMDS answers for its host's current TCB: its VCEK is used only when `tcbm` equals the
 /// requested TCB and its chain is of the requested product; otherwise KDS is asked. An IMDS
-/// answer that is used is cached like a KDS one. Offline mode (the KDS client's) uses the cache
-/// only.
+/// answer that is used is cached like a KDS one. Offline ([`CertificateSource::with_offline`]),
+/// the cache alone answers and no network is touched.
 ///
-/// When the KDS client has an [`ArtifactCheck`](crate::ArtifactCheck), everything from every
-/// source passes it before it is returned or cached: an IMDS chain or VCEK that the check
-/// refuses is an [`Error::Refused`] naming IMDS (KDS is not asked instead: a source that sends
-/// another chip's certificate is reported, not worked around). VCEKs and CRLs are checked under
-/// a chain given with [`CertificateSource::with_known_chain`] when it passes the check, else
-/// under the chain this source gets for their product.
-#[derive(Debug, Clone)]
+/// With an [`ArtifactCheck`] ([`CertificateSource::with_check`]), everything from every source,
+/// downloaded or cached, passes it before it is returned or cached: an IMDS chain or VCEK that
+/// the check refuses is an [`Error::Refused`] naming IMDS (KDS is not asked instead: a source
+/// that sends another chip's certificate is reported, not worked around), and a cached entry it
+/// refuses is removed and fetched again (once). VCEKs and CRLs are checked under a chain given
+/// with [`CertificateSource::with_known_chain`] when it passes the check, else under the chain
+/// this source gets for their product. Without a check, only well-formedness is checked and
+/// trust is the verifier's alone.
+#[derive(Clone)]
 pub struct CertificateSource {
     kds: KdsClient,
     imds: Option<ImdsClient>,
+    cache: Cache,
+    offline: bool,
+    check: Option<Arc<dyn ArtifactCheck>>,
+    clock: Arc<dyn Clock>,
     known_chains: Vec<CertChain>,
 }
 
+impl std::fmt::Debug for CertificateSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertificateSource")
+            .field("kds", &self.kds)
+            .field("imds", &self.imds)
+            .field("cache", &self.cache)
+            .field("offline", &self.offline)
+            .field("checked", &self.check.is_some())
+            .field("known_chains", &self.known_chains.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl CertificateSource {
-    /// Cache and KDS (the cache is `kds`'s).
-    pub fn new(kds: KdsClient) -> Self {
+    /// `cache`, then `kds`; online, without a check, on `kds`'s clock.
+    pub fn new(kds: KdsClient, cache: Cache) -> Self {
         Self {
+            clock: kds.clock().clone(),
             kds,
             imds: None,
+            cache,
+            offline: false,
+            check: None,
             known_chains: Vec::new(),
         }
     }
@@ -115,6 +74,31 @@ impl CertificateSource {
     #[must_use]
     pub fn with_imds(mut self, imds: ImdsClient) -> Self {
         self.imds = Some(imds);
+        self
+    }
+
+    /// When `offline`, answers from the cache only and never touches the network; what the
+    /// cache cannot answer is [`Error::NotCachedOffline`].
+    #[must_use]
+    pub fn with_offline(mut self, offline: bool) -> Self {
+        self.offline = offline;
+        self
+    }
+
+    /// Runs `check` on every VCEK, chain and CRL before it is returned or cached, and on every
+    /// cache hit (an entry it refuses is removed and fetched again, once). A VCEK or CRL is
+    /// checked under its product's VCEK chain, which the source gets (and checks) first.
+    #[must_use]
+    pub fn with_check(mut self, check: Arc<dyn ArtifactCheck>) -> Self {
+        self.check = Some(check);
+        self
+    }
+
+    /// Uses `clock` for CRL expiry and the time checks run at (the clients keep theirs for
+    /// retry waits). By default the KDS client's.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -127,7 +111,7 @@ impl CertificateSource {
         self
     }
 
-    /// The KDS client (and through it the cache).
+    /// The KDS client.
     pub fn kds(&self) -> &KdsClient {
         &self.kds
     }
@@ -135,6 +119,21 @@ impl CertificateSource {
     /// The IMDS client, if any.
     pub fn imds(&self) -> Option<&ImdsClient> {
         self.imds.as_ref()
+    }
+
+    /// The cache this source reads and fills.
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// True in offline mode.
+    pub fn is_offline(&self) -> bool {
+        self.offline
+    }
+
+    /// The check this source runs, if any.
+    pub fn check(&self) -> Option<&Arc<dyn ArtifactCheck>> {
+        self.check.as_ref()
     }
 
     /// The VCEK that signed `report`; the product comes from the report's CPUID (version 3+)
@@ -147,41 +146,77 @@ impl CertificateSource {
         self.vcek(&VcekRequest::detect(report, product)?)
     }
 
-    /// The VCEK of `request`.
+    /// The VCEK of `request`, checked under its product's VCEK chain.
     pub fn vcek(&self, request: &VcekRequest) -> Result<Fetched<Certificate>> {
-        let issuer = |product| self.issuer_chain(product);
-        self.kds.vcek_via(request, &issuer, || {
-            if let Some((thim, url)) = self.imds_answer(request.product())? {
-                if thim.tcbm.components(request.product()) == request.tcb() {
-                    return Ok(Sent::imds(thim.vcek, url));
-                }
-                log::info!(
-                    "Azure IMDS has the VCEK of TCB {}, not of the requested {}: asking AMD KDS",
-                    thim.tcbm.components(request.product()),
-                    request.tcb()
-                );
+        let now = self.now();
+        let check = |cert: &Certificate| match &self.check {
+            None => Ok(()),
+            Some(check) => {
+                let chain = self
+                    .issuer_chain(request.product())
+                    .map_err(CheckFailure::Unavailable)?;
+                check
+                    .check_vcek(request, cert, &chain, now)
+                    .map_err(CheckFailure::Refused)
             }
-            self.kds.download_vcek(request)
-        })
+        };
+        let entry = Entry::Vcek(request.clone());
+        self.cache
+            .get_or_fetch(&entry, self.offline, now, &check, || {
+                self.download_vcek(request)
+            })
     }
 
     /// The chain of `product` and `kind` (IMDS only has VCEK chains).
     pub fn cert_chain(&self, product: Generation, kind: ChainKind) -> Result<Fetched<CertChain>> {
-        self.kds.chain_via(product, kind, || {
-            if kind == ChainKind::Vcek
-                && let Some((thim, url)) = self.imds_answer(product)?
-            {
-                return Ok(Sent::imds(thim.chain, url));
-            }
-            self.kds.download_chain(product, kind)
-        })
+        let check = |chain: &CertChain| {
+            self.check_chain(product, kind, chain)
+                .map_err(CheckFailure::Refused)
+        };
+        let entry = Entry::Chain(product, kind);
+        self.cache
+            .get_or_fetch(&entry, self.offline, self.now(), &check, || {
+                self.download_chain(product, kind)
+            })
     }
 
-    /// The CRL of `product` (KDS only), kept at most 24 h.
+    /// The CRL of `product` (KDS only): the cached one until its nextUpdate, and at most 24 h
+    /// after it was fetched; checked under the product's VCEK chain.
     pub fn crl(&self, product: Generation) -> Result<Fetched<Crl>> {
-        let issuer = |product| self.issuer_chain(product);
-        self.kds
-            .crl_via(product, &issuer, || self.kds.download_crl(product))
+        let now = self.now();
+        let check = |crl: &Crl| match &self.check {
+            None => Ok(()),
+            Some(check) => {
+                let chain = self
+                    .issuer_chain(product)
+                    .map_err(CheckFailure::Unavailable)?;
+                check
+                    .check_crl(product, crl, &chain, now)
+                    .map_err(CheckFailure::Refused)
+            }
+        };
+        let entry = Entry::Crl(product);
+        self.cache
+            .get_or_fetch(&entry, self.offline, now, &check, || {
+                self.kds.download_crl(product)
+            })
+    }
+
+    fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    /// Runs the check on a chain; `Ok` without a check.
+    fn check_chain(
+        &self,
+        product: Generation,
+        kind: ChainKind,
+        chain: &CertChain,
+    ) -> std::result::Result<(), String> {
+        match &self.check {
+            Some(check) => check.check_chain(product, kind, chain, self.now()),
+            None => Ok(()),
+        }
     }
 
     /// The VCEK chain a VCEK or CRL of `product` is checked under: a known chain that passes
@@ -192,7 +227,7 @@ impl CertificateSource {
             .iter()
             .filter(|chain| chain.product() == product && chain.kind() == ChainKind::Vcek);
         for chain in known {
-            match self.kds.check_chain(product, ChainKind::Vcek, chain) {
+            match self.check_chain(product, ChainKind::Vcek, chain) {
                 Ok(()) => return Ok(chain.clone()),
                 Err(reason) => log::warn!(
                     "the {product} chain given by the caller is refused ({reason}): looking it up"
@@ -201,6 +236,31 @@ impl CertificateSource {
         }
         self.cert_chain(product, ChainKind::Vcek)
             .map(|chain| chain.value)
+    }
+
+    /// A VCEK not in the cache: IMDS's when it is of the requested TCB, else KDS's.
+    fn download_vcek(&self, request: &VcekRequest) -> Result<Sent<Certificate>> {
+        if let Some((thim, url)) = self.imds_answer(request.product())? {
+            if thim.tcbm.components(request.product()) == request.tcb() {
+                return Ok(Sent::imds(thim.vcek, url));
+            }
+            log::info!(
+                "Azure IMDS has the VCEK of TCB {}, not of the requested {}: asking AMD KDS",
+                thim.tcbm.components(request.product()),
+                request.tcb()
+            );
+        }
+        self.kds.download_vcek(request)
+    }
+
+    /// A chain not in the cache: IMDS's for a VCEK chain, else KDS's.
+    fn download_chain(&self, product: Generation, kind: ChainKind) -> Result<Sent<CertChain>> {
+        if kind == ChainKind::Vcek
+            && let Some((thim, url)) = self.imds_answer(product)?
+        {
+            return Ok(Sent::imds(thim.chain, url));
+        }
+        self.kds.download_chain(product, kind)
     }
 
     /// The IMDS answer and its URL, when IMDS is configured, answers well, and is for
@@ -226,15 +286,15 @@ impl CertificateSource {
             return Ok(None);
         }
         let url = imds.url(&query);
-        if let Err(reason) = self.kds.check_chain(product, ChainKind::Vcek, &thim.chain) {
+        if let Err(reason) = self.check_chain(product, ChainKind::Vcek, &thim.chain) {
             return Err(Error::Refused {
                 service: Service::Imds,
-                kind: Kind::VcekChain,
+                kind: ArtifactKind::VcekChain,
                 url,
                 reason,
             });
         }
-        if let Err(e) = self.kds.cache().store_chain(&thim.chain) {
+        if let Err(e) = self.cache.store_chain(&thim.chain) {
             log::warn!("{e}; continuing without caching");
         }
         Ok(Some((thim, url)))

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use amd_kds::{CacheConfig, ChainKind, Error, KdsClient, Source, VcekRequest};
+use amd_kds::{CacheConfig, CertificateSource, ChainKind, Error, KdsClient, Source, VcekRequest};
 use hcl_parse::{Generation, SnpReport, TcbComponents};
 use snp_vtpm_testkit::pki::{CrlSpec, TestPki};
 use support::*;
@@ -59,7 +59,7 @@ fn a_cache_hit_makes_no_request() {
     let cache = TempDir::new("hit");
     let server = milan_kds();
     let clock = sim_clock();
-    let client = kds_client(&server, Some(&cache), exact_policy(5, 60), &clock);
+    let client = kds_source(&server, Some(&cache), exact_policy(5, 60), &clock);
     let request = milan_request();
 
     assert_eq!(client.vcek(&request).unwrap().source, Source::Kds);
@@ -70,7 +70,7 @@ fn a_cache_hit_makes_no_request() {
     assert_eq!(server.count(), 1, "the cache answered");
 
     // Another client (another process) on the same folder: still no request.
-    let other = kds_client(&server, Some(&cache), exact_policy(5, 60), &clock);
+    let other = kds_source(&server, Some(&cache), exact_policy(5, 60), &clock);
     assert_eq!(other.vcek(&request).unwrap().source, Source::Cache);
     assert_eq!(
         other
@@ -109,11 +109,10 @@ fn a_cache_hit_makes_no_request() {
 #[test]
 fn the_turin_key_includes_fmc() {
     let cache = TempDir::new("turin-key");
-    let client = KdsClient::new(amd_kds::KdsConfig {
-        cache: CacheConfig::Dir(cache.path().to_path_buf()),
-        ..Default::default()
-    })
-    .unwrap();
+    let client = CertificateSource::new(
+        KdsClient::new(amd_kds::KdsConfig::default()).unwrap(),
+        amd_kds::Cache::from_config(&CacheConfig::Dir(cache.path().to_path_buf())),
+    );
     let tcb = |fmc| TcbComponents {
         fmc: Some(fmc),
         bootloader: 1,
@@ -135,7 +134,7 @@ fn the_turin_key_includes_fmc() {
 fn a_corrupt_entry_is_removed_refetched_and_repaired() {
     let cache = TempDir::new("corrupt");
     let server = milan_kds();
-    let client = kds_client(&server, Some(&cache), exact_policy(5, 60), &sim_clock());
+    let client = kds_source(&server, Some(&cache), exact_policy(5, 60), &sim_clock());
     let request = milan_request();
     client.vcek(&request).unwrap();
     let path = client.cache().vcek_path(&request).unwrap();
@@ -175,14 +174,13 @@ fn a_corrupt_entry_offline_is_removed_and_reported() {
     let cache = TempDir::new("corrupt-offline");
     let server = milan_kds();
     let request = milan_request();
-    let online = kds_client(&server, Some(&cache), exact_policy(5, 60), &sim_clock());
+    let online = kds_source(&server, Some(&cache), exact_policy(5, 60), &sim_clock());
     online.vcek(&request).unwrap();
     let path = online.cache().vcek_path(&request).unwrap();
     std::fs::write(&path, b"junk").unwrap();
 
-    let mut config = kds_config(&server, Some(&cache), exact_policy(5, 60));
-    config.offline = true;
-    let offline = KdsClient::new(config).unwrap();
+    let offline =
+        kds_source(&server, Some(&cache), exact_policy(5, 60), &sim_clock()).with_offline(true);
     let e = offline.vcek(&request).unwrap_err();
     assert!(matches!(e, Error::NotCachedOffline { .. }), "{e:?}");
     assert!(e.to_string().contains("was corrupt"), "{e}");
@@ -195,16 +193,15 @@ fn offline_mode_answers_from_the_cache_only() {
     let cache = TempDir::new("offline");
     let server = milan_kds();
     let request = milan_request();
-    let online = kds_client(&server, Some(&cache), exact_policy(5, 60), &sim_clock());
+    let online = kds_source(&server, Some(&cache), exact_policy(5, 60), &sim_clock());
     online.vcek(&request).unwrap();
     online
         .cert_chain(Generation::Milan, ChainKind::Vcek)
         .unwrap();
     assert_eq!(server.count(), 2);
 
-    let mut config = kds_config(&server, Some(&cache), exact_policy(5, 60));
-    config.offline = true;
-    let offline = KdsClient::new(config.clone()).unwrap();
+    let offline =
+        kds_source(&server, Some(&cache), exact_policy(5, 60), &sim_clock()).with_offline(true);
     assert!(offline.is_offline());
     assert_eq!(offline.vcek(&request).unwrap().source, Source::Cache);
     assert_eq!(
@@ -232,8 +229,10 @@ fn offline_mode_answers_from_the_cache_only() {
     assert!(matches!(e, Error::NotCachedOffline { .. }), "{e:?}");
     assert_eq!(server.count(), 2, "offline never touches the network");
 
-    config.cache = CacheConfig::Disabled;
-    let e = KdsClient::new(config).unwrap().vcek(&request).unwrap_err();
+    let e = kds_source(&server, None, exact_policy(5, 60), &sim_clock())
+        .with_offline(true)
+        .vcek(&request)
+        .unwrap_err();
     assert!(e.to_string().contains("the cache is disabled"), "{e}");
     assert_eq!(server.count(), 2);
 }
@@ -249,7 +248,7 @@ fn a_crl_is_kept_until_its_next_update() {
     let (a, b) = (first.clone(), second.clone());
     let server =
         TestServer::start(move |n, _| Reply::ok(if n == 0 { a.clone() } else { b.clone() }));
-    let client = kds_client(&server, Some(&cache), exact_policy(5, 60), &clock);
+    let client = kds_source(&server, Some(&cache), exact_policy(5, 60), &clock);
 
     let crl = client.crl(Generation::Milan).unwrap();
     assert_eq!(
@@ -289,9 +288,12 @@ fn a_crl_is_kept_until_its_next_update() {
 
     // Offline after the new one's nextUpdate: a clear error.
     clock.advance(Duration::from_secs(1000));
-    let mut config = kds_config(&server, Some(&cache), exact_policy(5, 60));
-    config.offline = true;
-    let offline = KdsClient::new(config).unwrap().with_clock(clock.clone());
+    let offline = CertificateSource::new(
+        KdsClient::new(kds_config(&server, exact_policy(5, 60))).unwrap(),
+        cache_in(Some(&cache)),
+    )
+    .with_offline(true)
+    .with_clock(clock.clone());
     let e = offline.crl(Generation::Milan).unwrap_err();
     assert!(e.to_string().contains("expired at its nextUpdate"), "{e}");
     assert_eq!(server.count(), 2);
@@ -304,7 +306,7 @@ fn an_already_expired_crl_is_returned_but_not_cached() {
     let start = 1_717_200_000;
     let old = TestPki::shared().crl(Generation::Milan, &CrlSpec::new(start - 2000, start - 1000));
     let server = TestServer::always(Reply::ok(old));
-    let client = kds_client(&server, Some(&cache), exact_policy(5, 60), &clock);
+    let client = kds_source(&server, Some(&cache), exact_policy(5, 60), &clock);
     assert_eq!(client.crl(Generation::Milan).unwrap().source, Source::Kds);
     assert!(!client.cache().crl_path(Generation::Milan).unwrap().exists());
     assert_eq!(client.crl(Generation::Milan).unwrap().source, Source::Kds);
@@ -323,7 +325,7 @@ fn concurrent(
         std::thread::sleep(Duration::from_millis(300));
         reply()
     });
-    let client = kds_client(&server, cache, exact_policy(1, 60), &sim_clock());
+    let client = kds_source(&server, cache, exact_policy(1, 60), &sim_clock());
     let request = milan_request();
     let threads = 8;
     let barrier = Arc::new(Barrier::new(threads));
@@ -379,9 +381,10 @@ fn an_unwritable_cache_does_not_fail_the_fetch() {
     let file = dir.path().join("not-a-folder");
     std::fs::write(&file, b"x").unwrap();
     let server = milan_kds();
-    let mut config = kds_config(&server, None, exact_policy(5, 60));
-    config.cache = CacheConfig::Dir(file);
-    let client = KdsClient::new(config).unwrap();
+    let client = CertificateSource::new(
+        KdsClient::new(kds_config(&server, exact_policy(5, 60))).unwrap(),
+        amd_kds::Cache::from_config(&CacheConfig::Dir(file)),
+    );
     assert_eq!(client.vcek(&milan_request()).unwrap().source, Source::Kds);
     assert_eq!(client.vcek(&milan_request()).unwrap().source, Source::Kds);
     assert_eq!(server.count(), 2);
@@ -401,8 +404,10 @@ fn store_and_remove_through_the_public_cache_api() {
     cache.remove_vcek(&request).unwrap(); // removing nothing is fine
 
     let server = milan_kds();
-    let client =
-        kds_client(&server, None, exact_policy(5, 60), &sim_clock()).with_cache(cache.clone());
+    let client = CertificateSource::new(
+        kds_client(&server, exact_policy(5, 60), &sim_clock()),
+        cache.clone(),
+    );
     assert_eq!(client.cache().dir(), Some(dir.path()));
     client.vcek(&request).unwrap();
     assert!(

@@ -22,8 +22,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use amd_kds::{
-    ArtifactCheck, CertChain, Certificate, CertificateSource, ChainKind, Crl, Error, KdsClient,
-    Source, VcekRequest,
+    ArtifactCheck, CertChain, Certificate, CertificateSource, ChainKind, Crl, Error, Source,
+    VcekRequest,
 };
 use hcl_parse::{Generation, SnpReport};
 use sha2::Digest;
@@ -173,8 +173,8 @@ fn checked_client(
     cache: &TempDir,
     check: &Arc<TestCheck>,
     clock: &Arc<amd_kds::SimulatedClock>,
-) -> KdsClient {
-    kds_client(server, Some(cache), exact_policy(2, 60), clock).with_check(check.clone())
+) -> CertificateSource {
+    kds_source(server, Some(cache), exact_policy(2, 60), clock).with_check(check.clone())
 }
 
 #[test]
@@ -197,7 +197,7 @@ fn another_chips_vcek_from_kds_is_refused_and_nothing_is_cached() {
         "nothing was cached",
         &format!("hwID {}", hex(&hwid_of(&other_chip_vcek())[..8])),
         &format!("expected {}", hex(&request.hw_id()[..8])),
-        &format!("GET {}", client.vcek_url(&request)),
+        &format!("GET {}", client.kds().vcek_url(&request)),
     ] {
         assert!(message.contains(needle), "\"{needle}\" not in {message}");
     }
@@ -234,8 +234,7 @@ fn another_chips_vcek_from_imds_with_the_right_tcbm_is_refused() {
     let kds = certificate_service(&bodies);
     let imds = certificate_service(&bodies);
     let check = Arc::new(TestCheck::default());
-    let source = CertificateSource::new(checked_client(&kds, &cache, &check, &clock))
-        .with_imds(imds_client(&imds, &clock));
+    let source = checked_client(&kds, &cache, &check, &clock).with_imds(imds_client(&imds, &clock));
     let request = milan_request();
 
     let e = source.vcek(&request).unwrap_err();
@@ -301,7 +300,7 @@ fn a_foreign_chain_from_kds_or_imds_is_refused_and_not_cached() {
 
     // The same chain from IMDS.
     let imds = certificate_service(&bodies);
-    let source = CertificateSource::new(client.clone()).with_imds(imds_client(&imds, &clock));
+    let source = client.clone().with_imds(imds_client(&imds, &clock));
     let e = source.vcek(&milan_request()).unwrap_err();
     assert!(
         e.to_string()
@@ -379,9 +378,7 @@ fn a_poisoned_cache_entry_is_evicted_and_fetched_again_once() {
             &Certificate::from_bytes(&other_chip_vcek()).unwrap(),
         )
         .unwrap();
-    let mut config = kds_config(&kds, Some(&cache), exact_policy(2, 60));
-    config.offline = true;
-    let offline = KdsClient::new(config).unwrap().with_check(check.clone());
+    let offline = checked_client(&kds, &cache, &check, &sim_clock()).with_offline(true);
     let e = offline.vcek(&request).unwrap_err();
     assert!(matches!(e, Error::NotCachedOffline { .. }), "{e:?}");
     assert!(
@@ -414,25 +411,21 @@ fn a_known_chain_checks_cached_vceks_offline() {
     let kds = certificate_service(&bodies);
     let check = Arc::new(TestCheck::default());
     let request = milan_request();
-    let mut config = kds_config(&kds, Some(&cache), exact_policy(2, 60));
-    config.offline = true;
-    let offline = KdsClient::new(config).unwrap().with_check(check.clone());
+    let offline = checked_client(&kds, &cache, &check, &sim_clock()).with_offline(true);
     offline
         .cache()
         .store_vcek(&request, &Certificate::from_bytes(&genuine_vcek()).unwrap())
         .unwrap();
 
     // No chain cached: the VCEK cannot be checked, so it is not used (and not removed).
-    let e = CertificateSource::new(offline.clone())
-        .vcek(&request)
-        .unwrap_err();
+    let e = offline.clone().vcek(&request).unwrap_err();
     assert!(e.to_string().contains("cannot be checked"), "{e}");
     assert!(offline.cache().vcek_path(&request).unwrap().exists());
 
     // With the caller's chain it can.
     let chain =
         CertChain::from_bytes(&kds_chain_pem("milan", "ask"), ChainKind::Vcek, None).unwrap();
-    let source = CertificateSource::new(offline).with_known_chain(chain);
+    let source = offline.with_known_chain(chain);
     assert_eq!(source.vcek(&request).unwrap().source, Source::Cache);
     assert_eq!(kds.count(), 0);
     assert!(
@@ -509,12 +502,7 @@ fn a_crl_is_kept_at_most_24_hours_whatever_its_next_update() {
 
     // Offline after 24 h: a clear error, no network.
     clock.advance(Duration::from_secs(24 * 3600));
-    let mut config = kds_config(&kds, Some(&cache), exact_policy(2, 60));
-    config.offline = true;
-    let offline = KdsClient::new(config)
-        .unwrap()
-        .with_clock(clock.clone())
-        .with_check(check.clone());
+    let offline = checked_client(&kds, &cache, &check, &clock).with_offline(true);
     let e = offline.crl(Generation::Milan).unwrap_err();
     assert!(e.to_string().contains("kept at most 24 h"), "{e}");
     assert_eq!(crl_requests(), 2);

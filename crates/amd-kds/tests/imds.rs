@@ -10,7 +10,7 @@
 
 mod support;
 
-use amd_kds::{CertificateSource, ChainKind, Error, ImdsQuery, KdsClient, Source, VcekRequest};
+use amd_kds::{ChainKind, Error, ImdsQuery, Source, VcekRequest};
 use hcl_parse::{Generation, HclReport, TcbVersion};
 use support::*;
 
@@ -141,13 +141,8 @@ fn the_source_order_is_cache_then_imds_then_kds() {
     let clock = sim_clock();
     let kds_server = genoa_kds();
     let imds_server = TestServer::always(Reply::ok(thim_json(&tcbm)));
-    let source = CertificateSource::new(kds_client(
-        &kds_server,
-        Some(&cache),
-        exact_policy(5, 60),
-        &clock,
-    ))
-    .with_imds(imds_client(&imds_server, &clock));
+    let source = kds_source(&kds_server, Some(&cache), exact_policy(5, 60), &clock)
+        .with_imds(imds_client(&imds_server, &clock));
     let hcl = HclReport::parse(&nv).unwrap();
     let report = hcl.snp_report().unwrap();
 
@@ -182,7 +177,7 @@ fn an_imds_vcek_of_another_tcb_is_not_used() {
     let clock = sim_clock();
     let kds_server = genoa_kds();
     let imds_server = TestServer::always(Reply::ok(thim_json(&other_tcbm)));
-    let source = CertificateSource::new(kds_client(&kds_server, None, exact_policy(5, 60), &clock))
+    let source = kds_source(&kds_server, None, exact_policy(5, 60), &clock)
         .with_imds(imds_client(&imds_server, &clock));
     let vcek = source.vcek(&request).unwrap();
     assert_eq!(vcek.source, Source::Kds);
@@ -196,7 +191,7 @@ fn an_unavailable_imds_falls_back_to_kds() {
     let clock = sim_clock();
     let kds_server = genoa_kds();
     let imds_server = TestServer::always(Reply::status(500));
-    let source = CertificateSource::new(kds_client(&kds_server, None, exact_policy(5, 60), &clock))
+    let source = kds_source(&kds_server, None, exact_policy(5, 60), &clock)
         .with_imds(imds_client(&imds_server, &clock));
     assert_eq!(source.vcek(&request).unwrap().source, Source::Kds);
     assert_eq!(imds_server.count(), 2, "IMDS policy: 2 attempts");
@@ -214,9 +209,8 @@ fn an_offline_source_touches_no_network() {
     let clock = sim_clock();
     let kds_server = genoa_kds();
     let imds_server = TestServer::always(Reply::ok(thim_json(&tcbm)));
-    let mut config = kds_config(&kds_server, Some(&cache), exact_policy(5, 60));
-    config.offline = true;
-    let source = CertificateSource::new(KdsClient::new(config).unwrap().with_clock(clock.clone()))
+    let source = kds_source(&kds_server, Some(&cache), exact_policy(5, 60), &clock)
+        .with_offline(true)
         .with_imds(imds_client(&imds_server, &clock));
     let e = source.vcek(&request).unwrap_err();
     assert!(matches!(e, Error::NotCachedOffline { .. }), "{e:?}");

@@ -9,7 +9,10 @@
 
 mod support;
 
-use amd_kds::{CertChain, ChainKind, Error, KdsClient, ProxyConfig, Source, VcekRequest};
+use amd_kds::{
+    Cache, CertChain, CertificateSource, ChainKind, Error, KdsClient, ProxyConfig, Source,
+    VcekRequest,
+};
 use hcl_parse::{Generation, HclReport, SnpReport};
 use snp_vtpm_testkit::pki::{CrlSpec, TestPki};
 use support::*;
@@ -20,11 +23,13 @@ const UA: &str = concat!("snp-vtpm/", env!("CARGO_PKG_VERSION"));
 fn milan_vcek_url_is_built_from_the_real_report() {
     let vcek = vector("snp/milan/vcek_milan.der");
     let server = TestServer::always(Reply::ok(vcek.clone()));
-    let client = kds_client(&server, None, exact_policy(5, 60), &sim_clock());
+    let client = kds_source(&server, None, exact_policy(5, 60), &sim_clock());
 
     let raw = milan_report();
     let report = SnpReport::from_bytes(&raw).unwrap();
-    let fetched = client.vcek_for_report(&report, Generation::Milan).unwrap();
+    let fetched = client
+        .vcek_for_report(&report, Some(Generation::Milan))
+        .unwrap();
 
     // Expected URL computed from the raw bytes, not from the parser: chip_id at 0x1A0, and
     // reported_tcb at 0x180 = [bl, tee, 0, 0, 0, 0, snp, ucode].
@@ -46,7 +51,7 @@ fn milan_vcek_url_is_built_from_the_real_report() {
 #[test]
 fn genoa_vcek_url_comes_from_the_real_hcl_report_and_a_pem_body_is_decoded() {
     let server = TestServer::always(Reply::ok(vector("azure/genoa-v3/vcek-genoa.pem")));
-    let client = kds_client(&server, None, exact_policy(5, 60), &sim_clock());
+    let client = kds_source(&server, None, exact_policy(5, 60), &sim_clock());
 
     let nv = genoa_hcl_report();
     let hcl = HclReport::parse(&nv).unwrap();
@@ -94,7 +99,7 @@ fn turin_vcek_url_uses_the_first_8_bytes_and_fmc() {
     let report = SnpReport::from_bytes(&raw).unwrap();
 
     let server = TestServer::always(Reply::ok(vcek.clone()));
-    let client = kds_client(&server, None, exact_policy(5, 60), &sim_clock());
+    let client = kds_source(&server, None, exact_policy(5, 60), &sim_clock());
     let request = VcekRequest::detect(&report, None).unwrap();
     assert_eq!(request.product(), Generation::Turin);
     let fetched = client.vcek(&request).unwrap();
@@ -147,7 +152,7 @@ fn chains_of_every_product_and_kind() {
             _ => Reply::status(404),
         }
     });
-    let client = kds_client(&server, None, exact_policy(5, 60), &sim_clock());
+    let client = kds_source(&server, None, exact_policy(5, 60), &sim_clock());
     for product in Generation::ALL {
         let folder = product.name().to_lowercase();
         for (kind, intermediate) in [(ChainKind::Vcek, "ask"), (ChainKind::Vlek, "asvk")] {
@@ -176,7 +181,7 @@ fn crl_path_body_and_next_update() {
     let next_update = 1_717_300_000;
     let crl = TestPki::shared().crl(Generation::Milan, &CrlSpec::new(this_update, next_update));
     let server = TestServer::always(Reply::ok(crl.clone()));
-    let client = kds_client(&server, None, exact_policy(5, 60), &sim_clock());
+    let client = kds_source(&server, None, exact_policy(5, 60), &sim_clock());
     let fetched = client.crl(Generation::Milan).unwrap();
     assert_eq!(server.targets(), ["/vcek/v1/Milan/crl"]);
     assert_eq!(fetched.value.der(), crl.as_slice());
@@ -191,12 +196,12 @@ fn crl_path_body_and_next_update() {
 fn refused(
     body: Vec<u8>,
     needle: &str,
-    ask: impl FnOnce(&KdsClient) -> Result<(), Error>,
-    cached_path: impl FnOnce(&KdsClient) -> Option<std::path::PathBuf>,
+    ask: impl FnOnce(&CertificateSource) -> Result<(), Error>,
+    cached_path: impl FnOnce(&CertificateSource) -> Option<std::path::PathBuf>,
 ) {
     let cache = TempDir::new("refused");
     let server = TestServer::always(Reply::ok(body));
-    let client = kds_client(&server, Some(&cache), exact_policy(5, 60), &sim_clock());
+    let client = kds_source(&server, Some(&cache), exact_policy(5, 60), &sim_clock());
     let e = ask(&client).unwrap_err();
     assert!(e.is_malformed(), "{e:?}");
     assert!(!e.is_unavailable());
@@ -314,9 +319,9 @@ fn wrong_bodies_at_the_crl_url_are_refused_and_not_cached() {
 #[test]
 fn bodies_over_the_size_limit_are_refused() {
     let server = TestServer::always(Reply::ok(vec![0x30; 4096]));
-    let mut config = kds_config(&server, None, exact_policy(5, 60));
+    let mut config = kds_config(&server, exact_policy(5, 60));
     config.http.max_body_bytes = 1024;
-    let client = KdsClient::new(config).unwrap();
+    let client = CertificateSource::new(KdsClient::new(config).unwrap(), Cache::disabled());
     let e = client.vcek(&milan_request()).unwrap_err();
     assert!(e.is_malformed(), "{e:?}");
     assert!(e.to_string().contains("1024-byte limit"), "{e}");
@@ -326,10 +331,10 @@ fn bodies_over_the_size_limit_are_refused() {
 #[test]
 fn a_configured_proxy_tunnels_the_request() {
     let proxy = TestServer::always(Reply::ok(vector("snp/milan/vcek_milan.der")));
-    let mut config = kds_config(&proxy, None, exact_policy(1, 60));
+    let mut config = kds_config(&proxy, exact_policy(1, 60));
     config.base_url = "http://kds.invalid".to_string();
     config.http.proxy = ProxyConfig::Url(proxy.base_url());
-    let client = KdsClient::new(config).unwrap();
+    let client = CertificateSource::new(KdsClient::new(config).unwrap(), Cache::disabled());
     let request = milan_request();
     client.vcek(&request).unwrap();
     let received = proxy.requests();
@@ -343,7 +348,7 @@ fn a_configured_proxy_tunnels_the_request() {
 #[test]
 fn invalid_configuration_is_reported() {
     let server = TestServer::always(Reply::status(500));
-    let mut config = kds_config(&server, None, exact_policy(0, 60));
+    let mut config = kds_config(&server, exact_policy(0, 60));
     assert!(KdsClient::new(config.clone()).is_err());
     config.retry = exact_policy(1, 60);
     config.base_url = "kdsintf.amd.com".into();

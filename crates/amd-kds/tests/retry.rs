@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use amd_kds::{
-    Clock, Error, Failure, HttpConfig, KdsClient, KdsConfig, ProxyConfig, RetryPolicy, VcekRequest,
-    WaitEvent,
+    Cache, CertificateSource, Clock, Error, Failure, HttpConfig, KdsClient, KdsConfig, ProxyConfig,
+    RetryPolicy, VcekRequest, WaitEvent,
 };
 use hcl_parse::{Generation, SnpReport};
 use support::*;
@@ -60,8 +60,10 @@ fn rate_limit_with_retry_after_seconds_then_success() {
     });
     let clock = sim_clock();
     let notices = Arc::new(Notices::default());
-    let client =
-        kds_client(&server, None, exact_policy(5, 60), &clock).with_observer(notices.hook());
+    let client = CertificateSource::new(
+        kds_client(&server, exact_policy(5, 60), &clock).with_observer(notices.hook()),
+        Cache::disabled(),
+    );
     let started = Instant::now();
     let fetched = client.vcek(&milan_request()).unwrap();
     assert_eq!(fetched.value.der(), vcek().as_slice());
@@ -94,7 +96,7 @@ fn rate_limit_with_retry_after_as_an_http_date() {
         0 => Reply::status(429).with_header("Retry-After", &in_seven_seconds),
         _ => Reply::ok(body.clone()),
     });
-    let client = kds_client(&server, None, exact_policy(5, 60), &clock);
+    let client = kds_source(&server, None, exact_policy(5, 60), &clock);
     client.vcek(&milan_request()).unwrap();
     assert_eq!(server.count(), 2);
     assert_eq!(clock.sleeps(), [Duration::from_secs(7)]);
@@ -104,7 +106,7 @@ fn rate_limit_with_retry_after_as_an_http_date() {
 fn rate_limit_beyond_the_deadline_fails_at_once() {
     let server = TestServer::always(Reply::status(429).with_header("Retry-After", "120"));
     let clock = sim_clock();
-    let client = kds_client(&server, None, exact_policy(5, 60), &clock);
+    let client = kds_source(&server, None, exact_policy(5, 60), &clock);
     let e = client.vcek(&milan_request()).unwrap_err();
     match &e {
         Error::RateLimited {
@@ -138,7 +140,7 @@ fn a_429_without_retry_after_backs_off() {
         _ => Reply::ok(body.clone()),
     });
     let clock = sim_clock();
-    let client = kds_client(&server, None, exact_policy(5, 60), &clock);
+    let client = kds_source(&server, None, exact_policy(5, 60), &clock);
     client.vcek(&milan_request()).unwrap();
     assert_eq!(
         clock.sleeps(),
@@ -157,8 +159,10 @@ fn server_errors_back_off_exponentially_then_succeed() {
     });
     let clock = sim_clock();
     let notices = Arc::new(Notices::default());
-    let client =
-        kds_client(&server, None, exact_policy(5, 60), &clock).with_observer(notices.hook());
+    let client = CertificateSource::new(
+        kds_client(&server, exact_policy(5, 60), &clock).with_observer(notices.hook()),
+        Cache::disabled(),
+    );
     client.vcek(&milan_request()).unwrap();
     assert_eq!(server.count(), 4);
     let secs = |s| Duration::from_secs(s);
@@ -179,7 +183,7 @@ fn backoff_jitter_stays_within_its_bounds() {
         jitter: 0.5,
         ..exact_policy(5, 600)
     };
-    let client = kds_client(&server, None, policy, &clock);
+    let client = kds_source(&server, None, policy, &clock);
     let e = client.vcek(&milan_request()).unwrap_err();
     assert!(
         matches!(e, Error::RetriesExhausted { attempts: 5, .. }),
@@ -200,7 +204,7 @@ fn backoff_jitter_stays_within_its_bounds() {
 fn server_errors_exhaust_the_attempts() {
     let server = TestServer::always(Reply::status(500));
     let clock = sim_clock();
-    let client = kds_client(&server, None, exact_policy(3, 60), &clock);
+    let client = kds_source(&server, None, exact_policy(3, 60), &clock);
     let e = client.vcek(&milan_request()).unwrap_err();
     match &e {
         Error::RetriesExhausted {
@@ -231,7 +235,7 @@ fn the_deadline_bounds_backoff() {
     let server = TestServer::always(Reply::status(503));
     let clock = sim_clock();
     // 1 + 2 + 4 = 7 s fit in 10 s; the next backoff (8 s) would not.
-    let client = kds_client(&server, None, exact_policy(10, 10), &clock);
+    let client = kds_source(&server, None, exact_policy(10, 10), &clock);
     let e = client.vcek(&milan_request()).unwrap_err();
     assert!(
         matches!(e, Error::RetriesExhausted { attempts: 4, .. }),
@@ -245,7 +249,7 @@ fn the_deadline_bounds_backoff() {
 fn not_found_is_final_after_one_request() {
     let server = TestServer::always(Reply::status(404));
     let clock = sim_clock();
-    let client = kds_client(&server, None, exact_policy(5, 60), &clock);
+    let client = kds_source(&server, None, exact_policy(5, 60), &clock);
     let request = milan_request();
     let e = client.vcek(&request).unwrap_err();
     assert!(matches!(e, Error::NotFound { .. }), "{e:?}");
@@ -254,7 +258,7 @@ fn not_found_is_final_after_one_request() {
         e.to_string(),
         format!(
             "AMD KDS has no certificate for this chip and TCB (GET {} answered 404 Not Found)",
-            client.vcek_url(&request)
+            client.kds().vcek_url(&request)
         )
     );
     assert_eq!(server.count(), 1);
@@ -264,7 +268,7 @@ fn not_found_is_final_after_one_request() {
 #[test]
 fn other_client_errors_are_final() {
     let server = TestServer::always(Reply::status(403));
-    let client = kds_client(&server, None, exact_policy(5, 60), &sim_clock());
+    let client = kds_source(&server, None, exact_policy(5, 60), &sim_clock());
     let e = client.crl(Generation::Genoa).unwrap_err();
     assert!(matches!(e, Error::HttpStatus { status: 403, .. }), "{e:?}");
     assert_eq!(server.count(), 1);
@@ -277,15 +281,14 @@ fn connection_refused_is_retried_with_backoff() {
         listener.local_addr().unwrap().port()
     }; // closed again: connections are refused
     let clock = sim_clock();
-    let client = KdsClient::new(KdsConfig {
+    let kds = KdsClient::new(KdsConfig {
         base_url: format!("http://127.0.0.1:{port}"),
         http: loopback_http(),
         retry: exact_policy(3, 60),
-        cache: amd_kds::CacheConfig::Disabled,
-        offline: false,
     })
     .unwrap()
     .with_clock(clock.clone());
+    let client = CertificateSource::new(kds, Cache::disabled());
     let e = client.vcek(&milan_request()).unwrap_err();
     assert!(
         matches!(
@@ -315,7 +318,7 @@ fn a_broken_transfer_is_retried() {
         _ => Reply::ok(body.clone()),
     });
     let clock = sim_clock();
-    let client = kds_client(&server, None, exact_policy(5, 60), &clock);
+    let client = kds_source(&server, None, exact_policy(5, 60), &clock);
     let fetched = client.vcek(&milan_request()).unwrap();
     assert_eq!(fetched.value.der(), vcek().as_slice());
     assert_eq!(server.count(), 2);
@@ -326,17 +329,18 @@ fn a_broken_transfer_is_retried() {
 fn a_server_that_never_answers_times_out() {
     let server = TestServer::always(Reply::Hang);
     let clock = sim_clock();
-    let client = KdsClient::new(KdsConfig {
+    let kds = KdsClient::new(KdsConfig {
         http: HttpConfig {
             connect_timeout: Duration::from_secs(2),
             timeout: Duration::from_millis(300),
             proxy: ProxyConfig::Disabled,
             ..HttpConfig::default()
         },
-        ..kds_config(&server, None, exact_policy(2, 60))
+        ..kds_config(&server, exact_policy(2, 60))
     })
     .unwrap()
     .with_clock(clock.clone());
+    let client = CertificateSource::new(kds, Cache::disabled());
     let started = Instant::now();
     let e = client.vcek(&milan_request()).unwrap_err();
     let elapsed = started.elapsed();
@@ -364,7 +368,7 @@ fn a_server_that_never_answers_times_out() {
 fn storm(reply: Reply) -> (usize, Duration, Error) {
     let server = TestServer::always(reply);
     let clock = sim_clock();
-    let client = kds_client(&server, None, exact_policy(100, 30), &clock);
+    let client = kds_source(&server, None, exact_policy(100, 30), &clock);
     let e = client.vcek(&milan_request()).unwrap_err();
     (server.count(), clock.total_slept(), e)
 }
@@ -396,7 +400,7 @@ fn a_30_second_storm_of_429s_is_bounded() {
 fn the_default_policy_bounds_a_storm_by_attempts() {
     let server = TestServer::always(Reply::status(429).with_header("Retry-After", "1"));
     let clock = sim_clock();
-    let client = kds_client(&server, None, RetryPolicy::default(), &clock);
+    let client = kds_source(&server, None, RetryPolicy::default(), &clock);
     let e = client.vcek(&milan_request()).unwrap_err();
     assert!(
         matches!(e, Error::RetriesExhausted { attempts: 5, .. }),
@@ -440,10 +444,10 @@ fn every_attempt_is_logged_at_debug_level() {
         0 => Reply::status(503),
         _ => Reply::ok(body.clone()),
     });
-    let client = kds_client(&server, None, exact_policy(5, 60), &sim_clock());
+    let client = kds_source(&server, None, exact_policy(5, 60), &sim_clock());
     let request = milan_request();
     client.vcek(&request).unwrap();
-    let url = client.vcek_url(&request);
+    let url = client.kds().vcek_url(&request);
     let lines: Vec<String> = capture
         .0
         .lock()

@@ -11,8 +11,7 @@ use std::fmt;
 use hcl_parse::HexBytes;
 use vtpm_quote::HashAlg;
 
-use crate::evidence::EvidenceVersion;
-use crate::firmware::FirmwareClaims;
+use crate::claims::FirmwareClaims;
 
 /// What kind of failure an error is: what a caller can do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -91,8 +90,10 @@ pub enum Error {
     Hcl(hcl_parse::Error),
     /// The SNP report, its certificates, revocation or report policy (snp-verify).
     Report(snp_verify::Error),
-    /// The vTPM quote, the AK or the event log (vtpm-quote).
+    /// The vTPM quote or the AK (vtpm-quote).
     Quote(vtpm_quote::Error),
+    /// The TCG event log (tcg-eventlog).
+    EventLog(tcg_eventlog::Error),
     /// Fetching certificates or a CRL (amd-kds).
     #[cfg(feature = "fetch")]
     Fetch(amd_kds::Error),
@@ -131,6 +132,7 @@ impl std::error::Error for Error {
             Self::Hcl(error) => Some(error),
             Self::Report(error) => Some(error),
             Self::Quote(error) => Some(error),
+            Self::EventLog(error) => Some(error),
             #[cfg(feature = "fetch")]
             Self::Fetch(error) => Some(error),
             #[cfg(feature = "attester")]
@@ -158,6 +160,7 @@ from_inner!(
     Hcl(hcl_parse::Error),
     Report(snp_verify::Error),
     Quote(vtpm_quote::Error),
+    EventLog(tcg_eventlog::Error),
     Fetch(amd_kds::Error)["fetch"],
     Tpm(vtpm_quote::guest::TpmError)["attester"],
     Missing(Missing),
@@ -211,9 +214,12 @@ pub enum Staleness {
     NoNonce,
     /// The evidence format cannot bind the report to the nonce.
     #[error(
-        "a fresh report is required, but {0:?} evidence does not bind the report to the nonce (only version 2 does)"
+        "a fresh report is required, but version {version} evidence does not bind the report to the nonce (only version 2 does)"
     )]
-    FormatCannotBind(EvidenceVersion),
+    FormatCannotBind {
+        /// The evidence format's version.
+        version: u8,
+    },
 }
 
 /// A vTPM policy check that failed (PCRs, vm-configuration, event log).
@@ -355,6 +361,7 @@ impl Error {
             Self::Hcl(error) => hcl_check(error),
             Self::Report(error) => report_check(error),
             Self::Quote(error) => quote_check(error).0,
+            Self::EventLog(_) => Check::EventLog,
             #[cfg(feature = "fetch")]
             Self::Fetch(_) => Check::Certificates,
             #[cfg(feature = "attester")]
@@ -377,6 +384,12 @@ impl Error {
             },
             Self::Report(error) => report_kind(error),
             Self::Quote(error) => quote_check(error).1,
+            Self::EventLog(error) => match error {
+                tcg_eventlog::Error::Malformed { .. } => ErrorKind::Input,
+                tcg_eventlog::Error::Mismatch { .. }
+                | tcg_eventlog::Error::DataContradictsDigest { .. }
+                | tcg_eventlog::Error::NotComparable { .. } => ErrorKind::Verification,
+            },
             #[cfg(feature = "fetch")]
             Self::Fetch(error) => match error.kind() {
                 amd_kds::ErrorKind::Malformed | amd_kds::ErrorKind::InvalidInput => {
@@ -401,6 +414,7 @@ impl Error {
             Self::Hcl(error) => error.to_string(),
             Self::Report(error) => error.to_string(),
             Self::Quote(error) => error.to_string(),
+            Self::EventLog(error) => error.to_string(),
             #[cfg(feature = "fetch")]
             Self::Fetch(error) => error.to_string(),
             #[cfg(feature = "attester")]
@@ -508,10 +522,6 @@ fn quote_check(error: &vtpm_quote::Error) -> (Check, ErrorKind) {
         | E::PcrDigestMismatch { .. }
         | E::PcrLength { .. } => (Check::PcrDigest, ErrorKind::Verification),
         E::QualifiedSignerMismatch { .. } => (Check::QualifiedSigner, ErrorKind::Verification),
-        E::BadEventLog { .. } => (Check::EventLog, ErrorKind::Input),
-        E::EventLogMismatch { .. }
-        | E::EventDataContradictsDigest { .. }
-        | E::EventLogNotComparable { .. } => (Check::EventLog, ErrorKind::Verification),
         E::BadKey { .. } => (Check::AkFromClaims, ErrorKind::Verification),
         E::Truncated { .. }
         | E::TrailingBytes { .. }

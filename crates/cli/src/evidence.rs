@@ -24,6 +24,17 @@ pub enum EvidenceVersion {
     V2,
 }
 
+impl EvidenceVersion {
+    /// The format's number (0 for the unversioned one).
+    pub fn number(self) -> u8 {
+        match self {
+            Self::V0 => 0,
+            Self::V1 => 1,
+            Self::V2 => 2,
+        }
+    }
+}
+
 /// The most certificates an evidence's `cert_chain` may carry (a chain is two; a few
 /// products' chains fit).
 pub const MAX_CERT_CHAIN: usize = 8;

@@ -5,10 +5,10 @@
 //! Only Azure's paravisor layout makes the claims meaningful: known firmware (ID-key digest or
 //! launch measurement), VMPL 0, and an all-zero host_data (Azure's container hosts set it).
 
-use hcl_parse::{Hex, SnpReport};
-use serde::Serialize;
+use hcl_parse::SnpReport;
 use snp_verify::Policy;
 
+use crate::claims::FirmwareClaims;
 use crate::error::{Check, Error};
 use crate::verdict::Recorder;
 
@@ -29,98 +29,18 @@ pub(crate) fn identify(
         );
         return Ok((firmware, without_firmware_identity(policy)));
     }
-    firmware.require_known()?;
+    require_known(&firmware)?;
     record.passed(&[Check::FirmwareIdentity]);
     Ok((firmware, policy.clone()))
 }
 
-/// The values that identify the firmware, and whether each met the policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FirmwareClaims {
-    /// SHA-384 of the key that signed the launched firmware.
-    pub id_key_digest: Hex<48>,
-    /// SHA-384 of the author key (zero when unused).
-    pub author_key_digest: Hex<48>,
-    /// Launch measurement.
-    pub measurement: Hex<48>,
-    /// VMPL of the requester.
-    pub vmpl: u32,
-    /// Host data.
-    pub host_data: Hex<32>,
-    /// The ID-key digest (and author key, if the policy lists any) is allowed.
-    pub id_key_allowed: bool,
-    /// The measurement is allowed.
-    pub measurement_allowed: bool,
-    /// VMPL is 0.
-    pub vmpl_ok: bool,
-    /// host_data is all zero, or one the policy names.
-    pub host_data_ok: bool,
-    /// The caller accepted unknown firmware ([`crate::VerifyOptions::allow_unknown_firmware`]).
-    pub unknown_firmware_allowed: bool,
-}
-
-impl FirmwareClaims {
-    /// Reads the values from the report and compares them with the policy.
-    pub fn of(report: &SnpReport<'_>, policy: &Policy, unknown_firmware_allowed: bool) -> Self {
-        let contains = |list: &[Hex<48>], value: &[u8; 48]| list.iter().any(|h| &h.0 == value);
-        let author_ok = policy.allowed_author_key_digests.is_empty()
-            || contains(
-                &policy.allowed_author_key_digests,
-                report.author_key_digest(),
-            );
-        let host_data_ok = if policy.allowed_host_data.is_empty() {
-            report.host_data().iter().all(|&b| b == 0)
-        } else {
-            policy
-                .allowed_host_data
-                .iter()
-                .any(|h| &h.0 == report.host_data())
-        };
-        Self {
-            id_key_digest: Hex(*report.id_key_digest()),
-            author_key_digest: Hex(*report.author_key_digest()),
-            measurement: Hex(*report.measurement()),
-            vmpl: report.vmpl(),
-            host_data: Hex(*report.host_data()),
-            id_key_allowed: contains(&policy.allowed_id_key_digests, report.id_key_digest())
-                && author_ok,
-            measurement_allowed: contains(&policy.allowed_measurements, report.measurement()),
-            vmpl_ok: report.vmpl() == 0,
-            host_data_ok,
-            unknown_firmware_allowed,
-        }
+/// Refuses evidence whose firmware is not identified, not at VMPL 0, or whose host_data is not
+/// zero (or the value the policy names).
+pub(crate) fn require_known(firmware: &FirmwareClaims) -> Result<(), Error> {
+    if firmware.problems().is_empty() {
+        return Ok(());
     }
-
-    /// Whether the firmware is identified by ID key or by measurement.
-    pub fn identified(&self) -> bool {
-        self.id_key_allowed || self.measurement_allowed
-    }
-
-    /// What keeps the firmware from being trusted; empty when it is.
-    pub fn problems(&self) -> Vec<&'static str> {
-        let mut problems = Vec::new();
-        if !self.identified() {
-            problems.push("neither the ID-key digest nor the measurement is allowed by the policy");
-        }
-        if !self.vmpl_ok {
-            problems.push("the report was not requested at VMPL 0");
-        }
-        if !self.host_data_ok {
-            problems.push(
-                "host_data is not zero (Azure's container hosts set it; its confidential VMs do not)",
-            );
-        }
-        problems
-    }
-
-    /// Refuses evidence whose firmware is not identified, not at VMPL 0, or whose host_data is
-    /// not zero (or the value the policy names).
-    pub fn require_known(&self) -> Result<(), Error> {
-        if self.problems().is_empty() {
-            return Ok(());
-        }
-        Err(Error::UnknownFirmware(Box::new(self.clone())))
-    }
+    Err(Error::UnknownFirmware(Box::new(firmware.clone())))
 }
 
 /// The report policy without the firmware-identity fields, for a caller that accepts unknown

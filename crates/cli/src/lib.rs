@@ -35,7 +35,7 @@
 //! A service verifying evidence from many VMs gives its verifier a [`VerificationCache`]
 //! ([`Verifier::with_cache`]: verified AMD chains, VCEKs and their P-384 tables, shared across
 //! threads) and verifies batches over all cores with [`Verifier::verify_batch`] (see
-//! [`batch`] and `docs/performance.md`).
+//! [`VerificationCache`] and `docs/performance.md`).
 //!
 //! Gathering evidence on the guest (feature `attester`):
 //!
@@ -52,8 +52,10 @@
 
 #[cfg(feature = "attester")]
 pub mod attester;
-pub mod batch;
+mod batch;
+mod cache;
 pub mod certs;
+mod claims;
 mod error;
 mod evidence;
 #[cfg(feature = "fetch")]
@@ -66,16 +68,17 @@ mod verifier;
 
 #[cfg(feature = "fetch")]
 pub use amd_kds;
-pub use batch::{BatchItem, CacheLimits, CacheMode, VerificationCache};
+pub use batch::BatchItem;
+pub use cache::{CacheLimits, CacheMode, VerificationCache};
+pub use claims::{EventLogClaims, FirmwareClaims, VmConfigurationClaims};
 pub use error::{Check, Error, ErrorKind, Missing, PolicyViolation, Staleness};
 pub use evidence::{DEFAULT_SIZE_LIMIT, Evidence, EvidenceVersion, MAX_CERT_CHAIN, QuoteParts};
-pub use firmware::FirmwareClaims;
 pub use policy::{
     DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, EventLogPolicy, EvidencePolicy, PRESETS,
     PcrPolicy, VmConfigurationPolicy,
 };
 pub use stages::HardwareReport;
-pub use verdict::{CheckRecord, EventLogClaims, Outcome, VerifiedEvidence, VmConfigurationClaims};
+pub use verdict::{CheckRecord, Outcome, VerifiedEvidence};
 pub use verifier::{Certificates, Verifier, VerifyOptions, check_report_data};
 pub use vtpm_quote::{ExpectedNonce, MAX_NONCE_LEN};
-pub use {hcl_parse, snp_verify, vtpm_quote};
+pub use {hcl_parse, snp_verify, tcg_eventlog, vtpm_quote};

@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use hcl_parse::HexBytes;
 use serde::{Deserialize, Serialize};
 use snp_verify::Policy;
-use vtpm_quote::eventlog::{CMDLINE_PCRS, KERNEL_STUB_PCR};
+use tcg_eventlog::{CMDLINE_PCRS, KERNEL_STUB_PCR};
 use vtpm_quote::{HashAlg, VerifiedQuote};
 
+use crate::claims::EventLogClaims;
 use crate::error::{Error, PolicyViolation};
-use crate::verdict::EventLogClaims;
 
 /// Names of the presets.
 pub const PRESETS: [&str; 2] = snp_verify::PRESETS;

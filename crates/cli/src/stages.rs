@@ -6,15 +6,16 @@
 
 use hcl_parse::{HclReport, HexBytes, RuntimeClaims};
 use snp_verify::RevocationStatus;
-use vtpm_quote::eventlog::EventLog;
+use tcg_eventlog::EventLog;
 use vtpm_quote::{
     AkPublic, ExpectedNonce, QuoteAttest, QuoteSignature, VerifiedQuote, check_qualified_signer,
     verify_quote,
 };
 
+use crate::claims::EventLogClaims;
 use crate::error::{Check, Error, Staleness};
 use crate::evidence::{Evidence, EvidenceVersion};
-use crate::verdict::{EventLogClaims, Recorder};
+use crate::verdict::Recorder;
 
 /// The hardware report inside an HCL report, by platform.
 #[derive(Debug, Clone, Copy)]
@@ -145,7 +146,10 @@ pub(crate) fn decide_freshness(
             .into())
         }
         (EvidenceVersion::V2, ExpectedNonce::NotChecked, _) => Err(Staleness::NoNonce.into()),
-        (version, _, _) => Err(Staleness::FormatCannotBind(version).into()),
+        (version, _, _) => Err(Staleness::FormatCannotBind {
+            version: version.number(),
+        }
+        .into()),
     }
 }
 

@@ -4,12 +4,11 @@
 use hcl_parse::{Hex, HexBytes};
 use serde::Serialize;
 use snp_verify::{RevocationStatus, VerifiedReport};
-use vtpm_quote::eventlog::{BootSummary, LogFormat, VerifiedEventLog};
-use vtpm_quote::{HashAlg, PcrBankSelection, VerifiedQuote};
+use vtpm_quote::VerifiedQuote;
 
+use crate::claims::{EventLogClaims, FirmwareClaims, VmConfigurationClaims};
 use crate::error::Check;
 use crate::evidence::EvidenceVersion;
-use crate::firmware::FirmwareClaims;
 
 /// How a check ended in a successful verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -68,79 +67,6 @@ impl Recorder {
 
     pub(crate) fn into_checks(self) -> Vec<CheckRecord> {
         self.checks
-    }
-}
-
-/// The vm-configuration claims a relying party reads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct VmConfigurationClaims {
-    /// Secure boot enabled.
-    pub secure_boot: Option<bool>,
-    /// vTPM enabled.
-    pub tpm_enabled: Option<bool>,
-    /// Serial console enabled.
-    pub console_enabled: Option<bool>,
-    /// vTPM state persisted.
-    pub tpm_persisted: Option<bool>,
-    /// The VM's unique id.
-    pub vm_unique_id: Option<String>,
-}
-
-impl VmConfigurationClaims {
-    pub(crate) fn of(config: &hcl_parse::VmConfiguration<'_>) -> Self {
-        Self {
-            secure_boot: config.secure_boot,
-            tpm_enabled: config.tpm_enabled,
-            console_enabled: config.console_enabled,
-            tpm_persisted: config.tpm_persisted,
-            vm_unique_id: config.vm_unique_id.as_deref().map(String::from),
-        }
-    }
-}
-
-/// What the evidence's TCG event log says, once it replayed to the quoted PCRs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EventLogClaims {
-    /// The record format.
-    pub format: LogFormat,
-    /// How many records the log has.
-    pub events: usize,
-    /// PCRs whose replayed value equals the quoted one, by bank: PCRs 0-7 and every other PCR
-    /// the log extends, where the quote covers them.
-    pub matched_pcrs: Vec<PcrBankSelection>,
-    /// PCRs the log extends that the quote does not cover (their events are not attested).
-    pub unquoted_pcrs: Vec<PcrBankSelection>,
-    /// What booted, from the events of matched PCRs only.
-    #[serde(flatten)]
-    pub summary: BootSummary,
-}
-
-fn by_bank(pairs: &[(HashAlg, u8)]) -> Vec<PcrBankSelection> {
-    let mut banks: Vec<PcrBankSelection> = Vec::new();
-    for &(bank, index) in pairs {
-        match banks.iter_mut().find(|b| b.bank == bank) {
-            Some(selection) => selection.indices.push(index),
-            None => banks.push(PcrBankSelection {
-                bank,
-                indices: vec![index],
-            }),
-        }
-    }
-    for selection in &mut banks {
-        selection.indices.sort_unstable();
-    }
-    banks
-}
-
-impl EventLogClaims {
-    pub(crate) fn of(verified: &VerifiedEventLog<'_, '_>) -> Self {
-        Self {
-            format: verified.log().format(),
-            events: verified.log().events().len(),
-            matched_pcrs: by_bank(verified.compared()),
-            unquoted_pcrs: by_bank(verified.unquoted()),
-            summary: verified.summary(),
-        }
     }
 }
 

@@ -23,15 +23,16 @@ use snp_verify::{
     CertRole, Revocation, TrustAnchors, UnixTime, VerifiedCaChain, VerifiedReport,
     authenticate_report,
 };
+use tcg_eventlog::KERNEL_STUB_PCR;
 use vtpm_quote::ExpectedNonce;
-use vtpm_quote::eventlog::KERNEL_STUB_PCR;
 
+use crate::claims::{EventLogClaims, VmConfigurationClaims};
 use crate::error::{Check, Error, Missing};
 use crate::evidence::Evidence;
 use crate::firmware;
 use crate::policy::EvidencePolicy;
 use crate::stages::{self, HardwareReport};
-use crate::verdict::{EventLogClaims, Recorder, VerifiedEvidence, VmConfigurationClaims};
+use crate::verdict::{Recorder, VerifiedEvidence};
 
 /// Certificates and CRL supplied beside the evidence (from files, a cache or a fetch).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -87,7 +88,7 @@ impl VerifyOptions {
 pub struct Verifier {
     anchors: TrustAnchors,
     policy: EvidencePolicy,
-    cache: Option<std::sync::Arc<crate::batch::VerificationCache>>,
+    cache: Option<std::sync::Arc<crate::cache::VerificationCache>>,
 }
 
 impl Verifier {
@@ -110,8 +111,8 @@ impl Verifier {
     }
 
     /// This verifier sharing `cache` (verified chains, VCEKs and their P-384 tables) across
-    /// calls, clones and threads; see [`crate::batch`].
-    pub fn with_cache(mut self, cache: std::sync::Arc<crate::batch::VerificationCache>) -> Self {
+    /// calls, clones and threads; see [`VerificationCache`](crate::VerificationCache).
+    pub fn with_cache(mut self, cache: std::sync::Arc<crate::cache::VerificationCache>) -> Self {
         self.cache = Some(cache);
         self
     }

@@ -14,8 +14,8 @@ use std::path::Path;
 use std::process::Command;
 
 use snp_verify::UnixTime;
-use snp_vtpm::vtpm_quote::eventlog::{Divergence, LogFormat};
-use snp_vtpm::vtpm_quote::{self, HashAlg};
+use snp_vtpm::tcg_eventlog::{self, Divergence, LogFormat};
+use snp_vtpm::vtpm_quote::HashAlg;
 use snp_vtpm::{
     Certificates, Check, Error, ErrorKind, Evidence, EvidencePolicy, ExpectedNonce,
     VerifiedEvidence, Verifier, VerifyOptions,
@@ -151,7 +151,7 @@ fn a_log_that_does_not_replay_to_the_quote_is_refused() {
     );
     assert!(err.message().contains("PCR sha256:8"), "{err}");
     match &err {
-        Error::Quote(vtpm_quote::Error::EventLogMismatch {
+        Error::EventLog(tcg_eventlog::Error::Mismatch {
             pcr: 8,
             divergence: Divergence::AtOrAfter,
             ..
@@ -160,7 +160,7 @@ fn a_log_that_does_not_replay_to_the_quote_is_refused() {
     }
 
     // A log for the SHA-1 bank only cannot be compared with a SHA-256 quote.
-    let mut sha1 = vtpm_quote::eventlog::compose::EventLogBuilder::sha1();
+    let mut sha1 = tcg_eventlog::compose::EventLogBuilder::sha1();
     sha1.separators(0..=7);
     let err = verify(
         &verifier(serde_json::json!({})),
@@ -215,7 +215,7 @@ fn altered_event_data_is_refused() {
     );
     assert!(err.message().contains("sha256 digest"), "{err}");
     match &err {
-        Error::Quote(vtpm_quote::Error::EventDataContradictsDigest {
+        Error::EventLog(tcg_eventlog::Error::DataContradictsDigest {
             pcr: 8,
             bank: HashAlg::Sha256,
             ..
@@ -230,17 +230,15 @@ fn altered_event_data_is_refused() {
 #[test]
 fn every_measured_command_line_must_be_allowed() {
     let evil = "/vmlinuz-6.8.0 root=/dev/vda1 init=/bin/sh";
-    let mut builder = vtpm_quote::eventlog::compose::EventLogBuilder::crypto_agile(&[
-        HashAlg::Sha1,
-        HashAlg::Sha256,
-    ]);
+    let mut builder =
+        tcg_eventlog::compose::EventLogBuilder::crypto_agile(&[HashAlg::Sha1, HashAlg::Sha256]);
     builder
-        .measure(0, vtpm_quote::eventlog::EventType::S_CRTM_CONTENTS, b"fw")
+        .measure(0, tcg_eventlog::EventType::S_CRTM_CONTENTS, b"fw")
         .separators(0..=7)
         .kernel_cmdline(CMDLINE)
         .measure_digests(
             8,
-            vtpm_quote::eventlog::EventType::IPL,
+            tcg_eventlog::EventType::IPL,
             &[
                 (HashAlg::Sha1, vec![0; 20]),
                 (
@@ -380,7 +378,7 @@ fn show_decodes_a_log_and_prints_what_it_replays_to_per_bank() {
     }
 
     // A SHA-1 legacy log is recognised too.
-    let mut legacy = vtpm_quote::eventlog::compose::EventLogBuilder::sha1();
+    let mut legacy = tcg_eventlog::compose::EventLogBuilder::sha1();
     legacy.startup_locality(3).separators(0..=7);
     let file = std::env::temp_dir().join(format!("snp-vtpm-legacy-{}.bin", std::process::id()));
     std::fs::write(&file, legacy.build()).unwrap();
@@ -400,9 +398,9 @@ fn strict() -> Verifier {
 }
 
 /// A Linux boot with the allowed command line, then `extra` applied to the builder.
-fn boot_with(extra: impl FnOnce(&mut vtpm_quote::eventlog::compose::EventLogBuilder)) -> Vec<u8> {
-    use vtpm_quote::eventlog::compose::EventLogBuilder;
-    use vtpm_quote::eventlog::{EFI_GLOBAL_VARIABLE, EventType};
+fn boot_with(extra: impl FnOnce(&mut tcg_eventlog::compose::EventLogBuilder)) -> Vec<u8> {
+    use tcg_eventlog::compose::EventLogBuilder;
+    use tcg_eventlog::{EFI_GLOBAL_VARIABLE, EventType};
     let mut builder = EventLogBuilder::crypto_agile(&[HashAlg::Sha1, HashAlg::Sha256]);
     builder
         .measure(0, EventType::S_CRTM_CONTENTS, b"synthetic firmware")
@@ -431,7 +429,7 @@ fn the_allowed_boot_passes_the_strict_policy() {
 
 #[test]
 fn a_command_line_that_is_not_utf8_is_listed_and_refused() {
-    use vtpm_quote::eventlog::EventType;
+    use tcg_eventlog::EventType;
     let log = boot_with(|b| {
         let evil = b"/vmlinuz-6.8.0 init=/bin/sh x=a\xD8zz";
         b.measure_hashing(
@@ -454,7 +452,7 @@ fn a_command_line_that_is_not_utf8_is_listed_and_refused() {
 
 #[test]
 fn a_systemd_command_line_with_a_lone_surrogate_is_listed_and_refused() {
-    use vtpm_quote::eventlog::EventType;
+    use tcg_eventlog::EventType;
     let log = boot_with(|b| {
         let mut evil: Vec<u8> = "init=/bin/sh "
             .encode_utf16()
@@ -469,8 +467,8 @@ fn a_systemd_command_line_with_a_lone_surrogate_is_listed_and_refused() {
 
 #[test]
 fn relabelling_an_events_type_hides_nothing() {
-    use vtpm_quote::eventlog::compose::uefi_variable;
-    use vtpm_quote::eventlog::{EFI_GLOBAL_VARIABLE, EventType};
+    use tcg_eventlog::compose::uefi_variable;
+    use tcg_eventlog::{EFI_GLOBAL_VARIABLE, EventType};
     // GRUB's evil command line logged as EV_POST_CODE: still read from PCR 8.
     let evil = "/vmlinuz-6.8.0 root=/dev/vda1 init=/bin/sh";
     let log = boot_with(|b| {
@@ -485,7 +483,7 @@ fn relabelling_an_events_type_hides_nothing() {
 
     // The firmware's SecureBoot=0 relabelled as a boot variable, and a SecureBoot=1
     // measurement added after it: every SecureBoot variable in PCR 7 counts.
-    use vtpm_quote::eventlog::compose::EventLogBuilder;
+    use tcg_eventlog::compose::EventLogBuilder;
     let mut builder = EventLogBuilder::crypto_agile(&[HashAlg::Sha256]);
     builder
         .measure(
@@ -510,19 +508,13 @@ fn relabelling_an_events_type_hides_nothing() {
 fn a_log_without_the_command_line_pcr_events_does_not_replay() {
     // The quote attests the real boot (an evil command line in PCR 8); the log handed over
     // leaves PCR 8 out and carries an allowed command line in PCR 14 instead.
-    use vtpm_quote::eventlog::EventType;
+    use tcg_eventlog::EventType;
     let evil_boot = linux_boot_log(true, "/vmlinuz-6.8.0 init=/bin/sh");
-    let mut handed = vtpm_quote::eventlog::compose::EventLogBuilder::crypto_agile(&[
-        HashAlg::Sha1,
-        HashAlg::Sha256,
-    ]);
+    let mut handed =
+        tcg_eventlog::compose::EventLogBuilder::crypto_agile(&[HashAlg::Sha1, HashAlg::Sha256]);
     handed
         .measure(0, EventType::S_CRTM_CONTENTS, b"synthetic firmware")
-        .efi_variable(
-            &vtpm_quote::eventlog::EFI_GLOBAL_VARIABLE,
-            "SecureBoot",
-            &[1],
-        )
+        .efi_variable(&tcg_eventlog::EFI_GLOBAL_VARIABLE, "SecureBoot", &[1])
         .separators(0..=7)
         .measure_hashing(
             14,
@@ -538,10 +530,8 @@ fn a_log_without_the_command_line_pcr_events_does_not_replay() {
         "{err}"
     );
     // A command line in another PCR is not a command line.
-    let mut in_pcr_14 = vtpm_quote::eventlog::compose::EventLogBuilder::crypto_agile(&[
-        HashAlg::Sha1,
-        HashAlg::Sha256,
-    ]);
+    let mut in_pcr_14 =
+        tcg_eventlog::compose::EventLogBuilder::crypto_agile(&[HashAlg::Sha1, HashAlg::Sha256]);
     in_pcr_14.separators(0..=7).measure_hashing(
         14,
         EventType::IPL,
@@ -580,7 +570,7 @@ fn a_quote_that_leaves_out_the_command_line_pcrs_cannot_meet_the_policy() {
 #[test]
 fn a_description_in_a_command_line_pcr_makes_the_policy_unmeetable() {
     // systemd-stub's credentials initrd: a description, the digest is of an archive.
-    use vtpm_quote::eventlog::EventType;
+    use tcg_eventlog::EventType;
     let description: Vec<u8> = "Credentials initrd\0"
         .encode_utf16()
         .flat_map(u16::to_le_bytes)
@@ -600,8 +590,8 @@ fn a_description_in_a_command_line_pcr_makes_the_policy_unmeetable() {
 
 /// The Linux EFI stub's LoadOptions event: the tag, then its description; the digest covers
 /// the load options in UTF-16.
-fn load_options_event(b: &mut vtpm_quote::eventlog::compose::EventLogBuilder, options: &str) {
-    use vtpm_quote::eventlog::{EventType, LOAD_OPTIONS_TAG};
+fn load_options_event(b: &mut tcg_eventlog::compose::EventLogBuilder, options: &str) {
+    use tcg_eventlog::{EventType, LOAD_OPTIONS_TAG};
     let description = b"LOADED_IMAGE::LoadOptions";
     let mut data = LOAD_OPTIONS_TAG.to_le_bytes().to_vec();
     data.extend_from_slice(&(description.len() as u32).to_le_bytes());
@@ -612,7 +602,7 @@ fn load_options_event(b: &mut vtpm_quote::eventlog::compose::EventLogBuilder, op
 
 #[test]
 fn a_command_line_relabelled_as_a_grub_command_is_still_a_command_line() {
-    use vtpm_quote::eventlog::EventType;
+    use tcg_eventlog::EventType;
     let evil = "/vmlinuz-6.8.0 root=/dev/vda1 init=/bin/sh";
     for label in ["grub_cmd: ", "grub_cmd "] {
         let log = boot_with(|b| {
@@ -666,8 +656,8 @@ fn the_kernels_own_load_options_must_be_a_measured_command_line() {
 fn a_replaced_secure_boot_measurement_makes_secure_boot_unknown() {
     // The firmware's SecureBoot=0 event, its data replaced and its type changed; root then
     // extends PCR 7 with SecureBoot=1 after boot.
-    use vtpm_quote::eventlog::compose::{EventLogBuilder, uefi_variable};
-    use vtpm_quote::eventlog::{EFI_GLOBAL_VARIABLE, EventType};
+    use tcg_eventlog::compose::{EventLogBuilder, uefi_variable};
+    use tcg_eventlog::{EFI_GLOBAL_VARIABLE, EventType};
     let off = uefi_variable(&EFI_GLOBAL_VARIABLE, "SecureBoot", &[0]);
     let mut builder = EventLogBuilder::crypto_agile(&[HashAlg::Sha256]);
     builder

@@ -274,8 +274,8 @@ fn verify_report_checks_report_data_when_asked_and_says_what_verified_covers() {
 
 #[test]
 fn control_characters_from_an_event_log_are_escaped_in_human_output() {
+    use snp_vtpm::tcg_eventlog::compose::EventLogBuilder;
     use snp_vtpm::vtpm_quote::HashAlg;
-    use snp_vtpm::vtpm_quote::eventlog::compose::EventLogBuilder;
     let mut builder = EventLogBuilder::crypto_agile(&[HashAlg::Sha256]);
     builder
         .separators(0..=7)

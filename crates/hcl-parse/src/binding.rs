@@ -6,7 +6,7 @@ use core::fmt;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::error::{Error, Result};
-use crate::hex::Hex;
+use attest_prims::Hex;
 
 /// The hash algorithm that binds the runtime claims into `report_data`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

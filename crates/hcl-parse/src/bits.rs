@@ -1,8 +1,12 @@
 //! The bit fields of an SNP report: guest policy, platform information and key information.
+//!
+//! SEV-SNP Firmware ABI Specification (AMD pub. 56860), rev. 1.58: guest policy, Table 9;
+//! PLATFORM_INFO and the key fields are fields of ATTESTATION_REPORT, Table 23 (rev. 1.57:
+//! Tables 9 and 22).
 
 use core::fmt;
 
-/// The guest policy (report offset 0x008).
+/// The guest policy (report offset 0x008; 56860 rev. 1.58, Table 9).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GuestPolicy(pub u64);
 
@@ -70,7 +74,7 @@ impl fmt::Debug for GuestPolicy {
     }
 }
 
-/// Platform information (report offset 0x040).
+/// Platform information (report offset 0x040; PLATFORM_INFO in 56860 rev. 1.58, Table 23).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PlatformInfo(pub u64);
 
@@ -110,7 +114,7 @@ impl fmt::Debug for PlatformInfo {
     }
 }
 
-/// Which key signed a report (bits 4:2 of key info).
+/// Which key signed a report (bits 4:2 of key info: SIGNING_KEY, 56860 rev. 1.58, Table 23).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum SigningKey {
     /// The chip-unique versioned chip endorsement key.
@@ -134,7 +138,8 @@ impl fmt::Display for SigningKey {
     }
 }
 
-/// Key information (report offset 0x048).
+/// Key information (report offset 0x048: AUTHOR_KEY_EN, MASK_CHIP_KEY and SIGNING_KEY,
+/// 56860 rev. 1.58, Table 23).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct KeyInfo(pub u32);
 

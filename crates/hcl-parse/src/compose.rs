@@ -1,6 +1,7 @@
 //! Writing HCL reports: for test PKIs, simulated vTPMs and fuzz seeds.
 //!
 //! Verifiers never need this; it lives here so that the layout is written in exactly one place.
+//! Behind the `compose` feature (which this crate's own tests and doctests turn on).
 
 use alloc::vec::Vec;
 

@@ -1,8 +1,8 @@
 //! The one error type of this crate: every variant names the failed check and the values seen.
 
-use crate::hex::Hex;
 use alloc::boxed::Box;
 use alloc::string::String;
+use attest_prims::Hex;
 
 /// Why a byte string is not an acceptable HCL report, SNP report or runtime-claims document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -11,8 +11,8 @@ use zerocopy::{FromBytes, Immutable, KnownLayout, Unaligned};
 use crate::binding::{self, HashType};
 use crate::claims::RuntimeClaims;
 use crate::error::{Error, Result};
-use crate::hex::Hex;
 use crate::snp::{SNP_REPORT_SIZE, SnpReport};
+use attest_prims::Hex;
 
 /// "HCLA" as stored.
 const HCL_SIGNATURE: [u8; 4] = *b"HCLA";
@@ -24,7 +24,8 @@ const REQUEST_DATA_HEADER_SIZE: u64 = 20;
 const CAPABILITIES_SIZE: usize = 4;
 /// Where `report_data` sits inside a TDX TDREPORT (REPORTMACSTRUCT.reportdata).
 const TDX_REPORT_DATA_OFFSET: usize = 0x80;
-/// Where `report_data` sits inside an SNP attestation report.
+/// Where `report_data` sits inside an SNP attestation report (REPORT_DATA, 56860 rev. 1.58,
+/// Table 23).
 const SNP_REPORT_DATA_OFFSET: usize = 0x50;
 
 /// The fixed part of an HCL report, 0x4D4 bytes.

@@ -14,6 +14,9 @@
 //! | [`RuntimeClaims`] | the claims JSON: keys by `kid`, `vm-configuration`, `user-data` |
 //! | [`TcbVersion`] | a TCB value, decoded per [`Generation`] |
 //!
+//! AMD's layouts are cited where they are decoded (SEV Secure Nested Paging Firmware ABI
+//! Specification, AMD pub. 56860, with the revision each table number comes from).
+//!
 //! `no_std` with `alloc`; no `unsafe`; every function returns an [`Error`] for bad input and
 //! never panics.
 //!
@@ -38,13 +41,15 @@ extern crate alloc;
 mod binding;
 mod bits;
 mod claims;
+#[cfg(any(test, feature = "compose"))]
 pub mod compose;
 mod error;
 mod hcl;
-mod hex;
 pub mod snp;
 mod tcb;
 
+// Hex display lives in attest-prims; re-exported so that callers keep `hcl_parse::Hex`.
+pub use attest_prims::{Hex, HexBytes, HexSlice};
 pub use binding::{HashType, expected_report_data};
 pub use bits::{GuestPolicy, KeyInfo, PlatformInfo, SigningKey};
 pub use claims::{
@@ -52,7 +57,6 @@ pub use claims::{
 };
 pub use error::{Error, Result};
 pub use hcl::{HclReport, ReportType};
-pub use hex::{Hex, HexBytes, HexSlice};
 pub use snp::{Cpuid, FirmwareVersion, ReportSignature, SnpReport};
 pub use tcb::{Generation, TcbComponents, TcbVersion};
 

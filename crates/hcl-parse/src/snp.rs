@@ -1,4 +1,7 @@
 //! The AMD SEV-SNP ATTESTATION_REPORT (versions 2 to 5), as a zero-copy view.
+//!
+//! Layout: SEV Secure Nested Paging Firmware ABI Specification (AMD pub. 56860), rev. 1.58,
+//! Table 23: ATTESTATION_REPORT (Table 22 in rev. 1.57).
 
 use core::fmt;
 
@@ -11,12 +14,14 @@ use crate::tcb::{Generation, TcbVersion};
 
 /// Size of an SNP attestation report.
 pub const SNP_REPORT_SIZE: usize = 0x4A0;
-/// Length of the signed part of the report: offsets 0x000..0x2A0.
+/// Length of the signed part of the report: offsets 0x000..0x2A0 (56860 rev. 1.58, Table 23:
+/// the signature covers bytes 0x000 to 0x29F).
 pub const SIGNED_LEN: usize = 0x2A0;
 /// The newest report version whose layout this crate knows.
 pub const NEWEST_KNOWN_VERSION: u32 = 5;
 
-/// The byte layout of an SNP attestation report (little-endian, unaligned).
+/// The byte layout of an SNP attestation report (little-endian, unaligned): ATTESTATION_REPORT,
+/// SEV-SNP Firmware ABI Specification (AMD pub. 56860), rev. 1.58, Table 23.
 ///
 /// Public so that tools which compose reports (the test PKI, fuzz seeds) use the same offsets
 /// as the parser; verifiers should use [`SnpReport`].
@@ -98,7 +103,8 @@ impl fmt::Display for FirmwareVersion {
     }
 }
 
-/// The ECDSA P-384 signature as stored: R and S, 72 bytes each, little-endian, zero-padded.
+/// The ECDSA P-384 signature as stored: R and S, 72 bytes each, little-endian, zero-padded
+/// (56860 rev. 1.58, Table 141: ECDSA P-384 with SHA-384 signature; Table 135 in rev. 1.57).
 #[derive(Debug, Clone, Copy)]
 pub struct ReportSignature<'a> {
     /// R as stored.
@@ -183,7 +189,7 @@ impl<'a> SnpReport<'a> {
         self.raw.vmpl.get()
     }
 
-    /// Signature algorithm (1 = ECDSA P-384 with SHA-384).
+    /// Signature algorithm (1 = ECDSA P-384 with SHA-384; 56860 rev. 1.58, Table 139).
     pub fn signature_algo(&self) -> u32 {
         self.raw.signature_algo.get()
     }
@@ -268,7 +274,7 @@ impl<'a> SnpReport<'a> {
         &self.raw.chip_id
     }
 
-    /// True when the chip id is all zero, as it is when the guest asked to mask it.
+    /// True when the chip id is all zero, as it is when the host has masked it (MaskChipId).
     pub fn is_chip_id_masked(&self) -> bool {
         self.raw.chip_id.iter().all(|&b| b == 0)
     }

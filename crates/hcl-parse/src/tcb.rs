@@ -1,4 +1,7 @@
 //! CPU generations and TCB versions, whose byte layout depends on the generation.
+//!
+//! TCB_VERSION: SEV-SNP Firmware ABI Specification (AMD pub. 56860), rev. 1.58, Tables 3 and 4
+//! (one layout per product family; the same numbers in rev. 1.57).
 
 use core::fmt;
 
@@ -47,7 +50,8 @@ impl Generation {
             .find(|generation| generation.name().eq_ignore_ascii_case(family))
     }
 
-    /// Length of the hardware id a VCEK of this generation carries.
+    /// Length of the hardware id a VCEK of this generation carries (its hwID extension, VCEK
+    /// Certificate and KDS Interface Specification, AMD pub. 57230).
     pub fn hwid_len(self) -> usize {
         match self {
             Self::Milan | Self::Genoa => 64,
@@ -78,7 +82,8 @@ pub struct TcbComponents {
     pub microcode: u8,
 }
 
-/// A TCB_VERSION as stored: eight bytes whose meaning depends on the generation.
+/// A TCB_VERSION as stored: eight bytes whose meaning depends on the generation (56860 rev. 1.58,
+/// Tables 3 and 4).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TcbVersion(pub [u8; 8]);
 

@@ -64,7 +64,9 @@ pub(crate) fn unknown_cpu_model(report: &SnpReport<'_>, generation: Generation) 
     }
 }
 
-/// Checks key kind, hwID and every SPL of the certificate against the report.
+/// Checks key kind, hwID and every SPL of the certificate against the report: SIGNING_KEY,
+/// CHIP_ID and REPORTED_TCB (56860 rev. 1.58, Table 23) against the leaf's extensions (57230
+/// rev. 0.51, Table 8).
 pub fn check_leaf_matches_report(
     report: &SnpReport<'_>,
     leaf: &VerifiedLeaf,

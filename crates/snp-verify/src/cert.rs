@@ -1,5 +1,6 @@
 //! One X.509 certificate as AMD issues them: the exact signed bytes, names, validity, keys and
-//! the RSASSA-PSS signature every AMD CA uses.
+//! the RSASSA-PSS signature every AMD CA uses (the certificates: VCEK Certificate and KDS
+//! Interface Specification, AMD pub. 57230; the parameters' encoding: RFC 4055, section 3.1).
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -216,15 +217,17 @@ pub(crate) fn verify_pss(
 ) -> Result<()> {
     check_pss_parameters(role, algorithm)?;
     let digest: [u8; 48] = Sha384::digest(signed).into();
-    let engine = crate::rsa_pss::RsaEngine::default();
-    if crate::rsa_pss::verify_pss_sha384(engine, key, &digest, signature, usize::from(AMD_SALT_LEN))
-    {
+    let engine = attest_prims::rsa::RsaEngine::default();
+    let salt_len = usize::from(AMD_SALT_LEN);
+    if attest_prims::rsa::verify_pss_sha384(engine, key, &digest, signature, salt_len) {
         Ok(())
     } else {
         Err(Error::BadCertificateSignature { role, issuer })
     }
 }
 
+/// RSASSA-PSS-params (RFC 4055, 3.1) must name SHA-384 (parameters NULL or absent), MGF1 with
+/// SHA-384 and salt length 48: what every AMD ARK, ASK, ASVK and CRL signature carries.
 fn check_pss_parameters(role: CertRole, algorithm: &AlgorithmIdentifierOwned) -> Result<()> {
     let wrong = |found: String| Error::SignatureAlgorithm {
         role,

@@ -1,5 +1,8 @@
 //! The AMD certificate chain: a pinned ARK, the ASK or ASVK it signed, and the VCEK or VLEK
 //! that intermediate signed.
+//!
+//! VCEK chains: VCEK Certificate and KDS Interface Specification (AMD pub. 57230); VLEK chains:
+//! Versioned Loaded Endorsement Key (VLEK) Certificate Definition (AMD pub. 58369).
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -11,10 +14,10 @@ use x509_cert::name::Name;
 
 use crate::anchors::TrustAnchors;
 use crate::cert::{ParsedCert, Validity, common_name};
-use crate::ecdsa::P384KeyTable;
 use crate::error::{CertRole, Error, Result};
 use crate::extensions::AmdExtensions;
 use crate::time::UnixTime;
+use attest_prims::ecdsa::P384KeyTable;
 
 const OID_EC_PUBLIC_KEY: der::asn1::ObjectIdentifier =
     der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");

@@ -1,4 +1,6 @@
-//! Revocation: a KDS CRL, signed by the pinned ARK and current at the verification time.
+//! Revocation: a KDS CRL, signed by the pinned ARK and current at the verification time (KDS
+//! serves it at `/vcek/v1/{product}/crl`: VCEK Certificate and KDS Interface Specification,
+//! AMD pub. 57230).
 
 use alloc::format;
 use alloc::string::ToString;

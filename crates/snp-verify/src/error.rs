@@ -39,7 +39,8 @@ impl fmt::Display for CertRole {
     }
 }
 
-/// The class of a failure, for exit codes and for callers that react differently to each.
+/// The class of a failure, for callers that react differently to each (the `snp-vtpm` facade
+/// maps it into its own typed error's `kind()`, from which its binary derives exit codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum ErrorKind {
     /// The input is not well formed (bad DER, bad report layout).

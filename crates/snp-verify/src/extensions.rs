@@ -1,5 +1,9 @@
 //! The AMD extensions of a VCEK or VLEK (OID arc 1.3.6.1.4.1.3704.1), decoded strictly.
 //!
+//! The OIDs: VCEK Certificate and KDS Interface Specification (AMD pub. 57230), rev. 0.51,
+//! Table 8 (structVersion to hwID); `fmcSPL` is Turin's, `cspId` the VLEK's (VLEK Certificate
+//! Definition, AMD pub. 58369).
+//!
 //! Each value sits inside the extension's OCTET STRING: SPLs and the struct version as a DER
 //! INTEGER, the product name and CSP id as an IA5String, the hwID as raw bytes with no tag.
 
@@ -27,7 +31,7 @@ enum Field {
     CspId,
 }
 
-/// (OID, name, field) of every AMD extension.
+/// (OID, name, field) of every AMD extension (57230 rev. 0.51, Table 8, with fmcSPL and cspId).
 const KNOWN: [(&str, &str, Field); 13] = [
     (
         "1.3.6.1.4.1.3704.1.1",

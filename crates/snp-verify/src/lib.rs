@@ -9,21 +9,27 @@
 //! | revocation | a KDS CRL signed by the pinned ARK, current at the given time ([`Revocation`]) |
 //! | appraisal | a [`Policy`] (presets `snp-default`, `azure-cvm`); a different [`ErrorKind`] |
 //!
-//! The report signature is checked by a verification-only P-384 path ([`ecdsa`]: precomputed
-//! generator table, per-VCEK tables in a bounded [`KeyTableCache`], no final inversion);
-//! p384's own verifier stays selectable ([`EcdsaEngine::Stock`], or build without the
-//! default `fast-p384` feature).
+//! The report signature is checked by attest-prims' verification-only P-384 path (precomputed
+//! generator table, per-VCEK tables kept in a bounded [`KeyTableCache`], no final inversion),
+//! and the chain's RSASSA-PSS signatures by its verification-only RSA path; building without
+//! the default `fast-p384` and `fast-rsa` features selects the RustCrypto verifiers instead.
+//!
+//! AMD's documents are cited at the checks: the SEV Secure Nested Paging Firmware ABI
+//! Specification (AMD pub. 56860) for the report and its signature, the Versioned Chip Endorsement
+//! Key (VCEK) Certificate and KDS Interface Specification (AMD pub. 57230) for the chain, the
+//! VCEK extensions and the CRL, and the Versioned Loaded Endorsement Key (VLEK) Certificate
+//! Definition (AMD pub. 58369) for VLEK chains.
 //!
 //! Verification is a pure function of (report, certificates, anchors, policy, time): no clock,
 //! no network, no global state. `no_std` with `alloc`; no `unsafe`.
 //!
 //! ```no_run
-//! use snp_verify::{Policy, TrustAnchors, UnixTime, VerifyOptions, verify_report};
+//! use snp_verify::{Policy, TrustAnchors, UnixTime, ReportOptions, verify_report};
 //! use hcl_parse::SnpReport;
 //!
 //! # fn run(report: &[u8], vcek: &[u8], ask: &[u8], ark: &[u8]) -> Result<(), snp_verify::Error> {
 //! let report = SnpReport::from_bytes(report)?;
-//! let options = VerifyOptions::at(UnixTime::from_secs(1_735_689_600));
+//! let options = ReportOptions::at(UnixTime::from_secs(1_735_689_600));
 //! let verified = verify_report(&TrustAnchors::amd(), &report, vcek, &[ask, ark], &options, &Policy::snp_default())?;
 //! println!("{} report at VMPL {}", verified.product(), verified.vmpl());
 //! # Ok(())
@@ -39,32 +45,38 @@ mod cert;
 mod chain;
 mod consthex;
 mod crl;
-pub mod ecdsa;
 mod error;
 mod extensions;
 mod policy;
-pub mod rsa_pss;
 mod signature;
 mod time;
 mod verified;
 mod verify;
 
 pub use anchors::{AMD_PINS, Pin, TrustAnchors};
+pub use attest_prims::ecdsa::P384KeyTable;
 pub use binding::{check_leaf_matches_report, resolve_generation};
 pub use chain::{LeafCertificate, VerifiedCaChain, VerifiedLeaf};
 pub use crl::{Revocation, RevocationStatus, check_revocation, verify_crl_signature};
-pub use ecdsa::{EcdsaEngine, KeyTableCache, P384KeyTable};
 pub use error::{CertRole, Error, ErrorKind, Result};
 pub use extensions::AmdExtensions;
 pub use hcl_parse;
 pub use policy::{
-    AZURE_PARAVISOR_ID_KEY_DIGESTS, MinimumTcb, PRESETS, Policy, PolicyCheck, PolicyViolation,
+    AZURE_PARAVISOR_ID_KEY_DIGESTS, FirmwareListing, Listing, MinimumTcb, PRESETS, Policy,
+    PolicyCheck, PolicyViolation,
 };
-pub use rsa_pss::RsaEngine;
-pub use signature::{report_signature, verify_report_signature, verify_report_signature_with};
+pub use signature::{report_signature, verify_report_signature};
 pub use time::UnixTime;
 pub use verified::{GuestPolicyClaims, TcbClaims, VerifiedReport};
 pub use verify::{
-    AuthenticReport, UnrevokedReport, VerifyOptions, authenticate_report, authenticate_report_with,
-    verify_report, verify_report_with,
+    AuthenticReport, ReportOptions, UnrevokedReport, authenticate_report, verify_report,
+    verify_report_with,
 };
+
+/// The P-384 tables of recently seen VCEKs, by the SHA-256 of the certificate's DER. Owned by
+/// the caller and passed explicitly; a multi-threaded service puts it behind a lock (the
+/// `snp-vtpm` facade does).
+pub type KeyTableCache = attest_prims::Lru<[u8; 32], alloc::sync::Arc<P384KeyTable>>;
+
+/// Tables a [`KeyTableCache`] holds by default: 64 VCEKs, about 6 MB.
+pub const DEFAULT_KEY_TABLES: usize = 64;

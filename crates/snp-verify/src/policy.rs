@@ -422,7 +422,8 @@ fn push_allowed<const N: usize>(
     allowed: &[Hex<N>],
     found: &[u8; N],
 ) {
-    if allowed.is_empty() {
+    let listing = Listing::of(allowed, found);
+    if listing == Listing::Unrestricted {
         return;
     }
     let expected = match allowed {
@@ -434,10 +435,68 @@ fn push_allowed<const N: usize>(
     };
     push(
         check,
-        allowed.iter().any(|a| &a.0 == found),
+        listing.accepts(),
         expected,
         HexSlice(found).to_string(),
     );
+}
+
+/// How an allow-list of a [`Policy`] judges a value: the one rule every allow-list follows.
+/// An empty list does not restrict the value; a non-empty list allows exactly its members.
+/// The report policy accepts what is not [`Listing::NotListed`]; firmware identity (which must
+/// name the firmware, not merely not exclude it) needs [`Listing::Listed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// The list is empty: any value passes, and none is identified.
+    Unrestricted,
+    /// The value is on the list.
+    Listed,
+    /// The list is not empty and the value is not on it.
+    NotListed,
+}
+
+impl Listing {
+    /// How `allowed` judges `found`.
+    pub fn of<const N: usize>(allowed: &[Hex<N>], found: &[u8; N]) -> Self {
+        if allowed.is_empty() {
+            Self::Unrestricted
+        } else if allowed.iter().any(|a| &a.0 == found) {
+            Self::Listed
+        } else {
+            Self::NotListed
+        }
+    }
+
+    /// Whether the report policy accepts the value.
+    pub fn accepts(self) -> bool {
+        self != Self::NotListed
+    }
+}
+
+/// The firmware-identity allow-lists of a [`Policy`] applied to a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirmwareListing {
+    /// `allowed_id_key_digests` on the ID-key digest.
+    pub id_key: Listing,
+    /// `allowed_author_key_digests` on the author-key digest.
+    pub author_key: Listing,
+    /// `allowed_measurements` on the launch measurement.
+    pub measurement: Listing,
+    /// `allowed_host_data` on host_data.
+    pub host_data: Listing,
+}
+
+impl Policy {
+    /// The firmware-identity allow-lists applied to `report` ([`Listing`] for each), read here
+    /// for the report policy and for vTPM firmware identity alike.
+    pub fn firmware_listing(&self, report: &SnpReport<'_>) -> FirmwareListing {
+        FirmwareListing {
+            id_key: Listing::of(&self.allowed_id_key_digests, report.id_key_digest()),
+            author_key: Listing::of(&self.allowed_author_key_digests, report.author_key_digest()),
+            measurement: Listing::of(&self.allowed_measurements, report.measurement()),
+            host_data: Listing::of(&self.allowed_host_data, report.host_data()),
+        }
+    }
 }
 
 /// One check of the policy.
@@ -519,5 +578,21 @@ impl fmt::Display for PolicyViolation {
             "{}: expected {}, found {}",
             self.check, self.expected, self.found
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_allow_list_restricts_only_when_it_names_something() {
+        let (a, b) = ([1u8; 48], [2u8; 48]);
+        assert_eq!(Listing::of(&[], &a), Listing::Unrestricted);
+        assert_eq!(Listing::of(&[Hex(a)], &a), Listing::Listed);
+        assert_eq!(Listing::of(&[Hex(a)], &b), Listing::NotListed);
+        assert_eq!(Listing::of(&[Hex(b), Hex(a)], &a), Listing::Listed);
+        assert!(Listing::Unrestricted.accepts() && Listing::Listed.accepts());
+        assert!(!Listing::NotListed.accepts());
     }
 }

@@ -1,4 +1,6 @@
-//! The result of a successful verification: only [`crate::verify_report`] can build one.
+//! The result of a successful verification. Only the last step builds one,
+//! [`crate::UnrevokedReport::appraise`], which [`crate::verify_report`],
+//! [`crate::verify_report_with`] and [`crate::AuthenticReport::appraise`] all end in.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -9,7 +11,8 @@ use crate::chain::{VerifiedCaChain, VerifiedLeaf};
 use crate::crl::RevocationStatus;
 use crate::error::CertRole;
 
-/// The guest policy bits a relying party looks at.
+/// The guest policy bits a relying party looks at (SEV-SNP Firmware ABI Specification, AMD
+/// pub. 56860, rev. 1.58, Table 9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct GuestPolicyClaims {
     /// The raw value.

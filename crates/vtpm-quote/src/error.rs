@@ -140,55 +140,6 @@ pub enum Error {
         /// The quote's qualifiedSigner (hex).
         found: String,
     },
-    /// The TCG event log is malformed.
-    #[error("event log, event {event} at byte {offset}: {reason}")]
-    BadEventLog {
-        /// Index of the record being read.
-        event: usize,
-        /// Byte offset of that record.
-        offset: usize,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A PCR the event log extends replays to another value than the quoted one.
-    #[error(
-        "event log: PCR {bank}:{pcr} replays to {replayed}, the quote says {quoted}; first divergent event: {event} ({divergence})"
-    )]
-    EventLogMismatch {
-        /// Bank.
-        bank: HashAlg,
-        /// PCR index.
-        pcr: u8,
-        /// The event the divergence is attributed to (see [`crate::eventlog::Divergence`]).
-        event: usize,
-        /// How that event was found.
-        divergence: crate::eventlog::Divergence,
-        /// The quoted value (hex).
-        quoted: String,
-        /// The replayed value (hex).
-        replayed: String,
-    },
-    /// An event of an attested PCR carries data that does not hash to its digest in a bank the
-    /// quote attests: the text a policy would read is not what was measured.
-    #[error(
-        "event log: event {event} ({event_type}, PCR {pcr}) carries data that does not hash to its {bank} digest, which the quote attests: the data was altered after it was measured"
-    )]
-    EventDataContradictsDigest {
-        /// The event's index.
-        event: usize,
-        /// Its PCR.
-        pcr: u8,
-        /// Its type, by name.
-        event_type: String,
-        /// The attested bank whose digest the data contradicts.
-        bank: HashAlg,
-    },
-    /// The event log and the quote have no (bank, PCR) in common to compare.
-    #[error("event log: cannot be compared with the quote: {reason}")]
-    EventLogNotComparable {
-        /// Why.
-        reason: String,
-    },
     /// A file in one of the quote formats is malformed.
     #[error("{format}: {reason}")]
     BadFormat {

@@ -3,7 +3,7 @@
 use alloc::format;
 use alloc::vec::Vec;
 
-use hcl_parse::HexBytes;
+use attest_prims::HexBytes;
 
 use crate::error::{Error, Result};
 

@@ -4,7 +4,8 @@
 use alloc::format;
 use alloc::vec::Vec;
 
-use hcl_parse::{HexBytes, HexSlice};
+use attest_prims::rsa::{Pkcs1Hash, RsaEngine, verify_pkcs1v15};
+use attest_prims::{HexBytes, HexSlice};
 use p384::ecdsa::signature::hazmat::PrehashVerifier;
 use subtle::ConstantTimeEq;
 
@@ -150,6 +151,8 @@ pub fn check_qualified_signer(attest: &QuoteAttest<'_>, ak_modulus: &[u8]) -> Re
 }
 
 /// Verifies the signature over the exact message bytes.
+// Public only for the fuzz targets (feature `fuzzing`).
+#[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 pub fn verify_signature(
     message: &[u8],
     signature: &QuoteSignature<'_>,
@@ -188,29 +191,16 @@ pub fn verify_signature(
     if ok { Ok(()) } else { Err(Error::BadSignature) }
 }
 
-/// RSASSA-PKCS1-v1_5: the verification-only path, or rsa's with the `stock-rsa` feature.
+/// RSASSA-PKCS1-v1_5 with the build's default engine (attest-prims' verification-only path
+/// with the default `fast-rsa` feature).
 fn pkcs1v15(key: &rsa::PublicKey, hash: HashAlg, digest: &[u8], signature: &[u8]) -> bool {
-    if cfg!(feature = "stock-rsa") {
-        stock_pkcs1v15(key, hash, digest, signature)
-    } else {
-        crate::rsa_fast::pkcs1v15_verify(key, hash, digest, signature)
-    }
-}
-
-/// rsa 0.10's RSASSA-PKCS1-v1_5 verifier.
-pub(crate) fn stock_pkcs1v15(
-    key: &rsa::PublicKey,
-    hash: HashAlg,
-    digest: &[u8],
-    signature: &[u8],
-) -> bool {
-    match hash {
-        HashAlg::Sha256 => key.pkcs1v15_verify_prehash::<sha2::Sha256>(digest, signature),
-        HashAlg::Sha384 => key.pkcs1v15_verify_prehash::<sha2::Sha384>(digest, signature),
-        HashAlg::Sha512 => key.pkcs1v15_verify_prehash::<sha2::Sha512>(digest, signature),
+    let hash = match hash {
+        HashAlg::Sha256 => Pkcs1Hash::Sha256,
+        HashAlg::Sha384 => Pkcs1Hash::Sha384,
+        HashAlg::Sha512 => Pkcs1Hash::Sha512,
         HashAlg::Sha1 => return false,
-    }
-    .is_ok()
+    };
+    verify_pkcs1v15(RsaEngine::default(), key, hash, digest, signature)
 }
 
 fn pss<D>(key: &rsa::PublicKey, digest: &[u8], signature: &[u8]) -> bool
@@ -247,6 +237,8 @@ fn ecdsa_p384(r: &[u8], s: &[u8]) -> Result<p384::ecdsa::Signature> {
 }
 
 /// Compares the nonce in constant time (lengths are public).
+// Public only for the fuzz targets (feature `fuzzing`).
+#[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 pub fn check_nonce(attest: &QuoteAttest<'_>, expected: &[u8]) -> Result<()> {
     let found = attest.extra_data();
     if found.len() == expected.len() && bool::from(found.ct_eq(expected)) {
@@ -259,6 +251,8 @@ pub fn check_nonce(attest: &QuoteAttest<'_>, expected: &[u8]) -> Result<()> {
 }
 
 /// Maps the supplied values onto the quote's selection and compares their digest.
+// Public only for the fuzz targets (feature `fuzzing`).
+#[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 pub fn check_pcr_digest(
     attest: &QuoteAttest<'_>,
     hash: HashAlg,

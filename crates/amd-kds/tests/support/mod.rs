@@ -20,8 +20,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use amd_kds::{
-    CacheConfig, HttpConfig, ImdsClient, ImdsConfig, KdsClient, KdsConfig, ProxyConfig,
-    RetryPolicy, SimulatedClock,
+    Cache, CertificateSource, HttpConfig, ImdsClient, ImdsConfig, KdsClient, KdsConfig,
+    ProxyConfig, RetryPolicy, SimulatedClock,
 };
 use base64::Engine as _;
 
@@ -453,30 +453,42 @@ pub fn loopback_http() -> HttpConfig {
     }
 }
 
-/// A KDS config against `server`, caching in `cache` (or not).
-pub fn kds_config(server: &TestServer, cache: Option<&TempDir>, retry: RetryPolicy) -> KdsConfig {
+/// A KDS config against `server`.
+pub fn kds_config(server: &TestServer, retry: RetryPolicy) -> KdsConfig {
     KdsConfig {
         base_url: server.base_url(),
         http: loopback_http(),
         retry,
-        cache: match cache {
-            Some(dir) => CacheConfig::Dir(dir.path().to_path_buf()),
-            None => CacheConfig::Disabled,
-        },
-        offline: false,
     }
 }
 
 /// A KDS client against `server` on `clock`.
 pub fn kds_client(
     server: &TestServer,
-    cache: Option<&TempDir>,
     retry: RetryPolicy,
     clock: &Arc<SimulatedClock>,
 ) -> KdsClient {
-    KdsClient::new(kds_config(server, cache, retry))
+    KdsClient::new(kds_config(server, retry))
         .expect("config is valid")
         .with_clock(clock.clone())
+}
+
+/// The cache in `dir`, or none.
+pub fn cache_in(dir: Option<&TempDir>) -> Cache {
+    match dir {
+        Some(dir) => Cache::new(dir.path()),
+        None => Cache::disabled(),
+    }
+}
+
+/// A certificate source on KDS at `server` alone, caching in `cache` (or not), on `clock`.
+pub fn kds_source(
+    server: &TestServer,
+    cache: Option<&TempDir>,
+    retry: RetryPolicy,
+    clock: &Arc<SimulatedClock>,
+) -> CertificateSource {
+    CertificateSource::new(kds_client(server, retry, clock), cache_in(cache))
 }
 
 /// An IMDS client against `server` on `clock`.

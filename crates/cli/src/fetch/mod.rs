@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use amd_kds::{
-    ArtifactCheck, CacheConfig, CertChain, Certificate, CertificateSource, ChainKind, ImdsClient,
-    ImdsConfig, ImdsQuery, KdsClient, KdsConfig, StderrObserver, VcekRequest,
+    ArtifactCheck, Cache, CacheConfig, CertChain, Certificate, CertificateSource, ChainKind,
+    ImdsClient, ImdsConfig, ImdsQuery, KdsClient, KdsConfig, StderrObserver, VcekRequest,
 };
 use hcl_parse::{Generation, SnpReport};
 use snp_verify::{AmdExtensions, CertRole, TrustAnchors};
@@ -29,7 +29,8 @@ use crate::verifier::Certificates;
 /// Where and how to fetch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FetchOptions {
-    /// AMD KDS base URL (default `https://kdsintf.amd.com`).
+    /// AMD KDS base URL (default `https://kdsintf.amd.com`; the KDS interface: VCEK Certificate
+    /// and KDS Interface Specification, AMD pub. 57230).
     pub kds_url: Option<String>,
     /// Azure IMDS base URL (default `http://169.254.169.254`).
     pub imds_url: Option<String>,
@@ -57,21 +58,17 @@ impl FetchOptions {
             (Some(dir), false) => CacheConfig::Dir(dir.clone()),
             (None, false) => CacheConfig::Default,
         };
-        let mut kds_config = KdsConfig {
-            cache,
-            offline: self.offline,
-            ..KdsConfig::default()
-        };
+        let mut kds_config = KdsConfig::default();
         if let Some(url) = &self.kds_url {
             kds_config.base_url = url.clone();
         }
-        let mut kds = KdsClient::new(kds_config)
-            .map_err(Error::from)?
-            .with_check(Arc::new(self.check()));
+        let mut kds = KdsClient::new(kds_config).map_err(Error::from)?;
         if self.notify_on_stderr {
             kds = kds.with_observer(Arc::new(StderrObserver));
         }
-        let mut source = CertificateSource::new(kds);
+        let mut source = CertificateSource::new(kds, Cache::from_config(&cache))
+            .with_offline(self.offline)
+            .with_check(Arc::new(self.check()));
         if self.use_imds && !self.offline {
             let mut imds_config = ImdsConfig::default();
             if let Some(url) = &self.imds_url {
@@ -94,8 +91,9 @@ impl FetchOptions {
 
 /// The VCEK chains among CA certificates the caller holds (any order), for checking fetched
 /// VCEKs and CRLs without fetching a chain (each still passes the check first). Each distinct
-/// intermediate is paired only with the self-issued certificate its issuer names, so the work
-/// grows with the number of certificates, not with its square.
+/// intermediate is paired only with the self-issued certificate its issuer names, so the chains
+/// built (and later checked) grow with the number of certificates, not with its square; only
+/// the name comparisons are pairwise.
 fn known_chains(ca: &[Vec<u8>]) -> Vec<CertChain> {
     use der::{Decode, Encode};
     let mut named: Vec<(&[u8], Vec<u8>, Vec<u8>)> = Vec::new();
@@ -135,7 +133,9 @@ pub fn with_known_chains(source: &CertificateSource, ca: &[Vec<u8>]) -> Certific
         .fold(source.clone(), CertificateSource::with_known_chain)
 }
 
-/// Adds what `certificates` lacks for this report: the VCEK and the AMD chain of its product.
+/// Adds what `certificates` lacks for this report: the VCEK (unless `have_leaf`), checked under
+/// a chain among `certificates.ca` when one verifies, and the VCEK chain of its product (unless
+/// `have_chain`; the product from the report, `hint`, or [`product_of`]).
 pub fn complete(
     source: &CertificateSource,
     report: &SnpReport<'_>,
@@ -196,7 +196,8 @@ pub fn crl_for(
         .map_err(Error::from)
 }
 
-/// The CRL of a product, from the cache only (`fetch = false`) or fetched.
+/// The CRL of a product: from the cache alone when the source is offline, else cached or
+/// fetched; checked under the source's own VCEK chain ([`crl_for`] with no certificates).
 pub fn crl(source: &CertificateSource, product: Generation) -> Result<Vec<u8>, Error> {
     crl_for(source, product, &Certificates::default())
 }

@@ -1,7 +1,7 @@
 //! [`Vtpm`]: the operations a guest needs from Azure's vTPM.
 
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tss_esapi::Context;
 use tss_esapi::attributes::NvIndexAttributesBuilder;
@@ -27,7 +27,9 @@ use super::{
 };
 use crate::alg::HashAlg;
 use crate::attest::{PcrBankSelection, QuoteAttest};
-use crate::fresh::{self, Clock, FreshReport, ReportSource};
+use attest_prims::clock::{Clock, SystemClock};
+
+use crate::guest::fresh::{self, FreshReport, ReportSource};
 use crate::pcrs::PcrValues;
 use crate::public::TpmPublic;
 use crate::verify::check_pcr_digest;
@@ -50,8 +52,9 @@ pub struct QuoteOutput {
 pub struct Vtpm {
     context: Context,
     tcti: String,
-    last_report_read: Option<Instant>,
-    origin: Instant,
+    /// When the report was last read, on `clock`.
+    last_report_read: Option<Duration>,
+    clock: SystemClock,
     freshness: fresh::Freshness,
 }
 
@@ -80,7 +83,7 @@ impl Vtpm {
             context,
             tcti,
             last_report_read: None,
-            origin: Instant::now(),
+            clock: SystemClock::new(),
             freshness: fresh::Freshness::default(),
         })
     }
@@ -104,7 +107,7 @@ impl Vtpm {
     /// The HCL report: the whole NV index 0x01400001 (zero padding included).
     pub fn hcl_report(&mut self) -> Result<Vec<u8>, TpmError> {
         let bytes = self.read_nv(HCL_REPORT_NV_INDEX)?;
-        self.last_report_read = Some(Instant::now());
+        self.last_report_read = Some(self.clock.monotonic());
         Ok(bytes)
     }
 
@@ -113,12 +116,8 @@ impl Vtpm {
     pub fn fresh_hcl_report(&mut self, data: &[u8]) -> Result<FreshReport, TpmError> {
         let padded =
             fresh::pad_user_data(data).ok_or(TpmError::UserDataTooLong { len: data.len() })?;
-        let last_read = self
-            .last_report_read
-            .map(|at| at.duration_since(self.origin));
-        let clock = SystemClock {
-            origin: self.origin,
-        };
+        let last_read = self.last_report_read;
+        let clock = self.clock;
         let freshness = self.freshness;
         let fresh = fresh::fetch_fresh_report(
             &mut NvReportSource { vtpm: self },
@@ -131,7 +130,7 @@ impl Vtpm {
             fresh::FreshError::Device(inner) => *inner,
             other => TpmError::Fresh(other),
         })?;
-        self.last_report_read = Some(Instant::now());
+        self.last_report_read = Some(self.clock.monotonic());
         Ok(fresh)
     }
 
@@ -443,20 +442,6 @@ impl ReportSource for NvReportSource<'_> {
     }
     fn read_report(&mut self) -> Result<Vec<u8>, Self::Error> {
         self.vtpm.read_nv(HCL_REPORT_NV_INDEX).map_err(Box::new)
-    }
-}
-
-/// Real time.
-struct SystemClock {
-    origin: Instant,
-}
-
-impl Clock for SystemClock {
-    fn now(&self) -> Duration {
-        self.origin.elapsed()
-    }
-    fn sleep(&self, duration: Duration) {
-        std::thread::sleep(duration);
     }
 }
 

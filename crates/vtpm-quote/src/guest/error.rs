@@ -36,7 +36,7 @@ pub enum TpmError {
     },
     /// No fresh report could be obtained.
     #[error(transparent)]
-    Fresh(#[from] crate::fresh::FreshError<Box<TpmError>>),
+    Fresh(#[from] crate::guest::fresh::FreshError<Box<TpmError>>),
     /// A structure read from the TPM does not parse.
     #[error("the TPM returned a malformed {what}: {reason}")]
     Malformed {

@@ -7,6 +7,7 @@
 
 mod device;
 mod error;
+pub mod fresh;
 mod provision;
 
 pub use device::{QuoteOutput, Vtpm};

@@ -418,7 +418,9 @@ pub(crate) fn fetch(command: FetchCommand) -> Outcome {
             let product = product_of(target, report.as_ref())?;
             let der = fetch::crl(&source, product)?;
             if target.output.is_none() {
-                pem_rfc7468_encode("X509 CRL", &der).into_bytes()
+                pem_rfc7468::encode_string("X509 CRL", pem_rfc7468::LineEnding::LF, &der)
+                    .map_err(|e| Error::input(format!("PEM: {e}")))?
+                    .into_bytes()
             } else {
                 der
             }
@@ -431,18 +433,4 @@ pub(crate) fn fetch(command: FetchCommand) -> Outcome {
 fn write_text(target: &FetchTarget, text: String) -> Outcome {
     output::write_out(target.output.as_deref(), text.as_bytes())?;
     Ok(ExitCode::Verified)
-}
-
-fn pem_rfc7468_encode(label: &str, der: &[u8]) -> String {
-    use base64::Engine;
-    let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = body
-        .as_bytes()
-        .chunks(64)
-        .filter_map(|c| std::str::from_utf8(c).ok())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
 }

@@ -8,7 +8,7 @@ use clap::Args;
 use der::Decode;
 use hcl_parse::{Generation, HclReport, HexSlice, SnpReport};
 use serde_json::{Value, json};
-use snp_vtpm::vtpm_quote::eventlog::{DataBinding, EventLog, LogFormat};
+use snp_vtpm::tcg_eventlog::{DataBinding, EventLog, LogFormat};
 use snp_vtpm::vtpm_quote::{HashAlg, QuoteAttest, QuoteFile};
 use snp_vtpm::{DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, Error, Evidence, EvidencePolicy};
 

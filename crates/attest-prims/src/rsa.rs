@@ -1,11 +1,13 @@
-//! A verification-only RSASSA-PSS path for the AMD chain (SHA-384, MGF1-SHA-384, salt 48).
+//! Verification-only RSA signatures: RSASSA-PSS with SHA-384 (AMD's certificate chain) and
+//! RSASSA-PKCS1-v1_5 (vTPM quotes), over one RSAVP1.
 //!
 //! rsa 0.10 raises the signature to `e` with a constant-time windowed exponentiation (about 36
 //! Montgomery multiplications for e = 65537, plus its table). A signature and a public key are
 //! public, so here RSAVP1 is plain square-and-multiply over the bits of `e` (16 squarings and
 //! one multiplication for 65537) on crypto-bigint's Montgomery arithmetic with the key's
-//! precomputed parameters: about twice as fast. EMSA-PSS-VERIFY (RFC 8017, section 9.1.2)
-//! follows, with the salt length fixed to the one the certificate declares.
+//! precomputed parameters: about twice as fast. The encodings are then checked as RFC 8017
+//! says: EMSA-PSS-VERIFY (section 9.1.2) with the salt length the certificate declares, and
+//! the EMSA-PKCS1-v1_5 encoding compared whole (sections 8.2.2 and 9.2).
 
 use alloc::vec::Vec;
 
@@ -17,13 +19,13 @@ use sha2::{Digest, Sha384};
 /// The SHA-384 output length (hLen).
 const HASH_LEN: usize = 48;
 
-/// Which implementation checks the chain's RSASSA-PSS signatures. Both give the same verdicts
-/// on PSS signatures with the declared salt length (the only ones AMD's profile allows).
+/// Which implementation checks RSA signatures. Both give the same verdicts (on PSS signatures
+/// with the declared salt length, the only ones AMD's profile allows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RsaEngine {
-    /// rsa 0.10's `pss_verify_prehash`.
+    /// rsa 0.10's verifiers.
     Stock,
-    /// Variable-time RSAVP1 and this module's EMSA-PSS-VERIFY.
+    /// This module's variable-time RSAVP1 and encoding checks.
     Fast,
 }
 
@@ -36,6 +38,17 @@ impl Default for RsaEngine {
             Self::Stock
         }
     }
+}
+
+/// The hash whose DigestInfo an RSASSA-PKCS1-v1_5 signature carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pkcs1Hash {
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
 }
 
 /// Verifies an RSASSA-PSS (SHA-384, MGF1-SHA-384, `salt_len`) signature over a SHA-384 digest.
@@ -58,9 +71,72 @@ pub fn verify_pss_sha384(
     }
 }
 
+/// Verifies an RSASSA-PKCS1-v1_5 signature over `digest` (the `hash` of the message).
+pub fn verify_pkcs1v15(
+    engine: RsaEngine,
+    key: &rsa::PublicKey,
+    hash: Pkcs1Hash,
+    digest: &[u8],
+    signature: &[u8],
+) -> bool {
+    match engine {
+        RsaEngine::Stock => match hash {
+            Pkcs1Hash::Sha256 => key.pkcs1v15_verify_prehash::<sha2::Sha256>(digest, signature),
+            Pkcs1Hash::Sha384 => key.pkcs1v15_verify_prehash::<sha2::Sha384>(digest, signature),
+            Pkcs1Hash::Sha512 => key.pkcs1v15_verify_prehash::<sha2::Sha512>(digest, signature),
+        }
+        .is_ok(),
+        RsaEngine::Fast => fast_pkcs1v15(key, hash, digest, signature),
+    }
+}
+
+/// DigestInfo DER prefixes (RFC 8017, 9.2, note 1).
+const SHA256_PREFIX: &[u8] = &[
+    0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
+    0x00, 0x04, 0x20,
+];
+const SHA384_PREFIX: &[u8] = &[
+    0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05,
+    0x00, 0x04, 0x30,
+];
+const SHA512_PREFIX: &[u8] = &[
+    0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05,
+    0x00, 0x04, 0x40,
+];
+
+fn fast_pkcs1v15(key: &rsa::PublicKey, hash: Pkcs1Hash, digest: &[u8], signature: &[u8]) -> bool {
+    let prefix = match hash {
+        Pkcs1Hash::Sha256 => SHA256_PREFIX,
+        Pkcs1Hash::Sha384 => SHA384_PREFIX,
+        Pkcs1Hash::Sha512 => SHA512_PREFIX,
+    };
+    let Some(em) = rsavp1(key, signature) else {
+        return false;
+    };
+    // EM = 0x00 || 0x01 || PS (0xff, at least 8) || 0x00 || DigestInfo || digest.
+    let t_len = prefix.len() + digest.len();
+    let Some(ps_len) = em.len().checked_sub(t_len + 3) else {
+        return false;
+    };
+    if ps_len < 8 {
+        return false;
+    }
+    let (head, rest) = em.split_at(2);
+    let (ps, rest) = rest.split_at(ps_len);
+    let Some((&separator, t)) = rest.split_first() else {
+        return false;
+    };
+    let (t_prefix, t_digest) = t.split_at(prefix.len().min(t.len()));
+    head == [0x00, 0x01]
+        && ps.iter().all(|&b| b == 0xff)
+        && separator == 0x00
+        && t_prefix == prefix
+        && t_digest == digest
+}
+
 /// RSAVP1: `signature^e mod n` as `k` big-endian bytes (k = the modulus length), `None` if the
 /// signature is not `k` bytes or not below n.
-pub(crate) fn rsavp1(key: &rsa::PublicKey, signature: &[u8]) -> Option<Vec<u8>> {
+fn rsavp1(key: &rsa::PublicKey, signature: &[u8]) -> Option<Vec<u8>> {
     let k = key.size();
     if signature.len() != k {
         return None;

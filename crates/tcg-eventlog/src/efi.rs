@@ -330,7 +330,7 @@ fn authority_value(data: &[u8]) -> VariableValue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eventlog::compose;
+    use crate::compose;
     use alloc::vec;
 
     #[test]

@@ -153,7 +153,7 @@ fn startup_locality_errors() {
     ] {
         let bytes = builder.build();
         match EventLog::parse(&bytes).unwrap_err() {
-            Error::BadEventLog {
+            Error::Malformed {
                 event: found,
                 reason: text,
                 ..
@@ -227,7 +227,7 @@ fn unquoted_pcrs_are_not_attested() {
     other_bank.insert(HashAlg::Sha384, 0, &[0; 48]).unwrap();
     assert!(matches!(
         log.check_against_values(&other_bank),
-        Err(Error::EventLogNotComparable { .. })
+        Err(Error::NotComparable { .. })
     ));
     // A log without the firmware's events cannot match a quote whose PCRs 0-7 moved.
     let empty = EventLogBuilder::crypto_agile(&[HashAlg::Sha256]).build();
@@ -257,7 +257,7 @@ fn unquoted_pcrs_are_not_attested() {
 
 fn mismatch(log: &EventLog<'_>, values: &PcrValues) -> (u8, usize, Divergence) {
     match log.check_against_values(values).unwrap_err() {
-        Error::EventLogMismatch {
+        Error::Mismatch {
             pcr,
             event,
             divergence,
@@ -392,7 +392,7 @@ fn altered_data_with_the_original_digest_is_refused() {
     let log = EventLog::parse(&bytes).unwrap();
     let last = log.events().len() - 1;
     match log.check_against_values(&values).unwrap_err() {
-        Error::EventDataContradictsDigest {
+        Error::DataContradictsDigest {
             event, pcr, bank, ..
         } => assert_eq!((event, pcr, bank), (last, 8, HashAlg::Sha1)),
         other => panic!("{other}"),
@@ -437,7 +437,7 @@ fn a_digest_broken_in_an_unquoted_bank_does_not_hide_a_command_line() {
     // Judged on both banks (a quote covering SHA-1 too), the broken digest is refused.
     assert!(matches!(
         log.check_against_values(&values_of(&log)),
-        Err(Error::EventLogMismatch { .. } | Error::EventDataContradictsDigest { .. })
+        Err(Error::Mismatch { .. } | Error::DataContradictsDigest { .. })
     ));
 }
 
@@ -455,7 +455,7 @@ fn secure_boot_is_on_only_when_every_measurement_says_on() {
 fn malformed_logs_name_the_record() {
     fn err(bytes: &[u8]) -> (usize, usize, alloc::string::String) {
         match EventLog::parse(bytes).unwrap_err() {
-            Error::BadEventLog {
+            Error::Malformed {
                 event,
                 offset,
                 reason,

@@ -5,7 +5,7 @@
 //!
 //! ```
 //! use vtpm_quote::HashAlg;
-//! use vtpm_quote::eventlog::{EventLog, EventType, compose::EventLogBuilder};
+//! use tcg_eventlog::{EventLog, EventType, compose::EventLogBuilder};
 //!
 //! let mut builder = EventLogBuilder::crypto_agile(&[HashAlg::Sha1, HashAlg::Sha256]);
 //! builder.startup_locality(3).separators(0..=7).kernel_cmdline("/vmlinuz root=/dev/vda1");
@@ -22,7 +22,7 @@ use core::ops::RangeInclusive;
 use super::parse::{SPEC_ID_EVENT03, STARTUP_LOCALITY};
 use super::text::{Guid, utf16_bytes};
 use super::types::{EventType, LogFormat};
-use crate::alg::HashAlg;
+use vtpm_quote::HashAlg;
 
 /// A measurement the builder wrote: what a TPM must be extended with to match the log.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,9 +1,12 @@
-//! Time as an injected dependency: the retry loop reads the clock and sleeps through it, and
-//! the cache asks it whether a CRL has expired, so tests run in simulated time.
+//! Time as an injected dependency, for the code that waits or dates things: amd-kds' retry loop
+//! (deadlines, `Retry-After`) and cache (CRL expiry), and the guest side's wait for a fresh
+//! HCL report. Tests run in simulated time. (Verification itself never reads a clock: its time
+//! is a parameter.)
 
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::vec::Vec;
 
 /// Wall-clock time, monotonic time and sleeping.
 pub trait Clock: Send + Sync {
@@ -55,7 +58,7 @@ impl Clock for SystemClock {
 ///
 /// ```
 /// use std::time::Duration;
-/// use amd_kds::{Clock, SimulatedClock};
+/// use attest_prims::clock::{Clock, SimulatedClock};
 ///
 /// let clock = SimulatedClock::at_unix(1_700_000_000);
 /// clock.sleep(Duration::from_secs(2));

@@ -3,9 +3,9 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use hcl_parse::HexSlice;
+use attest_prims::HexSlice;
 
-use crate::alg::HashAlg;
+use vtpm_quote::HashAlg;
 
 /// An event type (TCG PC Client Platform Firmware Profile, section 10.4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

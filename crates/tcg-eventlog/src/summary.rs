@@ -6,13 +6,12 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::binding::DataBinding;
-use super::decode::{
-    CMDLINE_PCRS, EventContent, KERNEL_STUB_PCR, LOAD_OPTIONS_TAG, loader_arguments,
-};
+use super::content::EventContent;
+use super::decode::{CMDLINE_PCRS, KERNEL_STUB_PCR, LOAD_OPTIONS_TAG, loader_arguments};
 use super::efi::raw_variable;
 use super::text::{EFI_GLOBAL_VARIABLE, lossy_text, utf16_bytes};
 use super::types::{Event, EventType, hex_bytes};
-use crate::alg::HashAlg;
+use vtpm_quote::HashAlg;
 
 /// A boot application the firmware loaded (an EV_EFI_BOOT_SERVICES_APPLICATION in PCR 4).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

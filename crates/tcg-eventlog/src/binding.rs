@@ -9,13 +9,14 @@
 
 use alloc::vec::Vec;
 
+use super::content::EventContent;
 use super::decode::{
-    CMDLINE_PCRS, EventContent, GRUB_PREFIXES, GRUB_STRING_PCR, SYSTEMD_CMDLINE_PCRS, grub_string,
+    CMDLINE_PCRS, GRUB_PREFIXES, GRUB_STRING_PCR, SYSTEMD_CMDLINE_PCRS, grub_string,
 };
 use super::efi::raw_variable;
 use super::text::{ascii_text, utf16_bytes, utf16_text, without_nul_bytes, without_nul_units};
 use super::types::{Event, EventType};
-use crate::alg::HashAlg;
+use vtpm_quote::HashAlg;
 
 /// How an event's data relates to its digests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

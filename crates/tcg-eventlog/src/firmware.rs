@@ -5,7 +5,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::decode::EventContent;
+use super::content::EventContent;
 use super::devpath::device_path;
 use super::le::{LeReader, Short};
 use super::text::{Guid, ascii_text, utf16_text};

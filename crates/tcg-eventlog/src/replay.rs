@@ -2,16 +2,15 @@
 
 use alloc::format;
 use alloc::vec::Vec;
-use core::fmt;
 
-use hcl_parse::HexSlice;
+use attest_prims::HexSlice;
 
 use super::EventLog;
 use super::binding::DataBinding;
 use super::types::Event;
-use crate::alg::HashAlg;
-use crate::error::{Error, Result};
-use crate::pcrs::{MAX_PCR_INDEX, PcrValues};
+use crate::error::{Divergence, Error, Result};
+use vtpm_quote::HashAlg;
+use vtpm_quote::{MAX_PCR_INDEX, PcrValues};
 
 const PCRS: usize = MAX_PCR_INDEX as usize + 1;
 
@@ -124,43 +123,6 @@ pub(crate) fn replay(log: &EventLog<'_>) -> ReplayedPcrs {
     ReplayedPcrs { banks }
 }
 
-/// How the event a mismatch names was found. Final PCR values cannot say which event went
-/// wrong, so the rules are, for the mismatching PCR, in this order:
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Divergence {
-    /// 1. The PCR's events before the named one replay exactly to the quoted value: the named
-    ///    event and those after it are not in the quote (the log was read after more events
-    ///    were measured, or events were added to it).
-    ExtraEvents,
-    /// 2. The named event is the PCR's first event whose data does not hash to its digests
-    ///    ([`DataBinding::Contradicts`]): it, or its digest, was altered.
-    AlteredEvent,
-    /// 3. Neither: the named event is the PCR's first event, and the divergence is at it or
-    ///    after it (compare with a reference log, [`EventLog::first_difference`], to find it).
-    AtOrAfter,
-    /// A PCR that is always compared (0-9, 12) and that the log never extends was extended:
-    /// the log lacks its events. The named event is one past the log's last.
-    MissingEvents,
-}
-
-impl fmt::Display for Divergence {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::ExtraEvents => {
-                "the events before it replay to the quoted value: it and those after it are not in the quote"
-            }
-            Self::AlteredEvent => "its data does not hash to its digest: it was altered",
-            Self::AtOrAfter => {
-                "the first event of this PCR: the divergence is at or after it"
-            }
-            Self::MissingEvents => {
-                "the end of the log: the quote shows this PCR extended, the log has no event for it"
-            }
-        })
-    }
-}
-
 /// Which event a mismatch of (bank, pcr) names, and why (see [`Divergence`]).
 fn locate(log: &EventLog<'_>, bank: HashAlg, pcr: u8, quoted: &[u8]) -> (usize, Divergence) {
     let events: Vec<(&Event<'_>, &[u8])> = log
@@ -266,7 +228,7 @@ fn check_data_bindings(log: &EventLog<'_>, compared: &[(HashAlg, u8)]) -> Result
         else {
             continue;
         };
-        return Err(Error::EventDataContradictsDigest {
+        return Err(Error::DataContradictsDigest {
             event: event.index,
             pcr: event.pcr,
             event_type: format!("{}", event.event_type),
@@ -320,7 +282,7 @@ pub(crate) fn check<'l, 'a>(
             };
             if event < mismatch_event || mismatch.is_none() {
                 mismatch_event = event;
-                mismatch = Some(Error::EventLogMismatch {
+                mismatch = Some(Error::Mismatch {
                     bank: bank.bank(),
                     pcr,
                     event,
@@ -336,7 +298,7 @@ pub(crate) fn check<'l, 'a>(
     }
     if compared.is_empty() {
         let banks: Vec<_> = log.banks().iter().map(|b| format!("{b}")).collect();
-        return Err(Error::EventLogNotComparable {
+        return Err(Error::NotComparable {
             reason: if !log.banks().iter().any(|&b| covered(b)) {
                 format!(
                     "the values given cover none of the log's banks ({})",

@@ -6,7 +6,7 @@
 //! | technique | where |
 //! |---|---|
 //! | a comb table of the generator (4 blocks of 8 teeth), built once per process | [`comb`], [`generator_table`] |
-//! | a comb table per public key ([`P384KeyTable`]), cached for VCEKs by certificate hash in a bounded LRU ([`KeyTableCache`]) | [`comb`], [`cache`] |
+//! | a comb table per public key ([`P384KeyTable`]), which callers cache (snp-verify keeps VCEKs' in an [`Lru`](crate::Lru)) | [`comb`] |
 //! | `u1·G + u2·Q` with one shared doubling chain: 11 doublings and at most 96 mixed additions with both tables; without a key table, width-5 wNAF for Q with G's comb columns folded into the same chain | [`verify`] |
 //! | Jacobian coordinates with the a = -3 doubling and mixed-addition formulas | [`point`] |
 //! | no field inversion for the final check: `X == r·Z²` (or `(r + n)·Z²` when `r + n < p`) | [`point`], [`verify`] |
@@ -22,7 +22,6 @@
 //! `wasm32-unknown-unknown`); two threads racing on the first use may each build it, and one
 //! copy is kept. It is a cache of a constant, not state that changes a verdict.
 
-mod cache;
 mod comb;
 mod field;
 mod point;
@@ -34,7 +33,6 @@ use alloc::boxed::Box;
 
 use once_cell::race::OnceBox;
 
-pub use cache::KeyTableCache;
 pub use verify::{P384KeyTable, verify_p384_prehash};
 
 use comb::CombTable;
