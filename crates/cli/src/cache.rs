@@ -61,7 +61,8 @@ impl Default for CacheLimits {
     }
 }
 
-/// Verified certificates and key tables shared by every verification of a [`Verifier`]
+/// Verified certificates and key tables shared by every verification of a
+/// [`Verifier`](crate::Verifier)
 /// (thread-safe; locks are held only for look-ups, never during verification).
 #[derive(Debug)]
 pub struct VerificationCache {

@@ -5,13 +5,13 @@
 //!
 //! | technique | where |
 //! |---|---|
-//! | a comb table of the generator (4 blocks of 8 teeth), built once per process | [`comb`], [`generator_table`] |
-//! | a comb table per public key ([`P384KeyTable`]), which callers cache (snp-verify keeps VCEKs' in an [`Lru`](crate::Lru)) | [`comb`] |
-//! | `u1·G + u2·Q` with one shared doubling chain: 11 doublings and at most 96 mixed additions with both tables; without a key table, width-5 wNAF for Q with G's comb columns folded into the same chain | [`verify`] |
-//! | Jacobian coordinates with the a = -3 doubling and mixed-addition formulas | [`point`] |
-//! | no field inversion for the final check: `X == r·Z²` (or `(r + n)·Z²` when `r + n < p`) | [`point`], [`verify`] |
+//! | a comb table of the generator (4 blocks of 8 teeth), built once per process | `comb`, `generator_table` |
+//! | a comb table per public key ([`P384KeyTable`]), which callers cache (snp-verify keeps VCEKs' in an [`Lru`](crate::Lru)) | `comb` |
+//! | `u1·G + u2·Q` with one shared doubling chain: 11 doublings and at most 96 mixed additions with both tables; without a key table, width-5 wNAF for Q with G's comb columns folded into the same chain | `verify` |
+//! | Jacobian coordinates with the a = -3 doubling and mixed-addition formulas | `point` |
+//! | no field inversion for the final check: `X == r·Z²` (or `(r + n)·Z²` when `r + n < p`) | `point`, `verify` |
 //!
-//! The base field is fiat-crypto's formally verified Montgomery arithmetic ([`field`]; p384
+//! The base field is fiat-crypto's formally verified Montgomery arithmetic (`field`; p384
 //! ships it too, but only behind a build flag), the scalars are p384's; only point formulas and
 //! recoding are written here. The stock p384 path stays
 //! selectable ([`EcdsaEngine::Stock`]); tests check that both give the same verdict on every

@@ -22,8 +22,8 @@ const ORDER: [u64; 6] = [
 
 /// Precomputed multiples of one public key (a VCEK): its comb table, 98 KB. Building one costs
 /// about as much as 15 verifications; each verification with it then costs about a fifth of
-/// one without. Keep it with the key ([`crate::VerifiedLeaf::precompute_key_table`]) or in a
-/// [`super::KeyTableCache`].
+/// one without. Keep it with the key (snp-verify's `VerifiedLeaf::precompute_key_table`) or in
+/// a cache ([`Lru`](crate::Lru); snp-verify's `KeyTableCache`).
 #[derive(Clone)]
 pub struct P384KeyTable {
     key: Affine,
