@@ -177,7 +177,10 @@ impl Cacheable for Crl {
                     .ok()
                     .and_then(|text| text.trim().parse::<u64>().ok())
                     .ok_or("the fetched-at line is not a number of seconds")?;
-                (Some(UNIX_EPOCH + Duration::from_secs(seconds)), pem)
+                let fetched_at = UNIX_EPOCH
+                    .checked_add(Duration::from_secs(seconds))
+                    .ok_or("the fetched-at time is out of range")?;
+                (Some(fetched_at), pem)
             }
             None => (None, bytes),
         };
@@ -208,8 +211,11 @@ impl Cacheable for Crl {
                 self.next_update_unix()
             ));
         }
-        let cap = fetched_at + CRL_MAX_AGE;
-        if now >= cap {
+        // fetched_at <= now, so the sum is in range for any real clock; None counts as expired.
+        if fetched_at
+            .checked_add(CRL_MAX_AGE)
+            .is_none_or(|cap| now >= cap)
+        {
             return Err(format!(
                 "the cached CRL was fetched at {} s after the epoch, more than {} h ago (its \
                  nextUpdate does not matter: CRLs are kept at most {} h)",
@@ -492,7 +498,7 @@ impl Cache {
                 detail,
             });
         }
-        self.single_flight(entry.relative_path(), || {
+        let work = || {
             // Another thread may have fetched and stored it since the first look.
             if let Lookup::Hit(value, _) = self.read_checked::<T>(entry, now, check) {
                 return Ok(Fetched::new(value, Source::Cache));
@@ -522,26 +528,38 @@ impl Cache {
                 ),
             }
             Ok(Fetched::new(sent.value, sent.service.into()))
-        })
+        };
+        match self.single_flight(entry.relative_path(), work) {
+            Flight::Ran(result) => result,
+            // Another thread's result passed that thread's check, which need not be ours (two
+            // sources may share one cache): ours runs on it too, and when it refuses, or the
+            // other check refused, this thread fetches for itself.
+            Flight::Shared(Ok(fetched), work) => match check(&fetched.value) {
+                Ok(()) => Ok(fetched),
+                Err(_) => work(),
+            },
+            Flight::Shared(Err(Error::Refused { .. }), work) => work(),
+            Flight::Shared(Err(error), _) => Err(error),
+        }
     }
 
     /// Runs `work` unless another thread is already running it for `key`, in which case this
-    /// thread waits and shares that result.
-    fn single_flight<T: Cacheable>(
+    /// thread waits and is handed that result (and its own `work`, not run).
+    fn single_flight<T: Cacheable, W: FnOnce() -> Result<Fetched<T>>>(
         &self,
         key: PathBuf,
-        work: impl FnOnce() -> Result<Fetched<T>>,
-    ) -> Result<Fetched<T>> {
+        work: W,
+    ) -> Flight<T, W> {
         let slot = lock(&self.inner.flights)
             .entry(key.clone())
             .or_default()
             .clone();
         let mut done = lock(&slot);
         match done.as_ref() {
-            Some(Err(e)) => return Err(e.clone()),
+            Some(Err(e)) => return Flight::Shared(Err(e.clone()), work),
             Some(Ok(shared)) => {
                 if let Some(value) = shared.downcast_ref::<Fetched<T>>() {
-                    return Ok(value.clone());
+                    return Flight::Shared(Ok(value.clone()), work);
                 }
             }
             None => {}
@@ -560,8 +578,16 @@ impl Cache {
         }
         drop(flights);
         drop(done);
-        result
+        Flight::Ran(result)
     }
+}
+
+/// What [`Cache::single_flight`] did: ran the work, or shared another thread's result.
+enum Flight<T, W> {
+    /// This thread ran the work.
+    Ran(Result<Fetched<T>>),
+    /// Another thread ran it; this thread's work is handed back unrun.
+    Shared(Result<Fetched<T>>, W),
 }
 
 fn remove_logged(path: &Path) {

@@ -189,6 +189,32 @@ fn a_corrupt_entry_offline_is_removed_and_reported() {
 }
 
 #[test]
+fn a_cached_crl_with_an_impossible_fetch_time_is_corrupt_not_a_panic() {
+    let cache = TempDir::new("crl-fetched-at");
+    let server = milan_kds();
+    let offline =
+        kds_source(&server, Some(&cache), exact_policy(5, 60), &sim_clock()).with_offline(true);
+    let path = offline.cache().crl_path(Generation::Milan).unwrap();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    for seconds in [u64::MAX, u64::MAX / 2, i64::MAX as u64] {
+        std::fs::write(
+            &path,
+            format!(
+                "fetched-at: {seconds}\n-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"
+            ),
+        )
+        .unwrap();
+        let e = offline.crl(Generation::Milan).unwrap_err();
+        assert!(
+            matches!(e, Error::NotCachedOffline { .. }),
+            "{seconds}: {e:?}"
+        );
+        assert!(!path.exists(), "{seconds}: the entry is removed");
+    }
+    assert_eq!(server.count(), 0);
+}
+
+#[test]
 fn offline_mode_answers_from_the_cache_only() {
     let cache = TempDir::new("offline");
     let server = milan_kds();

@@ -516,3 +516,46 @@ fn a_crl_is_kept_at_most_24_hours_whatever_its_next_update() {
         "{e}"
     );
 }
+
+#[test]
+fn a_source_sharing_a_cache_checks_what_another_source_fetched_for_it() {
+    // Two sources on one Cache (clones share it, and its single flight): the first without a
+    // check, the second with one. KDS answers the VCEK slowly, with another chip's VCEK, so
+    // the second source waits on the first one's fetch and is handed its result.
+    let dir = TempDir::new("check-shared-flight");
+    let kds = TestServer::start(|_, request| {
+        if request.target.ends_with("/cert_chain") {
+            return Reply::ok(kds_chain_pem("milan", "ask"));
+        }
+        std::thread::sleep(Duration::from_millis(600));
+        Reply::ok(other_chip_vcek())
+    });
+    let clock = sim_clock();
+    let cache = cache_in(Some(&dir));
+    let unchecked =
+        CertificateSource::new(kds_client(&kds, exact_policy(2, 60), &clock), cache.clone());
+    let check = Arc::new(TestCheck::default());
+    let checked = CertificateSource::new(kds_client(&kds, exact_policy(2, 60), &clock), cache)
+        .with_check(check.clone());
+    let request = milan_request();
+    // The checked source's chain first, so that its VCEK request meets the other's in flight.
+    checked
+        .cert_chain(Generation::Milan, ChainKind::Vcek)
+        .unwrap();
+
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| unchecked.vcek(&request));
+        std::thread::sleep(Duration::from_millis(200));
+        let second = scope.spawn(|| checked.vcek(&request));
+        (first.join().unwrap(), second.join().unwrap())
+    });
+    // The source without a check takes what it was sent; the other refuses it.
+    assert_eq!(first.unwrap().value.der(), &other_chip_vcek()[..]);
+    let e = second.unwrap_err();
+    assert!(e.is_refused(), "{e:?}");
+    assert!(
+        !cached(&dir).iter().any(|f| f.ends_with(".der")),
+        "the refused VCEK is not left in the cache: {:?}",
+        cached(&dir)
+    );
+}

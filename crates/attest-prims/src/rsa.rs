@@ -177,7 +177,11 @@ fn emsa_pss_verify(digest: &[u8; HASH_LEN], em: &[u8], em_bits: usize, salt_len:
         return false;
     };
     let (zeros, em) = em.split_at(leading);
-    if zeros.iter().any(|&b| b != 0) || em_len < HASH_LEN + salt_len + 2 {
+    // A salt length near usize::MAX must refuse, not wrap.
+    let Some(min_len) = salt_len.checked_add(HASH_LEN + 2) else {
+        return false;
+    };
+    if zeros.iter().any(|&b| b != 0) || em_len < min_len {
         return false;
     }
     let Some((&last, rest)) = em.split_last() else {

@@ -121,6 +121,13 @@ fn real_amd_chains_and_mutations_agree_with_rsa() {
                 &signature[1..],
                 48
             ));
+            // Salt lengths the encoding cannot hold refuse (they once wrapped and panicked).
+            for salt_len in [49, 4096, usize::MAX - 49, usize::MAX - 1, usize::MAX] {
+                assert!(
+                    !verify_pss_sha384(RsaEngine::Fast, &key, &digest, &signature, salt_len),
+                    "{product} {file} salt {salt_len}"
+                );
+            }
         }
     }
     println!("{checked} mutated AMD signatures rejected by both engines");

@@ -79,6 +79,8 @@ pub use policy::{
 };
 pub use stages::HardwareReport;
 pub use verdict::{CheckRecord, Outcome, VerifiedEvidence};
-pub use verifier::{Certificates, Verifier, VerifyOptions, check_report_data};
+pub use verifier::{
+    Certificates, Verifier, VerifyOptions, check_report_data, check_report_data_length,
+};
 pub use vtpm_quote::{ExpectedNonce, MAX_NONCE_LEN};
 pub use {hcl_parse, snp_verify, tcg_eventlog, vtpm_quote};

@@ -130,6 +130,8 @@ impl Verifier {
         certificates: &Certificates,
         options: &VerifyOptions,
     ) -> Result<VerifiedEvidence, Error> {
+        // A nonce no TPM can quote is a usage error, whatever else is wrong with the evidence.
+        let nonce = nonce.checked()?;
         let mut record = Recorder::default();
         let hcl = HclReport::parse(&evidence.hcl_report).map_err(Error::from)?;
 
@@ -362,19 +364,26 @@ impl Verifier {
     }
 }
 
+/// The length rule of [`check_report_data`], for callers that check their arguments before
+/// verifying: 1 to 64 bytes (report_data's size).
+pub fn check_report_data_length(expected: &[u8]) -> Result<(), Error> {
+    const REPORT_DATA_LEN: usize = 64;
+    if expected.is_empty() || expected.len() > REPORT_DATA_LEN {
+        return Err(Error::input(format!(
+            "report data: expected 1 to {REPORT_DATA_LEN} bytes to compare, found {} bytes",
+            expected.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Checks a verified raw report's `report_data` against what the caller bound into it: all 64
 /// bytes, or a shorter prefix followed by zero bytes. Without this check a verified raw report
 /// only says that some guest with this configuration made it, at some time: whoever obtains
 /// one can replay it.
 pub fn check_report_data(report: &VerifiedReport, expected: &[u8]) -> Result<(), Error> {
+    check_report_data_length(expected)?;
     let found = report.report_data();
-    if expected.is_empty() || expected.len() > found.len() {
-        return Err(Error::input(format!(
-            "report data: expected 1 to {} bytes to compare, found {} bytes",
-            found.len(),
-            expected.len()
-        )));
-    }
     let (head, tail) = found.split_at(expected.len());
     if head != expected || tail.iter().any(|&b| b != 0) {
         return Err(Error::ReportData {

@@ -447,6 +447,21 @@ fn verify_report_on_the_raw_milan_report() {
     assert_eq!(assert_valid(&out.stdout)["verdict"]["product"], "Milan");
     args.extend(["--preset".into(), "azure-cvm".into()]);
     assert_eq!(run(&strs(&args)).code, 3);
+    // Report data to compare must be 1 to 64 bytes: a usage error before any verification,
+    // even of a report that would fail it (here: no certificates, offline).
+    for data in ["", &"ab".repeat(65)] {
+        let out = run(&[
+            "verify-report",
+            "--report",
+            &vector("snp/milan/report_milan.hex"),
+            "--report-data-hex",
+            data,
+            "--offline",
+            "--json",
+        ]);
+        assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+        assert_eq!(assert_valid(&out.stdout)["failed_check"], "input");
+    }
 }
 
 #[test]

@@ -101,6 +101,25 @@ fn a_nonce_must_be_1_to_64_bytes_and_may_be_all_zero() {
         )
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Input, "{err}");
+    // ... before anything else: evidence that would fail its report signature, with no
+    // certificates at all, still gets the nonce's usage error.
+    let mut broken = sample.evidence.clone();
+    broken.hcl_report[0x20 + 0x2A0] ^= 1;
+    for nonce in [vec![], vec![7; MAX_NONCE_LEN + 1]] {
+        let err = Verifier::new(EvidencePolicy::preset("azure-cvm").unwrap())
+            .verify(
+                &broken,
+                ExpectedNonce::Exactly(&nonce),
+                &Certificates::default(),
+                &VerifyOptions::at(TIME),
+            )
+            .unwrap_err();
+        assert_eq!(
+            (err.check(), err.kind()),
+            (Check::Nonce, ErrorKind::Input),
+            "{err}"
+        );
+    }
 }
 
 #[test]

@@ -46,8 +46,9 @@ impl<'a> ExpectedNonce<'a> {
         Self::Exactly(nonce).checked()
     }
 
-    /// The same nonce, its length checked.
-    fn checked(self) -> Result<Self> {
+    /// The same nonce, its length checked (callers that verify more than the quote check it
+    /// before anything else, so a bad nonce is a usage error whatever else is wrong).
+    pub fn checked(self) -> Result<Self> {
         match self {
             Self::Exactly(nonce) if nonce.is_empty() || nonce.len() > MAX_NONCE_LEN => {
                 Err(Error::NonceLength {

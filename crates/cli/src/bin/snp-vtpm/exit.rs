@@ -1,6 +1,7 @@
 //! The binary's side of an error: its exit code, and a hint in terms of this tool's flags (the
 //! library's messages name no flag).
 
+use snp_vtpm::amd_kds::ArtifactKind;
 use snp_vtpm::{Error, ErrorKind, Missing, Staleness};
 
 /// Exit codes of `snp-vtpm` (also in `--help`, the README and `docs/cli.md`).
@@ -47,6 +48,10 @@ pub(crate) fn hint(error: &Error) -> Option<&'static str> {
         Error::UnknownFirmware(_) => Some(
             "trust it in a policy file given with --policy; for tests and labs only, --allow-unknown-firmware accepts it and the verdict records that",
         ),
+        Error::Fetch(snp_vtpm::amd_kds::Error::NotCachedOffline {
+            kind: ArtifactKind::Crl,
+            ..
+        }) => Some("give the CRL with --crl, or run once without --offline to fetch and cache it"),
         Error::Fetch(snp_vtpm::amd_kds::Error::NotCachedOffline { .. }) => Some(
             "run once without --offline to fetch and cache it, or give the certificates with --chain and --vcek",
         ),

@@ -103,10 +103,14 @@ pub(crate) fn report(args: ReportArgs) -> Outcome {
             Ok(ExitCode::Verified)
         }
         (Err(error), true) => {
-            output::print_json(&serde_json::json!({
+            let mut verdict = serde_json::json!({
                 "verified": false, "exit_code": ExitCode::of(&error) as u8, "failed_check": error.check(),
-                "error": error.message(), "hint": exit::hint(&error), "report": description.json,
-            }));
+                "error": error.message(), "report": description.json,
+            });
+            if let (Some(hint), Some(fields)) = (exit::hint(&error), verdict.as_object_mut()) {
+                fields.insert("hint".into(), hint.into());
+            }
+            output::print_json(&verdict);
             Ok(ExitCode::of(&error))
         }
         (Err(error), false) => {

@@ -238,6 +238,10 @@ fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
             ));
         }
     };
+    // Checked before any file is read or certificate fetched.
+    if let Some(bytes) = &nonce_bytes {
+        ExpectedNonce::exactly(bytes)?;
+    }
     let evidence = match (&args.evidence, &args.hcl_report) {
         (Some(path), _) => Evidence::from_json(&inputs::read(path)?, snp_vtpm::DEFAULT_SIZE_LIMIT)?,
         (None, Some(hcl)) => separate_artifacts(args, hcl)?,
@@ -428,6 +432,18 @@ fn human_verdict(verified: &VerifiedEvidence) -> String {
 /// Runs `verify-report`.
 pub(crate) fn verify_report(args: VerifyReportArgs) -> Outcome {
     let result = (|| {
+        // Arguments first: nothing is read, fetched or verified with an unusable one.
+        let expected_data = args
+            .report_data_hex
+            .as_deref()
+            .map(|text| {
+                hex::decode(text.trim())
+                    .map_err(|e| Error::input(format!("--report-data-hex: {e}")))
+            })
+            .transpose()?;
+        if let Some(expected) = &expected_data {
+            snp_vtpm::check_report_data_length(expected)?;
+        }
         let report = inputs::raw_report(inputs::read(&args.report)?)?;
         let mut certificates =
             load_certificates(args.vcek.as_ref(), &args.chain, args.crl.as_ref())?;
@@ -455,14 +471,6 @@ pub(crate) fn verify_report(args: VerifyReportArgs) -> Outcome {
             require_crl: args.require_crl,
             generation_hint: hint,
         };
-        let expected_data = args
-            .report_data_hex
-            .as_deref()
-            .map(|text| {
-                hex::decode(text.trim())
-                    .map_err(|e| Error::input(format!("--report-data-hex: {e}")))
-            })
-            .transpose()?;
         let verified = Verifier::new(policy).verify_raw_report(&report, &certificates, &options)?;
         if let Some(expected) = &expected_data {
             snp_vtpm::check_report_data(&verified, expected)?;
