@@ -10,6 +10,7 @@ const VERIFIER_CRATES: &[&str] = &[
     "snp-verify",
     "vtpm-quote",
     "tcg-eventlog",
+    "vtpm-akcert",
     "snp-vtpm",
 ];
 

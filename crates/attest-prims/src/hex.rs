@@ -111,6 +111,29 @@ impl<'de> serde::Deserialize<'de> for HexBytes {
     }
 }
 
+/// Decodes exactly `2 * N` lower-case hex digits at compile time: pins and digests are written
+/// as the hex people compare them with, and a typo fails the build, never a verification.
+/// Meant for constants only (it panics on bad input, which in a constant is a build error).
+#[allow(clippy::panic, clippy::indexing_slicing)]
+pub const fn hex_array<const N: usize>(text: &str) -> [u8; N] {
+    const fn nibble(c: u8) -> u8 {
+        match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => panic!("hex constants must be lower-case hex digits"),
+        }
+    }
+    assert!(text.len() == 2 * N, "a hex constant has the wrong length");
+    let bytes = text.as_bytes();
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = nibble(bytes[2 * i]) << 4 | nibble(bytes[2 * i + 1]);
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

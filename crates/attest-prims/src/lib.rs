@@ -6,6 +6,8 @@
 //! | [`rsa`] | verification-only RSASSA-PSS-SHA-384 (AMD's chain) and RSASSA-PKCS1-v1_5 (vTPM quotes) over one RSAVP1 |
 //! | [`Lru`] | the bounded least-recently-used map behind every verification cache |
 //! | `clock` (feature `std`) | the one `Clock` trait: wall-clock, monotonic time and sleeping, real or simulated |
+//! | [`UnixTime`] | the verification time, a parameter (no verifier reads a clock) |
+//! | `x509` (feature `x509`) | the signed bytes of a certificate or CRL as received, common names, certificate times |
 //! | [`Hex`], [`HexBytes`], [`HexSlice`] | byte values shown as hex in errors, verdicts and JSON |
 //!
 //! The fast paths work on public data only (keys, messages, signatures), so they are variable
@@ -29,6 +31,10 @@ mod hex;
 mod lru;
 #[cfg(feature = "rsa")]
 pub mod rsa;
+mod time;
+#[cfg(feature = "x509")]
+pub mod x509;
 
-pub use hex::{Hex, HexBytes, HexSlice};
+pub use hex::{Hex, HexBytes, HexSlice, hex_array};
 pub use lru::Lru;
+pub use time::UnixTime;

@@ -336,6 +336,11 @@ const SNP_UNSIGNED_TAIL: usize = 0x330;
 const TDREPORT_SIZE: usize = 1024;
 
 fn check_zero(field: &'static str, bytes: &[u8], base_offset: usize) -> Result<()> {
+    // The common case first: an OR over every byte vectorises; `position` walks byte by byte
+    // (kilobytes of NV padding per report made parsing ten times slower).
+    if bytes.iter().fold(0u8, |acc, &b| acc | b) == 0 {
+        return Ok(());
+    }
     match bytes.iter().position(|&b| b != 0) {
         None => Ok(()),
         Some(at) => Err(Error::UnexpectedUnsignedField {

@@ -26,7 +26,7 @@ const fn pin(generation: Generation, role: CertRole, sha256: &str) -> Pin {
     Pin {
         generation,
         role,
-        sha256: crate::consthex::decode(sha256),
+        sha256: attest_prims::hex_array(sha256),
     }
 }
 

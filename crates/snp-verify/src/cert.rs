@@ -7,41 +7,28 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use der::asn1::ObjectIdentifier;
-use der::{Decode, Reader, SliceReader, Tagged};
+use der::{Decode, Tagged};
 use rsa::pkcs1::{DecodeRsaPublicKey, RsaPssParams};
 use sha2::{Digest, Sha256, Sha384};
 use x509_cert::Certificate;
 use x509_cert::name::Name;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
+pub(crate) use attest_prims::x509::{common_name, signed_part};
+
 use crate::error::{CertRole, Error, Result};
-use crate::time::UnixTime;
+use attest_prims::UnixTime;
 
 pub(crate) const OID_RSA_ENCRYPTION: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const OID_RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
 const OID_MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
 const OID_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
-const OID_COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
 
 /// AMD's signature parameters, as the error messages state them.
 pub(crate) const AMD_PSS: &str = "RSASSA-PSS with SHA-384, MGF1-SHA-384, salt length 48";
 /// The salt length every AMD signature uses.
 const AMD_SALT_LEN: u8 = 48;
-
-/// The outer SEQUENCE of a signed X.509 object, split without re-encoding: the TBS bytes are
-/// exactly those received, and they are what the signature is checked over.
-pub(crate) fn signed_part(der: &[u8]) -> der::Result<&[u8]> {
-    let mut reader = SliceReader::new(der)?;
-    let tbs = reader.sequence(|body| -> der::Result<&[u8]> {
-        let tbs = body.tlv_bytes()?;
-        body.tlv_bytes()?; // signatureAlgorithm
-        body.tlv_bytes()?; // signatureValue
-        Ok(tbs)
-    })?;
-    reader.finish()?;
-    Ok(tbs)
-}
 
 /// A certificate parsed once, keeping the bytes that were signed.
 pub(crate) struct ParsedCert<'a> {
@@ -90,8 +77,8 @@ impl<'a> ParsedCert<'a> {
     pub(crate) fn validity(&self) -> Validity {
         let validity = self.cert.tbs_certificate().validity();
         Validity {
-            not_before: UnixTime::from_x509(validity.not_before),
-            not_after: UnixTime::from_x509(validity.not_after),
+            not_before: attest_prims::x509::unix_time(validity.not_before),
+            not_after: attest_prims::x509::unix_time(validity.not_after),
         }
     }
 
@@ -174,18 +161,6 @@ impl Validity {
             not_after: self.not_after,
         })
     }
-}
-
-/// The common name of a distinguished name (the last CN if several).
-pub(crate) fn common_name(name: &Name) -> Option<String> {
-    name.iter_rdn()
-        .flat_map(|rdn| rdn.iter())
-        .filter(|atv| atv.oid == OID_COMMON_NAME)
-        .filter_map(|atv| {
-            let value = &atv.value;
-            core::str::from_utf8(value.value()).ok().map(String::from)
-        })
-        .last()
 }
 
 pub(crate) fn expect_cn(

@@ -16,7 +16,7 @@ use crate::anchors::TrustAnchors;
 use crate::cert::{ParsedCert, Validity, common_name};
 use crate::error::{CertRole, Error, Result};
 use crate::extensions::AmdExtensions;
-use crate::time::UnixTime;
+use attest_prims::UnixTime;
 use attest_prims::ecdsa::P384KeyTable;
 
 const OID_EC_PUBLIC_KEY: der::asn1::ObjectIdentifier =

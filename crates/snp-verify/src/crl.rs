@@ -12,7 +12,7 @@ use x509_cert::crl::CertificateList;
 use crate::cert::{signed_part, verify_pss};
 use crate::chain::VerifiedCaChain;
 use crate::error::{CertRole, Error, Result};
-use crate::time::UnixTime;
+use attest_prims::UnixTime;
 
 /// What to do about revocation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,11 +144,11 @@ fn signed_crl(chain: &VerifiedCaChain, der: &[u8]) -> Result<CertificateList> {
 
 fn check_crl(der: &[u8], chain: &VerifiedCaChain, time: UnixTime) -> Result<RevocationStatus> {
     let crl = signed_crl(chain, der)?;
-    let this_update = UnixTime::from_x509(crl.tbs_cert_list.this_update);
+    let this_update = attest_prims::x509::unix_time(crl.tbs_cert_list.this_update);
     let next_update = crl
         .tbs_cert_list
         .next_update
-        .map(UnixTime::from_x509)
+        .map(attest_prims::x509::unix_time)
         .ok_or_else(|| Error::BadCrl {
             reason: "no nextUpdate: cannot tell whether it is current".to_string(),
         })?;

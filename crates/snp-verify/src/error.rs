@@ -9,7 +9,7 @@ use core::fmt;
 use hcl_parse::{Generation, Hex, SigningKey};
 
 use crate::policy::PolicyViolation;
-use crate::time::UnixTime;
+use attest_prims::UnixTime;
 
 /// Which certificate of the AMD chain a check concerns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

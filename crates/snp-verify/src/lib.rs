@@ -43,17 +43,16 @@ mod anchors;
 mod binding;
 mod cert;
 mod chain;
-mod consthex;
 mod crl;
 mod error;
 mod extensions;
 mod policy;
 mod signature;
-mod time;
 mod verified;
 mod verify;
 
 pub use anchors::{AMD_PINS, Pin, TrustAnchors};
+pub use attest_prims::UnixTime;
 pub use attest_prims::ecdsa::P384KeyTable;
 pub use binding::{check_leaf_matches_report, resolve_generation};
 pub use chain::{LeafCertificate, VerifiedCaChain, VerifiedLeaf};
@@ -66,7 +65,6 @@ pub use policy::{
     PolicyCheck, PolicyViolation,
 };
 pub use signature::{report_signature, verify_report_signature};
-pub use time::UnixTime;
 pub use verified::{GuestPolicyClaims, TcbClaims, VerifiedReport};
 pub use verify::{
     AuthenticReport, ReportOptions, UnrevokedReport, authenticate_report, verify_report,

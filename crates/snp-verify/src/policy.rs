@@ -17,11 +17,11 @@ use hcl_parse::{FirmwareVersion, Generation, Hex, HexSlice, SnpReport, TcbCompon
 /// release, or pin launch measurements instead, which is stricter.
 pub const AZURE_PARAVISOR_ID_KEY_DIGESTS: [Hex<48>; 2] = [
     // milan-v2 (2024 paravisor; the same digest appears in 2023-format reports elsewhere).
-    Hex(crate::consthex::decode(
+    Hex(attest_prims::hex_array(
         "0356215882a825279a85b300b0b742931d113bf7e32dde2e50ffde7ec743ca491ecdd7f336dc28a6e0b2bb57af7a44a3",
     )),
     // milan-v3, milan-v3-userdata and genoa-v3.
-    Hex(crate::consthex::decode(
+    Hex(attest_prims::hex_array(
         "942fd93ebde6ea7a96efadeafc60f1c6b3d10e703b1dafd7555b92f7f3d32d0e006767648cba5b102af3d65756af4177",
     )),
 ];

@@ -13,8 +13,8 @@ use crate::crl::{Revocation, RevocationStatus, check_revocation};
 use crate::error::Result;
 use crate::policy::Policy;
 use crate::signature::verify_report_signature_with_table;
-use crate::time::UnixTime;
 use crate::verified::VerifiedReport;
+use attest_prims::UnixTime;
 
 /// Everything about a verification that is not the evidence or the policy.
 #[derive(Debug, Clone, Copy)]

@@ -19,10 +19,6 @@ impl UnixTime {
     pub const fn as_secs(self) -> u64 {
         self.0
     }
-
-    pub(crate) fn from_x509(time: x509_cert::time::Time) -> Self {
-        Self(time.to_unix_duration().as_secs())
-    }
 }
 
 impl fmt::Display for UnixTime {
