@@ -139,6 +139,11 @@ impl SoftwareAk {
         })
     }
 
+    /// The public key (what an AK certificate for it certifies).
+    pub fn public_key(&self) -> rsa::PublicKey {
+        self.key.to_public_key()
+    }
+
     /// The modulus, big-endian.
     pub fn modulus(&self) -> Vec<u8> {
         use rsa::traits::PublicKeyParts;

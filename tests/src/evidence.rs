@@ -62,6 +62,7 @@ pub fn milan_v2_evidence() -> Evidence {
         vcek: Some(vectors::read_pem("azure/milan-v2/vcek.pem").swap_remove(0)),
         cert_chain: Vec::new(),
         ak_certificate: None,
+        ak_cert_chain: Vec::new(),
         event_log: None,
     }
 }

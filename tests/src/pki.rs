@@ -28,6 +28,7 @@ mod crl;
 mod keys;
 mod leaf;
 mod report;
+pub mod vtpm;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -97,6 +97,7 @@ impl Attester {
             vcek: None,
             cert_chain: Vec::new(),
             ak_certificate: None,
+            ak_cert_chain: Vec::new(),
             event_log: None,
         };
         if let Some(fetch_options) = &self.options.fetch {

@@ -153,3 +153,16 @@ impl EventLogClaims {
         }
     }
 }
+
+/// What the evidence's AK certificate says, or why there is nothing to say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum AkCertificateClaims {
+    /// The certificate chains to the pinned vTPM root and certifies the AK that signed the
+    /// quote (the runtime claims' HCLAkPub).
+    Verified(vtpm_akcert::VerifiedAkCertificate),
+    /// The evidence carries none (and the policy does not require one).
+    Absent,
+    /// The policy says not to look (`ak_certificate = "ignored"`).
+    Ignored,
+}

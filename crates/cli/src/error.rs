@@ -45,6 +45,8 @@ pub enum Check {
     ReportDataBinding,
     /// The AK in the runtime claims.
     AkFromClaims,
+    /// The vTPM AK certificate: its path to Azure's pinned vTPM root and the key it certifies.
+    AkCertificate,
     /// qualifiedSigner against the AK.
     QualifiedSigner,
     /// The quote's signature.
@@ -94,6 +96,18 @@ pub enum Error {
     Quote(vtpm_quote::Error),
     /// The TCG event log (tcg-eventlog).
     EventLog(tcg_eventlog::Error),
+    /// The vTPM AK certificate's path (vtpm-akcert).
+    AkCertificate(vtpm_akcert::Error),
+    /// The AK certificate verifies but certifies another key than the one that signed the
+    /// quote.
+    AkCertificateKey {
+        /// The certificate's subject.
+        subject: String,
+        /// The SHA-256 of the certified key's modulus (hex).
+        certified: String,
+        /// The SHA-256 of the quote key's modulus (hex).
+        quote_key: String,
+    },
     /// Fetching certificates or a CRL (amd-kds).
     #[cfg(feature = "fetch")]
     Fetch(amd_kds::Error),
@@ -133,6 +147,7 @@ impl std::error::Error for Error {
             Self::Report(error) => Some(error),
             Self::Quote(error) => Some(error),
             Self::EventLog(error) => Some(error),
+            Self::AkCertificate(error) => Some(error),
             #[cfg(feature = "fetch")]
             Self::Fetch(error) => Some(error),
             #[cfg(feature = "attester")]
@@ -140,7 +155,10 @@ impl std::error::Error for Error {
             Self::Missing(error) => Some(error),
             Self::Stale(error) => Some(error),
             Self::Policy(error) => Some(error),
-            Self::Input(_) | Self::ReportData { .. } | Self::UnknownFirmware(_) => None,
+            Self::Input(_)
+            | Self::ReportData { .. }
+            | Self::UnknownFirmware(_)
+            | Self::AkCertificateKey { .. } => None,
         }
     }
 }
@@ -161,6 +179,7 @@ from_inner!(
     Report(snp_verify::Error),
     Quote(vtpm_quote::Error),
     EventLog(tcg_eventlog::Error),
+    AkCertificate(vtpm_akcert::Error),
     Fetch(amd_kds::Error)["fetch"],
     Tpm(vtpm_quote::guest::TpmError)["attester"],
     Missing(Missing),
@@ -256,6 +275,11 @@ pub enum PolicyViolation {
         /// The claim, when present.
         found: Option<bool>,
     },
+    /// The policy requires an AK certificate and the evidence carries none.
+    #[error(
+        "ak_certificate: the policy requires the vTPM AK certificate (ak_certificate = \"required\"), found none in the evidence"
+    )]
+    AkCertificateRequired,
     /// The policy needs an event log and the evidence carries none.
     #[error(
         "event_log: the policy needs an event log (required, secure_boot or allowed_kernel_cmdlines), found none in the evidence"
@@ -324,6 +348,25 @@ pub enum PolicyViolation {
     },
 }
 
+impl PolicyViolation {
+    /// The check it fails: the policy's, or the AK certificate's for a missing one.
+    pub fn check(&self) -> Check {
+        match self {
+            Self::AkCertificateRequired => Check::AkCertificate,
+            Self::PcrNotQuoted { .. }
+            | Self::PcrValue { .. }
+            | Self::VmConfiguration { .. }
+            | Self::NoEventLog
+            | Self::SecureBoot { .. }
+            | Self::CmdlinePcrNotQuoted { .. }
+            | Self::KernelLoadOptionsUnmatched { .. }
+            | Self::OpaqueCmdlineEvents { .. }
+            | Self::CmdlineNotAllowed { .. }
+            | Self::NoCmdline { .. } => Check::Policy,
+        }
+    }
+}
+
 fn on_off(value: bool) -> &'static str {
     if value { "on" } else { "off" }
 }
@@ -362,6 +405,7 @@ impl Error {
             Self::Report(error) => report_check(error),
             Self::Quote(error) => quote_check(error).0,
             Self::EventLog(_) => Check::EventLog,
+            Self::AkCertificate(_) | Self::AkCertificateKey { .. } => Check::AkCertificate,
             #[cfg(feature = "fetch")]
             Self::Fetch(_) => Check::Certificates,
             #[cfg(feature = "attester")]
@@ -370,7 +414,7 @@ impl Error {
             Self::Stale(_) => Check::ReportFreshness,
             Self::ReportData { .. } => Check::ReportDataBinding,
             Self::UnknownFirmware(_) => Check::FirmwareIdentity,
-            Self::Policy(_) => Check::Policy,
+            Self::Policy(violation) => violation.check(),
         }
     }
 
@@ -384,6 +428,12 @@ impl Error {
             },
             Self::Report(error) => report_kind(error),
             Self::Quote(error) => quote_check(error).1,
+            Self::AkCertificate(error) => match error.kind() {
+                vtpm_akcert::ErrorKind::Malformed => ErrorKind::Input,
+                vtpm_akcert::ErrorKind::Refused => ErrorKind::Verification,
+                vtpm_akcert::ErrorKind::Unavailable => ErrorKind::Unavailable,
+            },
+            Self::AkCertificateKey { .. } => ErrorKind::Verification,
             Self::EventLog(error) => match error {
                 tcg_eventlog::Error::Malformed { .. } => ErrorKind::Input,
                 tcg_eventlog::Error::Mismatch { .. }
@@ -415,6 +465,14 @@ impl Error {
             Self::Report(error) => error.to_string(),
             Self::Quote(error) => error.to_string(),
             Self::EventLog(error) => error.to_string(),
+            Self::AkCertificate(error) => error.to_string(),
+            Self::AkCertificateKey {
+                subject,
+                certified,
+                quote_key,
+            } => format!(
+                "AK certificate \"{subject}\": expected it to certify the key that signed the quote (the runtime claims' HCLAkPub, modulus SHA-256 {quote_key}), found it certifies another (modulus SHA-256 {certified})"
+            ),
             #[cfg(feature = "fetch")]
             Self::Fetch(error) => error.to_string(),
             #[cfg(feature = "attester")]

@@ -79,6 +79,9 @@ pub struct Evidence {
     pub cert_chain: Vec<Vec<u8>>,
     /// The AK certificate from NV 0x01C101D0 (DER), native format only.
     pub ak_certificate: Option<Vec<u8>>,
+    /// CA certificates above the AK certificate (DER), native format only (at most
+    /// [`vtpm_akcert::MAX_CARRIED`]).
+    pub ak_cert_chain: Vec<Vec<u8>>,
     /// The TCG event log, native format only.
     pub event_log: Option<Vec<u8>>,
 }
@@ -108,6 +111,7 @@ struct AnyEvidence {
     vcek: Option<String>,
     cert_chain: Option<Vec<String>>,
     ak_cert: Option<String>,
+    ak_cert_chain: Option<Vec<String>>,
     event_log: Option<String>,
     pcr_bank: Option<HashAlg>,
     pcr_indices: Option<Vec<u8>>,
@@ -125,6 +129,8 @@ struct NativeEvidence<'a> {
     cert_chain: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ak_cert: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ak_cert_chain: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     event_log: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -189,6 +195,7 @@ impl Evidence {
             vcek,
             cert_chain: Vec::new(),
             ak_certificate: None,
+            ak_cert_chain: Vec::new(),
             event_log: None,
         })
     }
@@ -205,6 +212,13 @@ impl Evidence {
             // Each candidate may cost an RSA-4096 check: a long list is work, not information.
             return Err(Error::input(format!(
                 "\"cert_chain\": expected at most {MAX_CERT_CHAIN} certificates (an ASK or ASVK and its ARK), found {chain_len}"
+            )));
+        }
+        let ak_chain_len = any.ak_cert_chain.as_ref().map_or(0, Vec::len);
+        if ak_chain_len > vtpm_akcert::MAX_CARRIED {
+            return Err(Error::input(format!(
+                "\"ak_cert_chain\": expected at most {} certificates, found {ak_chain_len}",
+                vtpm_akcert::MAX_CARRIED
             )));
         }
         let decode_opt =
@@ -227,6 +241,12 @@ impl Evidence {
                 .map(|text| b64("cert_chain", text))
                 .collect::<Result<_, _>>()?,
             ak_certificate: decode_opt("ak_cert", any.ak_cert)?,
+            ak_cert_chain: any
+                .ak_cert_chain
+                .unwrap_or_default()
+                .iter()
+                .map(|text| b64("ak_cert_chain", text))
+                .collect::<Result<_, _>>()?,
             event_log: decode_opt("event_log", any.event_log)?,
         })
     }
@@ -250,6 +270,7 @@ impl Evidence {
             vcek: self.vcek.as_deref().map(encode),
             cert_chain: self.cert_chain.iter().map(|c| encode(c)).collect(),
             ak_cert: self.ak_certificate.as_deref().map(encode),
+            ak_cert_chain: self.ak_cert_chain.iter().map(|c| encode(c)).collect(),
             event_log: self.event_log.as_deref().map(encode),
             pcr_bank: (self.quote.pcr_bank != HashAlg::Sha256).then_some(self.quote.pcr_bank),
             pcr_indices: self.quote.pcr_indices.as_deref(),

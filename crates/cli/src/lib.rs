@@ -70,12 +70,12 @@ mod verifier;
 pub use amd_kds;
 pub use batch::BatchItem;
 pub use cache::{CacheLimits, CacheMode, VerificationCache};
-pub use claims::{EventLogClaims, FirmwareClaims, VmConfigurationClaims};
+pub use claims::{AkCertificateClaims, EventLogClaims, FirmwareClaims, VmConfigurationClaims};
 pub use error::{Check, Error, ErrorKind, Missing, PolicyViolation, Staleness};
 pub use evidence::{DEFAULT_SIZE_LIMIT, Evidence, EvidenceVersion, MAX_CERT_CHAIN, QuoteParts};
 pub use policy::{
-    DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, EventLogPolicy, EvidencePolicy, PRESETS,
-    PcrPolicy, VmConfigurationPolicy,
+    AkCertificateRule, DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, EventLogPolicy,
+    EvidencePolicy, PRESETS, PcrPolicy, VmConfigurationPolicy,
 };
 pub use stages::HardwareReport;
 pub use verdict::{CheckRecord, Outcome, VerifiedEvidence};
@@ -83,4 +83,4 @@ pub use verifier::{
     Certificates, Verifier, VerifyOptions, check_report_data, check_report_data_length,
 };
 pub use vtpm_quote::{ExpectedNonce, MAX_NONCE_LEN};
-pub use {hcl_parse, snp_verify, tcg_eventlog, vtpm_quote};
+pub use {hcl_parse, snp_verify, tcg_eventlog, vtpm_akcert, vtpm_quote};

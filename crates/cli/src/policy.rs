@@ -10,11 +10,12 @@ use snp_verify::Policy;
 use tcg_eventlog::{CMDLINE_PCRS, KERNEL_STUB_PCR};
 use vtpm_quote::{HashAlg, VerifiedQuote};
 
-use crate::claims::EventLogClaims;
+use crate::claims::{AkCertificateClaims, EventLogClaims};
 use crate::error::{Error, PolicyViolation};
 
-/// Names of the presets.
-pub const PRESETS: [&str; 2] = snp_verify::PRESETS;
+/// Names of the presets: snp-verify's, and `azure-cvm-strict` (`azure-cvm` with the AK
+/// certificate required).
+pub const PRESETS: [&str; 3] = ["snp-default", "azure-cvm", "azure-cvm-strict"];
 /// The preset for vTPM evidence.
 pub const DEFAULT_EVIDENCE_PRESET: &str = "azure-cvm";
 /// The preset for raw SNP reports.
@@ -86,6 +87,20 @@ impl EventLogPolicy {
     }
 }
 
+/// Whether the vTPM AK certificate must be present (see `docs/policy.md`). A certificate that
+/// is present is verified under `required` and `if-present` alike, and refused if it fails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AkCertificateRule {
+    /// Refuse evidence without one (exit 3).
+    Required,
+    /// Verify it when the evidence carries one; record its absence as a skipped check.
+    #[default]
+    IfPresent,
+    /// Do not look at it (recorded as a skipped check).
+    Ignored,
+}
+
 /// The whole appraisal policy for evidence.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -103,11 +118,19 @@ pub struct EvidencePolicy {
     pub require_report_bound_to_nonce: bool,
     /// Refuse when no CRL is available.
     pub require_crl: bool,
+    /// Whether the vTPM AK certificate must be present.
+    pub ak_certificate: AkCertificateRule,
 }
 
 impl EvidencePolicy {
-    /// A preset by name (`snp-default`, `azure-cvm`).
+    /// A preset by name (`snp-default`, `azure-cvm`, `azure-cvm-strict`).
     pub fn preset(name: &str) -> Option<Self> {
+        if name == "azure-cvm-strict" {
+            return Self::preset("azure-cvm").map(|azure| Self {
+                ak_certificate: AkCertificateRule::Required,
+                ..azure
+            });
+        }
         Policy::preset(name).map(|report| Self {
             report,
             ..Self::default()
@@ -192,10 +215,17 @@ impl EvidencePolicy {
         quote: &VerifiedQuote,
         vm_configuration: Option<&hcl_parse::VmConfiguration<'_>>,
         event_log: Option<&EventLogClaims>,
+        ak_certificate: &AkCertificateClaims,
     ) -> Result<(), Error> {
         self.check_pcrs(quote)?;
         self.check_vm_configuration(vm_configuration)?;
-        self.check_event_log(event_log)
+        self.check_event_log(event_log)?;
+        if self.ak_certificate == AkCertificateRule::Required
+            && matches!(ak_certificate, AkCertificateClaims::Absent)
+        {
+            return Err(PolicyViolation::AkCertificateRequired.into());
+        }
+        Ok(())
     }
 
     fn check_pcrs(&self, quote: &VerifiedQuote) -> Result<(), Error> {

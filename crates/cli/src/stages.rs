@@ -5,16 +5,19 @@
 //! the runtime claims and the quote, which every Azure platform shares).
 
 use hcl_parse::{HclReport, HexBytes, RuntimeClaims};
-use snp_verify::RevocationStatus;
+use rsa::traits::PublicKeyParts;
+use snp_verify::{RevocationStatus, UnixTime};
 use tcg_eventlog::EventLog;
+use vtpm_akcert::{VtpmAnchors, verify_ak_certificate};
 use vtpm_quote::{
     AkPublic, ExpectedNonce, QuoteAttest, QuoteSignature, VerifiedQuote, check_qualified_signer,
     verify_quote,
 };
 
-use crate::claims::EventLogClaims;
+use crate::claims::{AkCertificateClaims, EventLogClaims};
 use crate::error::{Check, Error, Staleness};
 use crate::evidence::{Evidence, EvidenceVersion};
+use crate::policy::AkCertificateRule;
 use crate::verdict::Recorder;
 
 /// The hardware report inside an HCL report, by platform.
@@ -77,6 +80,53 @@ pub(crate) fn verify_vtpm_quote(
     );
     record.passed(&[Check::PcrDigest]);
     Ok(quote)
+}
+
+/// The AK certificate, when the evidence carries one and the policy looks: its path to the
+/// pinned vTPM root, and the key it certifies equal to the AK that signed the quote. Whether
+/// one must be present is the policy's question ([`crate::EvidencePolicy::ak_certificate`]).
+pub(crate) fn check_ak_certificate(
+    evidence: &Evidence,
+    ak: &AkPublic,
+    rule: AkCertificateRule,
+    anchors: &VtpmAnchors,
+    time: UnixTime,
+    record: &mut Recorder,
+) -> Result<AkCertificateClaims, Error> {
+    if rule == AkCertificateRule::Ignored {
+        record.skipped(
+            Check::AkCertificate,
+            "ignored by the policy (ak_certificate = \"ignored\")",
+        );
+        return Ok(AkCertificateClaims::Ignored);
+    }
+    let Some(certificate) = evidence.ak_certificate.as_deref() else {
+        record.skipped(
+            Check::AkCertificate,
+            "the evidence carries no AK certificate",
+        );
+        return Ok(AkCertificateClaims::Absent);
+    };
+    let carried: Vec<&[u8]> = evidence.ak_cert_chain.iter().map(Vec::as_slice).collect();
+    let verified = verify_ak_certificate(certificate, &carried, anchors, time)
+        .map_err(Error::AkCertificate)?;
+    let quote_key = match ak {
+        AkPublic::Rsa { key, .. } => Some(key),
+        AkPublic::P256(_) | AkPublic::P384(_) => None,
+    };
+    if !quote_key.is_some_and(|key| verified.certifies(key)) {
+        let fingerprint = |modulus: &[u8]| {
+            use sha2::Digest;
+            hcl_parse::HexSlice(&sha2::Sha256::digest(modulus)).to_string()
+        };
+        return Err(Error::AkCertificateKey {
+            subject: verified.subject().to_string(),
+            certified: fingerprint(&verified.key().n().to_be_bytes()),
+            quote_key: fingerprint(ak.rsa_modulus().unwrap_or_default()),
+        });
+    }
+    record.passed(&[Check::AkCertificate]);
+    Ok(AkCertificateClaims::Verified(verified))
 }
 
 /// The event log, when the evidence carries one, must replay to the quoted PCRs.

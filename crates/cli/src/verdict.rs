@@ -6,7 +6,7 @@ use serde::Serialize;
 use snp_verify::{RevocationStatus, VerifiedReport};
 use vtpm_quote::VerifiedQuote;
 
-use crate::claims::{EventLogClaims, FirmwareClaims, VmConfigurationClaims};
+use crate::claims::{AkCertificateClaims, EventLogClaims, FirmwareClaims, VmConfigurationClaims};
 use crate::error::Check;
 use crate::evidence::EvidenceVersion;
 
@@ -81,6 +81,7 @@ pub struct VerifiedEvidence {
     pub(crate) report_bound_to_nonce: bool,
     pub(crate) vm_configuration: Option<VmConfigurationClaims>,
     pub(crate) event_log: Option<EventLogClaims>,
+    pub(crate) ak_certificate: AkCertificateClaims,
     pub(crate) user_data: Option<HexBytes>,
     pub(crate) ak_fingerprint: Hex<32>,
     pub(crate) revocation: RevocationStatus,
@@ -96,6 +97,10 @@ impl VerifiedEvidence {
     /// The verified quote (nonce, PCRs).
     pub fn quote(&self) -> &VerifiedQuote {
         &self.quote
+    }
+    /// The AK certificate: verified (with the VM it names), absent, or ignored by the policy.
+    pub fn ak_certificate(&self) -> &AkCertificateClaims {
+        &self.ak_certificate
     }
     /// The firmware identity values and whether each met the policy.
     pub fn firmware(&self) -> &FirmwareClaims {

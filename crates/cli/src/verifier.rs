@@ -24,6 +24,7 @@ use snp_verify::{
     authenticate_report,
 };
 use tcg_eventlog::KERNEL_STUB_PCR;
+use vtpm_akcert::VtpmAnchors;
 use vtpm_quote::ExpectedNonce;
 
 use crate::claims::{EventLogClaims, VmConfigurationClaims};
@@ -87,6 +88,7 @@ impl VerifyOptions {
 #[derive(Debug, Clone)]
 pub struct Verifier {
     anchors: TrustAnchors,
+    vtpm_anchors: VtpmAnchors,
     policy: EvidencePolicy,
     cache: Option<std::sync::Arc<crate::cache::VerificationCache>>,
 }
@@ -96,6 +98,7 @@ impl Verifier {
     pub fn new(policy: EvidencePolicy) -> Self {
         Self {
             anchors: TrustAnchors::amd(),
+            vtpm_anchors: VtpmAnchors::azure(),
             policy,
             cache: None,
         }
@@ -105,9 +108,18 @@ impl Verifier {
     pub fn with_anchors(anchors: TrustAnchors, policy: EvidencePolicy) -> Self {
         Self {
             anchors,
+            vtpm_anchors: VtpmAnchors::azure(),
             policy,
             cache: None,
         }
+    }
+
+    /// This verifier with other vTPM anchors for AK certificates: a test vTPM root
+    /// ([`VtpmAnchors::test_root`], simulators) or extra known intermediates. Verdicts say when
+    /// a test root was used.
+    pub fn with_vtpm_anchors(mut self, anchors: VtpmAnchors) -> Self {
+        self.vtpm_anchors = anchors;
+        self
     }
 
     /// This verifier sharing `cache` (verified chains, VCEKs and their P-384 tables) across
@@ -152,6 +164,14 @@ impl Verifier {
         // The vTPM: runtime claims, quote, event log, freshness.
         let bound = stages::bind_runtime_claims(&hcl, &mut record)?;
         let quote = stages::verify_vtpm_quote(evidence, &bound.ak, nonce, &mut record)?;
+        let ak_certificate = stages::check_ak_certificate(
+            evidence,
+            &bound.ak,
+            self.policy.ak_certificate,
+            &self.vtpm_anchors,
+            options.time,
+            &mut record,
+        )?;
         let event_log =
             stages::check_event_log(evidence.event_log.as_deref(), &quote, &mut record)?;
         let user_data = bound.claims.user_data;
@@ -175,8 +195,12 @@ impl Verifier {
             &mut record,
         )?;
         let vm_configuration = bound.claims.vm_configuration.as_ref();
-        self.policy
-            .check_vtpm(&quote, vm_configuration, event_log.as_ref())?;
+        self.policy.check_vtpm(
+            &quote,
+            vm_configuration,
+            event_log.as_ref(),
+            &ak_certificate,
+        )?;
         let report = unrevoked.appraise(&report_policy).map_err(Error::from)?;
         record.passed(&[Check::Policy]);
 
@@ -188,6 +212,7 @@ impl Verifier {
             report_bound_to_nonce: freshness == stages::Freshness::BoundToNonce,
             vm_configuration: vm_configuration.map(VmConfigurationClaims::of),
             event_log,
+            ak_certificate,
             user_data: user_data.map(|u| HexBytes(u.to_vec())),
             ak_fingerprint: Hex(bound.ak.fingerprint()),
             revocation: report.revocation(),

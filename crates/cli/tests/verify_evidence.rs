@@ -52,12 +52,19 @@ fn every_complete_real_evidence_verifies_with_the_default_policy() {
             .filter(|c| c.outcome == snp_vtpm::Outcome::Skipped)
             .map(|c| c.check)
             .collect();
+        // No real SNP evidence carries an AK certificate: its absence is recorded, not hidden.
         assert_eq!(
             skipped,
-            [Check::EventLog, Check::ReportFreshness, Check::Revocation],
+            [
+                Check::AkCertificate,
+                Check::EventLog,
+                Check::ReportFreshness,
+                Check::Revocation
+            ],
             "{}",
             sample.name
         );
+        assert_eq!(json["ak_certificate"]["status"], "absent");
     }
 }
 

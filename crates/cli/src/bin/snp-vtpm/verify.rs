@@ -215,6 +215,7 @@ fn separate_artifacts(args: &VerifyArgs, hcl_path: &std::path::Path) -> Result<E
         vcek: None,
         cert_chain: Vec::new(),
         ak_certificate: None,
+        ak_cert_chain: Vec::new(),
         event_log: None,
     })
 }
