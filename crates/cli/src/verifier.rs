@@ -84,6 +84,12 @@ impl VerifyOptions {
     }
 }
 
+/// AMD's shipped CA certificates, decoded once per process.
+fn shipped_amd_certificates() -> &'static [Vec<u8>] {
+    static SHIPPED: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    SHIPPED.get_or_init(snp_verify::shipped_amd_certificates)
+}
+
 /// Verifies evidence against trust anchors and a policy.
 #[derive(Debug, Clone)]
 pub struct Verifier {
@@ -274,7 +280,8 @@ impl Verifier {
         bound: impl FnOnce() -> Result<(), Error>,
     ) -> Result<VerifiedReport, Error> {
         let leaves: Vec<&[u8]> = certificates.leaves.iter().map(Vec::as_slice).collect();
-        let (chain, leaf) = self.pick_leaf(&leaves, &certificates.ca, report, options)?;
+        let ca = self.with_shipped(certificates.ca.clone());
+        let (chain, leaf) = self.pick_leaf(&leaves, &ca, report, options)?;
         let authentic =
             authenticate_report(report, &chain, &leaf, options.time, options.generation_hint)
                 .map_err(Error::from)?;
@@ -308,6 +315,16 @@ impl Verifier {
     /// The chain and leaf for the report: every candidate leaf (those given first, then the
     /// evidence's own) under the chain that issued it; the first whose hwID and TCB match the
     /// report wins (a VCEK in a `--chain` bundle no longer shadows the evidence's own).
+    /// CA candidates completed, when no ARK is among them, by AMD's certificates shipped with
+    /// snp-verify (evidence with its VCEK and only the ASK, or none, verifies offline): they
+    /// spare a download; the pins still decide.
+    fn with_shipped(&self, mut ca: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+        if !self.anchors.holds_pinned_root(ca.iter().map(Vec::as_slice)) {
+            ca.extend(shipped_amd_certificates().iter().cloned());
+        }
+        ca
+    }
+
     fn chain_and_leaf(
         &self,
         evidence: &Evidence,
@@ -317,6 +334,7 @@ impl Verifier {
     ) -> Result<(VerifiedCaChain, snp_verify::VerifiedLeaf), Error> {
         let mut ca = certificates.ca.clone();
         ca.extend(evidence.cert_chain.iter().cloned());
+        let ca = self.with_shipped(ca);
         let leaves: Vec<&[u8]> = certificates
             .leaves
             .iter()

@@ -236,7 +236,8 @@ fn failures_exit_with_the_documented_codes() {
     std::fs::write(&policy, "[vm_configuration]\nconsole_enabled = false\n").unwrap();
     let (code, check, _) = with(&|a| a.extend(["--policy".into(), policy.display().to_string()]));
     assert_eq!((code, check.as_str()), (3, "policy"));
-    // Missing chain offline: 4.
+    // No chain given, offline: AMD's shipped certificates complete it (the evidence carries
+    // its VCEK), so it verifies without a download.
     let out = run(&[
         "verify",
         &vector("azure/milan-v3/evidence-v0.json"),
@@ -247,6 +248,18 @@ fn failures_exit_with_the_documented_codes() {
         "--at",
         AT,
     ]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    // No VCEK anywhere, offline and nothing cached: 4.
+    let cache = std::env::temp_dir().join(format!("snp-vtpm-empty-cache-{}", std::process::id()));
+    let mut no_vcek = evidence_cases()[0].1.clone();
+    let at = no_vcek.iter().position(|a| a == "--vcek").unwrap();
+    no_vcek.drain(at..at + 2);
+    no_vcek.extend([
+        "--cache-dir".into(),
+        cache.display().to_string(),
+        "--json".into(),
+    ]);
+    let out = run(&strs(&no_vcek));
     assert_eq!(out.code, 4, "{}", out.stdout);
     let verdict = assert_valid(&out.stdout);
     assert_eq!(verdict["failed_check"], "certificates");
@@ -256,7 +269,7 @@ fn failures_exit_with_the_documented_codes() {
         "{verdict}"
     );
     assert!(
-        verdict["hint"].as_str().unwrap().contains("--chain"),
+        verdict["hint"].as_str().unwrap().contains("--vcek"),
         "{verdict}"
     );
     // A CRL required and none available: 4.

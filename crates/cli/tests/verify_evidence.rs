@@ -26,6 +26,65 @@ fn azure() -> Verifier {
 }
 
 #[test]
+fn every_real_evidence_verifies_with_only_its_ask_or_no_chain_at_all() {
+    // AMD's certificates shipped with snp-verify complete a chain that lacks its ARK (or is
+    // missing): no download, and the pins still decide.
+    for sample in samples() {
+        let mut certificates = sample.certificates.clone();
+        let mut evidence = sample.evidence.clone();
+        let ask_only: Vec<Vec<u8>> = certificates
+            .ca
+            .iter()
+            .chain(&evidence.cert_chain)
+            .filter(|der| {
+                !snp_vtpm::snp_verify::TrustAnchors::amd().holds_pinned_root([der.as_slice()])
+            })
+            .take(1)
+            .cloned()
+            .collect();
+        for ca in [ask_only, Vec::new()] {
+            certificates.ca = ca.clone();
+            evidence.cert_chain.clear();
+            azure()
+                .verify(
+                    &evidence,
+                    ExpectedNonce::Exactly(&sample.nonce),
+                    &certificates,
+                    &VerifyOptions::at(TIME),
+                )
+                .unwrap_or_else(|e| {
+                    panic!("{} with {} CA certificates: {e}", sample.name, ca.len())
+                });
+        }
+    }
+}
+
+#[test]
+fn every_shipped_amd_certificate_is_pinned_and_the_vectors_copy() {
+    use sha2::Digest;
+    let shipped = snp_vtpm::snp_verify::shipped_amd_certificates();
+    assert_eq!(shipped.len(), snp_vtpm::snp_verify::AMD_PINS.len());
+    for ((file, _), der) in snp_vtpm::snp_verify::SHIPPED_AMD_CERTIFICATES
+        .iter()
+        .zip(&shipped)
+    {
+        let hash: [u8; 32] = sha2::Sha256::digest(der).into();
+        assert!(
+            snp_vtpm::snp_verify::AMD_PINS
+                .iter()
+                .any(|pin| pin.sha256 == hash),
+            "{file} is not pinned"
+        );
+        let (product, role) = file.trim_end_matches(".pem").split_once('-').unwrap();
+        assert_eq!(
+            der,
+            &snp_vtpm_testkit::vectors::read_pem(&format!("amd/{product}/{role}.pem"))[0],
+            "{file}"
+        );
+    }
+}
+
+#[test]
 fn every_complete_real_evidence_verifies_with_the_default_policy() {
     for sample in samples() {
         let verified = azure()
@@ -275,11 +334,15 @@ fn policy_violations_exit_3() {
 }
 
 #[test]
-fn missing_certificates_are_unavailable() {
+fn a_missing_vcek_is_unavailable() {
+    // The chain is shipped; the VCEK is the chip's own and must come with the evidence, a
+    // file or a fetch.
     let sample = &samples()[1];
+    let mut evidence = sample.evidence.clone();
+    evidence.vcek = None;
     let err = azure()
         .verify(
-            &sample.evidence,
+            &evidence,
             ExpectedNonce::Exactly(&sample.nonce),
             &Certificates::default(),
             &VerifyOptions::at(TIME),
@@ -288,6 +351,10 @@ fn missing_certificates_are_unavailable() {
     assert_eq!(
         (err.check(), err.kind()),
         (Check::Certificates, ErrorKind::Unavailable),
+        "{err}"
+    );
+    assert!(
+        matches!(err, snp_vtpm::Error::Missing(snp_vtpm::Missing::Leaf)),
         "{err}"
     );
 }

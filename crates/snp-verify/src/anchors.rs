@@ -79,6 +79,32 @@ pub const AMD_PINS: [Pin; 9] = [
     ),
 ];
 
+/// AMD's ARK, ASK and ASVK of Milan, Genoa and Turin as AMD KDS serves them (PEM), shipped so
+/// that evidence verifies without a download when it carries its VCEK. Transport only: a
+/// chain is trusted because its certificates' hashes are pinned ([`AMD_PINS`]), not because
+/// they came with the crate (a test checks every copy against its pin).
+pub const SHIPPED_AMD_CERTIFICATES: [(&str, &str); 9] = [
+    ("milan-ark.pem", include_str!("../certs/milan-ark.pem")),
+    ("milan-ask.pem", include_str!("../certs/milan-ask.pem")),
+    ("milan-asvk.pem", include_str!("../certs/milan-asvk.pem")),
+    ("genoa-ark.pem", include_str!("../certs/genoa-ark.pem")),
+    ("genoa-ask.pem", include_str!("../certs/genoa-ask.pem")),
+    ("genoa-asvk.pem", include_str!("../certs/genoa-asvk.pem")),
+    ("turin-ark.pem", include_str!("../certs/turin-ark.pem")),
+    ("turin-ask.pem", include_str!("../certs/turin-ask.pem")),
+    ("turin-asvk.pem", include_str!("../certs/turin-asvk.pem")),
+];
+
+/// The shipped AMD certificates ([`SHIPPED_AMD_CERTIFICATES`]) as DER, to add as chain
+/// candidates.
+pub fn shipped_amd_certificates() -> Vec<Vec<u8>> {
+    SHIPPED_AMD_CERTIFICATES
+        .iter()
+        .filter_map(|(_, pem)| pem_rfc7468::decode_vec(pem.as_bytes()).ok())
+        .map(|(_, der)| der)
+        .collect()
+}
+
 /// Which roots a verification trusts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustAnchors {
@@ -93,6 +119,15 @@ impl TrustAnchors {
             pins: AMD_PINS.to_vec(),
             amd: true,
         }
+    }
+
+    /// Whether any of `certificates` is a pinned root (an ARK of these anchors).
+    pub fn holds_pinned_root<'a>(&self, certificates: impl IntoIterator<Item = &'a [u8]>) -> bool {
+        certificates.into_iter().any(|der| {
+            use sha2::Digest;
+            let hash: [u8; 32] = sha2::Sha256::digest(der).into();
+            self.pinned_root(&hash).is_some()
+        })
     }
 
     /// Roots the caller chooses instead of AMD's: for test PKIs and private PKIs only.

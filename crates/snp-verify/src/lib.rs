@@ -51,7 +51,9 @@ mod signature;
 mod verified;
 mod verify;
 
-pub use anchors::{AMD_PINS, Pin, TrustAnchors};
+pub use anchors::{
+    AMD_PINS, Pin, SHIPPED_AMD_CERTIFICATES, TrustAnchors, shipped_amd_certificates,
+};
 pub use attest_prims::UnixTime;
 pub use attest_prims::ecdsa::P384KeyTable;
 pub use binding::{check_leaf_matches_report, resolve_generation};

@@ -263,7 +263,15 @@ fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
     // fetched or read from the cache passed the pinned-root check of `fetch` first; the chain
     // the caller holds (files, evidence) is used for that check when it verifies.
     let have_leaf = !certificates.leaves.is_empty() || evidence.vcek.is_some();
-    let have_chain = !certificates.ca.is_empty() || !evidence.cert_chain.is_empty();
+    // Without an ARK from the files or the evidence, AMD's certificates shipped with the tool
+    // complete the chain: no download, and fetched VCEKs and CRLs are checked under them.
+    let held_ca = certificates.ca.iter().chain(&evidence.cert_chain);
+    if !TrustAnchors::amd().holds_pinned_root(held_ca.map(Vec::as_slice)) {
+        certificates
+            .ca
+            .extend(snp_vtpm::snp_verify::shipped_amd_certificates());
+    }
+    let have_chain = true;
     let held = |certificates: &Certificates| {
         let mut held = certificates.clone();
         held.leaves.extend(evidence.vcek.iter().cloned());
@@ -448,6 +456,11 @@ pub(crate) fn verify_report(args: VerifyReportArgs) -> Outcome {
         let report = inputs::raw_report(inputs::read(&args.report)?)?;
         let mut certificates =
             load_certificates(args.vcek.as_ref(), &args.chain, args.crl.as_ref())?;
+        if !TrustAnchors::amd().holds_pinned_root(certificates.ca.iter().map(Vec::as_slice)) {
+            certificates
+                .ca
+                .extend(snp_vtpm::snp_verify::shipped_amd_certificates());
+        }
         let hint = product(args.product.as_deref())?;
         if certificates.leaves.is_empty() || certificates.ca.is_empty() {
             let parsed = hcl_parse::SnpReport::from_bytes(&report)
