@@ -83,4 +83,4 @@ pub use verifier::{
     Certificates, Verifier, VerifyOptions, check_report_data, check_report_data_length,
 };
 pub use vtpm_quote::{ExpectedNonce, MAX_NONCE_LEN};
-pub use {hcl_parse, snp_verify, tcg_eventlog, vtpm_akcert, vtpm_quote};
+pub use {attest_prims, hcl_parse, snp_verify, tcg_eventlog, vtpm_akcert, vtpm_quote};

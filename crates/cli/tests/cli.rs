@@ -478,6 +478,33 @@ fn verify_report_on_the_raw_milan_report() {
 }
 
 #[test]
+fn show_decodes_ak_certificates_as_decoded_only() {
+    for file in [
+        "azure/tdx-vm1/ak-cert-nv-padded.bin",
+        "azure/tdx-vm1/ak-cert.der",
+    ] {
+        let out = run(&["show", &vector(file), "--json"]);
+        assert_eq!(out.code, 0, "{file}: {}", out.stderr);
+        let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let ak = &value["certificates"][0]["vtpm_ak_certificate"];
+        assert_eq!(ak["vm_id"], "353c6d9a70bc", "{file}: {value}");
+        assert!(
+            ak["decoded_only"]
+                .as_str()
+                .unwrap()
+                .contains("not verified")
+        );
+    }
+    let root = run(&[
+        "show",
+        &vector("azure/vtpm-ca/azure-virtual-tpm-root-2023.pem"),
+        "--json",
+    ]);
+    let value: serde_json::Value = serde_json::from_str(&root.stdout).unwrap();
+    assert_eq!(value["certificates"][0]["pinned_azure_vtpm_root"], true);
+}
+
+#[test]
 fn show_decodes_every_vector_file() {
     let files = [
         ("azure/milan-v2/hcl-report.bin", "HCL report"),
@@ -497,6 +524,12 @@ fn show_decodes_every_vector_file() {
         ("snp/milan/cert_chain_milan", "certificates"),
         ("snp/turin/vcek_turin.der", "certificates"),
         ("amd/genoa/ark.pem", "certificates"),
+        ("azure/tdx-vm1/ak-cert-nv-padded.bin", "AK certificate"),
+        ("azure/tdx-vm1/ak-cert.der", "certificates"),
+        (
+            "azure/vtpm-ca/azure-virtual-tpm-root-2023.pem",
+            "certificates",
+        ),
     ];
     for (file, kind) in files {
         let out = run(&["show", &vector(file), "--json"]);

@@ -226,8 +226,8 @@ fn path_extensions(cert: &Certificate, subject: &str) -> Result<PathExtensions> 
 }
 
 /// The DER certificate at the start of an NV index's contents, which must be followed by zero
-/// bytes only (Azure pads NV 0x01C101D0 to its size).
-pub(crate) fn der_from_nv(nv: &[u8]) -> Result<&[u8]> {
+/// bytes only (Azure pads NV 0x01C101D0 to its size). Plain DER passes unchanged.
+pub fn der_from_nv(nv: &[u8]) -> Result<&[u8]> {
     let malformed = |reason: String| Error::Malformed {
         what: "AK certificate".to_string(),
         reason,

@@ -86,9 +86,10 @@ impl VerifiedAkCertificate {
     }
 }
 
-/// `9921694bd342` of `9921694bd342.ConfidentialVM.Azure.windows.net`; the suffix after the
-/// marker varies and is not checked.
-fn vm_id(subject: &str) -> Option<String> {
+/// The VM id an AK certificate's subject common name carries: `9921694bd342` of
+/// `9921694bd342.ConfidentialVM.Azure.windows.net` (the first DNS label before
+/// `.ConfidentialVM.` or `.TrustedVM.`; the suffix after the marker varies and is not checked).
+pub fn vm_id(subject: &str) -> Option<String> {
     [".ConfidentialVM.", ".TrustedVM."]
         .iter()
         .find_map(|marker| subject.split_once(marker))

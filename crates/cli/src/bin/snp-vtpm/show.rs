@@ -144,6 +144,16 @@ fn describe(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error> {
     if let Ok(file) = QuoteFile::from_quote_bin(bytes) {
         return describe_quote_file(&file).map(Description::new);
     }
+    // An AK certificate as read from NV 0x01C101D0: DER, then zero padding.
+    if let Ok(der) = snp_vtpm::vtpm_akcert::der_from_nv(bytes)
+        && der.len() < bytes.len()
+        && x509_cert::Certificate::from_der(der).is_ok()
+    {
+        return Ok(Description::new(json!({
+            "kind": "AK certificate (NV 0x01C101D0, zero padded)",
+            "certificates": [certificate_json(der)],
+        })));
+    }
     if let Ok(certificates) = snp_vtpm::certs::certificates(bytes) {
         return Ok(Description::new(json!({
             "kind": "certificates",
@@ -478,6 +488,16 @@ fn describe_json(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error
         );
         set(
             &mut hcl.json,
+            "ak_cert",
+            evidence
+                .ak_certificate
+                .as_deref()
+                .and_then(|nv| snp_vtpm::vtpm_akcert::der_from_nv(nv).ok())
+                .map(certificate_json)
+                .unwrap_or(Value::Null),
+        );
+        set(
+            &mut hcl.json,
             "vcek",
             evidence
                 .vcek
@@ -535,6 +555,27 @@ fn certificate_json(der: &[u8]) -> Value {
         })
         .unwrap_or_default();
     use sha2::Digest;
+    let extended_key_usage: Vec<String> = tbs
+        .extensions()
+        .into_iter()
+        .flatten()
+        .filter(|e| e.extn_id.to_string() == "2.5.29.37")
+        .filter_map(|e| {
+            use der::Decode;
+            x509_cert::ext::pkix::ExtendedKeyUsage::from_der(e.extn_value.as_bytes()).ok()
+        })
+        .flat_map(|usages| usages.0.into_iter().map(|oid| oid.to_string()))
+        .collect();
+    let is_ak = extended_key_usage
+        .iter()
+        .any(|oid| oid == "2.23.133.8.3" || oid == "1.3.6.1.4.1.311.10.3.12");
+    let subject_cn = snp_vtpm::attest_prims::x509::common_name(tbs.subject()).unwrap_or_default();
+    let ak = is_ak.then(|| {
+        json!({
+            "vm_id": snp_vtpm::vtpm_akcert::vm_id(&subject_cn),
+            "decoded_only": "not verified: snp-vtpm verify checks it under Azure's pinned vTPM root",
+        })
+    });
     json!({
         "subject": tbs.subject().to_string(),
         "issuer": tbs.issuer().to_string(),
@@ -543,7 +584,10 @@ fn certificate_json(der: &[u8]) -> Value {
         "not_after": tbs.validity().not_after.to_string(),
         "sha256": HexSlice(&sha2::Sha256::digest(der)).to_string(),
         "pinned_amd_root_or_intermediate": snp_vtpm::snp_verify::AMD_PINS.iter().any(|p| p.sha256[..] == sha2::Sha256::digest(der)[..]),
+        "pinned_azure_vtpm_root": sha2::Sha256::digest(der)[..] == snp_vtpm::vtpm_akcert::AZURE_VTPM_ROOT_SHA256[..],
         "amd_extensions": amd,
+        "extended_key_usage": extended_key_usage,
+        "vtpm_ak_certificate": ak,
     })
 }
 
