@@ -167,6 +167,21 @@ impl Evidence {
     }
 
     fn from_v0(any: AnyEvidence) -> Result<Self, Error> {
+        // Fields of the native format in a v0 document would otherwise be dropped unseen (an
+        // AK certificate reported absent although it was there): refuse the mixture.
+        let native_only = [
+            ("cert_chain", any.cert_chain.is_some()),
+            ("ak_cert", any.ak_cert.is_some()),
+            ("ak_cert_chain", any.ak_cert_chain.is_some()),
+            ("event_log", any.event_log.is_some()),
+            ("pcr_bank", any.pcr_bank.is_some()),
+            ("pcr_indices", any.pcr_indices.is_some()),
+        ];
+        if let Some((field, _)) = native_only.iter().find(|(_, present)| *present) {
+            return Err(Error::input(format!(
+                "v0 evidence (\"quote\" and \"report\") carries \"{field}\", a field of the native format: expected \"version\": 1 or 2 with \"tpm_quote\" and \"hcl_report\""
+            )));
+        }
         let quote = any
             .quote
             .ok_or_else(|| Error::input("v0 evidence has no \"quote\""))?;

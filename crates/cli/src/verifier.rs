@@ -280,8 +280,7 @@ impl Verifier {
         bound: impl FnOnce() -> Result<(), Error>,
     ) -> Result<VerifiedReport, Error> {
         let leaves: Vec<&[u8]> = certificates.leaves.iter().map(Vec::as_slice).collect();
-        let ca = self.with_shipped(certificates.ca.clone());
-        let (chain, leaf) = self.pick_leaf(&leaves, &ca, report, options)?;
+        let (chain, leaf) = self.pick_leaf(&leaves, &certificates.ca, report, options)?;
         let authentic =
             authenticate_report(report, &chain, &leaf, options.time, options.generation_hint)
                 .map_err(Error::from)?;
@@ -315,16 +314,6 @@ impl Verifier {
     /// The chain and leaf for the report: every candidate leaf (those given first, then the
     /// evidence's own) under the chain that issued it; the first whose hwID and TCB match the
     /// report wins (a VCEK in a `--chain` bundle no longer shadows the evidence's own).
-    /// CA candidates completed, when no ARK is among them, by AMD's certificates shipped with
-    /// snp-verify (evidence with its VCEK and only the ASK, or none, verifies offline): they
-    /// spare a download; the pins still decide.
-    fn with_shipped(&self, mut ca: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
-        if !self.anchors.holds_pinned_root(ca.iter().map(Vec::as_slice)) {
-            ca.extend(shipped_amd_certificates().iter().cloned());
-        }
-        ca
-    }
-
     fn chain_and_leaf(
         &self,
         evidence: &Evidence,
@@ -334,7 +323,6 @@ impl Verifier {
     ) -> Result<(VerifiedCaChain, snp_verify::VerifiedLeaf), Error> {
         let mut ca = certificates.ca.clone();
         ca.extend(evidence.cert_chain.iter().cloned());
-        let ca = self.with_shipped(ca);
         let leaves: Vec<&[u8]> = certificates
             .leaves
             .iter()
@@ -375,7 +363,7 @@ impl Verifier {
         report: &SnpReport<'_>,
         options: &VerifyOptions,
     ) -> Result<(VerifiedCaChain, snp_verify::VerifiedLeaf), Error> {
-        let (chain, leaf) = self.chain_for_leaf(leaf_der, ca, options.time)?;
+        let (chain, leaf) = self.chain_for_leaf_or_shipped(leaf_der, ca, options.time)?;
         let generation = snp_verify::resolve_generation(
             report,
             chain.generation(),
@@ -385,6 +373,36 @@ impl Verifier {
         .map_err(Error::from)?;
         snp_verify::check_leaf_matches_report(report, &leaf, generation).map_err(Error::from)?;
         Ok((chain, leaf))
+    }
+
+    /// The chain for a leaf among the CA certificates held; when they yield none, again with
+    /// AMD's certificates shipped with snp-verify after them (evidence with its VCEK and only
+    /// the ASK, or no chain, or another product's ARK, verifies offline). The shipped files
+    /// spare a download; the pins still decide. The error reported is the held certificates'
+    /// when they held a pinned root (what the caller gave was wrong), else the retry's.
+    fn chain_for_leaf_or_shipped(
+        &self,
+        leaf_der: &[u8],
+        held: &[Vec<u8>],
+        time: UnixTime,
+    ) -> Result<(VerifiedCaChain, snp_verify::VerifiedLeaf), Error> {
+        let first = match self.chain_for_leaf(leaf_der, held, time) {
+            Ok(found) => return Ok(found),
+            Err(error) => error,
+        };
+        let mut with_shipped = held.to_vec();
+        with_shipped.extend(shipped_amd_certificates().iter().cloned());
+        self.chain_for_leaf(leaf_der, &with_shipped, time)
+            .map_err(|retry| {
+                if self
+                    .anchors
+                    .holds_pinned_root(held.iter().map(Vec::as_slice))
+                {
+                    first
+                } else {
+                    retry
+                }
+            })
     }
 
     fn chain_for_leaf(

@@ -311,3 +311,28 @@ fn a_real_azure_certificate_does_not_certify_a_synthetic_ak() {
     assert!(matches!(e, Error::AkCertificateKey { .. }), "{e}");
     assert!(e.to_string().contains("353c6d9a70bc.ConfidentialVM"), "{e}");
 }
+
+#[test]
+fn a_failing_copy_of_an_intermediate_does_not_hide_one_that_verifies() {
+    // Path discovery tries every candidate: an expired copy of the intermediate (same name and
+    // key) carried first does not stop the valid one after it.
+    let pki = VtpmPki::shared();
+    let (expired, _) = pki.intermediate_with(&CertSpec {
+        validity: (1_600_000_000, 1_700_000_000),
+        ..CertSpec::ca(snp_vtpm_testkit::pki::vtpm::INTERMEDIATE_CN, Some(0))
+    });
+    let leaf = certificate_for_the_software_ak(&CertSpec::ak("0123456789ab"));
+    let verified = verify(
+        &verifier("if-present"),
+        Some(leaf.clone()),
+        vec![expired.clone(), pki.intermediate.clone()],
+    )
+    .unwrap();
+    assert_eq!(outcome(&verified), Outcome::Passed);
+    // Alone, the expired copy is refused for its validity.
+    let e = verify(&verifier("if-present"), Some(leaf), vec![expired]).unwrap_err();
+    assert!(
+        e.to_string().contains("expected validity to include"),
+        "{e}"
+    );
+}

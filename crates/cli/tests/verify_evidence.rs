@@ -60,6 +60,82 @@ fn every_real_evidence_verifies_with_only_its_ask_or_no_chain_at_all() {
 }
 
 #[test]
+fn a_broken_or_foreign_carried_ask_does_not_matter_when_a_pinned_path_exists() {
+    // Transport is never trust: a corrupted ASK, or another product's, beside the ARK is no
+    // path; AMD's shipped chain is, and the verdict names the pinned root it used.
+    for sample in samples() {
+        let own_ark = sample
+            .certificates
+            .ca
+            .iter()
+            .chain(&sample.evidence.cert_chain)
+            .find(|der| {
+                snp_vtpm::snp_verify::TrustAnchors::amd().holds_pinned_root([der.as_slice()])
+            })
+            .cloned();
+        let Some(ark) = own_ark else { continue };
+        let mut broken_ask = snp_vtpm::snp_verify::shipped_amd_certificates()[1].clone();
+        let middle = broken_ask.len() / 2;
+        broken_ask[middle] ^= 1;
+        let foreign_ask = snp_vtpm::snp_verify::shipped_amd_certificates()[4].clone();
+        for ask in [broken_ask, foreign_ask] {
+            let mut evidence = sample.evidence.clone();
+            evidence.cert_chain.clear();
+            let mut certificates = sample.certificates.clone();
+            certificates.ca = vec![ask, ark.clone()];
+            let verified = azure()
+                .verify(
+                    &evidence,
+                    ExpectedNonce::Exactly(&sample.nonce),
+                    &certificates,
+                    &VerifyOptions::at(TIME),
+                )
+                .unwrap_or_else(|e| panic!("{}: {e}", sample.name));
+            assert!(verified.report().amd_roots(), "{}", sample.name);
+        }
+    }
+}
+
+#[test]
+fn another_products_ark_held_does_not_keep_the_shipped_chain_out() {
+    let shipped = snp_vtpm::snp_verify::shipped_amd_certificates();
+    for sample in samples() {
+        // An ARK of another product than the sample's (Milan: 0, Genoa: 3).
+        let other_ark = if sample.name.starts_with("genoa") {
+            shipped[0].clone()
+        } else {
+            shipped[3].clone()
+        };
+        let mut evidence = sample.evidence.clone();
+        evidence.cert_chain = vec![other_ark];
+        let mut certificates = sample.certificates.clone();
+        certificates.ca.clear();
+        azure()
+            .verify(
+                &evidence,
+                ExpectedNonce::Exactly(&sample.nonce),
+                &certificates,
+                &VerifyOptions::at(TIME),
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", sample.name));
+    }
+}
+
+#[test]
+fn v0_evidence_carrying_native_fields_is_refused_not_trimmed() {
+    let v0 = snp_vtpm_testkit::vectors::read("azure/milan-v3/evidence-v0.json");
+    let mut json: serde_json::Value = serde_json::from_slice(&v0).unwrap();
+    json["ak_cert"] = serde_json::Value::String("MAA".into());
+    let e = Evidence::from_json(
+        &serde_json::to_vec(&json).unwrap(),
+        snp_vtpm::DEFAULT_SIZE_LIMIT,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Input);
+    assert!(e.to_string().contains("\"ak_cert\""), "{e}");
+}
+
+#[test]
 fn every_shipped_amd_certificate_is_pinned_and_the_vectors_copy() {
     use sha2::Digest;
     let shipped = snp_vtpm::snp_verify::shipped_amd_certificates();

@@ -39,8 +39,10 @@ pub enum Error {
         /// That byte.
         found: u8,
     },
-    /// More certificates were carried than a path can use.
-    #[error("AK certificate chain: expected at most {max} certificates, found {found}")]
+    /// More certificates were carried, or signature checks needed, than a path can use.
+    #[error(
+        "AK certificate chain: expected at most {max} certificates or signature checks, found {found}"
+    )]
     TooManyCertificates {
         /// The limit.
         max: usize,

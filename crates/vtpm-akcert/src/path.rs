@@ -101,61 +101,110 @@ fn check_leaf(leaf: &ParsedCert<'_>, time: UnixTime) -> Result<()> {
     leaf.rsa_key().map(|_| ())
 }
 
-/// The CAs from the leaf's issuer up to a pinned root, each checked as an issuer.
+/// The most issuer signatures a path search checks: a few candidates per level are normal;
+/// many copies of the same name are work, not information.
+pub const MAX_SIGNATURE_CHECKS: usize = 32;
+
+/// The CAs from the leaf's issuer up to a pinned root, each checked as an issuer. Every
+/// candidate that names and signs a certificate is tried in turn (RFC 5280 6.1 path
+/// discovery), so a copy that fails (expired, signed by another key) cannot hide one that
+/// verifies; when none leads to a pinned root, the first failure is reported.
 fn build_path<'c>(
     leaf: &ParsedCert<'_>,
     candidates: &'c [ParsedCert<'c>],
     anchors: &VtpmAnchors,
     time: UnixTime,
 ) -> Result<Vec<&'c ParsedCert<'c>>> {
-    let mut path: Vec<&ParsedCert<'_>> = Vec::new();
-    let mut child = leaf;
-    loop {
-        if path.len() >= MAX_PATH_CAS {
-            return Err(Error::PathTooLong { max: MAX_PATH_CAS });
-        }
-        let issuer = find_issuer(child, candidates, &path)?;
-        check_issuer(issuer, path.len(), time)?;
-        path.push(issuer);
-        if anchors.is_root(issuer.der) {
-            return Ok(path);
-        }
-        if issuer.self_issued() {
-            return Err(Error::UntrustedRoot {
-                expected: anchors.pinned_root_hex(),
-                subject: issuer.subject.clone(),
-                found: format!("{}", HexSlice(&issuer.sha256())),
-            });
-        }
-        child = issuer;
+    let mut search = Search {
+        candidates,
+        anchors,
+        time,
+        signature_checks: 0,
+        first_error: None,
+    };
+    let mut path = Vec::new();
+    if search.extend(leaf, &mut path)? {
+        return Ok(path);
     }
+    Err(search
+        .first_error
+        .unwrap_or_else(|| Error::IssuerUnavailable {
+            subject: leaf.subject.clone(),
+            issuer: leaf.issuer(),
+        }))
 }
 
-/// The candidate named as `child`'s issuer whose key verifies `child`'s signature; when names
-/// match but no key verifies, the first such signature error.
-fn find_issuer<'c>(
-    child: &ParsedCert<'_>,
+/// A depth-first path search with a budget of signature checks.
+struct Search<'c, 'a> {
     candidates: &'c [ParsedCert<'c>],
-    path: &[&ParsedCert<'_>],
-) -> Result<&'c ParsedCert<'c>> {
-    let mut first_error = None;
-    for candidate in candidates {
-        let in_path = path.iter().any(|p| p.der == candidate.der);
-        if candidate.subject_name() != child.issuer_name() || in_path || candidate.der == child.der
-        {
-            continue;
+    anchors: &'a VtpmAnchors,
+    time: UnixTime,
+    signature_checks: usize,
+    first_error: Option<Error>,
+}
+
+impl<'c> Search<'c, '_> {
+    /// Extends `path` (the CAs above `child` so far) to a pinned root: `Ok(true)` when found,
+    /// `Ok(false)` when no candidate leads there (the reason kept in `first_error`), `Err` when
+    /// the budget is spent.
+    fn extend(
+        &mut self,
+        child: &ParsedCert<'_>,
+        path: &mut Vec<&'c ParsedCert<'c>>,
+    ) -> Result<bool> {
+        if path.len() >= MAX_PATH_CAS {
+            self.note(Error::PathTooLong { max: MAX_PATH_CAS });
+            return Ok(false);
         }
-        match child.verify_signed_by(candidate) {
-            Ok(()) => return Ok(candidate),
-            Err(error) => {
-                first_error.get_or_insert(error);
+        let mut named = false;
+        for candidate in self.candidates {
+            let repeated =
+                path.iter().any(|p| p.der == candidate.der) || candidate.der == child.der;
+            if candidate.subject_name() != child.issuer_name() || repeated {
+                continue;
             }
+            named = true;
+            self.signature_checks += 1;
+            if self.signature_checks > MAX_SIGNATURE_CHECKS {
+                return Err(Error::TooManyCertificates {
+                    max: MAX_SIGNATURE_CHECKS,
+                    found: self.signature_checks,
+                });
+            }
+            if let Err(error) = child
+                .verify_signed_by(candidate)
+                .and_then(|()| check_issuer(candidate, path.len(), self.time))
+            {
+                self.note(error);
+                continue;
+            }
+            path.push(candidate);
+            if self.anchors.is_root(candidate.der) {
+                return Ok(true);
+            }
+            if candidate.self_issued() {
+                self.note(Error::UntrustedRoot {
+                    expected: self.anchors.pinned_root_hex(),
+                    subject: candidate.subject.clone(),
+                    found: format!("{}", HexSlice(&candidate.sha256())),
+                });
+            } else if self.extend(candidate, path)? {
+                return Ok(true);
+            }
+            path.pop();
         }
+        if !named {
+            self.note(Error::IssuerUnavailable {
+                subject: child.subject.clone(),
+                issuer: child.issuer(),
+            });
+        }
+        Ok(false)
     }
-    Err(first_error.unwrap_or_else(|| Error::IssuerUnavailable {
-        subject: child.subject.clone(),
-        issuer: child.issuer(),
-    }))
+
+    fn note(&mut self, error: Error) {
+        self.first_error.get_or_insert(error);
+    }
 }
 
 /// An issuer's rules: valid now, a CA allowed to sign certificates, its path length respected
