@@ -15,8 +15,8 @@ use x509_cert::ext::pkix::BasicConstraints;
 use x509_cert::name::Name;
 
 use crate::error::{ArtifactKind, Error, Result};
-use crate::pem;
 use crate::request::ChainKind;
+use attest_prims::pem;
 
 const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const OID_SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");

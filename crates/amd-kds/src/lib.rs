@@ -59,7 +59,6 @@ mod http;
 mod imds;
 mod kds;
 mod observe;
-mod pem;
 mod request;
 mod retry;
 mod source;

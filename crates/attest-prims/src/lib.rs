@@ -6,6 +6,7 @@
 //! | [`rsa`] | verification-only RSASSA-PSS-SHA-384 (AMD's chain) and RSASSA-PKCS1-v1_5 (vTPM quotes) over one RSAVP1 |
 //! | [`Lru`] | the bounded least-recently-used map behind every verification cache |
 //! | `clock` (feature `std`) | the one `Clock` trait: wall-clock, monotonic time and sleeping, real or simulated |
+//! | `pem` (feature `pem`) | PEM bundles: telling PEM from DER, splitting a chain into its blocks, encoding |
 //! | [`UnixTime`] | the verification time, a parameter (no verifier reads a clock) |
 //! | `x509` (feature `x509`) | the signed bytes of a certificate or CRL as received, common names, certificate times |
 //! | [`Hex`], [`HexBytes`], [`HexSlice`] | byte values shown as hex in errors, verdicts and JSON |
@@ -29,6 +30,8 @@ pub mod clock;
 pub mod ecdsa;
 mod hex;
 mod lru;
+#[cfg(feature = "pem")]
+pub mod pem;
 #[cfg(feature = "rsa")]
 pub mod rsa;
 mod time;

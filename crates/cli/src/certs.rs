@@ -24,29 +24,13 @@ pub fn certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
 
 /// Every `CERTIFICATE` PEM block of a text, decoded (other blocks are skipped).
 pub fn pem_certificates(text: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
-    let text = std::str::from_utf8(text)
-        .map_err(|_| Error::input("certificate file is neither DER nor PEM text"))?;
-    let mut out = Vec::new();
-    let mut block: Option<String> = None;
-    for line in text.lines().map(str::trim) {
-        if line.starts_with("-----BEGIN ") {
-            block = Some(String::new());
-        }
-        if let Some(current) = block.as_mut() {
-            current.push_str(line);
-            current.push('\n');
-        }
-        if line.starts_with("-----END ") {
-            let pem = block
-                .take()
-                .ok_or_else(|| Error::input("PEM END line without a BEGIN line"))?;
-            let (label, der) = pem_rfc7468::decode_vec(pem.as_bytes())
-                .map_err(|e| Error::input(format!("PEM: {e}")))?;
-            if label == "CERTIFICATE" {
-                out.push(der);
-            }
-        }
-    }
+    let blocks =
+        attest_prims::pem::decode_all(text).map_err(|e| Error::input(format!("PEM: {e}")))?;
+    let out: Vec<Vec<u8>> = blocks
+        .into_iter()
+        .filter(|block| block.label == attest_prims::pem::CERTIFICATE)
+        .map(|block| block.der)
+        .collect();
     if out.is_empty() {
         return Err(Error::input(
             "no certificate found (expected DER or PEM CERTIFICATE blocks)",

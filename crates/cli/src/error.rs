@@ -103,9 +103,9 @@ pub enum Error {
     AkCertificateKey {
         /// The certificate's subject.
         subject: String,
-        /// The SHA-256 of the certified key's modulus (hex).
+        /// The certified key's fingerprint, as the verdict's `ak_fingerprint` names keys.
         certified: String,
-        /// The SHA-256 of the quote key's modulus (hex).
+        /// The quote key's fingerprint (the verdict's `ak_fingerprint`).
         quote_key: String,
     },
     /// Fetching certificates or a CRL (amd-kds).
@@ -471,7 +471,7 @@ impl Error {
                 certified,
                 quote_key,
             } => format!(
-                "AK certificate \"{subject}\": expected it to certify the key that signed the quote (the runtime claims' HCLAkPub, modulus SHA-256 {quote_key}), found it certifies another (modulus SHA-256 {certified})"
+                "AK certificate \"{subject}\": expected it to certify the key that signed the quote (the runtime claims' HCLAkPub, ak_fingerprint {quote_key}), found it certifies another (fingerprint {certified})"
             ),
             #[cfg(feature = "fetch")]
             Self::Fetch(error) => error.to_string(),

@@ -4,7 +4,7 @@
 //! the seam where a second TEE joins (one variant per platform; the stages after it read only
 //! the runtime claims and the quote, which every Azure platform shares).
 
-use hcl_parse::{HclReport, HexBytes, RuntimeClaims};
+use hcl_parse::{HclReport, Hex, HexBytes, RuntimeClaims};
 use rsa::traits::PublicKeyParts;
 use snp_verify::{RevocationStatus, UnixTime};
 use tcg_eventlog::EventLog;
@@ -115,14 +115,15 @@ pub(crate) fn check_ak_certificate(
         AkPublic::P256(_) | AkPublic::P384(_) => None,
     };
     if !quote_key.is_some_and(|key| verified.certifies(key)) {
-        let fingerprint = |modulus: &[u8]| {
-            use sha2::Digest;
-            hcl_parse::HexSlice(&sha2::Sha256::digest(modulus)).to_string()
-        };
+        // Both keys named as the verdict names the AK (ak_fingerprint).
+        let certified = verified.key();
+        let certified =
+            AkPublic::from_rsa_numbers(&certified.n().to_be_bytes(), &certified.e().to_be_bytes())
+                .map_or_else(|e| e.to_string(), |key| Hex(key.fingerprint()).to_string());
         return Err(Error::AkCertificateKey {
             subject: verified.subject().to_string(),
-            certified: fingerprint(&verified.key().n().to_be_bytes()),
-            quote_key: fingerprint(ak.rsa_modulus().unwrap_or_default()),
+            certified,
+            quote_key: Hex(ak.fingerprint()).to_string(),
         });
     }
     record.passed(&[Check::AkCertificate]);

@@ -422,8 +422,7 @@ pub(crate) fn fetch(command: FetchCommand) -> Outcome {
             let product = product_of(target, report.as_ref())?;
             let der = fetch::crl(&source, product)?;
             if target.output.is_none() {
-                pem_rfc7468::encode_string("X509 CRL", pem_rfc7468::LineEnding::LF, &der)
-                    .map_err(|e| Error::input(format!("PEM: {e}")))?
+                snp_vtpm::attest_prims::pem::encode(snp_vtpm::attest_prims::pem::CRL, &der)
                     .into_bytes()
             } else {
                 der

@@ -1,17 +1,22 @@
-//! PEM text of the bodies KDS and IMDS send and of the files the cache writes. Each block is
-//! decoded and encoded by `pem-rfc7468`; what is left here is what that crate does not do:
-//! telling PEM from DER, and splitting a bundle of blocks (a CA chain) into single documents.
+//! PEM bundles: certificate files, chains KDS and IMDS send, the files amd-kds's cache writes.
+//! Each block is decoded and encoded by `pem-rfc7468`; what is left here is what that crate
+//! does not do: telling PEM from DER, and splitting a bundle of blocks (a CA chain) into
+//! single documents.
 //!
 //! Lenient where the strict DER parse after it makes it irrelevant (explanatory text between
 //! blocks, CR/LF, a line width other than 64), strict about the rest (matching BEGIN/END
 //! labels, canonical base64, no unterminated or nested block, no END line outside a block).
 
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
 use pem_rfc7468::{Decoder, LineEnding};
 
 /// The label of an X.509 certificate.
-pub(crate) const CERTIFICATE: &str = "CERTIFICATE";
+pub const CERTIFICATE: &str = "CERTIFICATE";
 /// The label of an X.509 CRL.
-pub(crate) const CRL: &str = "X509 CRL";
+pub const CRL: &str = "X509 CRL";
 
 const BEGIN: &[u8] = b"-----BEGIN ";
 const END: &[u8] = b"-----END ";
@@ -19,18 +24,20 @@ const DASHES: &[u8] = b"-----";
 
 /// One decoded PEM block.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Block {
+pub struct Block {
+    /// The label (`CERTIFICATE`, `X509 CRL`, ...).
     pub label: String,
+    /// The decoded bytes.
     pub der: Vec<u8>,
 }
 
 /// True when `body` starts (after whitespace) like PEM text rather than DER.
-pub(crate) fn looks_like_pem(body: &[u8]) -> bool {
+pub fn looks_like_pem(body: &[u8]) -> bool {
     body.trim_ascii_start().starts_with(BEGIN)
 }
 
 /// Every PEM block of `text`, in order.
-pub(crate) fn decode_all(text: &[u8]) -> Result<Vec<Block>, String> {
+pub fn decode_all(text: &[u8]) -> Result<Vec<Block>, String> {
     let mut blocks = Vec::new();
     let mut rest = text;
     while let Some(start) = find(rest, BEGIN) {
@@ -53,7 +60,7 @@ pub(crate) fn decode_all(text: &[u8]) -> Result<Vec<Block>, String> {
 }
 
 /// PEM text with 64-column base64 lines, LF line ends and a final newline.
-pub(crate) fn encode(label: &'static str, der: &[u8]) -> String {
+pub fn encode(label: &'static str, der: &[u8]) -> String {
     // pem-rfc7468 fails only for an invalid label (ours are the constants above, tested below)
     // or a length that overflows usize (impossible for DER held in memory).
     pem_rfc7468::encode_string(label, LineEnding::LF, der).unwrap_or_default()
