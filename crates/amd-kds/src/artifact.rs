@@ -11,7 +11,7 @@ use hcl_parse::Generation;
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate as X509;
 use x509_cert::crl::CertificateList;
-use x509_cert::ext::pkix::BasicConstraints;
+use x509_cert::ext::pkix::{BasicConstraints, SubjectKeyIdentifier};
 use x509_cert::name::Name;
 
 use crate::error::{ArtifactKind, Error, Result};
@@ -38,26 +38,7 @@ impl Certificate {
     }
 
     pub(crate) fn parse(body: &[u8]) -> std::result::Result<Self, String> {
-        let der = if pem::looks_like_pem(body) {
-            let mut blocks = pem::decode_all(body)?;
-            match (blocks.pop(), blocks.len()) {
-                (Some(block), 0) if block.label == pem::CERTIFICATE => block.der,
-                (Some(block), 0) => {
-                    return Err(format!(
-                        "expected a CERTIFICATE PEM block, found {}",
-                        block.label
-                    ));
-                }
-                (_, others) => {
-                    return Err(format!(
-                        "expected one PEM certificate, found {} PEM blocks",
-                        others + 1
-                    ));
-                }
-            }
-        } else {
-            body.to_vec()
-        };
+        let der = one_certificate_der(body)?;
         let cert = parse_x509(&der)?;
         check_p384_key(&cert)?;
         Ok(Self { der })
@@ -206,6 +187,72 @@ impl CertChain {
     }
 }
 
+/// A CA certificate fetched from a certificate's AIA caIssuers URL: one DER X.509
+/// certificate (PEM accepted) with basicConstraints cA TRUE. Whether it issued anything is the
+/// [`CertificateSource`](crate::CertificateSource)'s and its check's question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaCertificate {
+    der: Vec<u8>,
+    subject: Name,
+    subject_key_id: Option<Vec<u8>>,
+    not_after: SystemTime,
+}
+
+impl CaCertificate {
+    /// Checks `body` (DER, or PEM with one CERTIFICATE block) as a CA certificate.
+    pub fn from_bytes(body: &[u8]) -> Result<Self> {
+        Self::parse(body)
+            .map_err(|reason| malformed(ArtifactKind::CaCertificate, "the given bytes", reason))
+    }
+
+    pub(crate) fn parse(body: &[u8]) -> std::result::Result<Self, String> {
+        let der = one_certificate_der(body)?;
+        let cert = parse_x509(&der)?;
+        check_ca_flag(&cert)?;
+        let tbs = cert.tbs_certificate();
+        let subject_key_id = match tbs.get_extension::<SubjectKeyIdentifier>() {
+            Ok(found) => found.map(|(_, ski)| ski.0.as_bytes().to_vec()),
+            Err(e) => return Err(format!("subjectKeyIdentifier: {e}")),
+        };
+        Ok(Self {
+            subject: tbs.subject().clone(),
+            subject_key_id,
+            not_after: UNIX_EPOCH + tbs.validity().not_after.to_unix_duration(),
+            der,
+        })
+    }
+
+    /// The DER bytes exactly as received.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The DER bytes, by value.
+    pub fn into_der(self) -> Vec<u8> {
+        self.der
+    }
+
+    /// The subject name.
+    pub fn subject(&self) -> &Name {
+        &self.subject
+    }
+
+    /// The subject key identifier, if the certificate has one.
+    pub fn subject_key_id(&self) -> Option<&[u8]> {
+        self.subject_key_id.as_deref()
+    }
+
+    /// notAfter: the cache serves the certificate until then.
+    pub fn not_after(&self) -> SystemTime {
+        self.not_after
+    }
+
+    /// PEM text of the certificate.
+    pub fn to_pem(&self) -> String {
+        pem::encode(pem::CERTIFICATE, &self.der)
+    }
+}
+
 /// A DER certificate revocation list with its validity period.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Crl {
@@ -298,6 +345,25 @@ fn intermediate_name(kind: ChainKind) -> &'static str {
     }
 }
 
+/// The DER of `body`: DER as is, or PEM with exactly one CERTIFICATE block.
+fn one_certificate_der(body: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    if !pem::looks_like_pem(body) {
+        return Ok(body.to_vec());
+    }
+    let mut blocks = pem::decode_all(body)?;
+    match (blocks.pop(), blocks.len()) {
+        (Some(block), 0) if block.label == pem::CERTIFICATE => Ok(block.der),
+        (Some(block), 0) => Err(format!(
+            "expected a CERTIFICATE PEM block, found {}",
+            block.label
+        )),
+        (_, others) => Err(format!(
+            "expected one PEM certificate, found {} PEM blocks",
+            others + 1
+        )),
+    }
+}
+
 fn parse_x509(der: &[u8]) -> std::result::Result<X509, String> {
     X509::from_der(der).map_err(|e| format!("not one DER X.509 certificate: {e}"))
 }
@@ -360,7 +426,11 @@ fn check_ca(cert: &X509) -> std::result::Result<(), String> {
             spki.algorithm.oid
         ));
     }
-    match tbs.get_extension::<BasicConstraints>() {
+    check_ca_flag(cert)
+}
+
+fn check_ca_flag(cert: &X509) -> std::result::Result<(), String> {
+    match cert.tbs_certificate().get_extension::<BasicConstraints>() {
         Ok(Some((_, constraints))) if constraints.ca => Ok(()),
         Ok(_) => Err("not a CA certificate (no basicConstraints cA=TRUE)".to_string()),
         Err(e) => Err(format!("basicConstraints: {e}")),

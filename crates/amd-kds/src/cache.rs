@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hcl_parse::Generation;
 
-use crate::artifact::{CertChain, Certificate, Crl};
+use crate::artifact::{CaCertificate, CertChain, Certificate, Crl};
 use crate::check::CheckFailure;
 use crate::error::{ArtifactKind, Error, Result};
 use crate::fetched::{Fetched, Sent, Source};
@@ -80,6 +80,12 @@ pub(crate) enum Entry {
     Vcek(VcekRequest),
     Chain(Generation, ChainKind),
     Crl(Generation),
+    /// A CA certificate named by a certificate's AIA: the hex cache key of the
+    /// [`IssuerRequest`](crate::IssuerRequest) and the CA's name (for errors).
+    Issuer {
+        key: String,
+        name: String,
+    },
 }
 
 impl Entry {
@@ -93,6 +99,7 @@ impl Entry {
                 .join(product.name())
                 .join("cert_chain.pem"),
             Self::Crl(product) => PathBuf::from("vcek").join(product.name()).join("crl.pem"),
+            Self::Issuer { key, .. } => PathBuf::from("issuers").join(format!("{key}.der")),
         }
     }
 
@@ -101,6 +108,7 @@ impl Entry {
             Self::Vcek(_) => ArtifactKind::Vcek,
             Self::Chain(_, kind) => kind.artifact_kind(),
             Self::Crl(_) => ArtifactKind::Crl,
+            Self::Issuer { .. } => ArtifactKind::CaCertificate,
         }
     }
 
@@ -114,6 +122,7 @@ impl Entry {
                 request.tcb()
             ),
             Self::Chain(product, _) | Self::Crl(product) => product.to_string(),
+            Self::Issuer { name, .. } => format!("\"{name}\""),
         }
     }
 }
@@ -146,6 +155,33 @@ impl Cacheable for Certificate {
     }
     fn cache_bytes(&self, _fetched_at: SystemTime) -> Vec<u8> {
         self.der().to_vec()
+    }
+}
+
+impl Cacheable for CaCertificate {
+    fn parse_cached(
+        bytes: &[u8],
+        _entry: &Entry,
+    ) -> std::result::Result<(Self, Option<SystemTime>), String> {
+        Ok((Self::parse(bytes)?, None))
+    }
+    fn cache_bytes(&self, _fetched_at: SystemTime) -> Vec<u8> {
+        self.der().to_vec()
+    }
+    /// A CA certificate does not change: it is served until its notAfter.
+    fn fresh_at(
+        &self,
+        _fetched_at: Option<SystemTime>,
+        now: SystemTime,
+    ) -> std::result::Result<(), String> {
+        if now >= self.not_after() {
+            return Err(format!(
+                "the cached CA certificate \"{}\" expired at {} s after the epoch",
+                self.subject(),
+                unix(self.not_after())
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use hcl_parse::Generation;
 
-use crate::artifact::{CertChain, Certificate, Crl};
+use crate::artifact::{CaCertificate, CertChain, Certificate, Crl};
 use crate::error::Error;
 use crate::request::{ChainKind, VcekRequest};
 
@@ -25,7 +25,7 @@ use crate::request::{ChainKind, VcekRequest};
 ///
 /// ```
 /// use std::time::SystemTime;
-/// use amd_kds::{ArtifactCheck, CertChain, Certificate, ChainKind, Crl, VcekRequest};
+/// use amd_kds::{ArtifactCheck, CaCertificate, CertChain, Certificate, ChainKind, Crl, VcekRequest};
 /// use hcl_parse::Generation;
 ///
 /// /// Accepts only chains whose ARK has one known SHA-256 (VCEKs and CRLs: see snp-vtpm).
@@ -45,6 +45,10 @@ use crate::request::{ChainKind, VcekRequest};
 ///     fn check_crl(&self, _: Generation, _: &Crl, _: &CertChain, _: SystemTime)
 ///         -> Result<(), String> {
 ///         Err("CRLs are not checked here".into())
+///     }
+///     fn check_issuer(&self, _: &[u8], _: &CaCertificate, _: SystemTime)
+///         -> Result<(), String> {
+///         Err("issuers are not checked here".into())
 ///     }
 /// }
 /// ```
@@ -76,6 +80,16 @@ pub trait ArtifactCheck: Send + Sync {
         product: Generation,
         crl: &Crl,
         chain: &CertChain,
+        now: SystemTime,
+    ) -> Result<(), String>;
+
+    /// `issuer` was sent from an AIA caIssuers URL of `child` (DER), and its subject (and key
+    /// identifier) are the ones `child` names. The check decides whether it issued `child`
+    /// (its signature), so that nothing but the real issuer is cached.
+    fn check_issuer(
+        &self,
+        child: &[u8],
+        issuer: &CaCertificate,
         now: SystemTime,
     ) -> Result<(), String>;
 }

@@ -13,6 +13,8 @@ pub enum Service {
     Kds,
     /// Azure's instance metadata service, THIM endpoint (inside an Azure CVM only).
     Imds,
+    /// The server behind a certificate's AIA caIssuers URL (its issuing CA's publication point).
+    CaIssuers,
 }
 
 impl fmt::Display for Service {
@@ -20,6 +22,7 @@ impl fmt::Display for Service {
         f.write_str(match self {
             Self::Kds => "AMD KDS",
             Self::Imds => "Azure IMDS",
+            Self::CaIssuers => "the CA's caIssuers URL (AIA)",
         })
     }
 }
@@ -37,6 +40,8 @@ pub enum ArtifactKind {
     Crl,
     /// The THIM answer of Azure IMDS (VCEK, chain and TCB of the host).
     ImdsCertification,
+    /// A CA certificate named by another certificate's AIA (its issuer).
+    CaCertificate,
 }
 
 impl fmt::Display for ArtifactKind {
@@ -47,6 +52,7 @@ impl fmt::Display for ArtifactKind {
             Self::VlekChain => "VLEK certificate chain (ASVK, ARK)",
             Self::Crl => "CRL",
             Self::ImdsCertification => "THIM certification (VCEK, chain, TCB)",
+            Self::CaCertificate => "issuing CA certificate",
         })
     }
 }

@@ -15,6 +15,8 @@ pub enum Source {
     Imds,
     /// AMD KDS.
     Kds,
+    /// A certificate's AIA caIssuers URL.
+    CaIssuers,
 }
 
 impl fmt::Display for Source {
@@ -23,6 +25,7 @@ impl fmt::Display for Source {
             Self::Cache => "cache",
             Self::Imds => "Azure IMDS",
             Self::Kds => "AMD KDS",
+            Self::CaIssuers => "caIssuers URL (AIA)",
         })
     }
 }
@@ -32,6 +35,7 @@ impl From<Service> for Source {
         match service {
             Service::Kds => Self::Kds,
             Service::Imds => Self::Imds,
+            Service::CaIssuers => Self::CaIssuers,
         }
     }
 }

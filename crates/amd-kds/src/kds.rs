@@ -124,6 +124,12 @@ impl KdsClient {
         format!("{}{}", self.base_url, crl_path(product))
     }
 
+    /// The HTTP side (transport, retry policy, clock, observer), which the source also uses
+    /// for caIssuers URLs.
+    pub(crate) fn fetcher(&self) -> &Fetcher {
+        &self.fetcher
+    }
+
     /// The clock of this client's retries.
     pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
         &self.fetcher.clock

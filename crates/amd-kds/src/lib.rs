@@ -1,6 +1,6 @@
 //! Certificate fetching for AMD SEV-SNP: VCEKs, CA chains and CRLs from AMD's key distribution
-//! service (KDS) and Azure's instance metadata service (IMDS THIM), with a disk cache and a
-//! retry policy.
+//! service (KDS) and Azure's instance metadata service (IMDS THIM), and the issuing CAs that
+//! certificates name in their AIA (the vTPM AK's), with a disk cache and a retry policy.
 //!
 //! | type | job |
 //! |---|---|
@@ -10,7 +10,8 @@
 //! | [`ImdsClient`] / [`ImdsConfig`] | Azure IMDS THIM transport: `vcekCert`, `certificateChain`, `tcbm`, `cacheControl` |
 //! | [`Cache`] / [`CacheConfig`] | the disk cache (atomic writes, corrupt entries repaired) and single-flight downloads |
 //! | [`RetryPolicy`], [`Clock`], [`Observer`] | retries (429 `Retry-After`, backoff with jitter for 5xx), injectable time, wait notices |
-//! | [`Certificate`], [`CertChain`], [`Crl`] | what comes back: checked to be well formed and of the kind asked for |
+//! | [`IssuerRequest`] | the issuer a certificate names in its AIA (name, key identifier, caIssuers URLs): Azure's vTPM AK certificates name their CA this way |
+//! | [`Certificate`], [`CertChain`], [`Crl`], [`CaCertificate`] | what comes back: checked to be well formed and of the kind asked for |
 //! | [`ArtifactCheck`] | the caller's trust decision, run on every artifact before it is returned or cached, and on every cache hit |
 //! | [`Error`], [`ArtifactKind`] | one error type, naming which artifact was asked for: [`Error::is_unavailable`] vs [`Error::is_malformed`] vs [`Error::is_refused`] |
 //!
@@ -57,13 +58,14 @@ mod error;
 mod fetched;
 mod http;
 mod imds;
+mod issuer;
 mod kds;
 mod observe;
 mod request;
 mod retry;
 mod source;
 
-pub use artifact::{CertChain, Certificate, Crl};
+pub use artifact::{CaCertificate, CertChain, Certificate, Crl};
 pub use attest_prims::clock::{Clock, SimulatedClock, SystemClock};
 pub use cache::{CRL_MAX_AGE, Cache, CacheConfig};
 pub use check::ArtifactCheck;
@@ -73,6 +75,7 @@ pub use http::{DEFAULT_MAX_BODY_BYTES, HttpConfig, ProxyConfig, USER_AGENT};
 pub use imds::{
     IMDS_BASE_URL, IMDS_THIM_PATH, ImdsClient, ImdsConfig, ImdsQuery, ThimCertification,
 };
+pub use issuer::{IssuerRequest, MAX_ISSUER_URLS};
 pub use kds::{KDS_BASE_URL, KdsClient, KdsConfig};
 pub use observe::{Observer, SilentObserver, StderrObserver, WaitEvent};
 pub use request::{ChainKind, VcekRequest, crl_path};

@@ -7,14 +7,16 @@ use std::time::SystemTime;
 
 use hcl_parse::{Generation, SnpReport};
 
-use crate::artifact::{CertChain, Certificate, Crl};
+use crate::artifact::{CaCertificate, CertChain, Certificate, Crl};
 use crate::cache::{Cache, Entry};
 use crate::check::{ArtifactCheck, CheckFailure};
 use crate::error::{ArtifactKind, Error, Result, Service};
 use crate::fetched::{Fetched, Sent};
 use crate::imds::{ImdsClient, ImdsQuery, ThimCertification};
+use crate::issuer::IssuerRequest;
 use crate::kds::KdsClient;
 use crate::request::{ChainKind, VcekRequest};
+use crate::retry::Fetcher;
 use attest_prims::clock::Clock;
 
 /// Cache, then IMDS (when configured, i.e. on Azure), then KDS.
@@ -41,6 +43,8 @@ pub struct CertificateSource {
     check: Option<Arc<dyn ArtifactCheck>>,
     clock: Arc<dyn Clock>,
     known_chains: Vec<CertChain>,
+    /// Downloads from caIssuers URLs: the KDS client's HTTP settings and retry policy.
+    issuers: Fetcher,
 }
 
 impl std::fmt::Debug for CertificateSource {
@@ -61,6 +65,7 @@ impl CertificateSource {
     pub fn new(kds: KdsClient, cache: Cache) -> Self {
         Self {
             clock: kds.clock().clone(),
+            issuers: kds.fetcher().clone(),
             kds,
             imds: None,
             cache,
@@ -199,6 +204,33 @@ impl CertificateSource {
         self.cache
             .get_or_fetch(&entry, self.offline, now, &check, || {
                 self.kds.download_crl(product)
+            })
+    }
+
+    /// The CA certificate that issued `child` (DER), from the caIssuers URLs of its AIA
+    /// ([`IssuerRequest`]), tried in order. What comes back is a CA certificate with the name
+    /// (and key identifier) `child` asks for, and it passed the check's
+    /// [`ArtifactCheck::check_issuer`] (its signature on `child`). It is cached by name and key
+    /// identifier until its notAfter.
+    pub fn ca_issuer(&self, child: &[u8]) -> Result<Fetched<CaCertificate>> {
+        let request = IssuerRequest::of(child)?;
+        let now = self.now();
+        let check = |issuer: &CaCertificate| {
+            request.check_named(issuer).map_err(CheckFailure::Refused)?;
+            match &self.check {
+                None => Ok(()),
+                Some(check) => check
+                    .check_issuer(child, issuer, now)
+                    .map_err(CheckFailure::Refused),
+            }
+        };
+        let entry = Entry::Issuer {
+            key: request.cache_key(),
+            name: request.name().to_string(),
+        };
+        self.cache
+            .get_or_fetch(&entry, self.offline, now, &check, || {
+                request.download(&self.issuers)
             })
     }
 

@@ -22,8 +22,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use amd_kds::{
-    ArtifactCheck, CertChain, Certificate, CertificateSource, ChainKind, Crl, Error, Source,
-    VcekRequest,
+    ArtifactCheck, CaCertificate, CertChain, Certificate, CertificateSource, ChainKind, Crl, Error,
+    Source, VcekRequest,
 };
 use hcl_parse::{Generation, SnpReport};
 use sha2::Digest;
@@ -129,6 +129,16 @@ impl ArtifactCheck for TestCheck {
         } else {
             Err("not signed by the pinned ARK".to_string())
         }
+    }
+
+    fn check_issuer(
+        &self,
+        _child: &[u8],
+        _issuer: &CaCertificate,
+        _now: SystemTime,
+    ) -> Result<(), String> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Err("issuers are tested in issuer.rs".to_string())
     }
 }
 

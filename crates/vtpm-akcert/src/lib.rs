@@ -35,5 +35,7 @@ mod verified;
 pub use anchors::{AZURE_VTPM_ROOT_SHA256, SHIPPED_CERTIFICATES, VtpmAnchors};
 pub use cert::der_from_nv;
 pub use error::{Error, ErrorKind, Result};
-pub use path::{MAX_CARRIED, MAX_PATH_CAS, MAX_SIGNATURE_CHECKS, verify_ak_certificate};
+pub use path::{
+    MAX_CARRIED, MAX_PATH_CAS, MAX_SIGNATURE_CHECKS, check_issued_by, verify_ak_certificate,
+};
 pub use verified::{VerifiedAkCertificate, vm_id};

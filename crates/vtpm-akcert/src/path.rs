@@ -69,6 +69,22 @@ pub fn verify_ak_certificate(
     VerifiedAkCertificate::of(&leaf, &path, anchors.is_test_root())
 }
 
+/// Whether `issuer` (DER) issued `child` (DER, or the NV form): `child` names it as its issuer
+/// and its key verifies `child`'s signature. One link only, for vetting a CA certificate a
+/// guest fetched from the caIssuers URL of `child` before caching it; trust still comes from
+/// [`verify_ak_certificate`], which ends at a pinned root.
+pub fn check_issued_by(child: &[u8], issuer: &[u8]) -> Result<()> {
+    let child = ParsedCert::parse("certificate", der_from_nv(child)?)?;
+    let issuer = ParsedCert::parse("issuer certificate", issuer)?;
+    if issuer.subject_name() != child.issuer_name() {
+        return Err(Error::IssuerUnavailable {
+            subject: child.subject.clone(),
+            issuer: child.issuer(),
+        });
+    }
+    child.verify_signed_by(&issuer)
+}
+
 /// The leaf's own rules: valid now, not a CA, may sign, an AK purpose.
 fn check_leaf(leaf: &ParsedCert<'_>, time: UnixTime) -> Result<()> {
     leaf.check_validity(time)?;

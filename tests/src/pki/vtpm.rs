@@ -208,6 +208,25 @@ fn certificate(
     seq(&[&tbs, &algorithm, &bit_string(&signature)])
 }
 
+/// The RSA public key of a TPM's modulus (exponent 65537, as the AK template leaves it).
+pub fn public_key(modulus: &[u8]) -> Result<rsa::PublicKey, String> {
+    let bits = u32::try_from(modulus.len() * 8).map_err(|e| e.to_string())?;
+    let n = rsa::BoxedUint::from_be_slice(modulus, bits).map_err(|e| format!("{e:?}"))?;
+    let e = rsa::BoxedUint::from_be_slice(&[0x01, 0x00, 0x01], 64).map_err(|e| format!("{e:?}"))?;
+    rsa::PublicKey::new(n, e).map_err(|e| e.to_string())
+}
+
+/// An authorityInfoAccess extension (for `CertSpec::extra`): one caIssuers access description
+/// per URL, in order.
+pub fn ca_issuers(urls: &[&str]) -> (String, bool, Vec<u8>) {
+    let descriptions: Vec<Vec<u8>> = urls
+        .iter()
+        .map(|url| seq(&[&oid("1.3.6.1.5.5.7.48.2"), &tlv(0x86, url.as_bytes())]))
+        .collect();
+    let parts: Vec<&[u8]> = descriptions.iter().map(Vec::as_slice).collect();
+    ("1.3.6.1.5.5.7.1.1".to_string(), false, seq(&parts))
+}
+
 /// An OCTET STRING value (for `CertSpec::extra`).
 pub fn octets(bytes: &[u8]) -> Vec<u8> {
     octet_string(bytes)

@@ -31,8 +31,9 @@ usage: cargo xtask attest [--json]
 
 Without --host: starts swtpm (a simulated vTPM) provisioned like Azure's, a certificate
 service (IMDS THIM and KDS paths) and a relying party on 127.0.0.1, runs the attester
-(`snp-vtpm evidence --fresh`), shows the secret being released, then three attacks being
-refused (a replayed nonce, altered PCR values, unknown firmware).
+(`snp-vtpm evidence --fresh`), shows the secret being released, then four attacks being
+refused (a replayed nonce, altered PCR values, unknown firmware, a quote signed by a key other
+than the certified AK).
 
 With --host: builds snp-vtpm in release mode, copies it to USER@HOST with scp, runs
 `sudo ./snp-vtpm evidence --nonce-hex N --fresh` there over ssh, fetches the evidence and

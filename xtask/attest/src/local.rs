@@ -6,9 +6,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hcl_parse::Generation;
 use serde_json::Value;
+use snp_vtpm::vtpm_akcert::VtpmAnchors;
 use snp_vtpm::{EvidencePolicy, Verifier};
 use snp_vtpm_testkit::azure::TEST_FIRMWARE_ID_KEY_DIGEST;
 use snp_vtpm_testkit::pki::TestPki;
+use snp_vtpm_testkit::pki::vtpm::VtpmPki;
 use snp_vtpm_testkit::swtpm::Swtpm;
 
 use crate::cert_service::CertService;
@@ -76,15 +78,15 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
-/// The relying party's policy: Azure's preset plus the test firmware's ID-key digest, and a
-/// report bound to the nonce.
+/// The relying party's policy: Azure's strict preset (the AK certificate required) plus the
+/// test firmware's ID-key digest, and a report bound to the nonce.
 fn relying_party_policy() -> Result<EvidencePolicy, String> {
     EvidencePolicy::from_document(
         serde_json::json!({
             "require_report_bound_to_nonce": true,
             "report": { "allowed_id_key_digests": [hex::encode(TEST_FIRMWARE_ID_KEY_DIGEST)] },
         }),
-        "azure-cvm",
+        "azure-cvm-strict",
     )
     .map_err(|e| e.to_string())
 }
@@ -225,11 +227,16 @@ pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
         || paravisor::provision(&sim.tcti(), pki),
     )?;
     let certs = report.step(
-        "certificate service (IMDS THIM + KDS paths) on 127.0.0.1",
+        "certificate service (IMDS THIM + KDS paths, test vTPM CAs) on 127.0.0.1",
         || CertService::start(pki, Generation::Milan, now()).map_err(|e| e.to_string()),
     )?;
-    let relying_party = report.step("relying party on 127.0.0.1 (test root trusted, test firmware allowed, fresh report required)", || {
-        let verifier = Verifier::with_anchors(pki.trust_anchors(), relying_party_policy()?);
+    report.step(
+        "vTPM service stand-in: AK certificate under a test vTPM CA in NV 0x01C101D0 (its issuer published by AIA, not shipped)",
+        || paravisor::install_ak_certificate(&sim.tcti(), &certs.ak_certificate(&modulus)?),
+    )?;
+    let relying_party = report.step("relying party on 127.0.0.1 (test AMD and vTPM roots trusted, test firmware allowed, fresh report and AK certificate required)", || {
+        let verifier = Verifier::with_anchors(pki.trust_anchors(), relying_party_policy()?)
+            .with_vtpm_anchors(VtpmAnchors::test_root(&VtpmPki::shared().root));
         let party = RelyingParty::new(verifier, SECRET, Duration::from_secs(30));
         Server::start(move |request| party.handle(request)).map_err(|e| e.to_string())
     })?;
@@ -251,7 +258,7 @@ pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
         || parties.bound_report(pki, &nonce, TEST_FIRMWARE_ID_KEY_DIGEST),
     )?;
     let evidence = report.step(
-        "attester: snp-vtpm evidence --fresh (swtpm TCTI, certificates from the loopback THIM)",
+        "attester: snp-vtpm evidence --fresh (swtpm TCTI, certificates from the loopback THIM, the AK certificate's issuer by AIA)",
         || parties.evidence(&nonce),
     )?;
     let (status, answer) = report.step("relying party verifies the evidence", || {
@@ -306,6 +313,39 @@ pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
     report
         .attacks
         .push(attack("unknown firmware", "firmware_identity", unknown));
+
+    // Attack 4: the AK at 0x81000003 replaced by another key that the (compromised) report's
+    // claims name and that signs the quote; the AK certificate still certifies the original.
+    let nonce = report.step("new nonce", || parties.challenge())?;
+    let substitute = report.step(
+        "guest administrator: replace the AK at 0x81000003 with another key (CVE-2025-49707)",
+        || paravisor::substitute_ak(&parties.sim.tcti()),
+    )?;
+    report.step(
+        "report bound to the nonce, its claims naming the substitute key",
+        || {
+            paravisor::write_bound_report(
+                &parties.sim.tcti(),
+                pki,
+                &substitute,
+                &nonce,
+                TEST_FIRMWARE_ID_KEY_DIGEST,
+            )
+        },
+    )?;
+    let evidence = report.step(
+        "attester: evidence (quote signed by the substitute)",
+        || parties.evidence(&nonce),
+    )?;
+    let substituted = report.step(
+        "attack: submit a quote signed by a key other than the certified AK",
+        || parties.submit(&nonce, &evidence),
+    )?;
+    report.attacks.push(attack(
+        "quote signed by an uncertified key",
+        "ak_certificate",
+        substituted,
+    ));
 
     drop(parties);
     if report.verbose {

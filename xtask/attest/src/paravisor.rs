@@ -1,6 +1,7 @@
 //! The paravisor stand-in. swtpm has no paravisor, so this plays its part, openly: it writes a
 //! newly signed synthetic HCL report (test PKI, runtime claims carrying the vTPM's AK) into NV
-//! 0x01400001 whenever a new nonce is known. On Azure the paravisor does this itself.
+//! 0x01400001 whenever a new nonce is known. On Azure the paravisor does this itself. It also
+//! plays Azure's vTPM service, which certifies the AK (NV 0x01C101D0) under its vTPM CA.
 
 use snp_vtpm_testkit::azure::SyntheticReport;
 use snp_vtpm_testkit::pki::TestPki;
@@ -42,4 +43,24 @@ pub fn write_bound_report(
     let (hcl, _) = report.build(pki);
     let mut vtpm = Vtpm::open(Some(tcti)).map_err(|e| e.to_string())?;
     guest::write_nv_index(&mut vtpm, guest::HCL_REPORT_NV_INDEX, &hcl).map_err(|e| e.to_string())
+}
+
+/// Writes `certificate` (DER) into NV 0x01C101D0 followed by zero padding, as Azure's vTPM
+/// service provisions the AK certificate.
+pub fn install_ak_certificate(tcti: &str, certificate: &[u8]) -> Result<(), String> {
+    let mut nv = certificate.to_vec();
+    nv.resize(certificate.len() + 256, 0);
+    let mut vtpm = Vtpm::open(Some(tcti)).map_err(|e| e.to_string())?;
+    guest::write_nv_index(&mut vtpm, guest::AK_CERT_NV_INDEX, &nv).map_err(|e| e.to_string())
+}
+
+/// Replaces the AK at 0x81000003 with another key (CVE-2025-49707's substitution); returns
+/// the substitute's modulus.
+pub fn substitute_ak(tcti: &str) -> Result<Vec<u8>, String> {
+    let mut vtpm = Vtpm::open(Some(tcti)).map_err(|e| e.to_string())?;
+    let ak = guest::substitute_ak(&mut vtpm).map_err(|e| e.to_string())?;
+    ak.key
+        .rsa_modulus()
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| "the substitute AK is not RSA".to_string())
 }

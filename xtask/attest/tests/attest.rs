@@ -1,4 +1,4 @@
-//! `cargo xtask attest` end to end: the secret is released, the three attacks are refused, and
+//! `cargo xtask attest` end to end: the secret is released, the four attacks are refused, and
 //! no swtpm or server is left behind; `--host` with stand-in ssh/scp programs on PATH.
 // A developer tool: a panic is a failed run, not a verdict.
 #![allow(
@@ -48,6 +48,17 @@ fn the_secret_is_released_and_every_attack_refused() {
         verdict["report"]["amd_roots"], false,
         "the test root is recorded as not AMD's"
     );
+    // The AK certificate verified through the intermediate the attester fetched by AIA (the
+    // relying party knows only the test root), and the verdict says a test root was used.
+    let ak = &verdict["ak_certificate"];
+    assert_eq!(ak["status"], "verified", "{ak}");
+    assert_eq!(ak["under_test_root"], true);
+    assert_eq!(ak["vm_id"], "5e1f00c0ffee");
+    assert_eq!(ak["issuer"], "Test Virtual TPM CA - 01");
+    assert_eq!(
+        ak["path"],
+        serde_json::json!(["Test Virtual TPM CA - 01", "Test Virtual TPM Root"])
+    );
     let attacks: Vec<(&str, u16, &str)> = report
         .attacks
         .iter()
@@ -58,7 +69,8 @@ fn the_secret_is_released_and_every_attack_refused() {
         [
             ("replayed nonce", 403, "nonce"),
             ("altered PCR values", 403, "pcr_digest"),
-            ("unknown firmware", 403, "firmware_identity")
+            ("unknown firmware", 403, "firmware_identity"),
+            ("quote signed by an uncertified key", 403, "ak_certificate")
         ]
     );
     assert!(report.succeeded());
@@ -178,5 +190,108 @@ fn host_mode_with_stand_in_ssh_and_scp() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `snp-vtpm evidence` on a vTPM whose AK certificate names its issuer by AIA: fetched and
+/// carried when the URL answers, then served from the cache offline; when it does not answer,
+/// the evidence is still written, with a warning, and the verifier reports the missing issuer.
+#[test]
+fn the_attester_fetches_the_ak_certificates_issuers_by_aia() {
+    use snp_vtpm::Evidence;
+    use snp_vtpm::vtpm_akcert::{ErrorKind, VtpmAnchors, verify_ak_certificate};
+    use snp_vtpm_testkit::pki::vtpm::{self, CertSpec, VtpmPki};
+
+    if !swtpm::available() {
+        return;
+    }
+    build_snp_vtpm();
+    let pki = TestPki::shared();
+    let sim = Swtpm::start().unwrap();
+    let modulus = paravisor::provision(&sim.tcti(), pki).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let certs = CertService::start(pki, hcl_parse::Generation::Milan, now).unwrap();
+    let dir = std::env::temp_dir().join(format!("snp-vtpm-aia-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let roots = dir.join("test-roots.pem");
+    std::fs::write(
+        &roots,
+        pki.product(hcl_parse::Generation::Milan).vcek_chain_pem(),
+    )
+    .unwrap();
+    let evidence = |extra: &[&str]| {
+        let out = Command::new(workspace().join("target/debug/snp-vtpm"))
+            .args(["evidence", "--nonce", "aia", "--tcti", &sim.tcti()])
+            .args(["--imds-url", &certs.url(), "--kds-url", &certs.url()])
+            .arg("--cache-dir")
+            .arg(dir.join("cache"))
+            .arg("--trust-ca")
+            .arg(&roots)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let evidence = Evidence::from_json(&out.stdout, snp_vtpm::DEFAULT_SIZE_LIMIT).unwrap();
+        (evidence, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let anchors = VtpmAnchors::test_root(&VtpmPki::shared().root);
+    let at = snp_vtpm::attest_prims::UnixTime::from_secs(now);
+
+    // An issuer URL that answers 404: the evidence carries the leaf alone, and says why.
+    let missing = VtpmPki::shared().issue(
+        &CertSpec {
+            extra: vec![vtpm::ca_issuers(&[&format!(
+                "{}/vtpm/gone.cer",
+                certs.url()
+            )])],
+            ..CertSpec::ak("0badc0ffee00")
+        },
+        &vtpm::public_key(&modulus).unwrap(),
+    );
+    paravisor::install_ak_certificate(&sim.tcti(), &missing).unwrap();
+    let (carried, stderr) = evidence(&[]);
+    assert!(carried.ak_cert_chain.is_empty());
+    assert!(
+        stderr.contains(
+            "warning: the AK certificate's issuer is not shipped and could not be fetched"
+        ) && stderr.contains("404"),
+        "{stderr}"
+    );
+    let leaf = carried
+        .ak_certificate
+        .expect("the AK certificate is carried");
+    assert_eq!(leaf, missing);
+    let error = verify_ak_certificate(&leaf, &[], &anchors, at).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Unavailable, "{error}");
+
+    // The published intermediate: fetched with the root its own AIA names, and the path
+    // verifies under the test root with exactly what the evidence carries.
+    let published = certs.ak_certificate(&modulus).unwrap();
+    paravisor::install_ak_certificate(&sim.tcti(), &published).unwrap();
+    let (carried, stderr) = evidence(&[]);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let chain = carried.ak_cert_chain;
+    assert_eq!(
+        chain,
+        [
+            certs.vtpm_intermediate().unwrap().to_vec(),
+            VtpmPki::shared().root.clone()
+        ]
+    );
+    let carried: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
+    let verified = verify_ak_certificate(&published, &carried, &anchors, at).unwrap();
+    assert_eq!(verified.vm_id(), Some("5e1f00c0ffee"));
+
+    // Offline, the cache answers (VCEK, chain and the AK certificate's issuers alike).
+    let (carried, stderr) = evidence(&["--offline"]);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert_eq!(carried.ak_cert_chain, chain);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,10 +1,11 @@
 //! The trust decision the facade hands amd-kds: every chain, VCEK and CRL a source sends (or
-//! the cache holds) must verify under pinned roots before it is cached or returned. The time
+//! the cache holds) must verify under pinned roots before it is cached or returned, and a CA
+//! fetched from a caIssuers URL must have signed the certificate that named it. The time
 //! of these checks is the current time (fetching is not the pure verification step).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use amd_kds::{ArtifactCheck, CertChain, Certificate, ChainKind, Crl, VcekRequest};
+use amd_kds::{ArtifactCheck, CaCertificate, CertChain, Certificate, ChainKind, Crl, VcekRequest};
 use hcl_parse::{Generation, TcbComponents};
 use snp_verify::{CertRole, TrustAnchors, UnixTime, VerifiedCaChain, verify_crl_signature};
 
@@ -16,6 +17,7 @@ use snp_verify::{CertRole, TrustAnchors, UnixTime, VerifiedCaChain, verify_crl_s
 /// | chain | [`VerifiedCaChain::verify`] under the anchors: a pinned ARK of the product, and an ASK (VCEK chain) or ASVK (VLEK chain) it signed or that is pinned |
 /// | VCEK | signed by that chain's ASK and valid now; productName, hwID and every SPL equal to the request's |
 /// | CRL | issued and signed by that chain's pinned ARK ([`verify_crl_signature`]) |
+/// | CA from a caIssuers URL | named by, and the signer of, the certificate whose AIA named it ([`vtpm_akcert::check_issued_by`]) |
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinnedCheck {
     anchors: TrustAnchors,
@@ -133,6 +135,17 @@ impl ArtifactCheck for PinnedCheck {
                 UnixTime::from_secs(crl.next_update_unix())
             )
         })
+    }
+
+    /// A CA fetched from a caIssuers URL (the vTPM AK certificate's issuers) must have signed
+    /// the certificate that named it; the path to a pinned root is the verifier's.
+    fn check_issuer(
+        &self,
+        child: &[u8],
+        issuer: &CaCertificate,
+        _now: SystemTime,
+    ) -> Result<(), String> {
+        vtpm_akcert::check_issued_by(child, issuer.der()).map_err(|e| e.to_string())
     }
 }
 

@@ -12,7 +12,9 @@ mod provision;
 
 pub use device::{QuoteOutput, Vtpm};
 pub use error::TpmError;
-pub use provision::{azure_ak_public_template, provision_azure_layout, write_nv_index};
+pub use provision::{
+    azure_ak_public_template, provision_azure_layout, substitute_ak, write_nv_index,
+};
 
 /// NV index of the HCL report.
 pub const HCL_REPORT_NV_INDEX: u32 = 0x0140_0001;

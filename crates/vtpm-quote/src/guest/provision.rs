@@ -3,7 +3,7 @@
 //! Azure provisions the real vTPM itself; nothing here runs on a confidential VM.
 
 use tss_esapi::attributes::ObjectAttributesBuilder;
-use tss_esapi::handles::{ObjectHandle, PersistentTpmHandle};
+use tss_esapi::handles::{ObjectHandle, PersistentTpmHandle, TpmHandle};
 use tss_esapi::interface_types::algorithm::{HashingAlgorithm, PublicAlgorithm};
 use tss_esapi::interface_types::dynamic_handles::Persistent;
 use tss_esapi::interface_types::key_bits::RsaKeyBits;
@@ -23,6 +23,12 @@ use crate::public::TpmPublic;
 /// attributes 0x00050472 (fixedTPM, fixedParent, sensitiveDataOrigin, userWithAuth, noDA,
 /// restricted, sign).
 pub fn azure_ak_public_template() -> Result<Public, TpmError> {
+    ak_template(PublicKeyRsa::default())
+}
+
+/// The AK template with `unique` as the unique field, which seeds a primary key: another value
+/// gives another key of the same shape, name algorithm and attributes.
+fn ak_template(unique: PublicKeyRsa) -> Result<Public, TpmError> {
     let attributes = ObjectAttributesBuilder::new()
         .with_fixed_tpm(true)
         .with_fixed_parent(true)
@@ -48,7 +54,7 @@ pub fn azure_ak_public_template() -> Result<Public, TpmError> {
         .with_name_hashing_algorithm(HashingAlgorithm::Sha256)
         .with_object_attributes(attributes)
         .with_rsa_parameters(parameters)
-        .with_rsa_unique_identifier(PublicKeyRsa::default())
+        .with_rsa_unique_identifier(unique)
         .build()
         .map_err(TpmError::command("building the AK template"))
 }
@@ -60,7 +66,43 @@ pub fn provision_azure_layout(
     vtpm: &mut Vtpm,
     hcl_report_for: impl FnOnce(&TpmPublic) -> Vec<u8>,
 ) -> Result<TpmPublic, TpmError> {
-    let template = azure_ak_public_template()?;
+    persist_ak(vtpm, azure_ak_public_template()?)?;
+    let ak = vtpm.ak_public()?;
+    let report = hcl_report_for(&ak);
+    write_nv_index(vtpm, HCL_REPORT_NV_INDEX, &report)?;
+    Ok(ak)
+}
+
+/// Replaces the key at 0x81000003 with another one of the same shape in the same hierarchy
+/// (another unique field seeds another primary key, so its name is what a verifier derives for
+/// an Azure AK of that modulus): what a guest administrator did in CVE-2025-49707, to show that
+/// a verifier checking the AK certificate refuses quotes from the substitute. Returns the
+/// substitute's public area.
+pub fn substitute_ak(vtpm: &mut Vtpm) -> Result<TpmPublic, TpmError> {
+    let persistent =
+        PersistentTpmHandle::new(AK_PERSISTENT_HANDLE).map_err(TpmError::command("AK handle"))?;
+    let context = vtpm.context();
+    let current = context
+        .execute_without_session(|ctx| ctx.tr_from_tpm_public(TpmHandle::Persistent(persistent)))
+        .map_err(TpmError::command("TR_FromTPMPublic of the AK (0x81000003)"))?;
+    context
+        .execute_with_session(Some(AuthSession::Password), |ctx| {
+            ctx.evict_control(
+                Provision::Owner,
+                current,
+                Persistent::Persistent(persistent),
+            )
+        })
+        .map_err(TpmError::command("EvictControl removing the AK"))?;
+    let unique = PublicKeyRsa::try_from(b"CVE-2025-49707 substitute".to_vec())
+        .map_err(TpmError::command("building the substitute's unique field"))?;
+    persist_ak(vtpm, ak_template(unique)?)?;
+    vtpm.ak_public()
+}
+
+/// Creates a primary key of `template` in the endorsement hierarchy and persists it at
+/// 0x81000003.
+fn persist_ak(vtpm: &mut Vtpm, template: Public) -> Result<(), TpmError> {
     let context = vtpm.context();
     let primary = context
         .execute_with_session(Some(AuthSession::Password), |ctx| {
@@ -81,11 +123,7 @@ pub fn provision_azure_layout(
         .map_err(TpmError::command("EvictControl of the AK"))?;
     context
         .flush_context(transient)
-        .map_err(TpmError::command("FlushContext of the transient AK"))?;
-    let ak = vtpm.ak_public()?;
-    let report = hcl_report_for(&ak);
-    write_nv_index(vtpm, HCL_REPORT_NV_INDEX, &report)?;
-    Ok(ak)
+        .map_err(TpmError::command("FlushContext of the transient AK"))
 }
 
 /// Writes `bytes` as the whole content of an NV index (defined with their size; libtpms caps

@@ -236,7 +236,8 @@ pub(crate) struct EvidenceArgs {
     /// Bind the report to the nonce first (writes it to NV 0x01400002); evidence version 2
     #[arg(long)]
     pub fresh: bool,
-    /// Do not add the VCEK and chain (the verifier fetches them)
+    /// Do not fetch certificates: no VCEK and chain (the verifier fetches them), no AK
+    /// certificate issuers
     #[arg(long)]
     pub no_certs: bool,
     /// Write the evidence here instead of stdout
@@ -264,6 +265,9 @@ pub(crate) fn evidence(args: EvidenceArgs) -> Outcome {
     };
     let mut attester = Attester::open(args.tcti.tcti.as_deref(), options)?;
     let evidence = attester.evidence(&nonce, args.fresh)?;
+    for warning in attester.warnings() {
+        eprintln!("warning: {warning}");
+    }
     output::write_out(args.output.as_deref(), &evidence.to_json())?;
     Ok(ExitCode::Verified)
 }
