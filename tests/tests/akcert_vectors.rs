@@ -9,6 +9,7 @@
 )]
 
 use hcl_parse::HclReport;
+use snp_vtpm_testkit::pki::vtpm::{CertSpec, INTERMEDIATE_CN, ROOT_CN, VtpmPki, key};
 use snp_vtpm_testkit::vectors;
 use vtpm_akcert::{VtpmAnchors, verify_ak_certificate};
 use vtpm_quote::{
@@ -79,4 +80,52 @@ fn the_trusted_launch_quote_verifies_with_a_key_the_certificate_does_not_certify
     )
     .unwrap();
     assert!(!certificate.certifies(rsa_key(&guest_key)));
+}
+
+/// The one-link check a guest runs on an issuer it fetched by AIA, on the real certificates:
+/// the named issuer that signed the leaf passes; another CA, or one of the right name with
+/// another key, does not, each with its own message.
+#[test]
+fn a_fetched_issuer_must_be_the_named_ca_and_the_signer() {
+    let shipped = |name: &str| {
+        let (_, pem) = vtpm_akcert::SHIPPED_CERTIFICATES
+            .iter()
+            .find(|(file, _)| *file == name)
+            .unwrap();
+        vectors::pem_blocks(pem).remove(0)
+    };
+    let cloud_leaf = vectors::read("azure/ak-certs/cloud-ca-24-leaf/ak-cert.der");
+    let tdx_leaf_nv = vectors::read("azure/tdx-vm1/ak-cert-nv-padded.bin");
+    let ca_24 = shipped("azure-cloud-virtual-tpm-ca-24.pem");
+    let ca_2025 = shipped("azure-cloud-virtual-tpm-ca-2025.pem");
+    let global_03 = shipped("global-virtual-tpm-ca-03.pem");
+
+    vtpm_akcert::check_issued_by(&cloud_leaf, &ca_24).unwrap();
+    vtpm_akcert::check_issued_by(&ca_24, &ca_2025).unwrap();
+    // The NV form (DER then zero padding) is read as the AK certificate is.
+    vtpm_akcert::check_issued_by(&tdx_leaf_nv, &global_03).unwrap();
+
+    let error = vtpm_akcert::check_issued_by(&cloud_leaf, &ca_2025).unwrap_err();
+    assert!(
+        matches!(error, vtpm_akcert::Error::NotTheIssuer { .. })
+            && error.to_string().contains(
+                "expected its issuer \"Azure Cloud Virtual TPM CA - 24\", found the certificate of \"Azure Cloud Virtual TPM CA 2025\""
+            ),
+        "{error}"
+    );
+    // The right name with another key (the real CAs never share names: a test PKI shows it).
+    let pki = VtpmPki::shared();
+    let leaf = pki.issue(&CertSpec::ak("0123456789ab"), &key(0x61).to_public_key());
+    let impostor = VtpmPki::sign(
+        &CertSpec::ca(INTERMEDIATE_CN, Some(0)),
+        ROOT_CN,
+        &key(0x62),
+        &key(0x63).to_public_key(),
+    );
+    vtpm_akcert::check_issued_by(&leaf, &pki.intermediate).unwrap();
+    let error = vtpm_akcert::check_issued_by(&leaf, &impostor).unwrap_err();
+    assert!(
+        matches!(error, vtpm_akcert::Error::BadSignature { .. }),
+        "{error}"
+    );
 }

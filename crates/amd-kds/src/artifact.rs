@@ -195,6 +195,7 @@ pub struct CaCertificate {
     der: Vec<u8>,
     subject: Name,
     subject_key_id: Option<Vec<u8>>,
+    not_before: SystemTime,
     not_after: SystemTime,
 }
 
@@ -217,6 +218,7 @@ impl CaCertificate {
         Ok(Self {
             subject: tbs.subject().clone(),
             subject_key_id,
+            not_before: UNIX_EPOCH + tbs.validity().not_before.to_unix_duration(),
             not_after: UNIX_EPOCH + tbs.validity().not_after.to_unix_duration(),
             der,
         })
@@ -245,6 +247,32 @@ impl CaCertificate {
     /// notAfter: the cache serves the certificate until then.
     pub fn not_after(&self) -> SystemTime {
         self.not_after
+    }
+
+    /// `Ok` when `now` is inside the validity period; otherwise says which end it is past.
+    pub fn valid_at(&self, now: SystemTime) -> std::result::Result<(), String> {
+        let seconds = |time: SystemTime| {
+            time.duration_since(UNIX_EPOCH)
+                .unwrap_or(Duration::ZERO)
+                .as_secs()
+        };
+        if now < self.not_before {
+            return Err(format!(
+                "the CA certificate \"{}\" is not valid before {} s after the epoch, it is {} s",
+                self.subject,
+                seconds(self.not_before),
+                seconds(now)
+            ));
+        }
+        if now >= self.not_after {
+            return Err(format!(
+                "the CA certificate \"{}\" expired at {} s after the epoch, it is {} s",
+                self.subject,
+                seconds(self.not_after),
+                seconds(now)
+            ));
+        }
+        Ok(())
     }
 
     /// PEM text of the certificate.

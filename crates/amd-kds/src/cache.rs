@@ -168,20 +168,13 @@ impl Cacheable for CaCertificate {
     fn cache_bytes(&self, _fetched_at: SystemTime) -> Vec<u8> {
         self.der().to_vec()
     }
-    /// A CA certificate does not change: it is served until its notAfter.
+    /// A CA certificate does not change: it is served while it is valid.
     fn fresh_at(
         &self,
         _fetched_at: Option<SystemTime>,
         now: SystemTime,
     ) -> std::result::Result<(), String> {
-        if now >= self.not_after() {
-            return Err(format!(
-                "the cached CA certificate \"{}\" expired at {} s after the epoch",
-                self.subject(),
-                unix(self.not_after())
-            ));
-        }
-        Ok(())
+        self.valid_at(now)
     }
 }
 
@@ -437,7 +430,7 @@ impl Cache {
 
     /// [`Cache::read`], then `check`: an entry the check refuses is removed; one it cannot
     /// check (the chain it needs is not to be had) is left in place but not used.
-    fn read_checked<T: Cacheable>(
+    pub(crate) fn read_checked<T: Cacheable>(
         &self,
         entry: &Entry,
         now: SystemTime,
@@ -496,7 +489,7 @@ impl Cache {
         Ok(())
     }
 
-    fn remove(&self, entry: &Entry) -> Result<()> {
+    pub(crate) fn remove(&self, entry: &Entry) -> Result<()> {
         let Some(path) = self.path(entry) else {
             return Ok(());
         };

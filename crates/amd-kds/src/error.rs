@@ -22,7 +22,7 @@ impl fmt::Display for Service {
         f.write_str(match self {
             Self::Kds => "AMD KDS",
             Self::Imds => "Azure IMDS",
-            Self::CaIssuers => "the CA's caIssuers URL (AIA)",
+            Self::CaIssuers => "the AIA caIssuers server",
         })
     }
 }
@@ -52,7 +52,7 @@ impl fmt::Display for ArtifactKind {
             Self::VlekChain => "VLEK certificate chain (ASVK, ARK)",
             Self::Crl => "CRL",
             Self::ImdsCertification => "THIM certification (VCEK, chain, TCB)",
-            Self::CaCertificate => "issuing CA certificate",
+            Self::CaCertificate => "CA certificate (an issuer named by AIA)",
         })
     }
 }

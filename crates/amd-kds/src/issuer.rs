@@ -15,7 +15,10 @@ use x509_cert::name::Name;
 use crate::artifact::{CaCertificate, malformed};
 use crate::error::{ArtifactKind, Error, Result, Service};
 use crate::fetched::Sent;
-use crate::retry::{Exchange, Fetcher};
+use std::time::Duration;
+
+use crate::http::HttpConfig;
+use crate::retry::{Exchange, Fetcher, RetryPolicy};
 use attest_prims::HexSlice;
 
 /// id-ad-caIssuers (RFC 5280 4.2.2.1).
@@ -23,6 +26,30 @@ const OID_CA_ISSUERS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5
 
 /// The most caIssuers URLs tried for one certificate (Azure's leaves name four mirrors).
 pub const MAX_ISSUER_URLS: usize = 4;
+
+/// The HTTP settings of caIssuers downloads, from the KDS client's: a CA certificate is a few
+/// kilobytes on a CDN, so shorter timeouts and a 64 KiB body limit; no redirects, so that a URL
+/// cannot lead anywhere the host check did not see.
+pub(crate) fn issuer_http(kds: &HttpConfig) -> HttpConfig {
+    HttpConfig {
+        connect_timeout: kds.connect_timeout.min(Duration::from_secs(5)),
+        timeout: kds.timeout.min(Duration::from_secs(10)),
+        max_body_bytes: kds.max_body_bytes.min(64 * 1024),
+        max_redirects: 0,
+        ..kds.clone()
+    }
+}
+
+/// Two attempts per URL within 15 s: mirrors are the fallback, not retries.
+pub(crate) fn issuer_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 2,
+        initial_backoff: Duration::from_secs(1),
+        max_backoff: Duration::from_secs(1),
+        jitter: 0.5,
+        deadline: Duration::from_secs(15),
+    }
+}
 
 /// The issuer a certificate names, and where its AIA says to get it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +90,7 @@ impl IssuerRequest {
                 GeneralName::UniformResourceIdentifier(uri) => Some(uri.to_string()),
                 _ => None,
             })
-            .filter(|uri| uri.starts_with("http://") || uri.starts_with("https://"))
+            .filter(|uri| scheme_and_host(uri).is_some())
             .take(MAX_ISSUER_URLS)
             .collect();
         if urls.is_empty() {
@@ -84,6 +111,26 @@ impl IssuerRequest {
     /// The caIssuers URLs, in the certificate's order.
     pub fn urls(&self) -> &[String] {
         &self.urls
+    }
+
+    /// The URLs whose host `hosts` allows, in order; none is [`Error::InvalidRequest`] naming
+    /// the hosts refused.
+    pub(crate) fn urls_on(&self, hosts: &IssuerHosts) -> Result<Vec<&str>> {
+        let allowed: Vec<&str> = self
+            .urls
+            .iter()
+            .map(String::as_str)
+            .filter(|url| hosts.allows(url))
+            .collect();
+        if allowed.is_empty() {
+            return Err(Error::invalid_request(format!(
+                "the caIssuers URLs for \"{}\" ({}) name no host this source fetches from ({})",
+                self.name,
+                self.urls.join(", "),
+                hosts
+            )));
+        }
+        Ok(allowed)
     }
 
     /// The issuer's name as the certificate gives it.
@@ -125,12 +172,18 @@ impl IssuerRequest {
         Ok(())
     }
 
-    /// Tries each URL in turn until one answers a well-formed CA certificate of the asked-for
-    /// name; otherwise the first URL's error (the primary's), or a malformed error when every
-    /// URL answered but none with this CA.
-    pub(crate) fn download(&self, fetcher: &Fetcher) -> Result<Sent<CaCertificate>> {
+    /// Tries `urls` in turn until one answers a well-formed CA certificate that `accept`
+    /// takes (the asked-for CA, valid now, and whatever the caller's check requires); a refused
+    /// answer moves on to the next URL like a failed one. When none is taken: the first URL's
+    /// error (the primary's).
+    pub(crate) fn download(
+        &self,
+        fetcher: &Fetcher,
+        urls: &[&str],
+        accept: &dyn Fn(&CaCertificate) -> std::result::Result<(), String>,
+    ) -> Result<Sent<CaCertificate>> {
         let mut first_error = None;
-        for url in &self.urls {
+        for &url in urls {
             let attempt = fetcher
                 .get(&Exchange {
                     service: Service::CaIssuers,
@@ -139,18 +192,24 @@ impl IssuerRequest {
                     headers: &[],
                 })
                 .and_then(|body| {
-                    let issuer = CaCertificate::parse(&body)
-                        .map_err(|reason| malformed(ArtifactKind::CaCertificate, url, reason))?;
-                    self.check_named(&issuer)
-                        .map_err(|reason| malformed(ArtifactKind::CaCertificate, url, reason))?;
-                    Ok(issuer)
+                    CaCertificate::parse(&body)
+                        .map_err(|reason| malformed(ArtifactKind::CaCertificate, url, reason))
+                })
+                .and_then(|issuer| match accept(&issuer) {
+                    Ok(()) => Ok(issuer),
+                    Err(reason) => Err(Error::Refused {
+                        service: Service::CaIssuers,
+                        kind: ArtifactKind::CaCertificate,
+                        url: url.to_string(),
+                        reason,
+                    }),
                 });
             match attempt {
                 Ok(issuer) => {
                     return Ok(Sent {
                         value: issuer,
                         service: Service::CaIssuers,
-                        url: url.clone(),
+                        url: url.to_string(),
                     });
                 }
                 Err(error) => {
@@ -161,6 +220,74 @@ impl IssuerRequest {
         }
         Err(first_error.unwrap_or_else(|| Error::invalid_request("no caIssuers URL")))
     }
+}
+
+/// Which hosts caIssuers URLs may name. The AK certificate sits in the guest's vTPM, so its
+/// AIA is not the attester's to trust: by default only Azure's PKI publication hosts are asked
+/// (no IP addresses, no metadata service, no internal hosts).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum IssuerHosts {
+    /// The hosts Azure's vTPM CAs publish on ([`AZURE_PKI_HOSTS`]).
+    #[default]
+    Azure,
+    /// Any host: test and private PKIs (for example a loopback certificate service).
+    Any,
+}
+
+/// Azure's PKI publication hosts: a host is allowed when it equals one of these or ends with
+/// one that starts with a dot.
+pub const AZURE_PKI_HOSTS: [&str; 3] = [
+    ".pki.core.windows.net",
+    "crl.microsoft.com",
+    "www.microsoft.com",
+];
+
+impl IssuerHosts {
+    /// Whether `url` may be fetched.
+    pub fn allows(&self, url: &str) -> bool {
+        let Some((_, host)) = scheme_and_host(url) else {
+            return false;
+        };
+        match self {
+            Self::Any => true,
+            Self::Azure => AZURE_PKI_HOSTS.iter().any(|allowed| {
+                host == *allowed
+                    || (allowed.starts_with('.')
+                        && host.ends_with(allowed)
+                        && host.len() > allowed.len())
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for IssuerHosts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Azure => write!(f, "Azure's PKI hosts: {}", AZURE_PKI_HOSTS.join(", ")),
+            Self::Any => f.write_str("any host"),
+        }
+    }
+}
+
+/// The lower-case scheme and host of an `http://` or `https://` URL without user information;
+/// `None` for anything else.
+fn scheme_and_host(url: &str) -> Option<(&'static str, String)> {
+    let lower = url.to_ascii_lowercase();
+    let (scheme, rest) = if let Some(rest) = lower.strip_prefix("http://") {
+        ("http", rest)
+    } else {
+        ("https", lower.strip_prefix("https://")?)
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let host = match authority.strip_prefix('[') {
+        // An IPv6 literal: [addr]:port.
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    (!host.is_empty()).then(|| (scheme, host.to_string()))
 }
 
 fn hex_lower(bytes: &[u8]) -> String {

@@ -10,6 +10,7 @@ use crate::artifact::{CertChain, Certificate, Crl, malformed};
 use crate::error::{ArtifactKind, Result, Service};
 use crate::fetched::Sent;
 use crate::http::{HttpConfig, Transport, normalise_base_url};
+use crate::issuer::{issuer_http, issuer_retry};
 use crate::observe::{Observer, SilentObserver};
 use crate::request::{ChainKind, VcekRequest, crl_path};
 use crate::retry::{Exchange, Fetcher, RetryPolicy};
@@ -63,6 +64,9 @@ impl Default for KdsConfig {
 pub struct KdsClient {
     base_url: String,
     fetcher: Fetcher,
+    /// The transport of caIssuers downloads: these settings, with shorter timeouts and no
+    /// redirects ([`crate::issuer`]).
+    issuer_transport: Transport,
 }
 
 impl std::fmt::Debug for KdsClient {
@@ -80,6 +84,7 @@ impl KdsClient {
         config.retry.validate()?;
         Ok(Self {
             base_url: normalise_base_url(&config.base_url)?,
+            issuer_transport: Transport::new(&issuer_http(&config.http))?,
             fetcher: Fetcher {
                 transport: Transport::new(&config.http)?,
                 policy: config.retry,
@@ -124,10 +129,15 @@ impl KdsClient {
         format!("{}{}", self.base_url, crl_path(product))
     }
 
-    /// The HTTP side (transport, retry policy, clock, observer), which the source also uses
-    /// for caIssuers URLs.
-    pub(crate) fn fetcher(&self) -> &Fetcher {
-        &self.fetcher
+    /// The HTTP side of caIssuers downloads: this client's settings with shorter timeouts, no
+    /// redirects and at most two attempts, on this client's clock and observer.
+    pub(crate) fn issuer_fetcher(&self) -> Fetcher {
+        Fetcher {
+            transport: self.issuer_transport.clone(),
+            policy: issuer_retry(),
+            clock: self.fetcher.clock.clone(),
+            observer: self.fetcher.observer.clone(),
+        }
     }
 
     /// The clock of this client's retries.

@@ -75,7 +75,7 @@ pub use http::{DEFAULT_MAX_BODY_BYTES, HttpConfig, ProxyConfig, USER_AGENT};
 pub use imds::{
     IMDS_BASE_URL, IMDS_THIM_PATH, ImdsClient, ImdsConfig, ImdsQuery, ThimCertification,
 };
-pub use issuer::{IssuerRequest, MAX_ISSUER_URLS};
+pub use issuer::{AZURE_PKI_HOSTS, IssuerHosts, IssuerRequest, MAX_ISSUER_URLS};
 pub use kds::{KDS_BASE_URL, KdsClient, KdsConfig};
 pub use observe::{Observer, SilentObserver, StderrObserver, WaitEvent};
 pub use request::{ChainKind, VcekRequest, crl_path};

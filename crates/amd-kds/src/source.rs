@@ -8,12 +8,12 @@ use std::time::SystemTime;
 use hcl_parse::{Generation, SnpReport};
 
 use crate::artifact::{CaCertificate, CertChain, Certificate, Crl};
-use crate::cache::{Cache, Entry};
+use crate::cache::{Cache, Entry, Lookup};
 use crate::check::{ArtifactCheck, CheckFailure};
 use crate::error::{ArtifactKind, Error, Result, Service};
-use crate::fetched::{Fetched, Sent};
+use crate::fetched::{Fetched, Sent, Source};
 use crate::imds::{ImdsClient, ImdsQuery, ThimCertification};
-use crate::issuer::IssuerRequest;
+use crate::issuer::{IssuerHosts, IssuerRequest};
 use crate::kds::KdsClient;
 use crate::request::{ChainKind, VcekRequest};
 use crate::retry::Fetcher;
@@ -43,8 +43,9 @@ pub struct CertificateSource {
     check: Option<Arc<dyn ArtifactCheck>>,
     clock: Arc<dyn Clock>,
     known_chains: Vec<CertChain>,
-    /// Downloads from caIssuers URLs: the KDS client's HTTP settings and retry policy.
+    /// Downloads from caIssuers URLs (the KDS client's HTTP settings, shorter waits).
     issuers: Fetcher,
+    issuer_hosts: IssuerHosts,
 }
 
 impl std::fmt::Debug for CertificateSource {
@@ -65,7 +66,8 @@ impl CertificateSource {
     pub fn new(kds: KdsClient, cache: Cache) -> Self {
         Self {
             clock: kds.clock().clone(),
-            issuers: kds.fetcher().clone(),
+            issuers: kds.issuer_fetcher().clone(),
+            issuer_hosts: IssuerHosts::default(),
             kds,
             imds: None,
             cache,
@@ -96,6 +98,14 @@ impl CertificateSource {
     #[must_use]
     pub fn with_check(mut self, check: Arc<dyn ArtifactCheck>) -> Self {
         self.check = Some(check);
+        self
+    }
+
+    /// The hosts caIssuers URLs may name ([`IssuerHosts::Azure`] by default; `Any` for test
+    /// and private PKIs).
+    #[must_use]
+    pub fn with_issuer_hosts(mut self, hosts: IssuerHosts) -> Self {
+        self.issuer_hosts = hosts;
         self
     }
 
@@ -207,31 +217,61 @@ impl CertificateSource {
             })
     }
 
-    /// The CA certificate that issued `child` (DER), from the caIssuers URLs of its AIA
-    /// ([`IssuerRequest`]), tried in order. What comes back is a CA certificate with the name
-    /// (and key identifier) `child` asks for, and it passed the check's
-    /// [`ArtifactCheck::check_issuer`] (its signature on `child`). It is cached by name and key
-    /// identifier until its notAfter.
+    /// The CA certificate that issued `child` (DER): from the cache, else from the caIssuers
+    /// URLs of its AIA ([`IssuerRequest`]) on the hosts [`CertificateSource::with_issuer_hosts`]
+    /// allows, tried in order. What comes back is a CA certificate with the name (and key
+    /// identifier) `child` asks for, valid now, that passed the check's
+    /// [`ArtifactCheck::check_issuer`] (its signature on `child`); a URL whose answer fails any of
+    /// that is passed over for the next one.
+    ///
+    /// A downloaded issuer is **not** cached here: one link says nothing of the path above it
+    /// (a certificate with the real CA's name and key, issued by anyone, links just as well).
+    /// The caller stores it with [`CertificateSource::store_issuer`] once the path it belongs to
+    /// verifies to a root the caller trusts.
     pub fn ca_issuer(&self, child: &[u8]) -> Result<Fetched<CaCertificate>> {
         let request = IssuerRequest::of(child)?;
         let now = self.now();
-        let check = |issuer: &CaCertificate| {
-            request.check_named(issuer).map_err(CheckFailure::Refused)?;
+        let accept = |issuer: &CaCertificate| -> std::result::Result<(), String> {
+            request.check_named(issuer)?;
+            issuer.valid_at(now)?;
             match &self.check {
                 None => Ok(()),
-                Some(check) => check
-                    .check_issuer(child, issuer, now)
-                    .map_err(CheckFailure::Refused),
+                Some(check) => check.check_issuer(child, issuer, now),
             }
         };
-        let entry = Entry::Issuer {
-            key: request.cache_key(),
-            name: request.name().to_string(),
+        let entry = issuer_entry(&request);
+        let refused = |issuer: &CaCertificate| accept(issuer).map_err(CheckFailure::Refused);
+        let detail = match self.cache.read_checked(&entry, now, &refused) {
+            Lookup::Hit(issuer, _) => return Ok(Fetched::new(issuer, Source::Cache)),
+            Lookup::Miss(detail) => detail,
         };
+        if self.offline {
+            return Err(Error::NotCachedOffline {
+                kind: ArtifactKind::CaCertificate,
+                key: entry.describe(),
+                detail,
+            });
+        }
+        let urls = request.urls_on(&self.issuer_hosts)?;
+        let sent = request.download(&self.issuers, &urls, &accept)?;
+        Ok(Fetched::new(sent.value, Source::CaIssuers))
+    }
+
+    /// Caches `issuer` as the CA of `child`, once the caller has verified the path it belongs to
+    /// (see [`CertificateSource::ca_issuer`]); it is served until its notAfter, and checked
+    /// again on every hit.
+    pub fn store_issuer(&self, child: &[u8], issuer: &CaCertificate) -> Result<()> {
+        let request = IssuerRequest::of(child)?;
+        request
+            .check_named(issuer)
+            .map_err(Error::invalid_request)?;
         self.cache
-            .get_or_fetch(&entry, self.offline, now, &check, || {
-                request.download(&self.issuers)
-            })
+            .write(&issuer_entry(&request), issuer, self.now())
+    }
+
+    /// Removes the cached CA of `child`, if any (a path through it no longer verifies).
+    pub fn remove_issuer(&self, child: &[u8]) -> Result<()> {
+        self.cache.remove(&issuer_entry(&IssuerRequest::of(child)?))
     }
 
     fn now(&self) -> SystemTime {
@@ -330,5 +370,13 @@ impl CertificateSource {
             log::warn!("{e}; continuing without caching");
         }
         Ok(Some((thim, url)))
+    }
+}
+
+/// The cache entry of the CA `request` asks for.
+fn issuer_entry(request: &IssuerRequest) -> Entry {
+    Entry::Issuer {
+        key: request.cache_key(),
+        name: request.name().to_string(),
     }
 }

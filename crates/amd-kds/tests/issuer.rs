@@ -1,7 +1,9 @@
 //! Issuers named by AIA caIssuers URLs: which URLs a certificate names (real Azure AK
-//! certificates), and the download against a real loopback server: mirrors tried in order, the
-//! asked-for CA only, the caller's check (here vtpm-akcert's signature check, as the facade
-//! installs it) before anything is cached, the cache by name and key, offline mode.
+//! certificates) and which hosts may be asked, and the download against a real loopback server:
+//! mirrors tried in order, a refused answer passed over for the next mirror (another CA, another
+//! key, expired, not the signer: the caller's check here is vtpm-akcert's, as the facade
+//! installs it), no redirects, nothing cached until the caller stores it, the cache by name and
+//! key, offline mode.
 // Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
@@ -17,7 +19,7 @@ use std::time::SystemTime;
 
 use amd_kds::{
     ArtifactCheck, CaCertificate, CertChain, Certificate, CertificateSource, ChainKind, Crl, Error,
-    IssuerRequest, Source, VcekRequest,
+    IssuerHosts, IssuerRequest, Source, VcekRequest,
 };
 use hcl_parse::Generation;
 use snp_vtpm_testkit::pki::vtpm::{self, CertSpec, INTERMEDIATE_CN, VtpmPki};
@@ -74,8 +76,11 @@ fn leaf_naming(urls: &[&str]) -> Vec<u8> {
     pki.issue(&spec, &vtpm::key(0x61).to_public_key())
 }
 
+/// A source with the facade's check that may ask loopback hosts (a test PKI's).
 fn source(server: &TestServer, cache: Option<&TempDir>) -> CertificateSource {
-    kds_source(server, cache, exact_policy(2, 10), &sim_clock()).with_check(Arc::new(SignedIt))
+    kds_source(server, cache, exact_policy(2, 10), &sim_clock())
+        .with_check(Arc::new(SignedIt))
+        .with_issuer_hosts(IssuerHosts::Any)
 }
 
 #[test]
@@ -95,6 +100,12 @@ fn real_azure_leaves_name_their_mirrors_in_order_or_nothing() {
     assert_eq!(
         request.name().to_string(),
         "CN=Azure Cloud Virtual TPM CA - 24"
+    );
+    assert!(
+        request
+            .urls()
+            .iter()
+            .all(|url| IssuerHosts::Azure.allows(url))
     );
 
     // Leaves under Global Virtual TPM CA - 03 carry no AIA: nothing to fetch, said plainly.
@@ -131,7 +142,44 @@ fn only_http_urls_are_taken_and_at_most_four() {
 }
 
 #[test]
-fn mirrors_are_tried_in_order_and_the_answer_is_cached_by_name() {
+fn by_default_only_azure_pki_hosts_are_asked() {
+    for allowed in [
+        "http://primary-cdn.pki.core.windows.net/westus3/cacerts/x/cert.cer",
+        "HTTP://CRL.Microsoft.com/pki/x.crt",
+        "https://www.microsoft.com/pkiops/certs/x.crt",
+    ] {
+        assert!(IssuerHosts::Azure.allows(allowed), "{allowed}");
+    }
+    for refused in [
+        "http://169.254.169.254/metadata/instance",
+        "http://127.0.0.1:8080/ca.cer",
+        "http://[::1]/ca.cer",
+        "http://pki.core.windows.net/ca.cer",
+        "http://evil.example/x.pki.core.windows.net",
+        "http://crl.microsoft.com@evil.example/ca.cer",
+        "http://crl.microsoft.com.evil.example/ca.cer",
+        "ftp://crl.microsoft.com/ca.cer",
+    ] {
+        assert!(!IssuerHosts::Azure.allows(refused), "{refused}");
+    }
+
+    // A leaf naming a loopback URL: refused before any request, naming the hosts.
+    let server = TestServer::always(Reply::ok(VtpmPki::shared().intermediate.clone()));
+    let leaf = leaf_naming(&[&format!("{}/ca.cer", server.base_url())]);
+    let default_hosts = kds_source(&server, None, exact_policy(2, 10), &sim_clock());
+    let error = default_hosts.ca_issuer(&leaf).unwrap_err();
+    assert!(matches!(error, Error::InvalidRequest { .. }), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .contains("name no host this source fetches from (Azure's PKI hosts"),
+        "{error}"
+    );
+    assert_eq!(server.count(), 0);
+}
+
+#[test]
+fn mirrors_are_tried_in_order_and_an_issuer_is_cached_only_when_stored() {
     let pki = VtpmPki::shared();
     let intermediate = pki.intermediate.clone();
     let served = intermediate.clone();
@@ -151,23 +199,28 @@ fn mirrors_are_tried_in_order_and_the_answer_is_cached_by_name() {
     assert_eq!(fetched.value.der(), intermediate.as_slice());
     assert_eq!(fetched.source, Source::CaIssuers);
     assert_eq!(server.targets(), ["/primary/ca.cer", "/secondary/ca.cer"]);
+    // One link says nothing of the path above it: nothing is cached until the caller says so.
+    assert!(!dir.path().join("issuers").exists());
+    let offline = source(&server, Some(&dir)).with_offline(true);
+    assert!(matches!(
+        offline.ca_issuer(&leaf),
+        Err(Error::NotCachedOffline { .. })
+    ));
 
-    // Cached under issuers/ (by name and key identifier), served from there, offline too.
+    // Stored under issuers/ (by name and key identifier), served from there, offline too.
+    offline.store_issuer(&leaf, &fetched.value).unwrap();
     let entries: Vec<_> = std::fs::read_dir(dir.path().join("issuers"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(entries.len(), 1);
     assert_eq!(std::fs::read(&entries[0]).unwrap(), intermediate);
-    let again = source(&server, Some(&dir))
-        .with_offline(true)
-        .ca_issuer(&leaf)
-        .unwrap();
+    let again = offline.ca_issuer(&leaf).unwrap();
     assert_eq!(again.source, Source::Cache);
     assert_eq!(server.count(), 2, "no request for a cached issuer");
 
-    // A cached file that did not sign the leaf (same name, another key) is removed and
-    // fetched again, and the real issuer takes its place.
+    // A cached file that did not sign the leaf (same name, another key) is removed on reading
+    // and the real issuer fetched again.
     let other_key = VtpmPki::sign(
         &CertSpec::ca(INTERMEDIATE_CN, Some(0)),
         vtpm::ROOT_CN,
@@ -178,7 +231,47 @@ fn mirrors_are_tried_in_order_and_the_answer_is_cached_by_name() {
     let repaired = source(&server, Some(&dir)).ca_issuer(&leaf).unwrap();
     assert_eq!(repaired.value.der(), intermediate.as_slice());
     assert_eq!(repaired.source, Source::CaIssuers);
-    assert_eq!(std::fs::read(&entries[0]).unwrap(), intermediate);
+    assert!(!entries[0].exists(), "the refused entry is gone");
+
+    // The caller may evict an entry whose path no longer verifies.
+    offline.store_issuer(&leaf, &repaired.value).unwrap();
+    assert!(entries[0].exists());
+    offline.remove_issuer(&leaf).unwrap();
+    assert!(!entries[0].exists());
+}
+
+#[test]
+fn an_expired_copy_or_a_redirect_is_passed_over_for_the_next_mirror() {
+    let pki = VtpmPki::shared();
+    // The right name and key, expired before the simulated clock's 2024-06-01.
+    let (expired, _) = pki.intermediate_with(&CertSpec {
+        validity: (1_600_000_000, 1_700_000_000),
+        ..CertSpec::ca(INTERMEDIATE_CN, Some(0))
+    });
+    let genuine = pki.intermediate.clone();
+    let server = TestServer::start(move |_, request| match request.target.as_str() {
+        "/expired.cer" => Reply::ok(expired.clone()),
+        "/moved.cer" => Reply::status(302).with_header("Location", "/genuine.cer"),
+        "/genuine.cer" => Reply::ok(genuine.clone()),
+        _ => Reply::status(404),
+    });
+    let base = server.base_url();
+    let leaf = leaf_naming(&[
+        &format!("{base}/expired.cer"),
+        &format!("{base}/genuine.cer"),
+    ]);
+    let fetched = source(&server, None).ca_issuer(&leaf).unwrap();
+    assert_eq!(fetched.value.der(), pki.intermediate.as_slice());
+    assert_eq!(server.targets(), ["/expired.cer", "/genuine.cer"]);
+
+    // A redirect is not followed: the host check saw only the URL the certificate names.
+    let leaf = leaf_naming(&[&format!("{base}/moved.cer")]);
+    let error = source(&server, None).ca_issuer(&leaf).unwrap_err();
+    assert!(error.to_string().contains("HTTP 302"), "{error}");
+    assert_eq!(
+        server.targets(),
+        ["/expired.cer", "/genuine.cer", "/moved.cer"]
+    );
 }
 
 #[test]
@@ -198,6 +291,7 @@ fn a_ca_that_did_not_sign_the_leaf_is_refused_and_never_cached() {
 
     let error = source(&server, Some(&dir)).ca_issuer(&leaf).unwrap_err();
     assert!(error.is_refused(), "{error:?}");
+    assert_eq!(server.count(), 1, "one answer, refused, not retried");
     let message = error.to_string();
     assert!(
         message.contains("signature does not verify") && message.contains(&url),
@@ -207,7 +301,7 @@ fn a_ca_that_did_not_sign_the_leaf_is_refused_and_never_cached() {
 }
 
 #[test]
-fn another_ca_or_garbage_is_malformed_and_the_next_mirror_is_asked() {
+fn another_ca_or_garbage_is_passed_over_for_the_next_mirror() {
     let pki = VtpmPki::shared();
     let root = pki.root.clone();
     let intermediate = pki.intermediate.clone();
@@ -226,7 +320,7 @@ fn another_ca_or_garbage_is_malformed_and_the_next_mirror_is_asked() {
 
     let only_wrong = leaf_naming(&[&a, &b]);
     let error = source(&server, None).ca_issuer(&only_wrong).unwrap_err();
-    assert!(error.is_malformed(), "{error:?}");
+    assert!(error.is_refused(), "{error:?}");
     assert!(
         error
             .to_string()
@@ -305,7 +399,7 @@ fn a_ca_of_the_right_name_with_another_key_identifier_is_not_the_one_asked_for()
     let error = source(&server, None)
         .ca_issuer(&leaf_with("/bb"))
         .unwrap_err();
-    assert!(error.is_malformed(), "{error:?}");
+    assert!(error.is_refused(), "{error:?}");
     assert!(
         error
             .to_string()

@@ -1,7 +1,9 @@
 //! The guest side (feature `attester`): gathers native evidence for a nonce from the vTPM,
 //! with certificates from IMDS or KDS (cached).
 
-use amd_kds::CertificateSource;
+use std::time::{Duration, Instant};
+
+use amd_kds::{CaCertificate, CertificateSource, Fetched, Source};
 use attest_prims::UnixTime;
 use hcl_parse::HclReport;
 use vtpm_akcert::{ErrorKind as AkErrorKind, MAX_PATH_CAS, VtpmAnchors, verify_ak_certificate};
@@ -120,9 +122,10 @@ impl Attester {
         if let Some(fetch_options) = &self.options.fetch {
             let source = fetch_options.source()?;
             if let Some(leaf) = &evidence.ak_certificate {
-                let (issuers, warning) = ak_issuers(&source, leaf, unix_now());
+                let anchors = fetch_options.vtpm_anchors.clone().unwrap_or_default();
+                let (issuers, warnings) = ak_issuers(&source, leaf, &anchors, unix_now());
                 evidence.ak_cert_chain = issuers;
-                self.warnings.extend(warning);
+                self.warnings.extend(warnings);
             }
             let hcl = HclReport::parse(&evidence.hcl_report).map_err(Error::from)?;
             let report = hcl.snp_report().map_err(Error::from)?;
@@ -138,44 +141,141 @@ impl Attester {
     }
 }
 
+/// The longest the attester spends fetching the AK certificate's issuers (each URL also has
+/// its own short timeouts): a relying party's nonce does not wait forever.
+const AK_ISSUERS_DEADLINE: Duration = Duration::from_secs(60);
+
 /// The CA certificates above the AK certificate (NV form) that a verifier lacks: none when
-/// the leaf already chains to Azure's pinned root through the shipped intermediates; otherwise
-/// its issuers from the caIssuers URLs of its AIA, one level at a time (each checked to have
-/// signed the certificate below it, and cached), until the path verifies or a download cannot
-/// help. A failure comes back as a warning beside what was fetched: the verifier decides, and
-/// a newer one may ship the missing CA.
+/// the leaf already chains to a root of `anchors` through the shipped intermediates; otherwise
+/// its issuers from the caIssuers URLs of its AIA, one level at a time (each the named CA,
+/// valid, and the signer of the certificate below it), until the path verifies or a download
+/// cannot help.
+///
+/// Fetched issuers are cached only once the whole path verifies to a root of `anchors`: one
+/// link proves nothing about the path above it, and Azure's caIssuers URLs are plain HTTP.
+/// When a path through cached CAs no longer verifies, those entries are evicted and the walk
+/// runs once more from the network. Whenever the path does not verify in the end, a warning
+/// says why beside what was fetched: the evidence is written anyway (the verifier decides,
+/// and a newer one may ship the missing CA).
 fn ak_issuers(
     source: &CertificateSource,
     leaf_nv: &[u8],
+    anchors: &VtpmAnchors,
     now: UnixTime,
-) -> (Vec<Vec<u8>>, Option<String>) {
-    let anchors = VtpmAnchors::azure();
+) -> (Vec<Vec<u8>>, Vec<String>) {
+    let mut warnings = Vec::new();
     let Ok(leaf) = vtpm_akcert::der_from_nv(leaf_nv) else {
         // Not a certificate: the verifier names what is wrong with it.
-        return (Vec::new(), None);
+        return (Vec::new(), warnings);
     };
-    let mut fetched: Vec<Vec<u8>> = Vec::new();
-    while fetched.len() < MAX_PATH_CAS {
-        let carried: Vec<&[u8]> = fetched.iter().map(Vec::as_slice).collect();
-        match verify_ak_certificate(leaf, &carried, &anchors, now) {
-            Err(e) if e.kind() == AkErrorKind::Unavailable => {}
-            // It verifies, or fails for a reason no download changes (a test root, expiry).
-            _ => break,
+    let started = Instant::now();
+    let mut walk = IssuerWalk::run(source, leaf, anchors, now, started);
+    if walk.outcome.is_err() && walk.evict_cached(source, leaf, &mut warnings) {
+        walk = IssuerWalk::run(source, leaf, anchors, now, started);
+    }
+    match &walk.outcome {
+        Ok(()) => walk.store_fetched(source, leaf, &mut warnings),
+        Err(reason) => warnings.push(format!(
+            "the AK certificate does not verify with the CA certificates the evidence carries \
+             ({} fetched by AIA): {reason}; the evidence is written anyway",
+            walk.issuers.len()
+        )),
+    }
+    let ders = walk
+        .issuers
+        .into_iter()
+        .map(|issuer| issuer.value.into_der())
+        .collect();
+    (ders, warnings)
+}
+
+/// One walk up the AK certificate's AIA.
+struct IssuerWalk {
+    /// The issuers found, the leaf's first.
+    issuers: Vec<Fetched<CaCertificate>>,
+    /// Whether the path verifies, else why not.
+    outcome: Result<(), String>,
+}
+
+impl IssuerWalk {
+    fn run(
+        source: &CertificateSource,
+        leaf: &[u8],
+        anchors: &VtpmAnchors,
+        now: UnixTime,
+        started: Instant,
+    ) -> Self {
+        let mut issuers: Vec<Fetched<CaCertificate>> = Vec::new();
+        let outcome = loop {
+            let carried: Vec<&[u8]> = issuers.iter().map(|i| i.value.der()).collect();
+            match verify_ak_certificate(leaf, &carried, anchors, now) {
+                Ok(_) => break Ok(()),
+                Err(e) if e.kind() != AkErrorKind::Unavailable => break Err(e.to_string()),
+                Err(e)
+                    if issuers.len() >= MAX_PATH_CAS || started.elapsed() > AK_ISSUERS_DEADLINE =>
+                {
+                    break Err(format!(
+                        "{e} (gave up after {} CA certificates)",
+                        issuers.len()
+                    ));
+                }
+                Err(_) => {}
+            }
+            let child = issuers.last().map_or(leaf, |i| i.value.der());
+            match source.ca_issuer(child) {
+                Ok(issuer) if carried.contains(&issuer.value.der()) => {
+                    break Err(format!(
+                        "the caIssuers URLs lead back to \"{}\", already in the path",
+                        issuer.value.subject()
+                    ));
+                }
+                Ok(issuer) => issuers.push(issuer),
+                Err(e) => break Err(format!("cannot get the issuer: {e}")),
+            }
+        };
+        Self { issuers, outcome }
+    }
+
+    /// The (child, issuer) links of the path, the leaf's first.
+    fn links<'a>(
+        &'a self,
+        leaf: &'a [u8],
+    ) -> impl Iterator<Item = (&'a [u8], &'a Fetched<CaCertificate>)> {
+        let children = std::iter::once(leaf).chain(self.issuers.iter().map(|i| i.value.der()));
+        children.zip(&self.issuers)
+    }
+
+    /// Removes the cached issuers this walk used; true when there were any. A removal that
+    /// fails is reported in `problems`.
+    fn evict_cached(
+        &self,
+        source: &CertificateSource,
+        leaf: &[u8],
+        problems: &mut Vec<String>,
+    ) -> bool {
+        let mut evicted = false;
+        for (child, issuer) in self.links(leaf) {
+            if issuer.source == Source::Cache {
+                if let Err(e) = source.remove_issuer(child) {
+                    problems.push(e.to_string());
+                }
+                evicted = true;
+            }
         }
-        let child = fetched.last().map_or(leaf, Vec::as_slice);
-        match source.ca_issuer(child) {
-            Ok(issuer) => fetched.push(issuer.value.into_der()),
-            Err(e) => {
-                let warning = format!(
-                    "the AK certificate's issuer is not shipped and could not be fetched, so \
-                     the evidence carries {} of its CA certificates: {e}",
-                    fetched.len()
-                );
-                return (fetched, Some(warning));
+        evicted
+    }
+
+    /// Caches the issuers this walk downloaded (its path verified); a write that fails is
+    /// reported in `problems`.
+    fn store_fetched(&self, source: &CertificateSource, leaf: &[u8], problems: &mut Vec<String>) {
+        for (child, issuer) in self.links(leaf) {
+            if issuer.source != Source::Cache
+                && let Err(e) = source.store_issuer(child, &issuer.value)
+            {
+                problems.push(format!("{e}; continuing without caching"));
             }
         }
     }
-    (fetched, None)
 }
 
 fn unix_now() -> UnixTime {

@@ -168,6 +168,18 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A certificate offered as the issuer of another has another name than the one it names.
+    #[error(
+        "\"{subject}\": expected its issuer \"{expected}\", found the certificate of \"{found}\""
+    )]
+    NotTheIssuer {
+        /// The certificate.
+        subject: String,
+        /// The issuer it names.
+        expected: String,
+        /// The subject of the certificate offered.
+        found: String,
+    },
     /// The certified key is not RSA, or cannot be decoded.
     #[error("\"{subject}\": public key: {reason}")]
     BadKey {
@@ -197,6 +209,7 @@ impl Error {
             | Self::ExtendedKeyUsage { .. }
             | Self::UnknownCriticalExtension { .. }
             | Self::BadExtension { .. }
+            | Self::NotTheIssuer { .. }
             | Self::BadKey { .. } => ErrorKind::Refused,
         }
     }

@@ -77,9 +77,10 @@ pub fn check_issued_by(child: &[u8], issuer: &[u8]) -> Result<()> {
     let child = ParsedCert::parse("certificate", der_from_nv(child)?)?;
     let issuer = ParsedCert::parse("issuer certificate", issuer)?;
     if issuer.subject_name() != child.issuer_name() {
-        return Err(Error::IssuerUnavailable {
+        return Err(Error::NotTheIssuer {
             subject: child.subject.clone(),
-            issuer: child.issuer(),
+            expected: child.issuer(),
+            found: issuer.subject.clone(),
         });
     }
     child.verify_signed_by(&issuer)

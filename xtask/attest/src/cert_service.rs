@@ -2,25 +2,19 @@
 //! paths with the test PKI's certificates, and publishes the test vTPM CAs where AK
 //! certificates' AIA point, so the attester fetches for real over HTTP.
 
-use std::sync::{Arc, OnceLock};
-
 use hcl_parse::{Generation, TcbVersion};
 use snp_vtpm_testkit::azure::{TEST_CHIP_ID, TEST_TCB};
-use snp_vtpm_testkit::pki::vtpm::{self, CertSpec, INTERMEDIATE_CN, VtpmPki};
+use snp_vtpm_testkit::pki::vtpm::{self, CertSpec, VtpmPki};
 use snp_vtpm_testkit::pki::{CrlSpec, LeafSpec, TestPki, pem_certificate};
 
 use crate::http::{Response, Server};
 
 /// Where the test vTPM intermediate is published (an AK certificate's caIssuers URL).
 pub const VTPM_INTERMEDIATE_PATH: &str = "/vtpm/intermediate.cer";
-/// Where the test vTPM root is published (the intermediate's caIssuers URL).
-pub const VTPM_ROOT_PATH: &str = "/vtpm/root.cer";
 
 /// The running service.
 pub struct CertService {
     server: Server,
-    /// The published intermediate: its AIA names this service's URL, known once it runs.
-    vtpm_intermediate: Arc<OnceLock<Vec<u8>>>,
 }
 
 impl CertService {
@@ -53,17 +47,11 @@ impl CertService {
         .to_string();
         let product = generation.name();
         let vcek_prefix = format!("/vcek/v1/{product}/{}", hex::encode(hwid));
-        let vtpm_intermediate = Arc::new(OnceLock::<Vec<u8>>::new());
-        let published = vtpm_intermediate.clone();
-        let vtpm_root = VtpmPki::shared().root.clone();
+        let vtpm_intermediate = VtpmPki::shared().intermediate.clone();
         let server = Server::start(move |request| {
             let path = request.path.split('?').next().unwrap_or_default();
-            let certificate =
-                |der: &[u8]| Response::bytes(200, "application/pkix-cert", der.to_vec());
-            match (path, published.get()) {
-                (VTPM_INTERMEDIATE_PATH, Some(der)) => return certificate(der),
-                (VTPM_ROOT_PATH, _) => return certificate(&vtpm_root),
-                _ => {}
+            if path == VTPM_INTERMEDIATE_PATH {
+                return Response::bytes(200, "application/pkix-cert", vtpm_intermediate.clone());
             }
             if path == "/metadata/THIM/amd/certification" {
                 return match request.header("metadata") {
@@ -94,16 +82,7 @@ impl CertService {
                 &serde_json::json!({ "error": "no certificate for this chip and TCB" }),
             )
         })?;
-        let url = server.url();
-        let intermediate = VtpmPki::shared().intermediate_with(&CertSpec {
-            extra: vec![vtpm::ca_issuers(&[&format!("{url}{VTPM_ROOT_PATH}")])],
-            ..CertSpec::ca(INTERMEDIATE_CN, Some(0))
-        });
-        let _ = vtpm_intermediate.set(intermediate.0);
-        Ok(Self {
-            server,
-            vtpm_intermediate,
-        })
+        Ok(Self { server })
     }
 
     /// An AK certificate for `ak` (RSA modulus, exponent 65537) under the test vTPM CA, whose
@@ -118,11 +97,6 @@ impl CertService {
             ..CertSpec::ak("5e1f00c0ffee")
         };
         Ok(VtpmPki::shared().issue(&spec, &key))
-    }
-
-    /// The intermediate as published (with its AIA).
-    pub fn vtpm_intermediate(&self) -> Option<&[u8]> {
-        self.vtpm_intermediate.get().map(Vec::as_slice)
     }
 
     /// Base URL for both `--imds-url` and `--kds-url`.

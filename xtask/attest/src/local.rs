@@ -9,8 +9,8 @@ use serde_json::Value;
 use snp_vtpm::vtpm_akcert::VtpmAnchors;
 use snp_vtpm::{EvidencePolicy, Verifier};
 use snp_vtpm_testkit::azure::TEST_FIRMWARE_ID_KEY_DIGEST;
-use snp_vtpm_testkit::pki::TestPki;
 use snp_vtpm_testkit::pki::vtpm::VtpmPki;
+use snp_vtpm_testkit::pki::{TestPki, pem_certificate};
 use snp_vtpm_testkit::swtpm::Swtpm;
 
 use crate::cert_service::CertService;
@@ -140,6 +140,10 @@ impl Parties {
             // The test PKI's roots instead of AMD's: fetched certificates must verify under them.
             .arg("--trust-ca")
             .arg(self.dir.0.join("test-roots.pem"))
+            // The test vTPM root instead of Azure's: the AK certificate's issuers are fetched
+            // from the loopback service and cached once their path ends there.
+            .arg("--trust-vtpm-root")
+            .arg(self.dir.0.join("test-vtpm-root.pem"))
             .arg("-o")
             .arg(&out)
             .output()
@@ -218,6 +222,9 @@ pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
     let roots = dir.0.join("test-roots.pem");
     std::fs::write(&roots, pki.product(Generation::Milan).vcek_chain_pem())
         .map_err(|e| format!("cannot write {}: {e}", roots.display()))?;
+    let vtpm_root = dir.0.join("test-vtpm-root.pem");
+    std::fs::write(&vtpm_root, pem_certificate(&VtpmPki::shared().root))
+        .map_err(|e| format!("cannot write {}: {e}", vtpm_root.display()))?;
     let sim = report.step("swtpm on loopback with a fresh state", || {
         Swtpm::start().map_err(|e| e.to_string())
     })?;

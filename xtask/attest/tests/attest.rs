@@ -222,6 +222,13 @@ fn the_attester_fetches_the_ak_certificates_issuers_by_aia() {
         pki.product(hcl_parse::Generation::Milan).vcek_chain_pem(),
     )
     .unwrap();
+    let vtpm_root = dir.join("test-vtpm-root.pem");
+    std::fs::write(
+        &vtpm_root,
+        snp_vtpm_testkit::pki::pem_certificate(&VtpmPki::shared().root),
+    )
+    .unwrap();
+    let trust_vtpm_root = ["--trust-vtpm-root", vtpm_root.to_str().unwrap()];
     let evidence = |extra: &[&str]| {
         let out = Command::new(workspace().join("target/debug/snp-vtpm"))
             .args(["evidence", "--nonce", "aia", "--tcti", &sim.tcti()])
@@ -256,12 +263,12 @@ fn the_attester_fetches_the_ak_certificates_issuers_by_aia() {
         &vtpm::public_key(&modulus).unwrap(),
     );
     paravisor::install_ak_certificate(&sim.tcti(), &missing).unwrap();
-    let (carried, stderr) = evidence(&[]);
+    let (carried, stderr) = evidence(&trust_vtpm_root);
     assert!(carried.ak_cert_chain.is_empty());
     assert!(
-        stderr.contains(
-            "warning: the AK certificate's issuer is not shipped and could not be fetched"
-        ) && stderr.contains("404"),
+        stderr.contains("warning: the AK certificate does not verify with the CA certificates the evidence carries (0 fetched by AIA)")
+            && stderr.contains("404 Not Found")
+            && stderr.contains("the evidence is written anyway"),
         "{stderr}"
     );
     let leaf = carried
@@ -271,27 +278,54 @@ fn the_attester_fetches_the_ak_certificates_issuers_by_aia() {
     let error = verify_ak_certificate(&leaf, &[], &anchors, at).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Unavailable, "{error}");
 
-    // The published intermediate: fetched with the root its own AIA names, and the path
-    // verifies under the test root with exactly what the evidence carries.
+    // The published intermediate. Under Azure's pinned root (no --trust-vtpm-root) only
+    // Azure's PKI hosts are asked: the loopback URL is not fetched, and the warning says so.
     let published = certs.ak_certificate(&modulus).unwrap();
     paravisor::install_ak_certificate(&sim.tcti(), &published).unwrap();
     let (carried, stderr) = evidence(&[]);
+    assert!(carried.ak_cert_chain.is_empty());
+    assert!(
+        stderr.contains("name no host this source fetches from (Azure's PKI hosts"),
+        "{stderr}"
+    );
+    // Under the test root, it is fetched, and the path verifies with exactly what the evidence
+    // carries.
+    let (carried, stderr) = evidence(&trust_vtpm_root);
     assert!(!stderr.contains("warning"), "{stderr}");
     let chain = carried.ak_cert_chain;
-    assert_eq!(
-        chain,
-        [
-            certs.vtpm_intermediate().unwrap().to_vec(),
-            VtpmPki::shared().root.clone()
-        ]
-    );
+    assert_eq!(chain, [VtpmPki::shared().intermediate.clone()]);
     let carried: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
     let verified = verify_ak_certificate(&published, &carried, &anchors, at).unwrap();
     assert_eq!(verified.vm_id(), Some("5e1f00c0ffee"));
 
-    // Offline, the cache answers (VCEK, chain and the AK certificate's issuers alike).
-    let (carried, stderr) = evidence(&["--offline"]);
+    // Offline, the cache answers (VCEK, chain and the AK certificate's issuers alike): the
+    // issuer was cached once its path verified.
+    let (carried, stderr) = evidence(&["--offline", trust_vtpm_root[0], trust_vtpm_root[1]]);
     assert!(!stderr.contains("warning"), "{stderr}");
     assert_eq!(carried.ak_cert_chain, chain);
+
+    // A poisoned cache entry (the intermediate's name and key, issued by someone else, as a
+    // man in the middle of plain-HTTP AIA could have sent) links to the leaf but leads nowhere:
+    // the attester evicts it, fetches again, and the genuine issuer takes its place.
+    let entries: Vec<_> = std::fs::read_dir(dir.join("cache/issuers"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1);
+    let intermediate_key = VtpmPki::shared()
+        .intermediate_with(&CertSpec::ca("x", None))
+        .1
+        .to_public_key();
+    let forged = VtpmPki::sign(
+        &CertSpec::ca(vtpm::INTERMEDIATE_CN, Some(0)),
+        "Evil Root",
+        &vtpm::key(0x70),
+        &intermediate_key,
+    );
+    std::fs::write(&entries[0], &forged).unwrap();
+    let (carried, stderr) = evidence(&trust_vtpm_root);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert_eq!(carried.ak_cert_chain, chain);
+    assert_eq!(std::fs::read(&entries[0]).unwrap(), chain[0]);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -35,6 +35,9 @@ fn main() {
     let evidence = attester
         .evidence(&nonce, true)
         .unwrap_or_else(|e| fail(&e.to_string()));
+    for warning in attester.warnings() {
+        eprintln!("warning: {}", warning.escape_debug());
+    }
 
     let (status, body) = http::request(
         &format!("{url}/attest?nonce={nonce_hex}"),

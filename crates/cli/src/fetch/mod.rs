@@ -18,10 +18,12 @@ use std::time::SystemTime;
 
 use amd_kds::{
     ArtifactCheck, Cache, CacheConfig, CertChain, Certificate, CertificateSource, ChainKind,
-    ImdsClient, ImdsConfig, ImdsQuery, KdsClient, KdsConfig, StderrObserver, VcekRequest,
+    ImdsClient, ImdsConfig, ImdsQuery, IssuerHosts, KdsClient, KdsConfig, StderrObserver,
+    VcekRequest,
 };
 use hcl_parse::{Generation, SnpReport};
 use snp_verify::{AmdExtensions, CertRole, TrustAnchors};
+use vtpm_akcert::VtpmAnchors;
 
 use crate::error::{Error, Missing};
 use crate::verifier::Certificates;
@@ -47,6 +49,11 @@ pub struct FetchOptions {
     /// The roots fetched and cached certificates must verify under: `None` for AMD's pinned
     /// roots ([`TrustAnchors::amd`]); others for test and private PKIs only.
     pub anchors: Option<TrustAnchors>,
+    /// The roots the vTPM AK certificate's path must end at before the issuers fetched for it
+    /// are cached: `None` for Azure's pinned vTPM root ([`VtpmAnchors::azure`]), whose caIssuers
+    /// URLs may name Azure's PKI hosts only; others for test and private PKIs, whose URLs may
+    /// name any host.
+    pub vtpm_anchors: Option<VtpmAnchors>,
 }
 
 impl FetchOptions {
@@ -66,9 +73,15 @@ impl FetchOptions {
         if self.notify_on_stderr {
             kds = kds.with_observer(Arc::new(StderrObserver));
         }
+        let issuer_hosts = if self.vtpm_anchors.is_some() {
+            IssuerHosts::Any
+        } else {
+            IssuerHosts::Azure
+        };
         let mut source = CertificateSource::new(kds, Cache::from_config(&cache))
             .with_offline(self.offline)
-            .with_check(Arc::new(self.check()));
+            .with_check(Arc::new(self.check()))
+            .with_issuer_hosts(issuer_hosts);
         if self.use_imds && !self.offline {
             let mut imds_config = ImdsConfig::default();
             if let Some(url) = &self.imds_url {

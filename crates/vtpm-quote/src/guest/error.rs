@@ -51,6 +51,14 @@ pub enum TpmError {
         /// Attempts made.
         attempts: u32,
     },
+    /// A simulator-only operation (provisioning, replacing the AK) on another TPM.
+    #[error("{what} is for simulators only (a swtpm: or mssim: TCTI), not for the TPM at {tcti}")]
+    NotASimulator {
+        /// The operation refused.
+        what: &'static str,
+        /// The TCTI in use.
+        tcti: String,
+    },
     /// Reading a file (the event log) failed.
     #[error("cannot read {path}: {source}")]
     Io {

@@ -66,6 +66,7 @@ pub fn provision_azure_layout(
     vtpm: &mut Vtpm,
     hcl_report_for: impl FnOnce(&TpmPublic) -> Vec<u8>,
 ) -> Result<TpmPublic, TpmError> {
+    simulator_only(vtpm, "provisioning an Azure-like layout")?;
     persist_ak(vtpm, azure_ak_public_template()?)?;
     let ak = vtpm.ak_public()?;
     let report = hcl_report_for(&ak);
@@ -79,6 +80,7 @@ pub fn provision_azure_layout(
 /// a verifier checking the AK certificate refuses quotes from the substitute. Returns the
 /// substitute's public area.
 pub fn substitute_ak(vtpm: &mut Vtpm) -> Result<TpmPublic, TpmError> {
+    simulator_only(vtpm, "replacing the AK")?;
     let persistent =
         PersistentTpmHandle::new(AK_PERSISTENT_HANDLE).map_err(TpmError::command("AK handle"))?;
     let context = vtpm.context();
@@ -98,6 +100,19 @@ pub fn substitute_ak(vtpm: &mut Vtpm) -> Result<TpmPublic, TpmError> {
         .map_err(TpmError::command("building the substitute's unique field"))?;
     persist_ak(vtpm, ak_template(unique)?)?;
     vtpm.ak_public()
+}
+
+/// Refuses `what` unless the TPM is a simulator reached through a `swtpm:` or `mssim:` TCTI:
+/// nothing here may touch a real vTPM's keys.
+fn simulator_only(vtpm: &Vtpm, what: &'static str) -> Result<(), TpmError> {
+    let tcti = vtpm.tcti();
+    if tcti.starts_with("swtpm") || tcti.starts_with("mssim") {
+        return Ok(());
+    }
+    Err(TpmError::NotASimulator {
+        what,
+        tcti: tcti.to_string(),
+    })
 }
 
 /// Creates a primary key of `template` in the endorsement hierarchy and persists it at

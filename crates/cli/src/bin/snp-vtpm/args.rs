@@ -63,6 +63,7 @@ impl FetchArgs {
             offline: self.offline,
             notify_on_stderr: true,
             anchors: None,
+            vtpm_anchors: None,
         }
     }
 }

@@ -249,6 +249,11 @@ pub(crate) struct EvidenceArgs {
     pub fetch: FetchArgs,
     #[command(flatten)]
     pub trust: TrustArgs,
+    /// PEM file with the root the AK certificate's path must end at, instead of Azure's pinned
+    /// vTPM root, before fetched issuers are cached; caIssuers URLs may then name any host
+    /// (test and private PKIs only)
+    #[arg(long, env = "SNP_VTPM_TRUST_VTPM_ROOT", value_name = "PEM")]
+    pub trust_vtpm_root: Option<PathBuf>,
 }
 
 /// Runs `evidence`.
@@ -257,7 +262,11 @@ pub(crate) fn evidence(args: EvidenceArgs) -> Outcome {
     let fetch = if args.no_certs {
         None
     } else {
-        Some(args.trust.apply(args.fetch.options(true))?)
+        let mut options = args.trust.apply(args.fetch.options(true))?;
+        if let Some(path) = &args.trust_vtpm_root {
+            options.vtpm_anchors = Some(vtpm_root(&inputs::read(path)?)?);
+        }
+        Some(options)
     };
     let options = AttesterOptions {
         fetch,
@@ -266,10 +275,23 @@ pub(crate) fn evidence(args: EvidenceArgs) -> Outcome {
     let mut attester = Attester::open(args.tcti.tcti.as_deref(), options)?;
     let evidence = attester.evidence(&nonce, args.fresh)?;
     for warning in attester.warnings() {
-        eprintln!("warning: {warning}");
+        // Names and URLs come from the vTPM's certificate: no terminal controls.
+        eprintln!("warning: {}", output::printable_value(warning));
     }
     output::write_out(args.output.as_deref(), &evidence.to_json())?;
     Ok(ExitCode::Verified)
+}
+
+/// The vTPM anchors of a PEM file holding one root certificate.
+fn vtpm_root(pem: &[u8]) -> Result<snp_vtpm::vtpm_akcert::VtpmAnchors, Error> {
+    let certificates = snp_vtpm::certs::certificates(pem)?;
+    match certificates.as_slice() {
+        [root] => Ok(snp_vtpm::vtpm_akcert::VtpmAnchors::test_root(root)),
+        found => Err(Error::input(format!(
+            "--trust-vtpm-root: expected one root certificate, found {}",
+            found.len()
+        ))),
+    }
 }
 
 /// Fetch certificates or a CRL (AMD KDS, Azure IMDS, cache)
