@@ -14,7 +14,6 @@ use x509_cert::name::Name;
 
 use crate::artifact::{CaCertificate, malformed};
 use crate::error::{ArtifactKind, Error, Result, Service};
-use crate::fetched::Sent;
 use std::time::Duration;
 
 use crate::http::HttpConfig;
@@ -172,53 +171,30 @@ impl IssuerRequest {
         Ok(())
     }
 
-    /// Tries `urls` in turn until one answers a well-formed CA certificate that `accept`
-    /// takes (the asked-for CA, valid now, and whatever the caller's check requires); a refused
-    /// answer moves on to the next URL like a failed one. When none is taken: the first URL's
-    /// error (the primary's).
+    /// Downloads `url` and returns its answer when it is a well-formed CA certificate that
+    /// `accept` takes (the asked-for CA, valid now, and whatever the caller's check requires);
+    /// an answer `accept` refuses is [`Error::Refused`].
     pub(crate) fn download(
         &self,
         fetcher: &Fetcher,
-        urls: &[&str],
+        url: &str,
         accept: &dyn Fn(&CaCertificate) -> std::result::Result<(), String>,
-    ) -> Result<Sent<CaCertificate>> {
-        let mut first_error = None;
-        for &url in urls {
-            let attempt = fetcher
-                .get(&Exchange {
-                    service: Service::CaIssuers,
-                    kind: ArtifactKind::CaCertificate,
-                    url,
-                    headers: &[],
-                })
-                .and_then(|body| {
-                    CaCertificate::parse(&body)
-                        .map_err(|reason| malformed(ArtifactKind::CaCertificate, url, reason))
-                })
-                .and_then(|issuer| match accept(&issuer) {
-                    Ok(()) => Ok(issuer),
-                    Err(reason) => Err(Error::Refused {
-                        service: Service::CaIssuers,
-                        kind: ArtifactKind::CaCertificate,
-                        url: url.to_string(),
-                        reason,
-                    }),
-                });
-            match attempt {
-                Ok(issuer) => {
-                    return Ok(Sent {
-                        value: issuer,
-                        service: Service::CaIssuers,
-                        url: url.to_string(),
-                    });
-                }
-                Err(error) => {
-                    log::info!("{error}; trying the next caIssuers URL");
-                    first_error.get_or_insert(error);
-                }
-            }
-        }
-        Err(first_error.unwrap_or_else(|| Error::invalid_request("no caIssuers URL")))
+    ) -> Result<CaCertificate> {
+        let body = fetcher.get(&Exchange {
+            service: Service::CaIssuers,
+            kind: ArtifactKind::CaCertificate,
+            url,
+            headers: &[],
+        })?;
+        let issuer = CaCertificate::parse(&body)
+            .map_err(|reason| malformed(ArtifactKind::CaCertificate, url, reason))?;
+        accept(&issuer).map_err(|reason| Error::Refused {
+            service: Service::CaIssuers,
+            kind: ArtifactKind::CaCertificate,
+            url: url.to_string(),
+            reason,
+        })?;
+        Ok(issuer)
     }
 }
 
@@ -250,12 +226,18 @@ impl IssuerHosts {
         };
         match self {
             Self::Any => true,
-            Self::Azure => AZURE_PKI_HOSTS.iter().any(|allowed| {
-                host == *allowed
-                    || (allowed.starts_with('.')
-                        && host.ends_with(allowed)
-                        && host.len() > allowed.len())
-            }),
+            // A DNS name only (no IP literal, no brackets), equal to an exact entry or ending
+            // with a dot entry after at least one label.
+            Self::Azure => {
+                host.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+                    && AZURE_PKI_HOSTS
+                        .iter()
+                        .any(|allowed| match allowed.strip_prefix('.') {
+                            Some(_) => host.len() > allowed.len() && host.ends_with(allowed),
+                            None => host == *allowed,
+                        })
+            }
         }
     }
 }
@@ -269,8 +251,8 @@ impl std::fmt::Display for IssuerHosts {
     }
 }
 
-/// The lower-case scheme and host of an `http://` or `https://` URL without user information;
-/// `None` for anything else.
+/// The lower-case scheme and host (an IPv6 literal with its brackets) of an `http://` or
+/// `https://` URL without user information; `None` for anything else.
 fn scheme_and_host(url: &str) -> Option<(&'static str, String)> {
     let lower = url.to_ascii_lowercase();
     let (scheme, rest) = if let Some(rest) = lower.strip_prefix("http://") {
@@ -283,8 +265,11 @@ fn scheme_and_host(url: &str) -> Option<(&'static str, String)> {
         return None;
     }
     let host = match authority.strip_prefix('[') {
-        // An IPv6 literal: [addr]:port.
-        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        // An IPv6 literal, kept in its brackets: [addr]:port.
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((address, _)) => authority.get(..address.len() + 2).unwrap_or_default(),
+            None => return None,
+        },
         None => authority.split(':').next().unwrap_or_default(),
     };
     (!host.is_empty()).then(|| (scheme, host.to_string()))

@@ -80,4 +80,4 @@ pub use kds::{KDS_BASE_URL, KdsClient, KdsConfig};
 pub use observe::{Observer, SilentObserver, StderrObserver, WaitEvent};
 pub use request::{ChainKind, VcekRequest, crl_path};
 pub use retry::RetryPolicy;
-pub use source::CertificateSource;
+pub use source::{CertificateSource, IssuerCandidates};

@@ -217,44 +217,57 @@ impl CertificateSource {
             })
     }
 
-    /// The CA certificate that issued `child` (DER): from the cache, else from the caIssuers
-    /// URLs of its AIA ([`IssuerRequest`]) on the hosts [`CertificateSource::with_issuer_hosts`]
-    /// allows, tried in order. What comes back is a CA certificate with the name (and key
-    /// identifier) `child` asks for, valid now, that passed the check's
-    /// [`ArtifactCheck::check_issuer`] (its signature on `child`); a URL whose answer fails any of
-    /// that is passed over for the next one.
+    /// The CA certificate that issued `child` (DER): the first of
+    /// [`CertificateSource::ca_issuer_candidates`], else the first failure.
     ///
     /// A downloaded issuer is **not** cached here: one link says nothing of the path above it
     /// (a certificate with the real CA's name and key, issued by anyone, links just as well).
     /// The caller stores it with [`CertificateSource::store_issuer`] once the path it belongs to
     /// verifies to a root the caller trusts.
     pub fn ca_issuer(&self, child: &[u8]) -> Result<Fetched<CaCertificate>> {
-        let request = IssuerRequest::of(child)?;
-        let now = self.now();
-        let accept = |issuer: &CaCertificate| -> std::result::Result<(), String> {
-            request.check_named(issuer)?;
-            issuer.valid_at(now)?;
-            match &self.check {
-                None => Ok(()),
-                Some(check) => check.check_issuer(child, issuer, now),
+        let mut first_error = None;
+        for candidate in self.ca_issuer_candidates(child, None) {
+            match candidate {
+                Ok(issuer) => return Ok(issuer),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
             }
-        };
-        let entry = issuer_entry(&request);
-        let refused = |issuer: &CaCertificate| accept(issuer).map_err(CheckFailure::Refused);
-        let detail = match self.cache.read_checked(&entry, now, &refused) {
-            Lookup::Hit(issuer, _) => return Ok(Fetched::new(issuer, Source::Cache)),
-            Lookup::Miss(detail) => detail,
-        };
-        if self.offline {
-            return Err(Error::NotCachedOffline {
-                kind: ArtifactKind::CaCertificate,
-                key: entry.describe(),
-                detail,
-            });
         }
-        let urls = request.urls_on(&self.issuer_hosts)?;
-        let sent = request.download(&self.issuers, &urls, &accept)?;
-        Ok(Fetched::new(sent.value, Source::CaIssuers))
+        Err(first_error.unwrap_or_else(|| {
+            Error::invalid_request("the certificate names no issuer that could be fetched")
+        }))
+    }
+
+    /// The CA certificates that may have issued `child`, one at a time, for a caller that builds
+    /// a path and tries the next when one leads nowhere: the cached one first, then each
+    /// caIssuers URL of its AIA ([`IssuerRequest`]) on the hosts
+    /// [`CertificateSource::with_issuer_hosts`] allows, in order. Each is a CA certificate with
+    /// the name (and key identifier) `child` asks for, valid now, accepted by the check's
+    /// [`ArtifactCheck::check_issuer`] (its signature on `child`), and not one already yielded;
+    /// a URL that fails or answers anything else yields its error. Offline, only the cache is
+    /// asked. With a `deadline` (on this source's clock), no URL is asked after it and each
+    /// URL's retries end by it. Nothing is cached (see [`CertificateSource::ca_issuer`]).
+    pub fn ca_issuer_candidates<'s>(
+        &'s self,
+        child: &'s [u8],
+        deadline: Option<SystemTime>,
+    ) -> IssuerCandidates<'s> {
+        let (request, pending) = match IssuerRequest::of(child) {
+            Ok(request) => (Some(request), None),
+            Err(e) => (None, Some(e)),
+        };
+        IssuerCandidates {
+            source: self,
+            child,
+            request,
+            pending,
+            cache_asked: false,
+            urls: None,
+            next_url: 0,
+            deadline,
+            seen: Vec::new(),
+        }
     }
 
     /// Caches `issuer` as the CA of `child`, once the caller has verified the path it belongs to
@@ -378,5 +391,125 @@ fn issuer_entry(request: &IssuerRequest) -> Entry {
     Entry::Issuer {
         key: request.cache_key(),
         name: request.name().to_string(),
+    }
+}
+
+/// The candidates of [`CertificateSource::ca_issuer_candidates`].
+pub struct IssuerCandidates<'s> {
+    source: &'s CertificateSource,
+    child: &'s [u8],
+    request: Option<IssuerRequest>,
+    /// An error to yield before ending (the child names no issuer to fetch).
+    pending: Option<Error>,
+    cache_asked: bool,
+    urls: Option<Vec<String>>,
+    next_url: usize,
+    deadline: Option<SystemTime>,
+    /// DER of what was yielded (mirrors usually serve the same certificate).
+    seen: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for IssuerCandidates<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuerCandidates")
+            .field("request", &self.request)
+            .field("next_url", &self.next_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IssuerCandidates<'_> {
+    /// Whether `issuer` may be yielded: the named CA, valid now, accepted by the check.
+    fn accept(
+        &self,
+        request: &IssuerRequest,
+        issuer: &CaCertificate,
+        now: SystemTime,
+    ) -> std::result::Result<(), String> {
+        request.check_named(issuer)?;
+        issuer.valid_at(now)?;
+        match &self.source.check {
+            None => Ok(()),
+            Some(check) => check.check_issuer(self.child, issuer, now),
+        }
+    }
+
+    /// Yields `item`, then nothing more.
+    fn finish_with<T>(&mut self, item: T) -> Option<T> {
+        self.urls = Some(Vec::new());
+        self.next_url = usize::MAX;
+        Some(item)
+    }
+}
+
+impl Iterator for IssuerCandidates<'_> {
+    type Item = Result<Fetched<CaCertificate>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(error) = self.pending.take() {
+            return Some(Err(error));
+        }
+        let request = self.request.clone()?;
+        let source = self.source;
+        let now = source.now();
+        if !self.cache_asked {
+            self.cache_asked = true;
+            let entry = issuer_entry(&request);
+            let check = |issuer: &CaCertificate| {
+                self.accept(&request, issuer, now)
+                    .map_err(CheckFailure::Refused)
+            };
+            match source.cache.read_checked(&entry, now, &check) {
+                Lookup::Hit(issuer, _) => {
+                    self.seen.push(issuer.der().to_vec());
+                    return Some(Ok(Fetched::new(issuer, Source::Cache)));
+                }
+                Lookup::Miss(detail) if source.offline => {
+                    self.request = None;
+                    return Some(Err(Error::NotCachedOffline {
+                        kind: ArtifactKind::CaCertificate,
+                        key: entry.describe(),
+                        detail,
+                    }));
+                }
+                Lookup::Miss(_) => {}
+            }
+        }
+        if source.offline {
+            return None;
+        }
+        if self.urls.is_none() {
+            match request.urls_on(&source.issuer_hosts) {
+                Ok(urls) => self.urls = Some(urls.into_iter().map(String::from).collect()),
+                Err(e) => return self.finish_with(Err(e)),
+            }
+        }
+        loop {
+            let url = self.urls.as_ref()?.get(self.next_url)?.clone();
+            self.next_url += 1;
+            let mut fetcher = source.issuers.clone();
+            if let Some(deadline) = self.deadline {
+                let left = deadline.duration_since(source.now()).unwrap_or_default();
+                if left.is_zero() {
+                    self.next_url = usize::MAX;
+                    return Some(Err(Error::Transport {
+                        service: Service::CaIssuers,
+                        kind: ArtifactKind::CaCertificate,
+                        url,
+                        reason: "not asked: the time allowed for fetching issuers is spent".into(),
+                    }));
+                }
+                fetcher.policy.deadline = fetcher.policy.deadline.min(left);
+            }
+            let accept = |issuer: &CaCertificate| self.accept(&request, issuer, now);
+            match request.download(&fetcher, &url, &accept) {
+                Ok(issuer) if self.seen.iter().any(|der| der == issuer.der()) => continue,
+                Ok(issuer) => {
+                    self.seen.push(issuer.der().to_vec());
+                    return Some(Ok(Fetched::new(issuer, Source::CaIssuers)));
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
     }
 }

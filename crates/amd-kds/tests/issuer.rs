@@ -159,6 +159,10 @@ fn by_default_only_azure_pki_hosts_are_asked() {
         "http://crl.microsoft.com@evil.example/ca.cer",
         "http://crl.microsoft.com.evil.example/ca.cer",
         "ftp://crl.microsoft.com/ca.cer",
+        "http://[crl.microsoft.com]/ca.cer",
+        "http://[::ffff:127.0.0.1%25.pki.core.windows.net]/ca.cer",
+        "http://.pki.core.windows.net/ca.cer",
+        "http://crl_microsoft.com/ca.cer",
     ] {
         assert!(!IssuerHosts::Azure.allows(refused), "{refused}");
     }
@@ -408,4 +412,62 @@ fn a_ca_of_the_right_name_with_another_key_identifier_is_not_the_one_asked_for()
     );
     let fetched = source(&server, None).ca_issuer(&leaf_with("/aa")).unwrap();
     assert_eq!(fetched.value.der(), same_key_id.as_slice());
+}
+
+#[test]
+fn candidates_go_on_to_the_next_mirror_for_a_caller_building_a_path() {
+    // Mirror 1 serves the intermediate's name and key issued by someone else (it links to the
+    // leaf but leads nowhere); mirror 2 the genuine one. A path builder gets both, in order.
+    let pki = VtpmPki::shared();
+    let intermediate_key = pki
+        .intermediate_with(&CertSpec::ca("x", None))
+        .1
+        .to_public_key();
+    let forged = VtpmPki::sign(
+        &CertSpec::ca(INTERMEDIATE_CN, Some(0)),
+        "Evil Root",
+        &vtpm::key(0x70),
+        &intermediate_key,
+    );
+    let served = (forged.clone(), pki.intermediate.clone());
+    let server = TestServer::start(move |_, request| match request.target.as_str() {
+        "/forged.cer" => Reply::ok(served.0.clone()),
+        _ => Reply::ok(served.1.clone()),
+    });
+    let base = server.base_url();
+    let leaf = leaf_naming(&[
+        &format!("{base}/forged.cer"),
+        &format!("{base}/genuine.cer"),
+        &format!("{base}/genuine-again.cer"),
+    ]);
+    let source = source(&server, None);
+    let candidates: Vec<_> = source
+        .ca_issuer_candidates(&leaf, None)
+        .map(|c| c.unwrap().value.into_der())
+        .collect();
+    // The third mirror's copy is the second's: yielded once.
+    assert_eq!(candidates, [forged, pki.intermediate.clone()]);
+    assert_eq!(server.count(), 3);
+}
+
+#[test]
+fn no_mirror_is_asked_after_the_deadline() {
+    let server = TestServer::always(Reply::ok(VtpmPki::shared().intermediate.clone()));
+    let leaf = leaf_naming(&[&format!("{}/ca.cer", server.base_url())]);
+    let clock = sim_clock();
+    let source = kds_source(&server, None, exact_policy(2, 10), &clock)
+        .with_check(Arc::new(SignedIt))
+        .with_issuer_hosts(IssuerHosts::Any);
+    let now = amd_kds::Clock::now(clock.as_ref());
+    let outcomes: Vec<_> = source.ca_issuer_candidates(&leaf, Some(now)).collect();
+    assert_eq!(outcomes.len(), 1);
+    let error = outcomes.into_iter().next().unwrap().unwrap_err();
+    assert!(error.is_unavailable(), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .contains("the time allowed for fetching issuers is spent"),
+        "{error}"
+    );
+    assert_eq!(server.count(), 0);
 }

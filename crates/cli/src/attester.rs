@@ -1,7 +1,7 @@
 //! The guest side (feature `attester`): gathers native evidence for a nonce from the vTPM,
 //! with certificates from IMDS or KDS (cached).
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use amd_kds::{CaCertificate, CertificateSource, Fetched, Source};
 use attest_prims::UnixTime;
@@ -142,21 +142,20 @@ impl Attester {
 }
 
 /// The longest the attester spends fetching the AK certificate's issuers (each URL also has
-/// its own short timeouts): a relying party's nonce does not wait forever.
+/// its own short timeouts, capped by what is left): a relying party's nonce does not wait.
 const AK_ISSUERS_DEADLINE: Duration = Duration::from_secs(60);
 
 /// The CA certificates above the AK certificate (NV form) that a verifier lacks: none when
 /// the leaf already chains to a root of `anchors` through the shipped intermediates; otherwise
-/// its issuers from the caIssuers URLs of its AIA, one level at a time (each the named CA,
-/// valid, and the signer of the certificate below it), until the path verifies or a download
-/// cannot help.
+/// a path built from the issuers its AIA names (RFC 4158-style: depth first, each level's
+/// candidates in turn, the cached one first, then each caIssuers URL's answer), until one
+/// verifies to a root of `anchors`.
 ///
-/// Fetched issuers are cached only once the whole path verifies to a root of `anchors`: one
-/// link proves nothing about the path above it, and Azure's caIssuers URLs are plain HTTP.
-/// When a path through cached CAs no longer verifies, those entries are evicted and the walk
-/// runs once more from the network. Whenever the path does not verify in the end, a warning
-/// says why beside what was fetched: the evidence is written anyway (the verifier decides,
-/// and a newer one may ship the missing CA).
+/// Fetched issuers are cached only once their path verifies: one link proves nothing about the
+/// path above it, and Azure's caIssuers URLs are plain HTTP. A cached issuer whose paths all
+/// fail is evicted. When no path verifies, a warning says why beside the longest path tried:
+/// the evidence is written anyway (the verifier decides, and a newer one may ship the missing
+/// CA).
 fn ak_issuers(
     source: &CertificateSource,
     leaf_nv: &[u8],
@@ -168,113 +167,131 @@ fn ak_issuers(
         // Not a certificate: the verifier names what is wrong with it.
         return (Vec::new(), warnings);
     };
-    let started = Instant::now();
-    let mut walk = IssuerWalk::run(source, leaf, anchors, now, started);
-    if walk.outcome.is_err() && walk.evict_cached(source, leaf, &mut warnings) {
-        walk = IssuerWalk::run(source, leaf, anchors, now, started);
-    }
-    match &walk.outcome {
-        Ok(()) => walk.store_fetched(source, leaf, &mut warnings),
-        Err(reason) => warnings.push(format!(
+    let mut search = PathSearch {
+        source,
+        leaf,
+        anchors,
+        now,
+        deadline: SystemTime::now() + AK_ISSUERS_DEADLINE,
+        first_failure: None,
+        longest: Vec::new(),
+        problems: Vec::new(),
+    };
+    let mut path = Vec::new();
+    let found = search.extend(&mut path);
+    if found {
+        for (child, issuer) in links(leaf, &path) {
+            if issuer.source != Source::Cache
+                && let Err(e) = source.store_issuer(child, &issuer.value)
+            {
+                search
+                    .problems
+                    .push(format!("{e}; continuing without caching"));
+            }
+        }
+    } else {
+        path = std::mem::take(&mut search.longest);
+        warnings.push(format!(
             "the AK certificate does not verify with the CA certificates the evidence carries \
-             ({} fetched by AIA): {reason}; the evidence is written anyway",
-            walk.issuers.len()
-        )),
+             ({} fetched by AIA): {}; the evidence is written anyway",
+            path.len(),
+            search.first_failure.take().unwrap_or_default()
+        ));
     }
-    let ders = walk
-        .issuers
+    warnings.append(&mut search.problems);
+    let ders = path
         .into_iter()
         .map(|issuer| issuer.value.into_der())
         .collect();
     (ders, warnings)
 }
 
-/// One walk up the AK certificate's AIA.
-struct IssuerWalk {
-    /// The issuers found, the leaf's first.
-    issuers: Vec<Fetched<CaCertificate>>,
-    /// Whether the path verifies, else why not.
-    outcome: Result<(), String>,
+/// The (child, issuer) links of a path above `leaf`, the leaf's first.
+fn links<'a>(
+    leaf: &'a [u8],
+    path: &'a [Fetched<CaCertificate>],
+) -> impl Iterator<Item = (&'a [u8], &'a Fetched<CaCertificate>)> {
+    std::iter::once(leaf)
+        .chain(path.iter().map(|issuer| issuer.value.der()))
+        .zip(path)
 }
 
-impl IssuerWalk {
-    fn run(
-        source: &CertificateSource,
-        leaf: &[u8],
-        anchors: &VtpmAnchors,
-        now: UnixTime,
-        started: Instant,
-    ) -> Self {
-        let mut issuers: Vec<Fetched<CaCertificate>> = Vec::new();
-        let outcome = loop {
-            let carried: Vec<&[u8]> = issuers.iter().map(|i| i.value.der()).collect();
-            match verify_ak_certificate(leaf, &carried, anchors, now) {
-                Ok(_) => break Ok(()),
-                Err(e) if e.kind() != AkErrorKind::Unavailable => break Err(e.to_string()),
-                Err(e)
-                    if issuers.len() >= MAX_PATH_CAS || started.elapsed() > AK_ISSUERS_DEADLINE =>
-                {
-                    break Err(format!(
-                        "{e} (gave up after {} CA certificates)",
-                        issuers.len()
-                    ));
-                }
-                Err(_) => {}
+/// A depth-first search for a path from the AK certificate to a root of the anchors.
+struct PathSearch<'a> {
+    source: &'a CertificateSource,
+    leaf: &'a [u8],
+    anchors: &'a VtpmAnchors,
+    now: UnixTime,
+    deadline: SystemTime,
+    /// Why the first path that failed failed (what the warning reports).
+    first_failure: Option<String>,
+    /// The longest path tried (what the evidence carries when none verifies).
+    longest: Vec<Fetched<CaCertificate>>,
+    /// Cache operations that failed.
+    problems: Vec<String>,
+}
+
+impl PathSearch<'_> {
+    /// Extends `path` (the issuers above the leaf so far) until the leaf verifies; true when
+    /// it does, with `path` holding the issuers.
+    fn extend(&mut self, path: &mut Vec<Fetched<CaCertificate>>) -> bool {
+        let carried: Vec<&[u8]> = path.iter().map(|issuer| issuer.value.der()).collect();
+        match verify_ak_certificate(self.leaf, &carried, self.anchors, self.now) {
+            Ok(_) => return true,
+            Err(e) if e.kind() != AkErrorKind::Unavailable => {
+                return self.failed(path, e.to_string());
             }
-            let child = issuers.last().map_or(leaf, |i| i.value.der());
-            match source.ca_issuer(child) {
-                Ok(issuer) if carried.contains(&issuer.value.der()) => {
-                    break Err(format!(
+            Err(e) if path.len() >= MAX_PATH_CAS => return self.failed(path, e.to_string()),
+            Err(_) => {}
+        }
+        let child = path
+            .last()
+            .map_or(self.leaf, |issuer| issuer.value.der())
+            .to_vec();
+        for candidate in self
+            .source
+            .ca_issuer_candidates(&child, Some(self.deadline))
+        {
+            let issuer = match candidate {
+                Ok(issuer) => issuer,
+                Err(e) => {
+                    self.failed(path, format!("cannot get the issuer: {e}"));
+                    continue;
+                }
+            };
+            if path
+                .iter()
+                .any(|seen| seen.value.der() == issuer.value.der())
+            {
+                self.failed(
+                    path,
+                    format!(
                         "the caIssuers URLs lead back to \"{}\", already in the path",
                         issuer.value.subject()
-                    ));
-                }
-                Ok(issuer) => issuers.push(issuer),
-                Err(e) => break Err(format!("cannot get the issuer: {e}")),
+                    ),
+                );
+                continue;
             }
-        };
-        Self { issuers, outcome }
-    }
-
-    /// The (child, issuer) links of the path, the leaf's first.
-    fn links<'a>(
-        &'a self,
-        leaf: &'a [u8],
-    ) -> impl Iterator<Item = (&'a [u8], &'a Fetched<CaCertificate>)> {
-        let children = std::iter::once(leaf).chain(self.issuers.iter().map(|i| i.value.der()));
-        children.zip(&self.issuers)
-    }
-
-    /// Removes the cached issuers this walk used; true when there were any. A removal that
-    /// fails is reported in `problems`.
-    fn evict_cached(
-        &self,
-        source: &CertificateSource,
-        leaf: &[u8],
-        problems: &mut Vec<String>,
-    ) -> bool {
-        let mut evicted = false;
-        for (child, issuer) in self.links(leaf) {
-            if issuer.source == Source::Cache {
-                if let Err(e) = source.remove_issuer(child) {
-                    problems.push(e.to_string());
-                }
-                evicted = true;
+            let cached = issuer.source == Source::Cache;
+            path.push(issuer);
+            if self.extend(path) {
+                return true;
+            }
+            path.pop();
+            if cached && let Err(e) = self.source.remove_issuer(&child) {
+                self.problems.push(e.to_string());
             }
         }
-        evicted
+        false
     }
 
-    /// Caches the issuers this walk downloaded (its path verified); a write that fails is
-    /// reported in `problems`.
-    fn store_fetched(&self, source: &CertificateSource, leaf: &[u8], problems: &mut Vec<String>) {
-        for (child, issuer) in self.links(leaf) {
-            if issuer.source != Source::Cache
-                && let Err(e) = source.store_issuer(child, &issuer.value)
-            {
-                problems.push(format!("{e}; continuing without caching"));
-            }
+    /// Notes why `path` leads nowhere; always false.
+    fn failed(&mut self, path: &[Fetched<CaCertificate>], reason: String) -> bool {
+        self.first_failure.get_or_insert(reason);
+        if path.len() > self.longest.len() || self.longest.is_empty() {
+            self.longest = path.to_vec();
         }
+        false
     }
 }
 

@@ -93,7 +93,8 @@ impl VtpmAnchors {
             .unwrap_or_default()
     }
 
-    pub(crate) fn is_test_root(&self) -> bool {
+    /// Whether these are a caller's test root rather than Azure's.
+    pub fn is_test_root(&self) -> bool {
         self.test_root
     }
 }

@@ -11,6 +11,9 @@ use crate::http::{Response, Server};
 
 /// Where the test vTPM intermediate is published (an AK certificate's caIssuers URL).
 pub const VTPM_INTERMEDIATE_PATH: &str = "/vtpm/intermediate.cer";
+/// Where a forgery of it is published: its name and key, issued by "Evil Root" (what a man in
+/// the middle of plain-HTTP AIA could serve).
+pub const VTPM_FORGED_INTERMEDIATE_PATH: &str = "/vtpm/forged-intermediate.cer";
 
 /// The running service.
 pub struct CertService {
@@ -48,10 +51,14 @@ impl CertService {
         let product = generation.name();
         let vcek_prefix = format!("/vcek/v1/{product}/{}", hex::encode(hwid));
         let vtpm_intermediate = VtpmPki::shared().intermediate.clone();
+        let forged_intermediate = forged_vtpm_intermediate();
         let server = Server::start(move |request| {
             let path = request.path.split('?').next().unwrap_or_default();
             if path == VTPM_INTERMEDIATE_PATH {
                 return Response::bytes(200, "application/pkix-cert", vtpm_intermediate.clone());
+            }
+            if path == VTPM_FORGED_INTERMEDIATE_PATH {
+                return Response::bytes(200, "application/pkix-cert", forged_intermediate.clone());
             }
             if path == "/metadata/THIM/amd/certification" {
                 return match request.header("metadata") {
@@ -103,4 +110,18 @@ impl CertService {
     pub fn url(&self) -> String {
         self.server.url()
     }
+}
+
+/// The test vTPM intermediate's name and key in a certificate issued by "Evil Root".
+pub fn forged_vtpm_intermediate() -> Vec<u8> {
+    let intermediate_key = VtpmPki::shared()
+        .intermediate_with(&CertSpec::ca("x", None))
+        .1
+        .to_public_key();
+    VtpmPki::sign(
+        &CertSpec::ca(vtpm::INTERMEDIATE_CN, Some(0)),
+        "Evil Root",
+        &vtpm::key(0x70),
+        &intermediate_key,
+    )
 }

@@ -312,20 +312,28 @@ fn the_attester_fetches_the_ak_certificates_issuers_by_aia() {
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(entries.len(), 1);
-    let intermediate_key = VtpmPki::shared()
-        .intermediate_with(&CertSpec::ca("x", None))
-        .1
-        .to_public_key();
-    let forged = VtpmPki::sign(
-        &CertSpec::ca(vtpm::INTERMEDIATE_CN, Some(0)),
-        "Evil Root",
-        &vtpm::key(0x70),
-        &intermediate_key,
-    );
+    let forged = xtask_attest::cert_service::forged_vtpm_intermediate();
     std::fs::write(&entries[0], &forged).unwrap();
     let (carried, stderr) = evidence(&trust_vtpm_root);
     assert!(!stderr.contains("warning"), "{stderr}");
     assert_eq!(carried.ak_cert_chain, chain);
     assert_eq!(std::fs::read(&entries[0]).unwrap(), chain[0]);
+
+    // A forgery served by the first mirror does not hide the genuine one on the second.
+    std::fs::remove_dir_all(dir.join("cache/issuers")).unwrap();
+    let mirrored = VtpmPki::shared().issue(
+        &CertSpec {
+            extra: vec![vtpm::ca_issuers(&[
+                &format!("{}/vtpm/forged-intermediate.cer", certs.url()),
+                &format!("{}/vtpm/intermediate.cer", certs.url()),
+            ])],
+            ..CertSpec::ak("5e1f00c0ffee")
+        },
+        &vtpm::public_key(&modulus).unwrap(),
+    );
+    paravisor::install_ak_certificate(&sim.tcti(), &mirrored).unwrap();
+    let (carried, stderr) = evidence(&trust_vtpm_root);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert_eq!(carried.ak_cert_chain, chain);
     let _ = std::fs::remove_dir_all(&dir);
 }

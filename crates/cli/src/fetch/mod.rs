@@ -51,8 +51,8 @@ pub struct FetchOptions {
     pub anchors: Option<TrustAnchors>,
     /// The roots the vTPM AK certificate's path must end at before the issuers fetched for it
     /// are cached: `None` for Azure's pinned vTPM root ([`VtpmAnchors::azure`]), whose caIssuers
-    /// URLs may name Azure's PKI hosts only; others for test and private PKIs, whose URLs may
-    /// name any host.
+    /// URLs may name Azure's PKI hosts only; a test root ([`VtpmAnchors::test_root`]) for test
+    /// and private PKIs, whose URLs may name any host.
     pub vtpm_anchors: Option<VtpmAnchors>,
 }
 
@@ -73,7 +73,11 @@ impl FetchOptions {
         if self.notify_on_stderr {
             kds = kds.with_observer(Arc::new(StderrObserver));
         }
-        let issuer_hosts = if self.vtpm_anchors.is_some() {
+        let test_pki = self
+            .vtpm_anchors
+            .as_ref()
+            .is_some_and(VtpmAnchors::is_test_root);
+        let issuer_hosts = if test_pki {
             IssuerHosts::Any
         } else {
             IssuerHosts::Azure

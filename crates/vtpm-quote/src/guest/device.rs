@@ -342,7 +342,12 @@ impl Vtpm {
 
     /// Writes `data` to an NV index at offset 0, defining it (owner read/write, exactly
     /// `size` bytes) when it is missing or has another size.
-    pub fn write_nv(&mut self, index: u32, size: usize, data: &[u8]) -> Result<(), TpmError> {
+    pub(crate) fn write_nv(
+        &mut self,
+        index: u32,
+        size: usize,
+        data: &[u8],
+    ) -> Result<(), TpmError> {
         let handle = self.ensure_nv(index, size)?;
         for (n, chunk) in data.chunks(NV_CHUNK).enumerate() {
             let buffer = MaxNvBuffer::try_from(chunk.to_vec())

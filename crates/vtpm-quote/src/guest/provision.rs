@@ -144,5 +144,6 @@ fn persist_ak(vtpm: &mut Vtpm, template: Public) -> Result<(), TpmError> {
 /// Writes `bytes` as the whole content of an NV index (defined with their size; libtpms caps
 /// an index at 2048 bytes).
 pub fn write_nv_index(vtpm: &mut Vtpm, index: u32, bytes: &[u8]) -> Result<(), TpmError> {
+    simulator_only(vtpm, "writing an NV index")?;
     vtpm.write_nv(index, bytes.len(), bytes)
 }
