@@ -11,6 +11,7 @@ const VERIFIER_CRATES: &[&str] = &[
     "vtpm-quote",
     "tcg-eventlog",
     "vtpm-akcert",
+    "tdx-verify",
     "snp-vtpm",
 ];
 

@@ -1,0 +1,247 @@
+//! The whole verification of a TD quote with its collateral, at a given time.
+//!
+//! | # | check | fails as |
+//! |---|---|---|
+//! | 1 | the quote parses: version 4 or 5, ECDSA P-256, TDX, Intel's QE, zeros only after the signature data | `Malformed`, `Unexpected` |
+//! | 2 | the root CA CRL is signed by the pinned Intel SGX Root CA and current | `BadSignature`, `NotValidAt` |
+//! | 3 | the TCB signing chains (TCB info's, QE identity's) end at the pinned root, valid, not revoked; the TCB info and QE identity signatures verify over the documents as received; both are current (issueDate <= t < nextUpdate) | `UntrustedRoot`, `Chain`, `BadSignature`, `Revoked`, `NotValidAt` |
+//! | 4 | the quote's PCK chain (PCK, Platform or Processor CA, root) ends at the pinned root, valid; the CA is not revoked by the root CA CRL; the PCK CRL is issued and signed by that CA, current, and does not list the PCK (the collateral's `pck_crl_issuer_chain` is not needed for that) | same |
+//! | 5 | the PCK signed the QE report; its report_data is SHA-256(attestation key, QE auth data) then zeros | `BadSignature`, `QeReportData` |
+//! | 6 | the attestation key signed the header and body | `BadSignature` |
+//! | 7 | the TCB info is for the PCK's FMSPC and PCE id; the QE is the identity's; TCB levels give the status (see [`crate::tcb`]); Revoked is refused | `Unexpected`, `NoTcbLevel`, `TcbRevoked` |
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use attest_prims::{HexSlice, UnixTime};
+use serde::Serialize;
+
+use crate::body::TdReportBody;
+use crate::collateral::Collateral;
+use crate::error::{Error, Result};
+use crate::pki::{
+    Cert, Crl, IntelRoots, pem_chain, raw_key, sha256, verify_chain, verify_raw_signature,
+};
+use crate::quote::TdQuote;
+use crate::sgx_ext::SgxExtensions;
+use crate::tcb::{QeIdentity, TcbInfo, TcbStatus, TcbVerdict};
+
+/// A TD quote whose signatures, chains and collateral verified; only [`verify_td_quote`]
+/// builds one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifiedTdQuote {
+    version: u16,
+    body: TdReportBody,
+    tcb: TcbVerdict,
+    qe_status: TcbStatus,
+    fmspc: String,
+    pce_id: String,
+    tcb_evaluation_data_number: u32,
+    under_test_root: bool,
+}
+
+impl VerifiedTdQuote {
+    /// The quote version (4 or 5).
+    pub fn version(&self) -> u16 {
+        self.version
+    }
+
+    /// The verified TD report body (MRTD, RTMRs, report data, ...).
+    pub fn body(&self) -> &TdReportBody {
+        &self.body
+    }
+
+    /// The TCB status, its advisories and date: platform, TDX module and QE converged.
+    pub fn tcb(&self) -> &TcbVerdict {
+        &self.tcb
+    }
+
+    /// The QE identity's own status.
+    pub fn qe_status(&self) -> TcbStatus {
+        self.qe_status
+    }
+
+    /// The platform's FMSPC (hex, upper case as Intel writes it).
+    pub fn fmspc(&self) -> &str {
+        &self.fmspc
+    }
+
+    /// The TCB evaluation data number of the TCB info.
+    pub fn tcb_evaluation_data_number(&self) -> u32 {
+        self.tcb_evaluation_data_number
+    }
+
+    /// Whether the chains ended at a caller's test root instead of Intel's.
+    pub fn under_test_root(&self) -> bool {
+        self.under_test_root
+    }
+}
+
+/// Verifies `quote` (bytes as received) with `collateral` under `roots` at `time`.
+pub fn verify_td_quote(
+    quote: &[u8],
+    collateral: &Collateral,
+    roots: &IntelRoots,
+    time: UnixTime,
+) -> Result<VerifiedTdQuote> {
+    let quote = TdQuote::parse(quote)?;
+
+    // The root CA CRL, signed by the root every chain must end at.
+    let tcb_chain_ders = &collateral.tcb_info_issuer_chain;
+    let tcb_chain = parse_chain("TCB info issuer chain", tcb_chain_ders)?;
+    verify_chain("TCB info issuer chain", &tcb_chain, roots, time)?;
+    let root = tcb_chain.last().ok_or_else(|| Error::Chain {
+        chain: "TCB info issuer chain",
+        reason: "no certificate".into(),
+    })?;
+    let root_crl = Crl::parse("root CA CRL", &collateral.root_ca_crl)?;
+    root_crl.verify(root, time)?;
+    check_not_revoked(&tcb_chain, &root_crl)?;
+
+    // TCB info and QE identity, each signed by its TCB signing certificate.
+    let tcb_info = signed_document(
+        "TCB info",
+        &tcb_chain,
+        collateral.tcb_info.as_bytes(),
+        &collateral.tcb_info_signature,
+    )
+    .and_then(|()| TcbInfo::parse(&collateral.tcb_info))?;
+    tcb_info.check_window(time)?;
+    let qe_chain = parse_chain(
+        "QE identity issuer chain",
+        &collateral.qe_identity_issuer_chain,
+    )?;
+    verify_chain("QE identity issuer chain", &qe_chain, roots, time)?;
+    check_not_revoked(&qe_chain, &root_crl)?;
+    let qe_identity = signed_document(
+        "QE identity",
+        &qe_chain,
+        collateral.qe_identity.as_bytes(),
+        &collateral.qe_identity_signature,
+    )
+    .and_then(|()| QeIdentity::parse(&collateral.qe_identity))?;
+    qe_identity.check_window(time)?;
+
+    // The quote's PCK chain, the CA's revocation by the root, the PCK's by the PCK CRL.
+    let pck_ders = pem_chain("TD quote PCK certificate chain", quote.pck_chain_pem)?;
+    let pck_chain = parse_chain("PCK certificate chain", &pck_ders)?;
+    if pck_chain.len() != 3 {
+        return Err(Error::Chain {
+            chain: "PCK certificate chain",
+            reason: format!(
+                "expected 3 certificates (PCK, Platform or Processor CA, root), found {}",
+                pck_chain.len()
+            ),
+        });
+    }
+    verify_chain("PCK certificate chain", &pck_chain, roots, time)?;
+    let (Some(pck), Some(pck_ca)) = (pck_chain.first(), pck_chain.get(1)) else {
+        return Err(Error::Chain {
+            chain: "PCK certificate chain",
+            reason: "too short".into(),
+        });
+    };
+    root_crl.check_not_revoked(pck_ca)?;
+    // The PCK CRL must be the quote's CA's (name and signature); the collateral's copy of
+    // that CA's chain is not needed for it.
+    let pck_crl = Crl::parse("PCK CRL", &collateral.pck_crl)?;
+    pck_crl.verify(pck_ca, time)?;
+    pck_crl.check_not_revoked(pck)?;
+
+    // The QE report, signed by the PCK, commits to the attestation key.
+    verify_raw_signature(
+        &pck.key()?,
+        quote.qe_report_bytes,
+        quote.qe_report_signature,
+        "QE report",
+        &pck.subject,
+    )?;
+    let mut committed = Vec::with_capacity(quote.attestation_key.len() + quote.qe_auth_data.len());
+    committed.extend_from_slice(quote.attestation_key);
+    committed.extend_from_slice(quote.qe_auth_data);
+    let mut expected = [0u8; 64];
+    if let Some(head) = expected.get_mut(..32) {
+        head.copy_from_slice(&sha256(&committed));
+    }
+    if quote.qe_report.report_data != expected {
+        return Err(Error::QeReportData {
+            expected: HexSlice(expected.get(..32).unwrap_or_default()).to_string(),
+            found: HexSlice(&quote.qe_report.report_data).to_string(),
+        });
+    }
+
+    // The quote itself, signed by the attestation key.
+    let attestation_key = raw_key(quote.attestation_key, "TD quote attestation key")?;
+    verify_raw_signature(
+        &attestation_key,
+        quote.signed,
+        quote.signature,
+        "TD quote (header and body)",
+        "the attestation key",
+    )?;
+
+    // The TCB status.
+    let sgx = SgxExtensions::of(&pck.cert)?;
+    tcb_info.check_platform(&sgx)?;
+    let mut tcb = tcb_info.platform_status(&sgx, &quote.body.tee_tcb_svn.0, &quote.body)?;
+    let qe_status = qe_identity.fold_into(&quote.qe_report, &mut tcb)?;
+    let current = match &quote.body.tee_tcb_svn2 {
+        Some(svn2) => {
+            let mut current = tcb_info.platform_status(&sgx, &svn2.0, &quote.body)?;
+            current.status = current.status.converge(qe_status);
+            Some(current.status)
+        }
+        None => None,
+    };
+    if tcb.status == TcbStatus::Revoked || current == Some(TcbStatus::Revoked) {
+        return Err(Error::TcbRevoked {
+            advisory_ids: tcb.advisory_ids,
+        });
+    }
+    if let Some(current) = current {
+        tcb.status = tcb.status.with_current(current);
+    }
+    Ok(VerifiedTdQuote {
+        version: quote.version,
+        body: quote.body,
+        tcb,
+        qe_status,
+        fmspc: hex::encode_upper(sgx.fmspc),
+        pce_id: hex::encode_upper(sgx.pce_id),
+        tcb_evaluation_data_number: tcb_info
+            .evaluation_data_number()
+            .min(qe_identity.evaluation_data_number()),
+        under_test_root: roots.is_test_root(),
+    })
+}
+
+fn parse_chain<'a>(chain: &'static str, ders: &'a [Vec<u8>]) -> Result<Vec<Cert<'a>>> {
+    ders.iter()
+        .enumerate()
+        .map(|(index, der)| Cert::parse(&format!("{chain}, certificate {}", index + 1), der))
+        .collect()
+}
+
+/// Every certificate of `chain` below its root is unrevoked by the root CA CRL.
+fn check_not_revoked(chain: &[Cert<'_>], root_crl: &Crl<'_>) -> Result<()> {
+    let below_root = chain.len().saturating_sub(1);
+    chain
+        .iter()
+        .take(below_root)
+        .try_for_each(|cert| root_crl.check_not_revoked(cert))
+}
+
+/// A document's raw (r, s) signature by the first certificate of its chain.
+fn signed_document(
+    what: &str,
+    chain: &[Cert<'_>],
+    document: &[u8],
+    signature: &[u8],
+) -> Result<()> {
+    let signer = chain.first().ok_or_else(|| Error::Chain {
+        chain: "TCB signing chain",
+        reason: "no certificate".into(),
+    })?;
+    verify_raw_signature(&signer.key()?, document, signature, what, &signer.subject)
+}
