@@ -64,6 +64,48 @@ pub fn milan_v2_evidence() -> Evidence {
         ak_certificate: None,
         ak_cert_chain: Vec::new(),
         event_log: None,
+        td_quote: None,
+    }
+}
+
+/// 2026-02-18T14:04:40Z: when the TDX sample was taken, inside its collateral and AK
+/// certificate.
+pub const TDX_EVIDENCE_TIME: u64 = 1_771_423_480;
+
+/// The Azure TDX CVM sample (`azure/tdx-vm1`) as native evidence: its HCL report, TD quote,
+/// vTPM quote and AK certificate (NV form). The attester used all-zero user-data, so the nonce
+/// is 32 zero bytes and the report is bound to it (version 2).
+pub fn tdx_vm1_evidence() -> Evidence {
+    let quote = QuoteFile::from_json(&vectors::read("azure/tdx-vm1/tpm-quote.json"))
+        .unwrap_or_else(|e| panic!("azure/tdx-vm1/tpm-quote.json: {e}"));
+    Evidence {
+        version: EvidenceVersion::V2,
+        hcl_report: vectors::read("azure/tdx-vm1/hcl-report.bin"),
+        quote: QuoteParts {
+            message: quote.message.0,
+            signature: quote.signature.0,
+            pcrs: quote.pcrs.into_iter().map(|p| p.0).collect(),
+            pcr_bank: HashAlg::Sha256,
+            pcr_indices: None,
+        },
+        vcek: None,
+        cert_chain: Vec::new(),
+        ak_certificate: Some(vectors::read("azure/tdx-vm1/ak-cert-nv-padded.bin")),
+        ak_cert_chain: Vec::new(),
+        event_log: None,
+        td_quote: Some(vectors::read("azure/tdx-vm1/td-quote.bin")),
+    }
+}
+
+/// The Intel collateral of the TDX sample, as the verifier takes it.
+pub fn tdx_vm1_collateral() -> Certificates {
+    let json = vectors::read("azure/tdx-vm1/intel-collateral.json");
+    Certificates {
+        tdx_collateral: Some(
+            snp_vtpm::tdx_verify::Collateral::from_json(&json)
+                .unwrap_or_else(|e| panic!("azure/tdx-vm1/intel-collateral.json: {e}")),
+        ),
+        ..Certificates::default()
     }
 }
 

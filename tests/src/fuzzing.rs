@@ -19,6 +19,8 @@
 //! | `crl` | `check_revocation` with a CRL under a test-PKI chain |
 //! | `evidence_json` | `Evidence::from_json` (v0, v1, v2, native) and its round trip, certificate files |
 //! | `verifier` | the whole `Verifier` on real evidence mutated as the input says |
+//! | `td_quote` | `TdQuote::parse`, and `verify_td_quote` with Azure's real collateral: what verifies carries Azure's signed body and QE report |
+//! | `tdx_collateral` | `Collateral::from_json`, and `verify_td_quote` of Azure's real quote with it: what verifies carries the signed TCB info and QE identity |
 
 use std::sync::OnceLock;
 
@@ -45,7 +47,7 @@ use crate::pki::{CrlSpec, LeafSpec, TestPki};
 use crate::vectors;
 
 /// Every fuzz target, by the name of its file in `fuzz/fuzz_targets/`.
-pub const TARGETS: [&str; 11] = [
+pub const TARGETS: [&str; 13] = [
     "hcl_report",
     "snp_report",
     "runtime_claims",
@@ -57,6 +59,8 @@ pub const TARGETS: [&str; 11] = [
     "evidence_json",
     "verifier",
     "event_log",
+    "td_quote",
+    "tdx_collateral",
 ];
 
 const TIME: UnixTime = UnixTime::from_secs(REAL_EVIDENCE_TIME);
@@ -75,6 +79,8 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "evidence_json" => evidence_json,
         "verifier" => verifier,
         "event_log" => event_log,
+        "td_quote" => td_quote,
+        "tdx_collateral" => tdx_collateral,
         _ => return false,
     };
     target(data);
@@ -505,6 +511,96 @@ pub fn event_log(data: &[u8]) {
     assert!(verified.summary().contradicting_events.is_empty());
 }
 
+// --- TDX. ---
+
+/// 2026-02-18T14:04:40Z: inside Azure's TDX sample's collateral.
+const TDX_TIME: UnixTime = UnixTime::from_secs(1_771_423_480);
+
+/// Azure's real TD quote and collateral.
+fn tdx_sample() -> &'static (Vec<u8>, tdx_verify::Collateral) {
+    static SAMPLE: OnceLock<(Vec<u8>, tdx_verify::Collateral)> = OnceLock::new();
+    SAMPLE.get_or_init(|| {
+        let collateral = tdx_verify::Collateral::from_json(&vectors::read(
+            "azure/tdx-vm1/intel-collateral.json",
+        ))
+        .expect("Azure's collateral parses");
+        (vectors::read("azure/tdx-vm1/td-quote.bin"), collateral)
+    })
+}
+
+/// Every genuine TD quote of the vectors: what a mutated quote may verify as.
+fn genuine_td_quotes() -> &'static [Vec<u8>] {
+    static QUOTES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    QUOTES.get_or_init(|| {
+        [
+            "azure/tdx-vm1/td-quote.bin",
+            "intel/dcap-qvl/tdx_quote",
+            "intel/dcap-qvl/tdx_quote_outdated",
+        ]
+        .into_iter()
+        .map(vectors::read)
+        .collect()
+    })
+}
+
+/// A TD quote: parsing, then the whole verification with Azure's collateral. Whatever
+/// verifies must carry the signed header and body, the QE report and its auth data of one of
+/// the genuine quotes (another platform of the same FMSPC verifies with the same collateral).
+pub fn td_quote(data: &[u8]) {
+    let Ok(parsed) = tdx_verify::TdQuote::parse(data) else {
+        return;
+    };
+    let (_, collateral) = tdx_sample();
+    let roots = tdx_verify::IntelRoots::intel();
+    if tdx_verify::verify_td_quote(data, collateral, &roots, TDX_TIME).is_ok() {
+        let matches_genuine = genuine_td_quotes().iter().any(|genuine| {
+            tdx_verify::TdQuote::parse(genuine).is_ok_and(|original| {
+                parsed.signed == original.signed
+                    && parsed.qe_report_bytes == original.qe_report_bytes
+                    && parsed.qe_auth_data == original.qe_auth_data
+            })
+        });
+        assert!(
+            matches_genuine,
+            "a TD quote whose signed parts differ from every genuine one verifies"
+        );
+    }
+}
+
+/// TDX collateral JSON: parsing, then the verification of Azure's real quote with it.
+/// Whatever verifies must carry a TCB info and a QE identity as Intel signed them (those of
+/// one of the genuine collaterals: another of the same FMSPC and day verifies too).
+pub fn tdx_collateral(data: &[u8]) {
+    static GENUINE: OnceLock<Vec<tdx_verify::Collateral>> = OnceLock::new();
+    let Ok(collateral) = tdx_verify::Collateral::from_json(data) else {
+        return;
+    };
+    let (quote, _) = tdx_sample();
+    let roots = tdx_verify::IntelRoots::intel();
+    if tdx_verify::verify_td_quote(quote, &collateral, &roots, TDX_TIME).is_ok() {
+        let genuine = GENUINE.get_or_init(|| {
+            [
+                "azure/tdx-vm1/intel-collateral.json",
+                "intel/dcap-qvl/tdx_quote_collateral.json",
+                "intel/dcap-qvl/tdx_quote_outdated_collateral.json",
+            ]
+            .into_iter()
+            .filter_map(|path| tdx_verify::Collateral::from_json(&vectors::read(path)).ok())
+            .collect()
+        });
+        assert!(
+            genuine.iter().any(|g| g.tcb_info == collateral.tcb_info),
+            "a changed TCB info verifies"
+        );
+        assert!(
+            genuine
+                .iter()
+                .any(|g| g.qe_identity == collateral.qe_identity),
+            "a changed QE identity verifies"
+        );
+    }
+}
+
 // --- Evidence and the whole verifier. ---
 
 /// Evidence JSON in any format, its native round trip, and certificate files.
@@ -877,6 +973,27 @@ pub fn seeds() -> Vec<Seed> {
     }
     for (name, log) in crafted_event_logs() {
         add("event_log", name, log);
+    }
+
+    for (name, quote, collateral) in [
+        (
+            "azure",
+            "azure/tdx-vm1/td-quote.bin",
+            "azure/tdx-vm1/intel-collateral.json",
+        ),
+        (
+            "v4",
+            "intel/dcap-qvl/tdx_quote",
+            "intel/dcap-qvl/tdx_quote_collateral.json",
+        ),
+        (
+            "v5",
+            "intel/dcap-qvl/tdx_quote_outdated",
+            "intel/dcap-qvl/tdx_quote_outdated_collateral.json",
+        ),
+    ] {
+        add("td_quote", name, vectors::read(quote));
+        add("tdx_collateral", name, vectors::read(collateral));
     }
 
     for which in 0..4u8 {

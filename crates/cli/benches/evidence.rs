@@ -9,6 +9,8 @@
 //! | `verify_chain_cached` | the AMD chain cached; the VCEK parsed and verified per evidence, its P-384 table found by certificate hash ([`CacheMode::Chain`]) |
 //! | `verify_chain_cached_new_vcek` | as above with no key tables (every VCEK new to the verifier) |
 //! | `verify_vcek_cached` | chain and VCEK cached ([`CacheMode::ChainAndLeaf`]) |
+//! | `verify_tdx_uncached` | the real Azure TDX evidence (`tdx-vm1`) under `azure-tdx`: TD quote with its collateral (PCK chain, two CRLs, TCB info, QE identity: nine ECDSA P-256 signatures), TDREPORT binding, claims, quote, and its AK certificate (RSA-4096 root) |
+//! | `verify_tdx_no_ak_certificate` | the same with `ak_certificate = "ignored"`, comparable with `verify_uncached` (milan-v2 carries no AK certificate) |
 //! | `report_signature` | SHA-384 + ECDSA P-384, fast engine with the VCEK's table |
 //! | `report_signature_no_table` | fast engine, no table (wNAF) |
 //! | `report_signature_stock` | p384's verifier |
@@ -120,6 +122,34 @@ fn main() {
     .expect("AK key");
     let pcrs = evidence.quote.pcr_values().expect("PCRs");
 
+    let tdx_evidence = snp_vtpm_testkit::evidence::tdx_vm1_evidence();
+    let tdx_collateral = snp_vtpm_testkit::evidence::tdx_vm1_collateral();
+    let tdx_options = VerifyOptions::at(UnixTime::from_secs(
+        snp_vtpm_testkit::evidence::TDX_EVIDENCE_TIME,
+    ));
+    let tdx_nonce = ExpectedNonce::Exactly(&[0; 32]);
+    let tdx_cases = [
+        (
+            "verify_tdx_uncached",
+            Verifier::new(EvidencePolicy::preset("azure-tdx").expect("preset")),
+        ),
+        (
+            "verify_tdx_no_ak_certificate",
+            Verifier::new(
+                EvidencePolicy::from_document(
+                    serde_json::json!({ "ak_certificate": "ignored" }),
+                    "azure-tdx",
+                )
+                .expect("policy"),
+            ),
+        ),
+    ];
+    for (name, verifier) in &tdx_cases {
+        verifier
+            .verify(&tdx_evidence, tdx_nonce, &tdx_collateral, &tdx_options)
+            .unwrap_or_else(|e| panic!("{name}: the tdx-vm1 evidence must verify: {e}"));
+    }
+
     let mut criterion = Criterion::default().configure_from_args();
     let mut group = criterion.benchmark_group("snp-vtpm");
     group.sampling_mode(SamplingMode::Flat);
@@ -128,6 +158,20 @@ fn main() {
             b.iter(|| {
                 verifier
                     .verify(black_box(&evidence), nonce, &certificates, &options)
+                    .is_ok()
+            })
+        });
+    }
+    for (name, verifier) in &tdx_cases {
+        group.bench_function(*name, |b| {
+            b.iter(|| {
+                verifier
+                    .verify(
+                        black_box(&tdx_evidence),
+                        tdx_nonce,
+                        &tdx_collateral,
+                        &tdx_options,
+                    )
                     .is_ok()
             })
         });

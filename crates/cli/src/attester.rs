@@ -115,6 +115,7 @@ impl Attester {
             ak_certificate: None,
             ak_cert_chain: Vec::new(),
             event_log: None,
+            td_quote: None,
         };
         if self.options.ak_certificate {
             evidence.ak_certificate = self.vtpm.ak_certificate().map_err(Error::from)?;

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use hcl_parse::HexBytes;
+use hcl_parse::{Hex, HexBytes};
 use vtpm_quote::HashAlg;
 
 use crate::claims::FirmwareClaims;
@@ -37,6 +37,10 @@ pub enum Check {
     Input,
     /// The AMD certificate chain.
     Chain,
+    /// The TD quote and its collateral (Intel PCK chain, CRLs, TCB info, QE identity).
+    TdQuote,
+    /// The HCL report's TDREPORT against the TD quote.
+    TdReportBinding,
     /// VCEK/VLEK against the report (hwID, TCB, key kind).
     VcekBinding,
     /// The report's ECDSA signature.
@@ -130,6 +134,22 @@ pub enum Error {
     /// The report comes from firmware the policy does not identify, not at VMPL 0, or with
     /// host_data set.
     UnknownFirmware(Box<FirmwareClaims>),
+    /// The TD quote or its collateral (tdx-verify).
+    Tdx(tdx_verify::Error),
+    /// The HCL report's TDREPORT differs from the TD quote in a field the quote repeats.
+    TdReportBinding {
+        /// The field.
+        field: &'static str,
+        /// The TD quote's value (hex): the authentic one.
+        quote: String,
+        /// The HCL report's value (hex).
+        hcl: String,
+    },
+    /// The TD's MRTD (the paravisor's measurement) is not in the policy's allow-list.
+    UnknownTdFirmware {
+        /// The MRTD.
+        mr_td: Hex<48>,
+    },
     /// The evidence is authentic, but the vTPM part of the policy refuses it.
     Policy(PolicyViolation),
 }
@@ -155,9 +175,12 @@ impl std::error::Error for Error {
             Self::Missing(error) => Some(error),
             Self::Stale(error) => Some(error),
             Self::Policy(error) => Some(error),
+            Self::Tdx(error) => Some(error),
             Self::Input(_)
             | Self::ReportData { .. }
             | Self::UnknownFirmware(_)
+            | Self::TdReportBinding { .. }
+            | Self::UnknownTdFirmware { .. }
             | Self::AkCertificateKey { .. } => None,
         }
     }
@@ -180,6 +203,7 @@ from_inner!(
     Quote(vtpm_quote::Error),
     EventLog(tcg_eventlog::Error),
     AkCertificate(vtpm_akcert::Error),
+    Tdx(tdx_verify::Error),
     Fetch(amd_kds::Error)["fetch"],
     Tpm(vtpm_quote::guest::TpmError)["attester"],
     Missing(Missing),
@@ -197,6 +221,11 @@ pub enum Missing {
     /// No ASK/ASVK and ARK.
     #[error("no AMD certificate chain (ASK and ARK): the evidence carries none and none was given")]
     CaChain,
+    /// No TDX collateral (TCB info, QE identity, CRLs) for a TD quote.
+    #[error(
+        "no TDX collateral (TCB info, QE identity, PCK and root CA CRLs): none was given (verify --collateral FILE, or fetch it from Intel PCS)"
+    )]
+    TdxCollateral,
     /// Which product (Milan, Genoa, Turin) a certificate or CRL must be fetched for.
     #[error(
         "cannot tell the product: a version 2 report does not name it, and no VCEK or chain given names it"
@@ -337,6 +366,33 @@ pub enum PolicyViolation {
         /// Every measured command line.
         measured: Vec<String>,
     },
+    /// The TD quote's TCB status is not one the policy accepts.
+    #[error(
+        "TDX TCB status: expected one of [{}], found {status}{}",
+        allowed.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+        if advisory_ids.is_empty() { String::new() } else { format!(" (advisories: {})", advisory_ids.join(", ")) }
+    )]
+    TdxTcbStatus {
+        /// The status.
+        status: tdx_verify::TcbStatus,
+        /// Intel's advisories for the TCB level.
+        advisory_ids: Vec<String>,
+        /// The statuses the policy accepts.
+        allowed: Vec<tdx_verify::TcbStatus>,
+    },
+    /// The TD has the debug attribute and the policy does not allow it.
+    #[error("TDX TD attributes: expected debug off (tdx.allow_debug = false), found debug on")]
+    TdxDebug,
+    /// A TD report field differs from the policy.
+    #[error("TDX {field}: expected {expected}, found {found}")]
+    TdxValue {
+        /// The field.
+        field: &'static str,
+        /// What the policy accepts.
+        expected: String,
+        /// The quote's value.
+        found: String,
+    },
     /// The policy allows command lines and none was measured in an attested PCR.
     #[error(
         "kernel command line: expected one of [{}], found none measured in an attested PCR",
@@ -362,6 +418,9 @@ impl PolicyViolation {
             | Self::KernelLoadOptionsUnmatched { .. }
             | Self::OpaqueCmdlineEvents { .. }
             | Self::CmdlineNotAllowed { .. }
+            | Self::TdxTcbStatus { .. }
+            | Self::TdxDebug
+            | Self::TdxValue { .. }
             | Self::NoCmdline { .. } => Check::Policy,
         }
     }
@@ -413,7 +472,9 @@ impl Error {
             Self::Missing(_) => Check::Certificates,
             Self::Stale(_) => Check::ReportFreshness,
             Self::ReportData { .. } => Check::ReportDataBinding,
-            Self::UnknownFirmware(_) => Check::FirmwareIdentity,
+            Self::UnknownFirmware(_) | Self::UnknownTdFirmware { .. } => Check::FirmwareIdentity,
+            Self::Tdx(_) => Check::TdQuote,
+            Self::TdReportBinding { .. } => Check::TdReportBinding,
             Self::Policy(violation) => violation.check(),
         }
     }
@@ -453,7 +514,16 @@ impl Error {
             Self::Tpm(_) => ErrorKind::Tpm,
             Self::Missing(_) => ErrorKind::Unavailable,
             Self::Stale(_) | Self::ReportData { .. } => ErrorKind::Verification,
-            Self::UnknownFirmware(_) | Self::Policy(_) => ErrorKind::Policy,
+            Self::UnknownFirmware(_) | Self::UnknownTdFirmware { .. } | Self::Policy(_) => {
+                ErrorKind::Policy
+            }
+            Self::Tdx(error) => match error.kind() {
+                tdx_verify::ErrorKind::Malformed => ErrorKind::Input,
+                tdx_verify::ErrorKind::Refused | tdx_verify::ErrorKind::Expired => {
+                    ErrorKind::Verification
+                }
+            },
+            Self::TdReportBinding { .. } => ErrorKind::Verification,
         }
     }
 
@@ -492,6 +562,16 @@ impl Error {
                 }
             ),
             Self::UnknownFirmware(claims) => unknown_firmware_message(claims),
+            Self::Tdx(error) => error.to_string(),
+            Self::TdReportBinding { field, quote, hcl } => format!(
+                "the HCL report's TDREPORT {field}: expected the TD quote's {quote}, found {hcl}"
+            ),
+            Self::UnknownTdFirmware { mr_td } => format!(
+                "unknown firmware: the MRTD {mr_td} is not in the policy's tdx.allowed_mrtds. A TD \
+                 quote from unknown firmware proves nothing about the vTPM: code in any TD can \
+                 invent runtime claims with a key of its own and sign any quote. To trust this \
+                 firmware (Azure's paravisor), add its MRTD to tdx.allowed_mrtds in the policy."
+            ),
             Self::Policy(error) => error.to_string(),
         }
     }
@@ -518,6 +598,7 @@ fn hcl_check(error: &hcl_parse::Error) -> Check {
         | E::UnknownReportType { .. }
         | E::UnknownHashType { .. }
         | E::NotSnp { .. }
+        | E::NotTdx { .. }
         | E::UnsupportedSnpVersion { .. }
         | E::UnknownCpu { .. }
         | E::NoReportData { .. }

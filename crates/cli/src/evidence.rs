@@ -84,6 +84,9 @@ pub struct Evidence {
     pub ak_cert_chain: Vec<Vec<u8>>,
     /// The TCG event log, native format only.
     pub event_log: Option<Vec<u8>>,
+    /// The TD quote of a TDX CVM (the paravisor's TDREPORT, quoted by Intel's QE), native
+    /// format only.
+    pub td_quote: Option<Vec<u8>>,
 }
 
 #[derive(Deserialize)]
@@ -113,6 +116,7 @@ struct AnyEvidence {
     ak_cert: Option<String>,
     ak_cert_chain: Option<Vec<String>>,
     event_log: Option<String>,
+    td_quote: Option<String>,
     pcr_bank: Option<HashAlg>,
     pcr_indices: Option<Vec<u8>>,
 }
@@ -133,6 +137,8 @@ struct NativeEvidence<'a> {
     ak_cert_chain: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     event_log: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    td_quote: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pcr_bank: Option<HashAlg>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -174,6 +180,7 @@ impl Evidence {
             ("ak_cert", any.ak_cert.is_some()),
             ("ak_cert_chain", any.ak_cert_chain.is_some()),
             ("event_log", any.event_log.is_some()),
+            ("td_quote", any.td_quote.is_some()),
             ("pcr_bank", any.pcr_bank.is_some()),
             ("pcr_indices", any.pcr_indices.is_some()),
         ];
@@ -212,6 +219,7 @@ impl Evidence {
             ak_certificate: None,
             ak_cert_chain: Vec::new(),
             event_log: None,
+            td_quote: None,
         })
     }
 
@@ -263,6 +271,7 @@ impl Evidence {
                 .map(|text| b64("ak_cert_chain", text))
                 .collect::<Result<_, _>>()?,
             event_log: decode_opt("event_log", any.event_log)?,
+            td_quote: decode_opt("td_quote", any.td_quote)?,
         })
     }
 
@@ -287,6 +296,7 @@ impl Evidence {
             ak_cert: self.ak_certificate.as_deref().map(encode),
             ak_cert_chain: self.ak_cert_chain.iter().map(|c| encode(c)).collect(),
             event_log: self.event_log.as_deref().map(encode),
+            td_quote: self.td_quote.as_deref().map(encode),
             pcr_bank: (self.quote.pcr_bank != HashAlg::Sha256).then_some(self.quote.pcr_bank),
             pcr_indices: self.quote.pcr_indices.as_deref(),
         };

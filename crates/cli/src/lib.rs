@@ -10,7 +10,9 @@
 //! A verifier service depends on `snp-vtpm` with `default-features = false` and gets no TPM
 //! library, OpenSSL, HTTP client or CLI parser.
 //!
-//! Verifying (pure: the time is a parameter; certificates come with the evidence or beside it):
+//! Verifying (pure: the time is a parameter; certificates come with the evidence or beside it;
+//! for TDX evidence, the Intel collateral goes in [`Certificates::tdx_collateral`] and the
+//! policy is `azure-tdx`):
 //!
 //! ```no_run
 //! use snp_vtpm::{Certificates, Evidence, EvidencePolicy, ExpectedNonce, Verifier, VerifyOptions};
@@ -27,7 +29,13 @@
 //!     &certificates,
 //!     &VerifyOptions::at(UnixTime::from_secs(1_750_000_000)),
 //! )?;
-//! println!("{} VM, PCR 7 = {:?}", verified.report().product(), verified.quote().pcr(vtpm_quote::HashAlg::Sha256, 7));
+//! if let Some(report) = verified.report() {
+//!     println!("{} VM", report.product());
+//! }
+//! if let Some(tdx) = verified.tdx() {
+//!     println!("TDX VM, MRTD {}, TCB {}", tdx.quote.body().mr_td, tdx.quote.tcb().status);
+//! }
+//! println!("PCR 7 = {:?}", verified.quote().pcr(vtpm_quote::HashAlg::Sha256, 7));
 //! # Ok(())
 //! # }
 //! ```
@@ -63,6 +71,7 @@ pub mod fetch;
 mod firmware;
 mod policy;
 mod stages;
+mod tdx;
 mod verdict;
 mod verifier;
 
@@ -74,13 +83,14 @@ pub use claims::{AkCertificateClaims, EventLogClaims, FirmwareClaims, VmConfigur
 pub use error::{Check, Error, ErrorKind, Missing, PolicyViolation, Staleness};
 pub use evidence::{DEFAULT_SIZE_LIMIT, Evidence, EvidenceVersion, MAX_CERT_CHAIN, QuoteParts};
 pub use policy::{
-    AkCertificateRule, DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, EventLogPolicy,
-    EvidencePolicy, PRESETS, PcrPolicy, VmConfigurationPolicy,
+    AkCertificateRule, DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, DEFAULT_TDX_PRESET,
+    EventLogPolicy, EvidencePolicy, PRESETS, PcrPolicy, Platform, VmConfigurationPolicy,
 };
 pub use stages::HardwareReport;
+pub use tdx::{AZURE_PARAVISOR_MRTD_2026_02, DEFAULT_TCB_STATUSES, TdxClaims, TdxPolicy};
 pub use verdict::{CheckRecord, Outcome, VerifiedEvidence};
 pub use verifier::{
     Certificates, Verifier, VerifyOptions, check_report_data, check_report_data_length,
 };
 pub use vtpm_quote::{ExpectedNonce, MAX_NONCE_LEN};
-pub use {attest_prims, hcl_parse, snp_verify, tcg_eventlog, vtpm_akcert, vtpm_quote};
+pub use {attest_prims, hcl_parse, snp_verify, tcg_eventlog, tdx_verify, vtpm_akcert, vtpm_quote};

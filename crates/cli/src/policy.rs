@@ -12,12 +12,54 @@ use vtpm_quote::{HashAlg, VerifiedQuote};
 
 use crate::claims::{AkCertificateClaims, EventLogClaims};
 use crate::error::{Error, PolicyViolation};
+use crate::tdx::TdxPolicy;
 
-/// Names of the presets: snp-verify's, and `azure-cvm-strict` (`azure-cvm` with the AK
-/// certificate required).
-pub const PRESETS: [&str; 3] = ["snp-default", "azure-cvm", "azure-cvm-strict"];
-/// The preset for vTPM evidence.
+/// Names of the presets: snp-verify's, `azure-cvm-strict` (`azure-cvm` with the AK
+/// certificate required) and `azure-tdx` (Azure's TDX CVMs).
+pub const PRESETS: [&str; 4] = ["snp-default", "azure-cvm", "azure-cvm-strict", "azure-tdx"];
+/// The preset for vTPM evidence from an SNP CVM.
 pub const DEFAULT_EVIDENCE_PRESET: &str = "azure-cvm";
+/// The preset for vTPM evidence from a TDX CVM.
+pub const DEFAULT_TDX_PRESET: &str = "azure-tdx";
+
+/// The hardware a policy is written for: a policy for one is refused on evidence of the other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    /// AMD SEV-SNP (the `report` section applies).
+    #[default]
+    Snp,
+    /// Intel TDX (the `tdx` section applies).
+    Tdx,
+}
+
+impl Platform {
+    /// The preset `verify` uses for evidence of this platform when none is named.
+    pub fn default_preset(self) -> &'static str {
+        match self {
+            Self::Snp => DEFAULT_EVIDENCE_PRESET,
+            Self::Tdx => DEFAULT_TDX_PRESET,
+        }
+    }
+
+    /// The platform of an HCL report's hardware report, when it is one this verifier knows.
+    pub fn of(report_type: hcl_parse::ReportType) -> Option<Self> {
+        match report_type {
+            hcl_parse::ReportType::Snp => Some(Self::Snp),
+            hcl_parse::ReportType::Tdx => Some(Self::Tdx),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Snp => "SNP",
+            Self::Tdx => "TDX",
+        })
+    }
+}
 /// The preset for raw SNP reports.
 pub const DEFAULT_REPORT_PRESET: &str = "snp-default";
 
@@ -105,8 +147,12 @@ pub enum AkCertificateRule {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EvidencePolicy {
+    /// The hardware this policy is for.
+    pub platform: Platform,
     /// The SNP report policy (snp-verify's fields).
     pub report: Policy,
+    /// The TDX policy (TD quote, TCB status, MRTD).
+    pub tdx: TdxPolicy,
     /// PCR requirements.
     pub pcrs: PcrPolicy,
     /// vm-configuration requirements.
@@ -123,12 +169,20 @@ pub struct EvidencePolicy {
 }
 
 impl EvidencePolicy {
-    /// A preset by name (`snp-default`, `azure-cvm`, `azure-cvm-strict`).
+    /// A preset by name (`snp-default`, `azure-cvm`, `azure-cvm-strict`, `azure-tdx`).
     pub fn preset(name: &str) -> Option<Self> {
         if name == "azure-cvm-strict" {
             return Self::preset("azure-cvm").map(|azure| Self {
                 ak_certificate: AkCertificateRule::Required,
                 ..azure
+            });
+        }
+        if name == "azure-tdx" {
+            // The vTPM side as azure-cvm's; the hardware side is the TDX section's.
+            return Some(Self {
+                platform: Platform::Tdx,
+                tdx: TdxPolicy::azure(),
+                ..Self::default()
             });
         }
         Policy::preset(name).map(|report| Self {

@@ -17,22 +17,38 @@ use vtpm_quote::{
 use crate::claims::{AkCertificateClaims, EventLogClaims};
 use crate::error::{Check, Error, Staleness};
 use crate::evidence::{Evidence, EvidenceVersion};
-use crate::policy::AkCertificateRule;
+use crate::policy::{AkCertificateRule, Platform};
 use crate::verdict::Recorder;
 
 /// The hardware report inside an HCL report, by platform.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum HardwareReport<'a> {
     /// An AMD SEV-SNP attestation report.
     Snp(hcl_parse::SnpReport<'a>),
+    /// An Intel TDX TDREPORT: authentic only through the TD quote made from it.
+    Tdx(Box<hcl_parse::TdReport>),
 }
 
 impl<'a> HardwareReport<'a> {
     /// The hardware report an HCL report carries; a platform this verifier does not verify
-    /// (VBS, TDX for now) is malformed input for it.
+    /// (VBS, a trusted VM without a hardware report) is malformed input for it.
     pub fn of(hcl: &HclReport<'a>) -> Result<Self, Error> {
-        hcl.snp_report().map(Self::Snp).map_err(Error::from)
+        match hcl.report_type() {
+            hcl_parse::ReportType::Tdx => hcl
+                .td_report()
+                .map(|report| Self::Tdx(Box::new(report)))
+                .map_err(Error::from),
+            _ => hcl.snp_report().map(Self::Snp).map_err(Error::from),
+        }
+    }
+
+    /// Its platform.
+    pub fn platform(&self) -> Platform {
+        match self {
+            Self::Snp(_) => Platform::Snp,
+            Self::Tdx(_) => Platform::Tdx,
+        }
     }
 }
 

@@ -9,6 +9,8 @@ use vtpm_quote::VerifiedQuote;
 use crate::claims::{AkCertificateClaims, EventLogClaims, FirmwareClaims, VmConfigurationClaims};
 use crate::error::Check;
 use crate::evidence::EvidenceVersion;
+use crate::policy::Platform;
+use crate::tdx::TdxClaims;
 
 /// How a check ended in a successful verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -74,8 +76,13 @@ impl Recorder {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VerifiedEvidence {
     pub(crate) evidence_version: EvidenceVersion,
-    pub(crate) report: VerifiedReport,
-    pub(crate) firmware: FirmwareClaims,
+    pub(crate) platform: Platform,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) report: Option<VerifiedReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) firmware: Option<FirmwareClaims>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tdx: Option<Box<TdxClaims>>,
     pub(crate) quote: VerifiedQuote,
     pub(crate) nonce_checked: bool,
     pub(crate) report_bound_to_nonce: bool,
@@ -90,9 +97,17 @@ pub struct VerifiedEvidence {
 }
 
 impl VerifiedEvidence {
-    /// The verified SNP report's claims.
-    pub fn report(&self) -> &VerifiedReport {
-        &self.report
+    /// The hardware the evidence came from.
+    pub fn platform(&self) -> Platform {
+        self.platform
+    }
+    /// The verified SNP report's claims (SNP evidence).
+    pub fn report(&self) -> Option<&VerifiedReport> {
+        self.report.as_ref()
+    }
+    /// The verified TD quote's claims and how they met the policy (TDX evidence).
+    pub fn tdx(&self) -> Option<&TdxClaims> {
+        self.tdx.as_deref()
     }
     /// The verified quote (nonce, PCRs).
     pub fn quote(&self) -> &VerifiedQuote {
@@ -102,9 +117,10 @@ impl VerifiedEvidence {
     pub fn ak_certificate(&self) -> &AkCertificateClaims {
         &self.ak_certificate
     }
-    /// The firmware identity values and whether each met the policy.
-    pub fn firmware(&self) -> &FirmwareClaims {
-        &self.firmware
+    /// The SNP firmware identity values and whether each met the policy (SNP evidence; a TD's
+    /// is its MRTD, in [`VerifiedEvidence::tdx`]).
+    pub fn firmware(&self) -> Option<&FirmwareClaims> {
+        self.firmware.as_ref()
     }
     /// The evidence format.
     pub fn evidence_version(&self) -> EvidenceVersion {

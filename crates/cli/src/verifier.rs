@@ -20,10 +20,11 @@
 
 use hcl_parse::{Generation, HclReport, Hex, HexBytes, SnpReport};
 use snp_verify::{
-    CertRole, Revocation, TrustAnchors, UnixTime, VerifiedCaChain, VerifiedReport,
-    authenticate_report,
+    AuthenticReport, CertRole, Revocation, RevocationStatus, TrustAnchors, UnixTime,
+    VerifiedCaChain, VerifiedReport, authenticate_report,
 };
 use tcg_eventlog::KERNEL_STUB_PCR;
+use tdx_verify::{IntelRoots, VerifiedTdQuote};
 use vtpm_akcert::VtpmAnchors;
 use vtpm_quote::ExpectedNonce;
 
@@ -31,8 +32,9 @@ use crate::claims::{EventLogClaims, VmConfigurationClaims};
 use crate::error::{Check, Error, Missing};
 use crate::evidence::Evidence;
 use crate::firmware;
-use crate::policy::EvidencePolicy;
+use crate::policy::{EvidencePolicy, Platform};
 use crate::stages::{self, HardwareReport};
+use crate::tdx;
 use crate::verdict::{Recorder, VerifiedEvidence};
 
 /// Certificates and CRL supplied beside the evidence (from files, a cache or a fetch).
@@ -44,6 +46,8 @@ pub struct Certificates {
     pub ca: Vec<Vec<u8>>,
     /// A KDS CRL (DER).
     pub crl: Option<Vec<u8>>,
+    /// The collateral of a TD quote (TDX evidence).
+    pub tdx_collateral: Option<tdx_verify::Collateral>,
 }
 
 impl Certificates {
@@ -84,6 +88,12 @@ impl VerifyOptions {
     }
 }
 
+/// A hardware report that verified, by platform.
+enum Authentic<'r, 'c> {
+    Snp(AuthenticReport<'r, 'c>),
+    Tdx(Box<VerifiedTdQuote>),
+}
+
 /// AMD's shipped CA certificates, decoded once per process.
 fn shipped_amd_certificates() -> &'static [Vec<u8>] {
     static SHIPPED: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
@@ -95,6 +105,7 @@ fn shipped_amd_certificates() -> &'static [Vec<u8>] {
 pub struct Verifier {
     anchors: TrustAnchors,
     vtpm_anchors: VtpmAnchors,
+    intel_roots: IntelRoots,
     policy: EvidencePolicy,
     cache: Option<std::sync::Arc<crate::cache::VerificationCache>>,
 }
@@ -105,6 +116,7 @@ impl Verifier {
         Self {
             anchors: TrustAnchors::amd(),
             vtpm_anchors: VtpmAnchors::azure(),
+            intel_roots: IntelRoots::intel(),
             policy,
             cache: None,
         }
@@ -115,9 +127,17 @@ impl Verifier {
         Self {
             anchors,
             vtpm_anchors: VtpmAnchors::azure(),
+            intel_roots: IntelRoots::intel(),
             policy,
             cache: None,
         }
+    }
+
+    /// This verifier with other roots for TD quotes' Intel chains (a test PKI). Verdicts say
+    /// when a test root was used.
+    pub fn with_intel_roots(mut self, roots: IntelRoots) -> Self {
+        self.intel_roots = roots;
+        self
     }
 
     /// This verifier with other vTPM anchors for AK certificates: a test vTPM root
@@ -153,19 +173,43 @@ impl Verifier {
         let mut record = Recorder::default();
         let hcl = HclReport::parse(&evidence.hcl_report).map_err(Error::from)?;
 
-        // The hardware report: chain, leaf and signature.
-        let HardwareReport::Snp(report) = HardwareReport::of(&hcl)?;
-        let (chain, leaf) = self.chain_and_leaf(evidence, &report, certificates, options)?;
-        record.passed(&[Check::Chain]);
-        let authentic = authenticate_report(
-            &report,
-            &chain,
-            &leaf,
-            options.time,
-            options.generation_hint,
-        )
-        .map_err(Error::from)?;
-        record.passed(&[Check::VcekBinding, Check::ReportSignature]);
+        // The hardware report, by platform: authentic before anything it vouches for is read.
+        let hardware = HardwareReport::of(&hcl)?;
+        self.check_platform(hardware.platform())?;
+        // An SNP report's chain and VCEK outlive the stage: the authentic report borrows them.
+        let snp_keys = match &hardware {
+            HardwareReport::Snp(report) => {
+                let keys = self.chain_and_leaf(evidence, report, certificates, options)?;
+                record.passed(&[Check::Chain]);
+                Some(keys)
+            }
+            HardwareReport::Tdx(_) => None,
+        };
+        let authentic = match (hardware, &snp_keys) {
+            (HardwareReport::Snp(report), Some((chain, leaf))) => {
+                let authentic = authenticate_report(
+                    &report,
+                    chain,
+                    leaf,
+                    options.time,
+                    options.generation_hint,
+                )
+                .map_err(Error::from)?;
+                record.passed(&[Check::VcekBinding, Check::ReportSignature]);
+                Authentic::Snp(authentic)
+            }
+            (HardwareReport::Snp(_), None) => {
+                return Err(Error::input("no SNP certificates chosen for an SNP report"));
+            }
+            (HardwareReport::Tdx(td_report), _) => Authentic::Tdx(Box::new(tdx::authenticate(
+                evidence,
+                &td_report,
+                certificates.tdx_collateral.as_ref(),
+                &self.intel_roots,
+                options.time,
+                &mut record,
+            )?)),
+        };
 
         // The vTPM: runtime claims, quote, event log, freshness.
         let bound = stages::bind_runtime_claims(&hcl, &mut record)?;
@@ -190,30 +234,64 @@ impl Verifier {
         )?;
 
         // Revocation, firmware identity, then the rest of the policy.
-        let unrevoked = authentic
-            .check_revocation(self.revocation(certificates, options), options.time)
-            .map_err(Error::from)?;
-        stages::record_revocation(unrevoked.revocation_status(), &mut record);
-        let (firmware, report_policy) = firmware::identify(
-            unrevoked.report(),
-            &self.policy.report,
-            options.allow_unknown_firmware,
-            &mut record,
-        )?;
         let vm_configuration = bound.claims.vm_configuration.as_ref();
-        self.policy.check_vtpm(
-            &quote,
-            vm_configuration,
-            event_log.as_ref(),
-            &ak_certificate,
-        )?;
-        let report = unrevoked.appraise(&report_policy).map_err(Error::from)?;
+        let check_vtpm = || {
+            self.policy.check_vtpm(
+                &quote,
+                vm_configuration,
+                event_log.as_ref(),
+                &ak_certificate,
+            )
+        };
+        let (report, firmware, tdx_claims, revocation) = match authentic {
+            Authentic::Snp(authentic) => {
+                let unrevoked = authentic
+                    .check_revocation(self.revocation(certificates, options), options.time)
+                    .map_err(Error::from)?;
+                stages::record_revocation(unrevoked.revocation_status(), &mut record);
+                let (firmware, report_policy) = firmware::identify(
+                    unrevoked.report(),
+                    &self.policy.report,
+                    options.allow_unknown_firmware,
+                    &mut record,
+                )?;
+                check_vtpm()?;
+                let report = unrevoked.appraise(&report_policy).map_err(Error::from)?;
+                let revocation = report.revocation();
+                (Some(report), Some(firmware), None, revocation)
+            }
+            Authentic::Tdx(verified) => {
+                // The collateral's CRLs were checked with the quote.
+                let (this_update, next_update) = verified.pck_crl_window();
+                stages::record_revocation(
+                    RevocationStatus::Checked {
+                        this_update,
+                        next_update,
+                    },
+                    &mut record,
+                );
+                let claims = tdx::appraise(
+                    *verified,
+                    &self.policy.tdx,
+                    options.allow_unknown_firmware,
+                    &mut record,
+                )?;
+                check_vtpm()?;
+                let revocation = RevocationStatus::Checked {
+                    this_update,
+                    next_update,
+                };
+                (None, None, Some(Box::new(claims)), revocation)
+            }
+        };
         record.passed(&[Check::Policy]);
 
-        let warnings = self.warnings(&report, event_log.as_ref());
+        let warnings = self.warnings(report.as_ref(), event_log.as_ref());
         Ok(VerifiedEvidence {
             evidence_version: evidence.version,
+            platform: self.policy.platform,
             firmware,
+            tdx: tdx_claims,
             nonce_checked: quote.nonce_checked(),
             report_bound_to_nonce: freshness == stages::Freshness::BoundToNonce,
             vm_configuration: vm_configuration.map(VmConfigurationClaims::of),
@@ -221,7 +299,7 @@ impl Verifier {
             ak_certificate,
             user_data: user_data.map(|u| HexBytes(u.to_vec())),
             ak_fingerprint: Hex(bound.ak.fingerprint()),
-            revocation: report.revocation(),
+            revocation,
             checks: record.into_checks(),
             warnings,
             report,
@@ -229,10 +307,28 @@ impl Verifier {
         })
     }
 
+    /// Refuses a policy written for the other platform (an SNP preset on TDX evidence, or the
+    /// reverse): its hardware section would not be applied.
+    fn check_platform(&self, platform: Platform) -> Result<(), Error> {
+        if platform == self.policy.platform {
+            return Ok(());
+        }
+        Err(Error::input(format!(
+            "the evidence comes from {platform} hardware, but the policy is for {} (platform = \"{}\"): use a {platform} policy (preset {})",
+            self.policy.platform,
+            self.policy.platform.to_string().to_lowercase(),
+            platform.default_preset()
+        )))
+    }
+
     /// What the verification accepted without the policy saying so: the report's warnings,
     /// and a command-line policy checked against the boot loader's record alone.
-    fn warnings(&self, report: &VerifiedReport, event_log: Option<&EventLogClaims>) -> Vec<String> {
-        let mut warnings = report.warnings().to_vec();
+    fn warnings(
+        &self,
+        report: Option<&VerifiedReport>,
+        event_log: Option<&EventLogClaims>,
+    ) -> Vec<String> {
+        let mut warnings = report.map(|r| r.warnings().to_vec()).unwrap_or_default();
         let kernel_silent = event_log.is_some_and(|log| log.summary.kernel_load_options.is_empty());
         if !self.policy.event_log.allowed_kernel_cmdlines.is_empty() && kernel_silent {
             warnings.push(format!(
@@ -264,7 +360,7 @@ impl Verifier {
         options: &VerifyOptions,
     ) -> Result<VerifiedReport, Error> {
         let hcl = HclReport::parse(hcl_report).map_err(Error::from)?;
-        let HardwareReport::Snp(report) = HardwareReport::of(&hcl)?;
+        let report = hcl.snp_report().map_err(Error::from)?;
         self.appraise_report(&report, certificates, options, || {
             hcl.verify_report_data_binding().map_err(Error::from)
         })

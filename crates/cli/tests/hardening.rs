@@ -174,7 +174,7 @@ fn a_verdict_warns_when_no_minimum_tcb_is_configured() {
         "{:?}",
         verified.warnings()
     );
-    assert_eq!(verified.warnings(), verified.report().warnings());
+    assert_eq!(verified.warnings(), verified.report().unwrap().warnings());
     let json = serde_json::to_value(&verified).unwrap();
     assert_eq!(json["warnings"], json["report"]["warnings"]);
 

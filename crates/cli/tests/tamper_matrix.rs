@@ -451,8 +451,9 @@ fn classes() -> Vec<Class> {
             ),
         ),
         (
+            // An SNP report read as a TDREPORT: its first bytes are no TDX report type.
             "HCL report type TDX",
-            class("", Input, "NotSnp", set_hcl_u32(0x4C8, 4)),
+            class("", Input, "UnexpectedUnsignedField", set_hcl_u32(0x4C8, 4)),
         ),
         (
             "HCL report type unknown",
@@ -1002,7 +1003,7 @@ fn a_test_pki_vcek_for_the_right_chip_and_tcb_passes_the_binding() {
             certificates: Certificates {
                 leaves: vec![test_vcek(&sample, |_| {})],
                 ca: test_chain(sample.generation).ca,
-                crl: None,
+                ..Certificates::default()
             },
             evidence: Evidence {
                 vcek: None,

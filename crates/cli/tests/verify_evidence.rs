@@ -92,7 +92,7 @@ fn a_broken_or_foreign_carried_ask_does_not_matter_when_a_pinned_path_exists() {
             certificates.ca = vec![ask, ark.clone()];
             let verified = verify_changed(&sample, &evidence, &certificates)
                 .unwrap_or_else(|e| panic!("{}: {e}", sample.name));
-            assert!(verified.report().amd_roots(), "{}", sample.name);
+            assert!(verified.report().unwrap().amd_roots(), "{}", sample.name);
         }
     }
 }
@@ -166,14 +166,14 @@ fn every_complete_real_evidence_verifies_with_the_default_policy() {
                 &VerifyOptions::at(TIME),
             )
             .unwrap_or_else(|e| panic!("{}: {e}", sample.name));
-        assert!(verified.report().amd_roots(), "{}", sample.name);
+        assert!(verified.report().unwrap().amd_roots(), "{}", sample.name);
         assert_eq!(verified.quote().nonce(), sample.nonce.as_slice());
         assert!(
-            verified.firmware().id_key_allowed
-                && verified.firmware().vmpl_ok
-                && verified.firmware().host_data_ok
+            verified.firmware().unwrap().id_key_allowed
+                && verified.firmware().unwrap().vmpl_ok
+                && verified.firmware().unwrap().host_data_ok
         );
-        assert!(!verified.firmware().unknown_firmware_allowed);
+        assert!(!verified.firmware().unwrap().unknown_firmware_allowed);
         let json = serde_json::to_value(&verified).unwrap();
         assert_eq!(json["report"]["vmpl"], 0, "{}", sample.name);
         let skipped: Vec<Check> = verified
@@ -494,7 +494,7 @@ fn unknown_firmware_is_refused_by_default_and_named() {
             &options,
         )
         .unwrap();
-    assert!(!verified.report().amd_roots());
+    assert!(!verified.report().unwrap().amd_roots());
     assert!(verified.report_bound_to_nonce());
 
     // VMPL 2 and a container host's host_data are refused even with the digest allowed.
@@ -552,7 +552,7 @@ fn unknown_firmware_is_refused_by_default_and_named() {
                 &opt_out,
             )
             .unwrap();
-        assert!(verified.firmware().unknown_firmware_allowed);
+        assert!(verified.firmware().unwrap().unknown_firmware_allowed);
         assert!(
             verified
                 .checks()

@@ -79,6 +79,12 @@ pub enum Error {
         /// The kind of report found.
         found: crate::ReportType,
     },
+    /// The HCL report holds another kind of hardware report than a TDX TDREPORT.
+    #[error("the HCL report holds a {found} report, not an Intel TDX TDREPORT")]
+    NotTdx {
+        /// The kind of report found.
+        found: crate::ReportType,
+    },
     /// The SNP report version is below 2 (the first version this layout describes).
     #[error("SNP report version: expected 2 or later, found {found}")]
     UnsupportedSnpVersion {

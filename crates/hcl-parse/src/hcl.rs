@@ -12,6 +12,7 @@ use crate::binding::{self, HashType};
 use crate::claims::RuntimeClaims;
 use crate::error::{Error, Result};
 use crate::snp::{SNP_REPORT_SIZE, SnpReport};
+use crate::tdx::{TDREPORT_SIZE, TdReport};
 use attest_prims::Hex;
 
 /// "HCLA" as stored.
@@ -257,6 +258,17 @@ impl<'a> HclReport<'a> {
         SnpReport::from_bytes(&self.fixed.hardware_report)
     }
 
+    /// The TDREPORT inside, or [`Error::NotTdx`] for any other hardware. Not authentic by
+    /// itself (its MAC is for the local CPU): a verifier compares it with the TD quote.
+    pub fn td_report(&self) -> Result<TdReport> {
+        if self.report_type != ReportType::Tdx {
+            return Err(Error::NotTdx {
+                found: self.report_type,
+            });
+        }
+        TdReport::parse(&self.fixed.hardware_report)
+    }
+
     /// The 64-byte `report_data` of the hardware report (SNP and TDX).
     pub fn report_data(&self) -> Result<&'a [u8; 64]> {
         let offset = match self.report_type {
@@ -332,8 +344,6 @@ fn check_unused_hardware_area(report_type: ReportType, area: &[u8; SNP_REPORT_SI
 
 /// Where the SNP report's unsigned reserved tail starts (after the signature).
 const SNP_UNSIGNED_TAIL: usize = 0x330;
-/// The size of a TDX TDREPORT.
-const TDREPORT_SIZE: usize = 1024;
 
 fn check_zero(field: &'static str, bytes: &[u8], base_offset: usize) -> Result<()> {
     // The common case first: an OR over every byte vectorises; `position` walks byte by byte

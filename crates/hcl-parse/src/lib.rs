@@ -47,6 +47,7 @@ mod error;
 mod hcl;
 pub mod snp;
 mod tcb;
+pub mod tdx;
 
 // Hex display lives in attest-prims; re-exported so that callers keep `hcl_parse::Hex`.
 pub use attest_prims::{Hex, HexBytes, HexSlice};
@@ -59,6 +60,7 @@ pub use error::{Error, Result};
 pub use hcl::{HclReport, ReportType};
 pub use snp::{Cpuid, FirmwareVersion, ReportSignature, SnpReport};
 pub use tcb::{Generation, TcbComponents, TcbVersion};
+pub use tdx::TdReport;
 
 /// Verifies a binding between claims bytes and a `report_data` value (for callers that hold
 /// the two apart from an HCL report).

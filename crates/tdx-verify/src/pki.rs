@@ -368,6 +368,15 @@ impl<'a> Crl<'a> {
         Ok(())
     }
 
+    /// thisUpdate and nextUpdate (zero when absent; [`Crl::verify`] refuses that).
+    pub(crate) fn window(&self) -> (UnixTime, UnixTime) {
+        let tbs = &self.list.tbs_cert_list;
+        (
+            unix_time(tbs.this_update),
+            tbs.next_update.map_or(UnixTime::from_secs(0), unix_time),
+        )
+    }
+
     /// Refuses `cert` when this CRL lists its serial number.
     pub(crate) fn check_not_revoked(&self, cert: &Cert<'_>) -> Result<()> {
         let revoked = self

@@ -39,6 +39,8 @@ pub struct VerifiedTdQuote {
     pce_id: String,
     tcb_evaluation_data_number: u32,
     under_test_root: bool,
+    #[serde(skip)]
+    pck_crl_window: (UnixTime, UnixTime),
 }
 
 impl VerifiedTdQuote {
@@ -70,6 +72,11 @@ impl VerifiedTdQuote {
     /// The TCB evaluation data number of the TCB info.
     pub fn tcb_evaluation_data_number(&self) -> u32 {
         self.tcb_evaluation_data_number
+    }
+
+    /// thisUpdate and nextUpdate of the PCK CRL the PCK was checked against.
+    pub fn pck_crl_window(&self) -> (UnixTime, UnixTime) {
+        self.pck_crl_window
     }
 
     /// Whether the chains ended at a caller's test root instead of Intel's.
@@ -213,6 +220,7 @@ pub fn verify_td_quote(
             .evaluation_data_number()
             .min(qe_identity.evaluation_data_number()),
         under_test_root: roots.is_test_root(),
+        pck_crl_window: pck_crl.window(),
     })
 }
 

@@ -131,6 +131,42 @@ pub(crate) fn describe_report(report: &snp_vtpm::snp_verify::VerifiedReport) -> 
     ) + &warning_lines(report.warnings())
 }
 
+/// The lines `verify` prints for a verified TD quote.
+pub(crate) fn describe_td_quote(quote: &snp_vtpm::tdx_verify::VerifiedTdQuote) -> String {
+    let body = quote.body();
+    let tcb = quote.tcb();
+    let rtmrs: Vec<String> = body.rtmrs.iter().map(ToString::to_string).collect();
+    format!(
+        "  platform:           Intel TDX (TD quote v{}{})\n  TCB status:         {}{}{}\n  FMSPC:              {}\n  MRTD:               {}\n  RTMR0-3:            {}\n  TD attributes:      {} (debug {})\n  XFAM:               {}\n  MRSEAM:             {}\n  TEE_TCB_SVN:        {}\n  MRCONFIGID:         {}\n  MROWNER:            {}\n  MROWNERCONFIG:      {}\n",
+        quote.version(),
+        if quote.under_test_root() {
+            ", under a TEST Intel root"
+        } else {
+            ""
+        },
+        tcb.status,
+        tcb.tcb_date
+            .as_deref()
+            .map_or_else(String::new, |date| format!(" (TCB level of {date})")),
+        if tcb.advisory_ids.is_empty() {
+            String::new()
+        } else {
+            format!("; advisories {}", tcb.advisory_ids.join(", "))
+        },
+        quote.fmspc(),
+        body.mr_td,
+        rtmrs.join(" "),
+        body.td_attributes,
+        body.debug(),
+        body.xfam,
+        body.mr_seam,
+        body.tee_tcb_svn,
+        body.mr_config_id,
+        body.mr_owner,
+        body.mr_owner_config,
+    )
+}
+
 /// One `warning:` line per warning.
 pub(crate) fn warning_lines(warnings: &[String]) -> String {
     warnings

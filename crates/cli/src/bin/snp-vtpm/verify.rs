@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use clap::Args;
 use hcl_parse::{Generation, HclReport};
 use snp_vtpm::snp_verify::{TrustAnchors, UnixTime};
+use snp_vtpm::tdx_verify::Collateral;
 use snp_vtpm::vtpm_quote::{HashAlg, QuoteFile};
 use snp_vtpm::{
-    Certificates, DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, Error, Evidence, EvidenceVersion,
-    ExpectedNonce, Missing, QuoteParts, VerifiedEvidence, Verifier, VerifyOptions, fetch,
+    Certificates, DEFAULT_REPORT_PRESET, Error, Evidence, EvidenceVersion, ExpectedNonce, Missing,
+    Platform, QuoteParts, VerifiedEvidence, Verifier, VerifyOptions, fetch,
 };
 
 use crate::args::{FetchArgs, PolicyArgs};
@@ -66,6 +67,10 @@ pub(crate) struct VerifyArgs {
     /// A CRL (DER) to check revocation against
     #[arg(long, value_name = "FILE", conflicts_with = "fetch_crl")]
     pub crl: Option<PathBuf>,
+    /// TDX collateral (JSON: PCK and root CA CRLs, TCB info, QE identity and their chains) for
+    /// a TD quote
+    #[arg(long, value_name = "FILE")]
+    pub collateral: Option<PathBuf>,
     /// Fetch the product's CRL (from the cache, else KDS)
     #[arg(long)]
     pub fetch_crl: bool,
@@ -217,6 +222,7 @@ fn separate_artifacts(args: &VerifyArgs, hcl_path: &std::path::Path) -> Result<E
         ak_certificate: None,
         ak_cert_chain: Vec::new(),
         event_log: None,
+        td_quote: None,
     })
 }
 
@@ -250,7 +256,16 @@ fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
     };
     let mut certificates = load_certificates(args.vcek.as_ref(), &args.chain, args.crl.as_ref())?;
     let hint = product(args.product.as_deref())?;
-    let policy = args.policy.load(DEFAULT_EVIDENCE_PRESET)?;
+    // Without a preset or policy, the evidence's platform picks one (azure-cvm, azure-tdx).
+    let platform = HclReport::parse(&evidence.hcl_report)
+        .ok()
+        .and_then(|hcl| Platform::of(hcl.report_type()))
+        .unwrap_or_default();
+    let policy = args.policy.load(platform.default_preset())?;
+    if let Some(path) = &args.collateral {
+        certificates.tdx_collateral =
+            Some(Collateral::from_json(&inputs::read(path)?).map_err(Error::Tdx)?);
+    }
     let options = VerifyOptions {
         time: time(args.at.as_deref())?,
         allow_unknown_firmware: args.allow_unknown_firmware,
@@ -356,18 +371,31 @@ fn nonce_text(nonce: &[u8]) -> String {
 
 fn human_verdict(verified: &VerifiedEvidence) -> String {
     let mut text = String::from("VERIFIED\n");
-    text.push_str(&output::describe_report(verified.report()));
-    let firmware = verified.firmware();
-    text.push_str(&format!(
-        "  firmware identity:  {}\n",
-        if firmware.unknown_firmware_allowed {
-            "NOT CHECKED (--allow-unknown-firmware: the vTPM binding is not trustworthy)"
-        } else if firmware.id_key_allowed {
-            "ID-key digest allowed by the policy"
-        } else {
-            "measurement allowed by the policy"
-        }
-    ));
+    let unknown = "NOT CHECKED (--allow-unknown-firmware: the vTPM binding is not trustworthy)";
+    if let (Some(report), Some(firmware)) = (verified.report(), verified.firmware()) {
+        text.push_str(&output::describe_report(report));
+        text.push_str(&format!(
+            "  firmware identity:  {}\n",
+            if firmware.unknown_firmware_allowed {
+                unknown
+            } else if firmware.id_key_allowed {
+                "ID-key digest allowed by the policy"
+            } else {
+                "measurement allowed by the policy"
+            }
+        ));
+    }
+    if let Some(tdx) = verified.tdx() {
+        text.push_str(&output::describe_td_quote(&tdx.quote));
+        text.push_str(&format!(
+            "  firmware identity:  {}\n",
+            if tdx.unknown_firmware_allowed {
+                unknown
+            } else {
+                "MRTD allowed by the policy"
+            }
+        ));
+    }
     text.push_str(&format!(
         "  nonce:              {}\n  report fresh:       {}\n",
         if verified.nonce_checked() {

@@ -1,0 +1,279 @@
+//! The TDX side of the platform seam: the TD quote verified with its collateral (tdx-verify),
+//! the HCL report's TDREPORT bound to it, and the TDX part of the policy.
+//!
+//! On Azure, the guest OS of a TDX CVM runs as an L2 VM under TD partitioning: only the
+//! paravisor, in the L1 TD, can ask the TDX module for a TDREPORT, and the TD quote made from it
+//! names the paravisor's MRTD. A known MRTD (in the policy's allow-list) is what SNP's ID-key
+//! digest and VMPL 0 are there: the claims in report_data were put there by Azure's paravisor.
+
+use std::collections::BTreeMap;
+
+use hcl_parse::{Hex, TdReport};
+use serde::{Deserialize, Serialize};
+use tdx_verify::{Collateral, IntelRoots, TcbStatus, VerifiedTdQuote, verify_td_quote};
+
+use crate::error::{Check, Error, Missing, PolicyViolation};
+use crate::evidence::Evidence;
+use crate::verdict::Recorder;
+
+/// The MRTD of the Azure paravisor in the real TDX sample (DCesv5, February 2026).
+pub const AZURE_PARAVISOR_MRTD_2026_02: Hex<48> = Hex(attest_prims::hex_array(
+    "12bdbc1609ef066db7a9ec7b26d7509346f4ca46e846274096cb25939b1e711944061ca19a30c6743f1e599148eee451",
+));
+
+/// The TDX part of the policy (see `docs/policy.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TdxPolicy {
+    /// TCB statuses accepted (Intel's names); empty means [`DEFAULT_TCB_STATUSES`]. A list
+    /// replaces the default rather than extending it, so that a policy can narrow it.
+    pub allowed_tcb_statuses: Vec<TcbStatus>,
+    /// Firmware identity: the MRTDs (the paravisor's measurement) trusted.
+    pub allowed_mrtds: Vec<Hex<48>>,
+    /// Accept a TD with the debug attribute.
+    pub allow_debug: bool,
+    /// MRCONFIGID, MROWNER and MROWNERCONFIG must be zero (Azure sets none of them: the
+    /// counterpart of SNP's zero host_data).
+    pub require_zero_owner_fields: bool,
+    /// Expected RTMR values by index (0 to 3).
+    pub expected_rtmrs: BTreeMap<u8, Hex<48>>,
+    /// XFAM values accepted (empty: any).
+    pub allowed_xfams: Vec<Hex<8>>,
+    /// TDX module measurements (MRSEAM) accepted (empty: any).
+    pub allowed_mr_seams: Vec<Hex<48>>,
+}
+
+/// The TCB statuses accepted when a policy lists none.
+pub const DEFAULT_TCB_STATUSES: [TcbStatus; 2] =
+    [TcbStatus::UpToDate, TcbStatus::SWHardeningNeeded];
+
+impl Default for TdxPolicy {
+    fn default() -> Self {
+        Self {
+            allowed_tcb_statuses: Vec::new(),
+            allowed_mrtds: Vec::new(),
+            allow_debug: false,
+            require_zero_owner_fields: true,
+            expected_rtmrs: BTreeMap::new(),
+            allowed_xfams: Vec::new(),
+            allowed_mr_seams: Vec::new(),
+        }
+    }
+}
+
+impl TdxPolicy {
+    /// The TCB statuses accepted: the list, or [`DEFAULT_TCB_STATUSES`] when it is empty.
+    pub fn accepted_tcb_statuses(&self) -> &[TcbStatus] {
+        if self.allowed_tcb_statuses.is_empty() {
+            &DEFAULT_TCB_STATUSES
+        } else {
+            &self.allowed_tcb_statuses
+        }
+    }
+
+    /// Azure's TDX CVMs: the known paravisor MRTDs, the defaults otherwise.
+    pub fn azure() -> Self {
+        Self {
+            allowed_mrtds: vec![AZURE_PARAVISOR_MRTD_2026_02],
+            ..Self::default()
+        }
+    }
+}
+
+/// What a verified TD quote says, and how it met the policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TdxClaims {
+    /// The verified quote: TD report body, TCB status and advisories, FMSPC.
+    #[serde(flatten)]
+    pub quote: VerifiedTdQuote,
+    /// The MRTD is in the policy's allow-list.
+    pub mrtd_allowed: bool,
+    /// The caller accepted unknown firmware ([`crate::VerifyOptions::allow_unknown_firmware`]).
+    pub unknown_firmware_allowed: bool,
+}
+
+/// The TD quote, verified with the collateral, and the TDREPORT it was made from.
+pub(crate) fn authenticate(
+    evidence: &Evidence,
+    td_report: &TdReport,
+    collateral: Option<&Collateral>,
+    roots: &IntelRoots,
+    time: attest_prims::UnixTime,
+    record: &mut Recorder,
+) -> Result<VerifiedTdQuote, Error> {
+    let quote = evidence.td_quote.as_deref().ok_or_else(|| {
+        Error::input("the HCL report is TDX, but the evidence carries no TD quote (\"td_quote\")")
+    })?;
+    let collateral = collateral.ok_or(Error::Missing(Missing::TdxCollateral))?;
+    let verified = verify_td_quote(quote, collateral, roots, time).map_err(Error::Tdx)?;
+    record.passed(&[Check::TdQuote]);
+    bind_td_report(td_report, &verified)?;
+    record.passed(&[Check::TdReportBinding]);
+    Ok(verified)
+}
+
+/// The HCL report's TDREPORT must be the one quoted: every field the quote repeats is equal.
+fn bind_td_report(td_report: &TdReport, verified: &VerifiedTdQuote) -> Result<(), Error> {
+    let body = verified.body();
+    let fields: [(&'static str, &[u8], &[u8]); 10] = [
+        ("report_data", &body.report_data.0, &td_report.report_data.0),
+        ("tee_tcb_svn", &body.tee_tcb_svn.0, &td_report.tee_tcb_svn.0),
+        ("mr_seam", &body.mr_seam.0, &td_report.mr_seam.0),
+        (
+            "mr_signer_seam",
+            &body.mr_signer_seam.0,
+            &td_report.mr_signer_seam.0,
+        ),
+        (
+            "td_attributes",
+            &body.td_attributes.0,
+            &td_report.td_attributes.0,
+        ),
+        ("xfam", &body.xfam.0, &td_report.xfam.0),
+        ("mr_td", &body.mr_td.0, &td_report.mr_td.0),
+        (
+            "mr_config_id",
+            &body.mr_config_id.0,
+            &td_report.mr_config_id.0,
+        ),
+        ("mr_owner", &body.mr_owner.0, &td_report.mr_owner.0),
+        (
+            "mr_owner_config",
+            &body.mr_owner_config.0,
+            &td_report.mr_owner_config.0,
+        ),
+    ];
+    let rtmrs = body
+        .rtmrs
+        .iter()
+        .zip(&td_report.rtmrs)
+        .enumerate()
+        .map(|(index, (quoted, reported))| (rtmr_field(index), &quoted.0[..], &reported.0[..]));
+    for (field, quoted, reported) in fields.into_iter().chain(rtmrs) {
+        if quoted != reported {
+            return Err(Error::TdReportBinding {
+                field,
+                quote: hex::encode(quoted),
+                hcl: hex::encode(reported),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Firmware identity (the MRTD), then the TDX policy; the claims on success.
+pub(crate) fn appraise(
+    verified: VerifiedTdQuote,
+    policy: &TdxPolicy,
+    unknown_firmware_allowed: bool,
+    record: &mut Recorder,
+) -> Result<TdxClaims, Error> {
+    let body = verified.body();
+    let mrtd_allowed = policy.allowed_mrtds.contains(&body.mr_td);
+    if unknown_firmware_allowed {
+        record.skipped(
+            Check::FirmwareIdentity,
+            "unknown firmware accepted by the caller: the vTPM binding is not trustworthy",
+        );
+    } else if !mrtd_allowed {
+        return Err(Error::UnknownTdFirmware { mr_td: body.mr_td });
+    } else {
+        record.passed(&[Check::FirmwareIdentity]);
+    }
+    check_policy(&verified, policy)?;
+    Ok(TdxClaims {
+        quote: verified,
+        mrtd_allowed,
+        unknown_firmware_allowed,
+    })
+}
+
+fn check_policy(verified: &VerifiedTdQuote, policy: &TdxPolicy) -> Result<(), Error> {
+    let body = verified.body();
+    let tcb = verified.tcb();
+    let accepted = policy.accepted_tcb_statuses();
+    if !accepted.contains(&tcb.status) {
+        return Err(PolicyViolation::TdxTcbStatus {
+            status: tcb.status,
+            advisory_ids: tcb.advisory_ids.clone(),
+            allowed: accepted.to_vec(),
+        }
+        .into());
+    }
+    if body.debug() && !policy.allow_debug {
+        return Err(PolicyViolation::TdxDebug.into());
+    }
+    if policy.require_zero_owner_fields {
+        for (field, value) in [
+            ("MRCONFIGID", &body.mr_config_id),
+            ("MROWNER", &body.mr_owner),
+            ("MROWNERCONFIG", &body.mr_owner_config),
+        ] {
+            if value.0.iter().any(|&b| b != 0) {
+                return Err(PolicyViolation::TdxValue {
+                    field,
+                    expected: "zero".into(),
+                    found: value.to_string(),
+                }
+                .into());
+            }
+        }
+    }
+    for (&index, expected) in &policy.expected_rtmrs {
+        let found = body.rtmrs.get(usize::from(index)).ok_or_else(|| {
+            Error::input(format!(
+                "policy tdx.expected_rtmrs: RTMR {index} does not exist (0 to 3)"
+            ))
+        })?;
+        if found != expected {
+            return Err(PolicyViolation::TdxValue {
+                field: rtmr_name(index),
+                expected: expected.to_string(),
+                found: found.to_string(),
+            }
+            .into());
+        }
+    }
+    allowed("XFAM", &policy.allowed_xfams, &body.xfam)?;
+    allowed("MRSEAM", &policy.allowed_mr_seams, &body.mr_seam)
+}
+
+fn allowed<const N: usize>(
+    field: &'static str,
+    list: &[Hex<N>],
+    value: &Hex<N>,
+) -> Result<(), Error> {
+    if list.is_empty() || list.contains(value) {
+        return Ok(());
+    }
+    Err(PolicyViolation::TdxValue {
+        field,
+        expected: format!(
+            "one of [{}]",
+            list.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        found: value.to_string(),
+    }
+    .into())
+}
+
+fn rtmr_name(index: u8) -> &'static str {
+    match index {
+        0 => "RTMR0",
+        1 => "RTMR1",
+        2 => "RTMR2",
+        _ => "RTMR3",
+    }
+}
+
+fn rtmr_field(index: usize) -> &'static str {
+    match index {
+        0 => "rtmr0",
+        1 => "rtmr1",
+        2 => "rtmr2",
+        _ => "rtmr3",
+    }
+}

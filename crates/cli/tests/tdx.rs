@@ -1,0 +1,370 @@
+//! Azure TDX evidence through the platform seam: the real TDX CVM sample (HCL report with a
+//! TDREPORT, the TD quote from IMDS, its Intel collateral, the vTPM quote and the AK
+//! certificate) verified end to end, and each way it must be refused.
+// Test code: a panic is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::process::Command;
+
+use snp_vtpm::snp_verify::UnixTime;
+use snp_vtpm::tdx_verify::TcbStatus;
+use snp_vtpm::{
+    AZURE_PARAVISOR_MRTD_2026_02, AkCertificateClaims, Certificates, Check, Error, ErrorKind,
+    Evidence, EvidencePolicy, ExpectedNonce, Platform, VerifiedEvidence, Verifier, VerifyOptions,
+};
+use snp_vtpm_testkit::evidence::{TDX_EVIDENCE_TIME, tdx_vm1_collateral, tdx_vm1_evidence};
+use snp_vtpm_testkit::vectors;
+
+const TIME: UnixTime = UnixTime::from_secs(TDX_EVIDENCE_TIME);
+/// The attester used all-zero user-data: the nonce is 32 zero bytes.
+const NONCE: [u8; 32] = [0; 32];
+
+fn evidence() -> Evidence {
+    tdx_vm1_evidence()
+}
+
+fn collateral() -> Certificates {
+    tdx_vm1_collateral()
+}
+
+fn verify_with(
+    policy: EvidencePolicy,
+    evidence: &Evidence,
+    certificates: &Certificates,
+    options: VerifyOptions,
+) -> Result<VerifiedEvidence, Error> {
+    Verifier::new(policy).verify(
+        evidence,
+        ExpectedNonce::Exactly(&NONCE),
+        certificates,
+        &options,
+    )
+}
+
+fn azure_tdx() -> EvidencePolicy {
+    EvidencePolicy::preset("azure-tdx").unwrap()
+}
+
+fn strict(policy: serde_json::Value) -> EvidencePolicy {
+    EvidencePolicy::from_document(policy, "azure-tdx").unwrap()
+}
+
+#[test]
+fn the_real_tdx_cvm_evidence_verifies_under_azure_tdx() {
+    let verified = verify_with(
+        strict(serde_json::json!({ "require_report_bound_to_nonce": true, "ak_certificate": "required" })),
+        &evidence(),
+        &collateral(),
+        VerifyOptions::at(TIME),
+    )
+    .unwrap();
+    assert_eq!(verified.platform(), Platform::Tdx);
+    assert!(verified.report().is_none() && verified.firmware().is_none());
+    let tdx = verified.tdx().unwrap();
+    assert_eq!(tdx.quote.tcb().status, TcbStatus::UpToDate);
+    assert_eq!(tdx.quote.body().mr_td, AZURE_PARAVISOR_MRTD_2026_02);
+    assert!(tdx.mrtd_allowed && !tdx.unknown_firmware_allowed);
+    assert!(verified.report_bound_to_nonce());
+    assert_eq!(verified.quote().nonce(), NONCE);
+    let AkCertificateClaims::Verified(ak) = verified.ak_certificate() else {
+        panic!(
+            "the AK certificate is verified: {:?}",
+            verified.ak_certificate()
+        );
+    };
+    assert_eq!(ak.issuer(), "Global Virtual TPM CA - 03");
+    let passed: Vec<Check> = verified.checks().iter().map(|c| c.check).collect();
+    for check in [
+        Check::TdQuote,
+        Check::TdReportBinding,
+        Check::ReportDataBinding,
+        Check::QuoteSignature,
+        Check::AkCertificate,
+        Check::FirmwareIdentity,
+        Check::Policy,
+    ] {
+        assert!(passed.contains(&check), "{check:?} in {passed:?}");
+    }
+    // The verdict as JSON names the platform and the TDX claims; no SNP report.
+    let json = serde_json::to_value(&verified).unwrap();
+    assert_eq!(json["platform"], "tdx");
+    assert_eq!(json["tdx"]["tcb"]["status"], "UpToDate");
+    assert_eq!(json["tdx"]["fmspc"], "90C06F000000");
+    assert!(json.get("report").is_none());
+}
+
+#[test]
+fn a_policy_for_the_other_platform_is_refused_as_input() {
+    let error = verify_with(
+        EvidencePolicy::preset("azure-cvm").unwrap(),
+        &evidence(),
+        &collateral(),
+        VerifyOptions::at(TIME),
+    )
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Input, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("the evidence comes from TDX hardware, but the policy is for SNP"),
+        "{error}"
+    );
+
+    // And the reverse: real SNP evidence under azure-tdx.
+    let snp = snp_vtpm_testkit::evidence::real_evidence().remove(0);
+    let error = Verifier::new(azure_tdx())
+        .verify(
+            &snp.evidence,
+            ExpectedNonce::Exactly(&snp.nonce),
+            &snp.certificates,
+            &VerifyOptions::at(UnixTime::from_secs(
+                snp_vtpm_testkit::evidence::REAL_EVIDENCE_TIME,
+            )),
+        )
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Input, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("the evidence comes from SNP hardware, but the policy is for TDX"),
+        "{error}"
+    );
+}
+
+#[test]
+fn without_collateral_or_in_time_the_quote_is_not_trusted() {
+    let error = verify_with(
+        azure_tdx(),
+        &evidence(),
+        &Certificates::default(),
+        VerifyOptions::at(TIME),
+    )
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Unavailable, "{error}");
+    assert_eq!(error.check(), Check::Certificates);
+
+    // 2026-03-21: after the TCB info's nextUpdate (2026-03-20).
+    let error = verify_with(
+        azure_tdx(),
+        &evidence(),
+        &collateral(),
+        VerifyOptions::at(UnixTime::from_secs(1_774_051_200)),
+    )
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Verification, "{error}");
+    assert_eq!(error.check(), Check::TdQuote);
+    assert!(
+        error.to_string().contains("expected validity to include"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_td_quote_or_tdreport_that_was_changed_is_refused() {
+    // A byte of MRTD in the TD quote's body: the attestation key's signature breaks.
+    let mut changed = evidence();
+    changed.td_quote.as_mut().unwrap()[48 + 136] ^= 1;
+    let error = verify_with(
+        azure_tdx(),
+        &changed,
+        &collateral(),
+        VerifyOptions::at(TIME),
+    )
+    .unwrap_err();
+    assert_eq!(error.check(), Check::TdQuote, "{error}");
+    assert!(
+        error.to_string().contains("TD quote (header and body)"),
+        "{error}"
+    );
+
+    // The HCL report's TDREPORT with another MRTD: not the one quoted.
+    let mut changed = evidence();
+    changed.hcl_report[0x20 + 0x210] ^= 1;
+    let error = verify_with(
+        azure_tdx(),
+        &changed,
+        &collateral(),
+        VerifyOptions::at(TIME),
+    )
+    .unwrap_err();
+    assert_eq!(error.check(), Check::TdReportBinding, "{error}");
+    assert_eq!(error.kind(), ErrorKind::Verification);
+    assert!(
+        error
+            .to_string()
+            .contains("TDREPORT mr_td: expected the TD quote's 12bdbc16"),
+        "{error}"
+    );
+
+    // The runtime claims changed: the TD quote's report_data no longer matches their hash.
+    let mut changed = evidence();
+    let position = changed
+        .hcl_report
+        .windows(6)
+        .position(|w| w == b"\"kty\":")
+        .unwrap();
+    changed.hcl_report[position + 1] = b'K';
+    let error = verify_with(
+        azure_tdx(),
+        &changed,
+        &collateral(),
+        VerifyOptions::at(TIME),
+    )
+    .unwrap_err();
+    assert_eq!(error.check(), Check::ReportDataBinding, "{error}");
+
+    // No TD quote at all.
+    let mut changed = evidence();
+    changed.td_quote = None;
+    let error = verify_with(
+        azure_tdx(),
+        &changed,
+        &collateral(),
+        VerifyOptions::at(TIME),
+    )
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Input, "{error}");
+}
+
+#[test]
+fn the_tdx_policy_decides_status_firmware_and_owner_fields() {
+    // A TCB status the policy does not list: exit 3 with the status named.
+    let only_hardening = EvidencePolicy::from_document(
+        serde_json::json!({
+            "replace": true,
+            "platform": "tdx",
+            "tdx": {
+                "allowed_tcb_statuses": ["SWHardeningNeeded"],
+                "allowed_mrtds": [AZURE_PARAVISOR_MRTD_2026_02.to_string()],
+            },
+        }),
+        "azure-tdx",
+    )
+    .unwrap();
+    let error = verify_with(
+        only_hardening,
+        &evidence(),
+        &collateral(),
+        VerifyOptions::at(TIME),
+    )
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Policy, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("TDX TCB status: expected one of [SWHardeningNeeded], found UpToDate"),
+        "{error}"
+    );
+
+    // An MRTD nobody listed: unknown firmware (exit 3), unless the caller accepts it.
+    let no_mrtd = EvidencePolicy::from_document(
+        serde_json::json!({ "replace": true, "platform": "tdx" }),
+        "azure-tdx",
+    )
+    .unwrap();
+    let error = verify_with(
+        no_mrtd.clone(),
+        &evidence(),
+        &collateral(),
+        VerifyOptions::at(TIME),
+    )
+    .unwrap_err();
+    assert_eq!(error.check(), Check::FirmwareIdentity, "{error}");
+    assert_eq!(error.kind(), ErrorKind::Policy);
+    assert!(error.to_string().contains("12bdbc1609ef066d"), "{error}");
+    let allowed = verify_with(
+        no_mrtd,
+        &evidence(),
+        &collateral(),
+        VerifyOptions {
+            allow_unknown_firmware: true,
+            ..VerifyOptions::at(TIME)
+        },
+    )
+    .unwrap();
+    assert!(allowed.tdx().unwrap().unknown_firmware_allowed);
+
+    // RTMR values the policy expects: RTMR0 is zero in this sample, RTMR1 is not 0x11s.
+    let rtmr = strict(serde_json::json!({
+        "tdx": { "expected_rtmrs": { "0": "00".repeat(48), "1": "11".repeat(48) } }
+    }));
+    let error = verify_with(rtmr, &evidence(), &collateral(), VerifyOptions::at(TIME)).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Policy, "{error}");
+    assert!(
+        error.to_string().contains("TDX RTMR1: expected 1111"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_binary_picks_azure_tdx_and_prints_the_td_quote() {
+    let dir = std::env::temp_dir().join(format!("snp-vtpm-tdx-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let evidence_path = dir.join("evidence.json");
+    std::fs::write(&evidence_path, evidence().to_json()).unwrap();
+    let collateral_path = vectors::dir().join("azure/tdx-vm1/intel-collateral.json");
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_snp-vtpm"))
+            .arg("verify")
+            .arg(&evidence_path)
+            .args([
+                "--nonce-hex",
+                &"00".repeat(32),
+                "--at",
+                "2026-02-18T14:04:40Z",
+            ])
+            .arg("--collateral")
+            .arg(&collateral_path)
+            .args(["--offline", "--no-cache"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("platform:           Intel TDX (TD quote v4)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("TCB status:         UpToDate"), "{stdout}");
+    assert!(stdout.contains("MRTD allowed by the policy"), "{stdout}");
+
+    let out = run(&["--json"]);
+    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verdict["verified"], true, "{verdict}");
+    assert_eq!(verdict["verdict"]["platform"], "tdx");
+    let schema_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/verdict.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&verdict)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the TDX verdict does not follow the schema: {errors:?}"
+    );
+
+    // An SNP preset on TDX evidence is a usage error (exit 1).
+    let out = run(&["--preset", "azure-cvm"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
