@@ -368,3 +368,48 @@ fn the_binary_picks_azure_tdx_and_prints_the_td_quote() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn show_decodes_td_quotes_tdreports_and_tdx_evidence() {
+    let show = |path: &std::path::Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_snp-vtpm"))
+            .arg("show")
+            .arg(path)
+            .arg("--json")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let mrtd = AZURE_PARAVISOR_MRTD_2026_02.to_string();
+
+    let quote = show(&vectors::dir().join("azure/tdx-vm1/td-quote.bin"));
+    assert_eq!(quote["kind"], "TD quote (Intel TDX)");
+    assert_eq!(quote["version"], 4);
+    assert_eq!(quote["body"]["mr_td"], mrtd.as_str());
+    assert_eq!(quote["qe_report"]["isv_svn"], 6);
+    assert_eq!(quote["pck_chain"].as_array().unwrap().len(), 3);
+
+    let v5 = show(&vectors::dir().join("intel/dcap-qvl/tdx_quote_outdated"));
+    assert_eq!(v5["version"], 5);
+    assert!(v5["body"]["tee_tcb_svn2"].is_string());
+
+    let hcl = show(&vectors::dir().join("azure/tdx-vm1/hcl-report.bin"));
+    assert_eq!(hcl["header"]["report_type"], "TDX");
+    assert_eq!(hcl["td_report"]["mr_td"], mrtd.as_str());
+    assert_eq!(hcl["report_data_binding"], "holds");
+
+    let dir = std::env::temp_dir().join(format!("snp-vtpm-tdx-show-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("evidence.json");
+    std::fs::write(&path, evidence().to_json()).unwrap();
+    let shown = show(&path);
+    assert_eq!(shown["td_quote"]["body"]["mr_td"], mrtd.as_str());
+    assert_eq!(shown["td_report"]["mr_td"], mrtd.as_str());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -9,6 +9,7 @@ use der::Decode;
 use hcl_parse::{Generation, HclReport, HexSlice, SnpReport};
 use serde_json::{Value, json};
 use snp_vtpm::tcg_eventlog::{DataBinding, EventLog, LogFormat};
+use snp_vtpm::tdx_verify::TdQuote;
 use snp_vtpm::vtpm_quote::{HashAlg, QuoteAttest, QuoteFile};
 use snp_vtpm::{DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, Error, Evidence, EvidencePolicy};
 
@@ -123,6 +124,10 @@ fn describe(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error> {
     if bytes.starts_with(&[0xFF, 0x54, 0x43, 0x47]) {
         return describe_attest(bytes).map(Description::new);
     }
+    // A TD quote: version 4 or 5, ECDSA P-256, TEE type TDX.
+    if matches!(bytes.get(..8), Some([4 | 5, 0, 2, 0, 0x81, 0, 0, 0])) {
+        return td_quote_json(bytes).map(Description::new);
+    }
     if looks_like_crypto_agile_log(bytes) {
         return describe_event_log(bytes);
     }
@@ -174,7 +179,7 @@ fn describe(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error> {
         return describe_event_log(bytes);
     }
     Err(Error::input(
-        "not a recognised artifact (HCL report, raw SNP report, quote, certificate, CRL, evidence or TCG event log)",
+        "not a recognised artifact (HCL report, raw SNP report, TD quote, quote, certificate, CRL, evidence or TCG event log)",
     ))
 }
 
@@ -344,7 +349,35 @@ pub(crate) fn describe_hcl(bytes: &[u8]) -> Result<Description, Error> {
     if let Ok(report) = hcl.snp_report() {
         set(&mut json, "snp_report", snp_json(&report));
     }
+    if let Ok(td_report) = hcl.td_report() {
+        set(
+            &mut json,
+            "td_report",
+            serde_json::to_value(&td_report).unwrap_or(Value::Null),
+        );
+    }
     Ok(Description::new(json))
+}
+
+/// A TD quote, decoded: header, TD report body, QE report and the PCK chain's subjects.
+fn td_quote_json(bytes: &[u8]) -> Result<Value, Error> {
+    let quote = TdQuote::parse(bytes).map_err(Error::Tdx)?;
+    let chain: Vec<Value> = snp_vtpm::certs::certificates(quote.pck_chain_pem)
+        .map(|ders| ders.iter().map(|der| certificate_json(der)).collect())
+        .unwrap_or_default();
+    Ok(json!({
+        "kind": "TD quote (Intel TDX)",
+        "version": quote.version,
+        "body": quote.body,
+        "qe_report": {
+            "mr_signer": HexSlice(&quote.qe_report.mr_signer).to_string(),
+            "isv_prod_id": quote.qe_report.isv_prod_id,
+            "isv_svn": quote.qe_report.isv_svn,
+            "report_data": HexSlice(&quote.qe_report.report_data).to_string(),
+        },
+        "attestation_key": HexSlice(quote.attestation_key).to_string(),
+        "pck_chain": chain,
+    }))
 }
 
 fn tcb_json(
@@ -474,6 +507,13 @@ fn describe_json(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error
             json!(format!("evidence ({:?})", evidence.version)),
         );
         set(&mut hcl.json, "quote", quote);
+        if let Some(td_quote) = &evidence.td_quote {
+            set(
+                &mut hcl.json,
+                "td_quote",
+                td_quote_json(td_quote).unwrap_or_else(|e| json!({ "error": e.to_string() })),
+            );
+        }
         set(
             &mut hcl.json,
             "pcrs",
