@@ -45,6 +45,17 @@ pub fn evidence_file(relative: &str) -> Evidence {
         .unwrap_or_else(|e| panic!("{relative}: {e}"))
 }
 
+/// A quote file's parts as evidence carries them: SHA-256 PCRs 0, 1, 2, ...
+fn sha256_quote(file: QuoteFile) -> QuoteParts {
+    QuoteParts {
+        message: file.message.0,
+        signature: file.signature.0,
+        pcrs: file.pcrs.into_iter().map(|p| p.0).collect(),
+        pcr_bank: HashAlg::Sha256,
+        pcr_indices: None,
+    }
+}
+
 /// milan-v2 as v1 evidence: `hcl-report.bin`, `quote.bin` and the VCEK of `vcek.pem`.
 pub fn milan_v2_evidence() -> Evidence {
     let quote = QuoteFile::from_quote_bin(&vectors::read("azure/milan-v2/quote.bin"))
@@ -52,13 +63,7 @@ pub fn milan_v2_evidence() -> Evidence {
     Evidence {
         version: EvidenceVersion::V1,
         hcl_report: vectors::read("azure/milan-v2/hcl-report.bin"),
-        quote: QuoteParts {
-            message: quote.message.0,
-            signature: quote.signature.0,
-            pcrs: quote.pcrs.into_iter().map(|p| p.0).collect(),
-            pcr_bank: HashAlg::Sha256,
-            pcr_indices: None,
-        },
+        quote: sha256_quote(quote),
         vcek: Some(vectors::read_pem("azure/milan-v2/vcek.pem").swap_remove(0)),
         cert_chain: Vec::new(),
         ak_certificate: None,
@@ -81,13 +86,7 @@ pub fn tdx_vm1_evidence() -> Evidence {
     Evidence {
         version: EvidenceVersion::V2,
         hcl_report: vectors::read("azure/tdx-vm1/hcl-report.bin"),
-        quote: QuoteParts {
-            message: quote.message.0,
-            signature: quote.signature.0,
-            pcrs: quote.pcrs.into_iter().map(|p| p.0).collect(),
-            pcr_bank: HashAlg::Sha256,
-            pcr_indices: None,
-        },
+        quote: sha256_quote(quote),
         vcek: None,
         cert_chain: Vec::new(),
         ak_certificate: Some(vectors::read("azure/tdx-vm1/ak-cert-nv-padded.bin")),

@@ -103,20 +103,48 @@ struct HexQuote {
     pcrs: Vec<HexBytes>,
 }
 
+/// A quote as hex strings (v1, v2, native) or byte arrays (trustee's az-tdx-vtpm v0).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum AnyQuote {
+    Hex(HexQuote),
+    Bytes(V0Quote),
+}
+
+/// Bytes as text (base64url: v1, v2, native) or as a byte array (v0).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TextOrBytes {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl TextOrBytes {
+    /// The base64url text of the text formats.
+    fn into_text(self, field: &str) -> Result<String, Error> {
+        match self {
+            Self::Text(text) => Ok(text),
+            Self::Bytes(_) => Err(Error::input(format!(
+                "evidence \"{field}\": expected base64url text in this format, found a byte array"
+            ))),
+        }
+    }
+}
+
 /// Every field any supported format has; which combination is present decides the format.
 #[derive(Deserialize)]
 struct AnyEvidence {
     version: Option<u32>,
     quote: Option<V0Quote>,
     report: Option<Vec<u8>>,
-    tpm_quote: Option<HexQuote>,
-    hcl_report: Option<String>,
+    tpm_quote: Option<AnyQuote>,
+    hcl_report: Option<TextOrBytes>,
     vcek: Option<String>,
     cert_chain: Option<Vec<String>>,
     ak_cert: Option<String>,
     ak_cert_chain: Option<Vec<String>>,
     event_log: Option<String>,
-    td_quote: Option<String>,
+    td_quote: Option<TextOrBytes>,
     pcr_bank: Option<HashAlg>,
     pcr_indices: Option<Vec<u8>>,
 }
@@ -163,6 +191,7 @@ impl Evidence {
         let any: AnyEvidence = serde_json::from_slice(bytes)
             .map_err(|e| Error::input(format!("evidence is not valid JSON: {e}")))?;
         match any.version {
+            None if matches!(any.tpm_quote, Some(AnyQuote::Bytes(_))) => Self::from_tdx_v0(any),
             None => Self::from_v0(any),
             Some(1) => Self::from_v1_v2(any, EvidenceVersion::V1),
             Some(2) => Self::from_v1_v2(any, EvidenceVersion::V2),
@@ -223,13 +252,53 @@ impl Evidence {
         })
     }
 
+    /// trustee's az-tdx-vtpm evidence before it had a version: `tpm_quote` with byte arrays,
+    /// `hcl_report` and `td_quote` as byte arrays.
+    fn from_tdx_v0(any: AnyEvidence) -> Result<Self, Error> {
+        let Some(AnyQuote::Bytes(quote)) = any.tpm_quote else {
+            return Err(Error::input(
+                "v0 TDX evidence has no \"tpm_quote\" of byte arrays",
+            ));
+        };
+        let bytes = |field: &str, value: Option<TextOrBytes>| match value {
+            Some(TextOrBytes::Bytes(bytes)) => Ok(bytes),
+            _ => Err(Error::input(format!(
+                "v0 TDX evidence (\"tpm_quote\" of byte arrays): expected \"{field}\" as a byte array"
+            ))),
+        };
+        Ok(Self {
+            version: EvidenceVersion::V0,
+            hcl_report: bytes("hcl_report", any.hcl_report)?,
+            quote: QuoteParts {
+                message: quote.message,
+                signature: quote.signature,
+                pcrs: quote.pcrs,
+                pcr_bank: HashAlg::Sha256,
+                pcr_indices: None,
+            },
+            vcek: None,
+            cert_chain: Vec::new(),
+            ak_certificate: None,
+            ak_cert_chain: Vec::new(),
+            event_log: None,
+            td_quote: Some(bytes("td_quote", any.td_quote)?),
+        })
+    }
+
     fn from_v1_v2(any: AnyEvidence, version: EvidenceVersion) -> Result<Self, Error> {
-        let quote = any
-            .tpm_quote
-            .ok_or_else(|| Error::input("evidence has no \"tpm_quote\""))?;
+        let quote = match any.tpm_quote {
+            Some(AnyQuote::Hex(quote)) => quote,
+            Some(AnyQuote::Bytes(_)) => {
+                return Err(Error::input(
+                    "evidence \"tpm_quote\": expected hex strings in this format, found byte arrays",
+                ));
+            }
+            None => return Err(Error::input("evidence has no \"tpm_quote\"")),
+        };
         let hcl = any
             .hcl_report
-            .ok_or_else(|| Error::input("evidence has no \"hcl_report\""))?;
+            .ok_or_else(|| Error::input("evidence has no \"hcl_report\""))?
+            .into_text("hcl_report")?;
         let chain_len = any.cert_chain.as_ref().map_or(0, Vec::len);
         if chain_len > MAX_CERT_CHAIN {
             // Each candidate may cost an RSA-4096 check: a long list is work, not information.
@@ -271,7 +340,12 @@ impl Evidence {
                 .map(|text| b64("ak_cert_chain", text))
                 .collect::<Result<_, _>>()?,
             event_log: decode_opt("event_log", any.event_log)?,
-            td_quote: decode_opt("td_quote", any.td_quote)?,
+            td_quote: decode_opt(
+                "td_quote",
+                any.td_quote
+                    .map(|value| value.into_text("td_quote"))
+                    .transpose()?,
+            )?,
         })
     }
 

@@ -413,3 +413,55 @@ fn show_decodes_td_quotes_tdreports_and_tdx_evidence() {
     assert_eq!(shown["td_report"]["mr_td"], mrtd.as_str());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// trustee's az-tdx-vtpm evidence, as its attester writes it: v0 (byte arrays) and v1
+/// (`"version": 1`, hex `tpm_quote`, base64url `hcl_report` and `td_quote`).
+#[test]
+fn trustee_az_tdx_vtpm_evidence_is_read_and_verifies() {
+    use base64::Engine as _;
+    let native = evidence();
+    let v0 = serde_json::json!({
+        "tpm_quote": {
+            "signature": native.quote.signature,
+            "message": native.quote.message,
+            "pcrs": native.quote.pcrs,
+        },
+        "hcl_report": native.hcl_report,
+        "td_quote": native.td_quote,
+    });
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let v1 = serde_json::json!({
+        "version": 1,
+        "tpm_quote": {
+            "signature": hex::encode(&native.quote.signature),
+            "message": hex::encode(&native.quote.message),
+            "pcrs": native.quote.pcrs.iter().map(hex::encode).collect::<Vec<_>>(),
+        },
+        "hcl_report": b64(&native.hcl_report),
+        "td_quote": b64(native.td_quote.as_deref().unwrap()),
+    });
+    for (name, json) in [("v0", v0), ("v1", v1)] {
+        let read = Evidence::from_json(json.to_string().as_bytes(), snp_vtpm::DEFAULT_SIZE_LIMIT)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(read.td_quote, native.td_quote, "{name}");
+        assert_eq!(read.hcl_report, native.hcl_report, "{name}");
+        let verified = verify_with(azure_tdx(), &read, &collateral(), VerifyOptions::at(TIME))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(verified.platform(), Platform::Tdx);
+    }
+
+    // Mixed shapes are refused with the field named.
+    let mixed = serde_json::json!({
+        "version": 1,
+        "tpm_quote": { "signature": [1], "message": [2], "pcrs": [[3]] },
+        "hcl_report": "AAAA",
+    });
+    let error = Evidence::from_json(mixed.to_string().as_bytes(), snp_vtpm::DEFAULT_SIZE_LIMIT)
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("expected hex strings in this format"),
+        "{error}"
+    );
+}

@@ -158,10 +158,11 @@ impl<'a> Cert<'a> {
             ));
         }
         let signature = self.cert.signature().as_bytes().unwrap_or_default();
-        verify_der_signature(
+        verify_signature(
             &issuer.key()?,
             self.tbs,
             signature,
+            Encoding::Der,
             &format!("certificate \"{}\"", self.subject),
             &issuer.subject,
         )
@@ -194,27 +195,21 @@ impl<'a> Cert<'a> {
     }
 }
 
-/// Verifies a DER-encoded ECDSA signature over `message` (SHA-256).
-pub(crate) fn verify_der_signature(
-    key: &VerifyingKey,
-    message: &[u8],
-    signature: &[u8],
-    what: &str,
-    signer: &str,
-) -> Result<()> {
-    let bad = || Error::BadSignature {
-        what: what.to_string(),
-        signer: signer.to_string(),
-    };
-    let signature = Signature::from_der(signature).map_err(|_| bad())?;
-    key.verify(message, &signature).map_err(|_| bad())
+/// How an ECDSA signature is encoded: DER (certificates, CRLs) or raw r then s, 32 bytes each
+/// (the quote, the QE report, TCB info and QE identity).
+#[derive(Clone, Copy)]
+pub(crate) enum Encoding {
+    Der,
+    Raw,
 }
 
-/// Verifies a raw ECDSA signature (r then s, 32 bytes each) over `message` (SHA-256).
-pub(crate) fn verify_raw_signature(
+/// Verifies an ECDSA P-256 signature over `message` (SHA-256); `what` and `signer` name them
+/// in the error.
+pub(crate) fn verify_signature(
     key: &VerifyingKey,
     message: &[u8],
     signature: &[u8],
+    encoding: Encoding,
     what: &str,
     signer: &str,
 ) -> Result<()> {
@@ -222,7 +217,11 @@ pub(crate) fn verify_raw_signature(
         what: what.to_string(),
         signer: signer.to_string(),
     };
-    let signature = Signature::from_slice(signature).map_err(|_| bad())?;
+    let signature = match encoding {
+        Encoding::Der => Signature::from_der(signature),
+        Encoding::Raw => Signature::from_slice(signature),
+    }
+    .map_err(|_| bad())?;
     key.verify(message, &signature).map_err(|_| bad())
 }
 
@@ -345,10 +344,11 @@ impl<'a> Crl<'a> {
                 ),
             ));
         }
-        verify_der_signature(
+        verify_signature(
             &issuer.key()?,
             self.tbs,
             self.list.signature.as_bytes().unwrap_or_default(),
+            Encoding::Der,
             self.name,
             &issuer.subject,
         )?;

@@ -21,7 +21,7 @@ use crate::body::TdReportBody;
 use crate::collateral::Collateral;
 use crate::error::{Error, Result};
 use crate::pki::{
-    Cert, Crl, IntelRoots, pem_chain, raw_key, sha256, verify_chain, verify_raw_signature,
+    Cert, Crl, Encoding, IntelRoots, pem_chain, raw_key, sha256, verify_chain, verify_signature,
 };
 use crate::quote::TdQuote;
 use crate::sgx_ext::SgxExtensions;
@@ -157,10 +157,11 @@ pub fn verify_td_quote(
     pck_crl.check_not_revoked(pck)?;
 
     // The QE report, signed by the PCK, commits to the attestation key.
-    verify_raw_signature(
+    verify_signature(
         &pck.key()?,
         quote.qe_report_bytes,
         quote.qe_report_signature,
+        Encoding::Raw,
         "QE report",
         &pck.subject,
     )?;
@@ -180,10 +181,11 @@ pub fn verify_td_quote(
 
     // The quote itself, signed by the attestation key.
     let attestation_key = raw_key(quote.attestation_key, "TD quote attestation key")?;
-    verify_raw_signature(
+    verify_signature(
         &attestation_key,
         quote.signed,
         quote.signature,
+        Encoding::Raw,
         "TD quote (header and body)",
         "the attestation key",
     )?;
@@ -251,5 +253,12 @@ fn signed_document(
         chain: "TCB signing chain",
         reason: "no certificate".into(),
     })?;
-    verify_raw_signature(&signer.key()?, document, signature, what, &signer.subject)
+    verify_signature(
+        &signer.key()?,
+        document,
+        signature,
+        Encoding::Raw,
+        what,
+        &signer.subject,
+    )
 }
