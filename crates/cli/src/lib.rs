@@ -83,14 +83,16 @@ pub use claims::{AkCertificateClaims, EventLogClaims, FirmwareClaims, VmConfigur
 pub use error::{Check, Error, ErrorKind, Missing, PolicyViolation, Staleness};
 pub use evidence::{DEFAULT_SIZE_LIMIT, Evidence, EvidenceVersion, MAX_CERT_CHAIN, QuoteParts};
 pub use policy::{
-    AkCertificateRule, DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, DEFAULT_TDX_PRESET,
-    EventLogPolicy, EvidencePolicy, PRESETS, PcrPolicy, Platform, VmConfigurationPolicy,
+    AkCertificateRule, DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, DEFAULT_TD_QUOTE_PRESET,
+    DEFAULT_TDX_PRESET, EventLogPolicy, EvidencePolicy, PRESETS, PcrPolicy, Platform,
+    VmConfigurationPolicy,
 };
 pub use stages::HardwareReport;
 pub use tdx::{AZURE_PARAVISOR_MRTD_2026_02, DEFAULT_TCB_STATUSES, TdxClaims, TdxPolicy};
 pub use verdict::{CheckRecord, Outcome, VerifiedEvidence};
 pub use verifier::{
-    Certificates, Verifier, VerifyOptions, check_report_data, check_report_data_length,
+    Certificates, Verifier, VerifyOptions, check_report_data, check_report_data_bytes,
+    check_report_data_length,
 };
 pub use vtpm_quote::{ExpectedNonce, MAX_NONCE_LEN};
 pub use {attest_prims, hcl_parse, snp_verify, tcg_eventlog, tdx_verify, vtpm_akcert, vtpm_quote};

@@ -15,8 +15,14 @@ use crate::error::{Error, PolicyViolation};
 use crate::tdx::TdxPolicy;
 
 /// Names of the presets: snp-verify's, `azure-cvm-strict` (`azure-cvm` with the AK
-/// certificate required) and `azure-tdx` (Azure's TDX CVMs).
-pub const PRESETS: [&str; 4] = ["snp-default", "azure-cvm", "azure-cvm-strict", "azure-tdx"];
+/// certificate required), `azure-tdx` (Azure's TDX CVMs) and `tdx-default` (raw TD quotes).
+pub const PRESETS: [&str; 5] = [
+    "snp-default",
+    "azure-cvm",
+    "azure-cvm-strict",
+    "azure-tdx",
+    "tdx-default",
+];
 /// The preset for vTPM evidence from an SNP CVM.
 pub const DEFAULT_EVIDENCE_PRESET: &str = "azure-cvm";
 /// The preset for vTPM evidence from a TDX CVM.
@@ -62,6 +68,8 @@ impl std::fmt::Display for Platform {
 }
 /// The preset for raw SNP reports.
 pub const DEFAULT_REPORT_PRESET: &str = "snp-default";
+/// The preset for raw TD quotes.
+pub const DEFAULT_TD_QUOTE_PRESET: &str = "tdx-default";
 
 /// Required PCRs and expected values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +183,13 @@ impl EvidencePolicy {
             return Self::preset("azure-cvm").map(|azure| Self {
                 ak_certificate: AkCertificateRule::Required,
                 ..azure
+            });
+        }
+        if name == "tdx-default" {
+            // Raw TD quotes: Intel's TCB statuses and the TD's attributes, no MRTD list.
+            return Some(Self {
+                platform: Platform::Tdx,
+                ..Self::default()
             });
         }
         if name == "azure-tdx" {

@@ -188,6 +188,38 @@ pub(crate) fn appraise(
     })
 }
 
+/// A raw TD quote's policy (no HCL report, no paravisor): the MRTD must be listed when the
+/// policy lists any, then the TDX policy.
+pub(crate) fn appraise_raw(
+    verified: VerifiedTdQuote,
+    policy: &TdxPolicy,
+) -> Result<TdxClaims, Error> {
+    let body = verified.body();
+    let mrtd_allowed = policy.allowed_mrtds.contains(&body.mr_td);
+    if !policy.allowed_mrtds.is_empty() && !mrtd_allowed {
+        return Err(PolicyViolation::TdxValue {
+            field: "MRTD",
+            expected: format!(
+                "one of [{}]",
+                policy
+                    .allowed_mrtds
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            found: body.mr_td.to_string(),
+        }
+        .into());
+    }
+    check_policy(&verified, policy)?;
+    Ok(TdxClaims {
+        quote: verified,
+        mrtd_allowed,
+        unknown_firmware_allowed: false,
+    })
+}
+
 fn check_policy(verified: &VerifiedTdQuote, policy: &TdxPolicy) -> Result<(), Error> {
     let body = verified.body();
     let tcb = verified.tcb();

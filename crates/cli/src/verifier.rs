@@ -350,6 +350,26 @@ impl Verifier {
         self.appraise_report(&report, certificates, options, || Ok(()))
     }
 
+    /// Verifies a raw TD quote (a TD outside Azure's paravisor, or Intel's samples): the quote
+    /// with [`Certificates::tdx_collateral`] under the pinned Intel root, then the policy's TDX
+    /// section (a TDX policy: `tdx-default` or `azure-tdx`).
+    pub fn verify_raw_td_quote(
+        &self,
+        quote: &[u8],
+        certificates: &Certificates,
+        options: &VerifyOptions,
+    ) -> Result<crate::tdx::TdxClaims, Error> {
+        self.check_platform(Platform::Tdx)?;
+        let collateral = certificates
+            .tdx_collateral
+            .as_ref()
+            .ok_or(Error::Missing(Missing::TdxCollateral))?;
+        let verified =
+            tdx_verify::verify_td_quote(quote, collateral, &self.intel_roots, options.time)
+                .map_err(Error::Tdx)?;
+        tdx::appraise_raw(verified, &self.policy.tdx)
+    }
+
     /// Verifies an HCL report on its own (a vTPM's NV contents, no quote): its hardware report
     /// as [`Verifier::verify_raw_report`] does, and the runtime claims bound to it. This shows
     /// the report and claims are genuine; it says nothing of a quote or of freshness.
@@ -539,8 +559,12 @@ pub fn check_report_data_length(expected: &[u8]) -> Result<(), Error> {
 /// only says that some guest with this configuration made it, at some time: whoever obtains
 /// one can replay it.
 pub fn check_report_data(report: &VerifiedReport, expected: &[u8]) -> Result<(), Error> {
+    check_report_data_bytes(report.report_data(), expected)
+}
+
+/// [`check_report_data`] on the 64 bytes of any report (a TD quote's REPORTDATA).
+pub fn check_report_data_bytes(found: &[u8; 64], expected: &[u8]) -> Result<(), Error> {
     check_report_data_length(expected)?;
-    let found = report.report_data();
     let (head, tail) = found.split_at(expected.len());
     if head != expected || tail.iter().any(|&b| b != 0) {
         return Err(Error::ReportData {

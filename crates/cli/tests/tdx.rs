@@ -46,6 +46,23 @@ fn verify_with(
     )
 }
 
+/// The verdict follows docs/verdict.schema.json.
+fn assert_follows_schema(verdict: &serde_json::Value) {
+    let schema_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/verdict.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(verdict)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the verdict does not follow the schema: {errors:?}"
+    );
+}
+
 fn azure_tdx() -> EvidencePolicy {
     EvidencePolicy::preset("azure-tdx").unwrap()
 }
@@ -344,19 +361,7 @@ fn the_binary_picks_azure_tdx_and_prints_the_td_quote() {
     let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(verdict["verified"], true, "{verdict}");
     assert_eq!(verdict["verdict"]["platform"], "tdx");
-    let schema_path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/verdict.schema.json");
-    let schema: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(schema_path).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&verdict)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "the TDX verdict does not follow the schema: {errors:?}"
-    );
+    assert_follows_schema(&verdict);
 
     // An SNP preset on TDX evidence is a usage error (exit 1).
     let out = run(&["--preset", "azure-cvm"]);
@@ -464,4 +469,98 @@ fn trustee_az_tdx_vtpm_evidence_is_read_and_verifies() {
             .contains("expected hex strings in this format"),
         "{error}"
     );
+}
+
+/// `verify-report` with a raw TD quote (no HCL report): Intel's v4 sample under `tdx-default`,
+/// its REPORTDATA checked, and the v5 sample below every TCB level refused by the policy
+/// unless a policy accepts that status.
+#[test]
+fn verify_report_verifies_raw_td_quotes_with_collateral() {
+    let dir = std::env::temp_dir().join(format!("snp-vtpm-tdx-raw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |quote: &str, collateral: &str, at: &str, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_snp-vtpm"))
+            .arg("verify-report")
+            .arg("--report")
+            .arg(vectors::dir().join(quote))
+            .arg("--collateral")
+            .arg(vectors::dir().join(collateral))
+            .args(["--at", at, "--json"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let verdict = |out: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let v4 = (
+        "intel/dcap-qvl/tdx_quote",
+        "intel/dcap-qvl/tdx_quote_collateral.json",
+    );
+    let out = run(v4.0, v4.1, "2025-07-01T00:00:00Z", &[]);
+    let json = verdict(&out);
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    assert_eq!(json["verdict"]["tcb"]["status"], "UpToDate");
+    assert_follows_schema(&json);
+    let report_data = json["verdict"]["body"]["report_data"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Its REPORTDATA, and another.
+    let out = run(
+        v4.0,
+        v4.1,
+        "2025-07-01T00:00:00Z",
+        &["--report-data-hex", &report_data],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", verdict(&out));
+    let out = run(
+        v4.0,
+        v4.1,
+        "2025-07-01T00:00:00Z",
+        &["--report-data-hex", "00ff"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", verdict(&out));
+
+    // Without collateral: unavailable (exit 4).
+    let out = Command::new(env!("CARGO_BIN_EXE_snp-vtpm"))
+        .arg("verify-report")
+        .arg("--report")
+        .arg(vectors::dir().join(v4.0))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", verdict(&out));
+
+    // The v5 sample: below every TCB level, refused (exit 3) naming the status; a policy that
+    // accepts NoMatchingLevel verifies it.
+    let v5 = (
+        "intel/dcap-qvl/tdx_quote_outdated",
+        "intel/dcap-qvl/tdx_quote_outdated_collateral.json",
+    );
+    let out = run(v5.0, v5.1, "2026-02-18T12:00:00Z", &[]);
+    let json = verdict(&out);
+    assert_eq!(out.status.code(), Some(3), "{json}");
+    assert!(
+        json["error"]
+            .as_str()
+            .unwrap()
+            .contains("found NoMatchingLevel"),
+        "{json}"
+    );
+    let policy = dir.join("accept-unrated.toml");
+    std::fs::write(
+        &policy,
+        "extends = \"tdx-default\"\n[tdx]\nallowed_tcb_statuses = [\"NoMatchingLevel\"]\n",
+    )
+    .unwrap();
+    let out = run(
+        v5.0,
+        v5.1,
+        "2026-02-18T12:00:00Z",
+        &["--policy", policy.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", verdict(&out));
+    let _ = std::fs::remove_dir_all(&dir);
 }

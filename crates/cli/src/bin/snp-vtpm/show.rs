@@ -124,8 +124,7 @@ fn describe(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error> {
     if bytes.starts_with(&[0xFF, 0x54, 0x43, 0x47]) {
         return describe_attest(bytes).map(Description::new);
     }
-    // A TD quote: version 4 or 5, ECDSA P-256, TEE type TDX.
-    if matches!(bytes.get(..8), Some([4 | 5, 0, 2, 0, 0x81, 0, 0, 0])) {
+    if is_td_quote(bytes) {
         return td_quote_json(bytes).map(Description::new);
     }
     if looks_like_crypto_agile_log(bytes) {
@@ -357,6 +356,11 @@ pub(crate) fn describe_hcl(bytes: &[u8]) -> Result<Description, Error> {
         );
     }
     Ok(Description::new(json))
+}
+
+/// Whether `bytes` start like a TD quote: version 4 or 5, ECDSA P-256, TEE type TDX.
+pub(crate) fn is_td_quote(bytes: &[u8]) -> bool {
+    matches!(bytes.get(..8), Some([4 | 5, 0, 2, 0, 0x81, 0, 0, 0]))
 }
 
 /// A TD quote, decoded: header, TD report body, QE report and the PCK chain's subjects.

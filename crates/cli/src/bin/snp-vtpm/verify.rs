@@ -8,12 +8,12 @@ use snp_vtpm::snp_verify::{TrustAnchors, UnixTime};
 use snp_vtpm::tdx_verify::Collateral;
 use snp_vtpm::vtpm_quote::{HashAlg, QuoteFile};
 use snp_vtpm::{
-    Certificates, DEFAULT_REPORT_PRESET, Error, Evidence, EvidenceVersion, ExpectedNonce, Missing,
-    Platform, QuoteParts, VerifiedEvidence, Verifier, VerifyOptions, fetch,
+    Certificates, DEFAULT_REPORT_PRESET, DEFAULT_TD_QUOTE_PRESET, Error, Evidence, EvidenceVersion,
+    ExpectedNonce, Missing, Platform, QuoteParts, VerifiedEvidence, Verifier, VerifyOptions, fetch,
 };
 
 use crate::args::{FetchArgs, PolicyArgs};
-use crate::{Outcome, inputs, output};
+use crate::{Outcome, inputs, output, show};
 
 /// Verify evidence from an Azure SEV-SNP CVM against AMD's pinned roots and a policy
 #[derive(Debug, Args)]
@@ -90,7 +90,7 @@ pub(crate) struct VerifyArgs {
     pub fetch: FetchArgs,
 }
 
-/// Verify a raw SNP report (hosts with /dev/sev-guest)
+/// Verify a raw SNP report (hosts with /dev/sev-guest) or a raw TD quote (with --collateral)
 #[derive(Debug, Args)]
 #[command(after_help = "Example:
   snp-vtpm verify-report --report report.bin --vcek vcek.der --chain cert_chain.pem --offline")]
@@ -118,6 +118,9 @@ pub(crate) struct VerifyReportArgs {
     /// Verify as of this time (RFC 3339, UTC)
     #[arg(long, value_name = "RFC3339")]
     pub at: Option<String>,
+    /// TDX collateral (JSON) when REPORT is a raw TD quote
+    #[arg(long, value_name = "FILE")]
+    pub collateral: Option<PathBuf>,
     /// The report data the guest bound into the report (hex): all 64 bytes, or a prefix that
     /// the rest of report_data must follow with zero bytes. Without it, VERIFIED does not say
     /// the report is fresh or whose it is
@@ -466,21 +469,58 @@ fn human_verdict(verified: &VerifiedEvidence) -> String {
     text
 }
 
-/// Runs `verify-report`.
+/// Runs `verify-report`: a raw SNP report, or a raw TD quote.
 pub(crate) fn verify_report(args: VerifyReportArgs) -> Outcome {
+    match inputs::read(&args.report) {
+        Ok(bytes) if show::is_td_quote(&bytes) => verify_td_quote(&args, &bytes),
+        _ => verify_snp_report(args),
+    }
+}
+
+/// `verify-report` of a raw TD quote: the quote with `--collateral`, the TDX policy, and
+/// `--report-data-hex` against its REPORTDATA.
+fn verify_td_quote(args: &VerifyReportArgs, quote: &[u8]) -> Outcome {
+    let result = (|| {
+        let expected_data = report_data_arg(args.report_data_hex.as_deref())?;
+        let mut certificates = Certificates::default();
+        if let Some(path) = &args.collateral {
+            certificates.tdx_collateral =
+                Some(Collateral::from_json(&inputs::read(path)?).map_err(Error::Tdx)?);
+        }
+        let policy = args.policy.load(DEFAULT_TD_QUOTE_PRESET)?;
+        let options = VerifyOptions::at(time(args.at.as_deref())?);
+        let verified = Verifier::new(policy).verify_raw_td_quote(quote, &certificates, &options)?;
+        if let Some(expected) = &expected_data {
+            snp_vtpm::check_report_data_bytes(&verified.quote.body().report_data.0, expected)?;
+        }
+        Ok(verified)
+    })();
+    let data_checked = args.report_data_hex.is_some();
+    output::report_result(result, args.json, |verified| {
+        let scope = if data_checked {
+            "VERIFIED: Intel signatures, PCK chain, collateral, TCB status and policy; REPORTDATA equals --report-data-hex\n"
+        } else {
+            "VERIFIED: Intel signatures, PCK chain, collateral, TCB status and policy only. REPORTDATA was NOT checked, so this does not show the quote is fresh or bound to anything (pass --report-data-hex)\n"
+        };
+        format!("{scope}{}", output::describe_td_quote(&verified.quote))
+    })
+}
+
+/// `--report-data-hex`, checked before anything is read or verified.
+fn report_data_arg(text: Option<&str>) -> Result<Option<Vec<u8>>, Error> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let expected =
+        hex::decode(text.trim()).map_err(|e| Error::input(format!("--report-data-hex: {e}")))?;
+    snp_vtpm::check_report_data_length(&expected)?;
+    Ok(Some(expected))
+}
+
+fn verify_snp_report(args: VerifyReportArgs) -> Outcome {
     let result = (|| {
         // Arguments first: nothing is read, fetched or verified with an unusable one.
-        let expected_data = args
-            .report_data_hex
-            .as_deref()
-            .map(|text| {
-                hex::decode(text.trim())
-                    .map_err(|e| Error::input(format!("--report-data-hex: {e}")))
-            })
-            .transpose()?;
-        if let Some(expected) = &expected_data {
-            snp_vtpm::check_report_data_length(expected)?;
-        }
+        let expected_data = report_data_arg(args.report_data_hex.as_deref())?;
         let report = inputs::raw_report(inputs::read(&args.report)?)?;
         let mut certificates =
             load_certificates(args.vcek.as_ref(), &args.chain, args.crl.as_ref())?;
