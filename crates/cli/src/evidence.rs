@@ -255,6 +255,23 @@ impl Evidence {
     /// trustee's az-tdx-vtpm evidence before it had a version: `tpm_quote` with byte arrays,
     /// `hcl_report` and `td_quote` as byte arrays.
     fn from_tdx_v0(any: AnyEvidence) -> Result<Self, Error> {
+        // Fields of other formats would otherwise be dropped unseen: refuse the mixture.
+        let other_formats = [
+            ("vcek", any.vcek.is_some()),
+            ("cert_chain", any.cert_chain.is_some()),
+            ("ak_cert", any.ak_cert.is_some()),
+            ("ak_cert_chain", any.ak_cert_chain.is_some()),
+            ("event_log", any.event_log.is_some()),
+            ("pcr_bank", any.pcr_bank.is_some()),
+            ("pcr_indices", any.pcr_indices.is_some()),
+            ("quote", any.quote.is_some()),
+            ("report", any.report.is_some()),
+        ];
+        if let Some((field, _)) = other_formats.iter().find(|(_, present)| *present) {
+            return Err(Error::input(format!(
+                "v0 TDX evidence (\"tpm_quote\" of byte arrays) carries \"{field}\", a field of another format"
+            )));
+        }
         let Some(AnyQuote::Bytes(quote)) = any.tpm_quote else {
             return Err(Error::input(
                 "v0 TDX evidence has no \"tpm_quote\" of byte arrays",

@@ -88,7 +88,10 @@ pub use policy::{
     VmConfigurationPolicy,
 };
 pub use stages::HardwareReport;
-pub use tdx::{AZURE_PARAVISOR_MRTD_2026_02, DEFAULT_TCB_STATUSES, TdxClaims, TdxPolicy};
+pub use tdx::{
+    AZURE_PARAVISOR_MRTD_2026_02, DEFAULT_TCB_STATUSES, TD_ATTRIBUTE_MIGRATABLE, TdxClaims,
+    TdxPolicy,
+};
 pub use verdict::{CheckRecord, Outcome, VerifiedEvidence};
 pub use verifier::{
     Certificates, Verifier, VerifyOptions, check_report_data, check_report_data_bytes,

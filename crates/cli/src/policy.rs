@@ -242,9 +242,25 @@ impl EvidencePolicy {
                 ))
             })?
         };
+        let sections = (fields.contains_key("report"), fields.contains_key("tdx"));
         let mut merged = serde_json::to_value(base).map_err(|e| Error::input(e.to_string()))?;
         merge(&mut merged, serde_json::Value::Object(fields));
-        serde_json::from_value(merged).map_err(|e| Error::input(format!("policy: {e}")))
+        let policy: Self =
+            serde_json::from_value(merged).map_err(|e| Error::input(format!("policy: {e}")))?;
+        // A section for the other platform would be ignored: say so instead.
+        let ignored = match (policy.platform, sections) {
+            (Platform::Snp, (_, true)) => Some(("[tdx]", "extends = \"azure-tdx\"")),
+            (Platform::Tdx, (true, _)) => Some(("[report]", "extends = \"azure-cvm\"")),
+            _ => None,
+        };
+        if let Some((section, fix)) = ignored {
+            return Err(Error::input(format!(
+                "the policy has a {section} section, but it is for {} (platform = \"{}\", from preset \"{preset}\" unless set): that section would be ignored; for the other platform write {fix}",
+                policy.platform,
+                policy.platform.to_string().to_lowercase()
+            )));
+        }
+        Ok(policy)
     }
 }
 

@@ -32,6 +32,13 @@ pub struct TdxPolicy {
     pub allowed_mrtds: Vec<Hex<48>>,
     /// Accept a TD with the debug attribute.
     pub allow_debug: bool,
+    /// TDATTRIBUTES under this mask (bytes as in the report, little-endian) must equal
+    /// [`TdxPolicy::td_attributes`].
+    pub td_attributes_mask: Hex<8>,
+    /// The value TDATTRIBUTES must have under the mask.
+    pub td_attributes: Hex<8>,
+    /// MRSERVICETD values accepted (TD 1.5 quotes; empty: any).
+    pub allowed_mr_service_tds: Vec<Hex<48>>,
     /// MRCONFIGID, MROWNER and MROWNERCONFIG must be zero (Azure sets none of them: the
     /// counterpart of SNP's zero host_data).
     pub require_zero_owner_fields: bool,
@@ -43,6 +50,10 @@ pub struct TdxPolicy {
     pub allowed_mr_seams: Vec<Hex<48>>,
 }
 
+/// TDATTRIBUTES bit 29, MIGRATABLE (as report bytes, little-endian): the counterpart of SNP's
+/// migration agent, which azure-cvm forbids.
+pub const TD_ATTRIBUTE_MIGRATABLE: Hex<8> = Hex([0, 0, 0, 0x20, 0, 0, 0, 0]);
+
 /// The TCB statuses accepted when a policy lists none.
 pub const DEFAULT_TCB_STATUSES: [TcbStatus; 2] =
     [TcbStatus::UpToDate, TcbStatus::SWHardeningNeeded];
@@ -53,6 +64,9 @@ impl Default for TdxPolicy {
             allowed_tcb_statuses: Vec::new(),
             allowed_mrtds: Vec::new(),
             allow_debug: false,
+            td_attributes_mask: Hex([0; 8]),
+            td_attributes: Hex([0; 8]),
+            allowed_mr_service_tds: Vec::new(),
             require_zero_owner_fields: true,
             expected_rtmrs: BTreeMap::new(),
             allowed_xfams: Vec::new(),
@@ -71,10 +85,12 @@ impl TdxPolicy {
         }
     }
 
-    /// Azure's TDX CVMs: the known paravisor MRTDs, the defaults otherwise.
+    /// Azure's TDX CVMs: the known paravisor MRTDs, not migratable, the defaults otherwise.
     pub fn azure() -> Self {
         Self {
             allowed_mrtds: vec![AZURE_PARAVISOR_MRTD_2026_02],
+            td_attributes_mask: TD_ATTRIBUTE_MIGRATABLE,
+            td_attributes: Hex([0; 8]),
             ..Self::default()
         }
     }
@@ -234,6 +250,28 @@ fn check_policy(verified: &VerifiedTdQuote, policy: &TdxPolicy) -> Result<(), Er
     }
     if body.debug() && !policy.allow_debug {
         return Err(PolicyViolation::TdxDebug.into());
+    }
+    let mut masked = [0u8; 8];
+    for ((out, value), mask) in masked
+        .iter_mut()
+        .zip(&body.td_attributes.0)
+        .zip(&policy.td_attributes_mask.0)
+    {
+        *out = value & mask;
+    }
+    if masked != policy.td_attributes.0 {
+        return Err(PolicyViolation::TdxValue {
+            field: "TDATTRIBUTES",
+            expected: format!(
+                "{} under the mask {}",
+                policy.td_attributes, policy.td_attributes_mask
+            ),
+            found: body.td_attributes.to_string(),
+        }
+        .into());
+    }
+    if let Some(service_td) = &body.mr_service_td {
+        allowed("MRSERVICETD", &policy.allowed_mr_service_tds, service_td)?;
     }
     if policy.require_zero_owner_fields {
         for (field, value) in [

@@ -564,3 +564,122 @@ fn verify_report_verifies_raw_td_quotes_with_collateral() {
     assert_eq!(out.status.code(), Some(0), "{}", verdict(&out));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A policy file is for the platform it names (or its preset's): a file written for SNP is
+/// refused on TDX evidence, never silently applied without its [report] section, and a [tdx]
+/// section in an SNP policy is refused rather than ignored.
+#[test]
+fn a_policy_file_keeps_its_platform_whatever_the_evidence() {
+    let dir = std::env::temp_dir().join(format!("snp-vtpm-tdx-policy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let evidence_path = dir.join("evidence.json");
+    std::fs::write(&evidence_path, evidence().to_json()).unwrap();
+    let snp_policy = dir.join("snp.toml");
+    std::fs::write(
+        &snp_policy,
+        format!(
+            "[report]\nallowed_measurements = [\"{}\"]\n",
+            "ab".repeat(48)
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_snp-vtpm"))
+        .arg("verify")
+        .arg(&evidence_path)
+        .args([
+            "--nonce-hex",
+            &"00".repeat(32),
+            "--at",
+            "2026-02-18T14:04:40Z",
+        ])
+        .arg("--collateral")
+        .arg(vectors::dir().join("azure/tdx-vm1/intel-collateral.json"))
+        .arg("--policy")
+        .arg(&snp_policy)
+        .args(["--offline", "--no-cache"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the policy is for SNP"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let error = EvidencePolicy::from_document(
+        serde_json::json!({ "tdx": { "allowed_tcb_statuses": ["OutOfDate"] } }),
+        "azure-cvm",
+    )
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Input);
+    assert!(
+        error
+            .to_string()
+            .contains("has a [tdx] section, but it is for SNP"),
+        "{error}"
+    );
+    let error = EvidencePolicy::from_document(
+        serde_json::json!({ "report": { "allow_smt": false } }),
+        "azure-tdx",
+    )
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("has a [report] section, but it is for TDX"),
+        "{error}"
+    );
+}
+
+/// TDATTRIBUTES beyond the debug bit: azure-tdx refuses MIGRATABLE, and a policy can pin any
+/// bit (the sample has SEPT_VE_DISABLE, bit 28, set).
+#[test]
+fn td_attributes_are_policy_under_a_mask() {
+    let azure = EvidencePolicy::preset("azure-tdx").unwrap();
+    assert_eq!(
+        azure.tdx.td_attributes_mask,
+        snp_vtpm::TD_ATTRIBUTE_MIGRATABLE
+    );
+    let no_sept_ve_disable = strict(serde_json::json!({
+        "tdx": { "td_attributes_mask": "0000001000000000", "td_attributes": "0000000000000000" }
+    }));
+    let error = verify_with(
+        no_sept_ve_disable,
+        &evidence(),
+        &collateral(),
+        VerifyOptions::at(TIME),
+    )
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Policy, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("TDX TDATTRIBUTES: expected 0000000000000000 under the mask 0000001000000000, found 0000001000000000"),
+        "{error}"
+    );
+}
+
+/// trustee v0 TDX evidence with a field of another format is refused, not silently dropped.
+#[test]
+fn v0_tdx_evidence_with_foreign_fields_is_refused() {
+    let native = evidence();
+    let mixed = serde_json::json!({
+        "tpm_quote": {
+            "signature": native.quote.signature,
+            "message": native.quote.message,
+            "pcrs": native.quote.pcrs,
+        },
+        "hcl_report": native.hcl_report,
+        "td_quote": native.td_quote,
+        "ak_cert": "AAAA",
+    });
+    let error = Evidence::from_json(mixed.to_string().as_bytes(), snp_vtpm::DEFAULT_SIZE_LIMIT)
+        .unwrap_err();
+    assert!(error.to_string().contains("carries \"ak_cert\""), "{error}");
+}

@@ -148,6 +148,18 @@ impl Error {
         }
     }
 
+    /// A structural field with a value this verifier cannot read (malformed input, exit 1).
+    pub(crate) fn malformed_field(
+        what: impl Into<String>,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) -> Self {
+        Self::Malformed {
+            what: what.into(),
+            reason: alloc::format!("expected {}, found {}", expected.into(), found.into()),
+        }
+    }
+
     pub(crate) fn unexpected(
         what: impl Into<String>,
         expected: impl Into<String>,

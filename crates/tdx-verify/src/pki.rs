@@ -187,7 +187,7 @@ impl<'a> Cert<'a> {
     }
 
     /// basicConstraints cA TRUE.
-    fn is_ca(&self) -> bool {
+    pub(crate) fn is_ca(&self) -> bool {
         matches!(
             self.cert.tbs_certificate().get_extension::<BasicConstraints>(),
             Ok(Some((_, constraints))) if constraints.ca

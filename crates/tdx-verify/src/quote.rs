@@ -68,7 +68,7 @@ impl<'a> TdQuote<'a> {
         let mut r = Reader::new(bytes);
         let version = r.u16("header.version")?;
         if version != 4 && version != 5 {
-            return Err(Error::unexpected(
+            return Err(Error::malformed_field(
                 "TD quote header.version",
                 "4 or 5",
                 version.to_string(),
@@ -76,7 +76,7 @@ impl<'a> TdQuote<'a> {
         }
         let key_type = r.u16("header.attestation_key_type")?;
         if key_type != ECDSA_P256 {
-            return Err(Error::unexpected(
+            return Err(Error::malformed_field(
                 "TD quote header.attestation_key_type",
                 "2 (ECDSA P-256)",
                 key_type.to_string(),
@@ -84,7 +84,7 @@ impl<'a> TdQuote<'a> {
         }
         let tee_type = r.u32("header.tee_type")?;
         if tee_type != TEE_TYPE_TDX {
-            return Err(Error::unexpected(
+            return Err(Error::malformed_field(
                 "TD quote header.tee_type",
                 "0x81 (TDX)",
                 format!("{tee_type:#x}"),
@@ -93,7 +93,7 @@ impl<'a> TdQuote<'a> {
         r.take(4, "header.reserved")?;
         let vendor = r.take(16, "header.qe_vendor_id")?;
         if vendor != INTEL_QE_VENDOR_ID {
-            return Err(Error::unexpected(
+            return Err(Error::malformed_field(
                 "TD quote header.qe_vendor_id",
                 "939a7233f79c4ca9940a0db3957f0607 (Intel)",
                 hex::encode(vendor),
@@ -107,7 +107,7 @@ impl<'a> TdQuote<'a> {
                 2 => TD10_BODY_LEN,
                 3 => TD15_BODY_LEN,
                 other => {
-                    return Err(Error::unexpected(
+                    return Err(Error::malformed_field(
                         "TD quote body descriptor.type",
                         "2 (TD 1.0) or 3 (TD 1.5)",
                         other.to_string(),
@@ -115,7 +115,7 @@ impl<'a> TdQuote<'a> {
                 }
             };
             if usize::try_from(size).ok() != Some(expected) {
-                return Err(Error::unexpected(
+                return Err(Error::malformed_field(
                     "TD quote body descriptor.size",
                     format!("{expected} for body type {body_type}"),
                     size.to_string(),
@@ -148,7 +148,7 @@ impl<'a> TdQuote<'a> {
         let attestation_key = s.take(64, "attestation key")?;
         let cert_type = s.u16("certification data type")?;
         if cert_type != CERT_DATA_QE_REPORT {
-            return Err(Error::unexpected(
+            return Err(Error::malformed_field(
                 "TD quote certification data type",
                 "6 (QE report certification data)",
                 cert_type.to_string(),
@@ -167,7 +167,7 @@ impl<'a> TdQuote<'a> {
         let qe_auth_data = c.take(usize::from(auth_len), "QE auth data")?;
         let inner_type = c.u16("PCK certification data type")?;
         if inner_type != CERT_DATA_PCK_CHAIN {
-            return Err(Error::unexpected(
+            return Err(Error::malformed_field(
                 "TD quote PCK certification data type",
                 "5 (PCK certificate chain)",
                 inner_type.to_string(),

@@ -382,8 +382,9 @@ impl TcbInfo {
                 body.mr_signer_seam.to_string(),
             ));
         }
+        // Intel's verifier also requires SEAMATTRIBUTES to be zero, whatever the mask says.
         let masked = masked(&body.seam_attributes.0, &identity.attributes_mask.0);
-        if masked != identity.attributes.0 {
+        if masked != identity.attributes.0 || body.seam_attributes.0 != [0; 8] {
             return Err(Error::unexpected(
                 format!("TD quote SEAMATTRIBUTES under the mask (TCB info {which})"),
                 identity.attributes.to_string(),
@@ -444,13 +445,14 @@ impl QeIdentity {
                 qe.isv_prod_id.to_string(),
             ));
         }
-        // MISCSELECT is a number; the document writes it as big-endian hex.
-        let misc = qe.misc_select & u32::from_be_bytes(self.miscselect_mask.0);
-        if misc != u32::from_be_bytes(self.miscselect.0) {
+        // MISCSELECT: the document's hex is the report's bytes in order (little-endian), as
+        // Intel's verifier reads it.
+        let misc = qe.misc_select & u32::from_le_bytes(self.miscselect_mask.0);
+        if misc != u32::from_le_bytes(self.miscselect.0) {
             return Err(Error::unexpected(
                 "QE report MISCSELECT under the mask",
                 self.miscselect.to_string(),
-                format!("{misc:08x}"),
+                hex::encode(misc.to_le_bytes()),
             ));
         }
         let attributes = masked(&qe.attributes, &self.attributes_mask.0);
@@ -487,5 +489,64 @@ fn earlier(a: &str, b: &str) -> bool {
     match (UnixTime::parse_rfc3339(a), UnixTime::parse_rfc3339(b)) {
         (Ok(a), Ok(b)) => a < b,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn qe_report(misc_select: u32) -> QeReport {
+        QeReport {
+            cpu_svn: [0; 16],
+            misc_select,
+            attributes: [0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            mr_enclave: [0; 32],
+            mr_signer: [0xAB; 32],
+            isv_prod_id: 2,
+            isv_svn: 5,
+            report_data: [0; 64],
+        }
+    }
+
+    fn identity(miscselect: &str, mask: &str) -> QeIdentity {
+        let text = format!(
+            r#"{{"id":"TD_QE","version":2,"issueDate":"2026-01-01T00:00:00Z","nextUpdate":"2026-02-01T00:00:00Z","tcbEvaluationDataNumber":18,"miscselect":"{miscselect}","miscselectMask":"{mask}","attributes":"11000000000000000000000000000000","attributesMask":"FBFFFFFFFFFFFFFF0000000000000000","mrsigner":"{}","isvprodid":2,"tcbLevels":[{{"tcb":{{"isvsvn":4}},"tcbDate":"2024-11-13T00:00:00Z","tcbStatus":"UpToDate"}}]}}"#,
+            "AB".repeat(32)
+        );
+        QeIdentity::parse(&text).unwrap()
+    }
+
+    fn verdict() -> TcbVerdict {
+        TcbVerdict {
+            status: TcbStatus::UpToDate,
+            advisory_ids: Vec::new(),
+            tcb_date: None,
+        }
+    }
+
+    /// MISCSELECT's hex is the report's bytes in order: "01000000" is the number 1.
+    #[test]
+    fn miscselect_is_read_in_the_reports_byte_order() {
+        let id = identity("01000000", "FFFFFFFF");
+        assert!(id.fold_into(&qe_report(1), &mut verdict()).is_ok());
+        let error = id
+            .fold_into(&qe_report(0x0100_0000), &mut verdict())
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("MISCSELECT under the mask: expected 01000000, found 00000001"),
+            "{error}"
+        );
+        // The mask "00FFFFFF" ignores the report's first byte (the number's lowest): any value
+        // there passes, and the last byte still counts.
+        let masked = identity("00000000", "00FFFFFF");
+        assert!(masked.fold_into(&qe_report(0xFF), &mut verdict()).is_ok());
+        assert!(
+            masked
+                .fold_into(&qe_report(0xFF00_0000), &mut verdict())
+                .is_err()
+        );
     }
 }

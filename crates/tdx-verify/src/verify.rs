@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | 1 | the quote parses: version 4 or 5, ECDSA P-256, TDX, Intel's QE, zeros only after the signature data | `Malformed`, `Unexpected` |
 //! | 2 | the root CA CRL is signed by the pinned Intel SGX Root CA and current | `BadSignature`, `NotValidAt` |
-//! | 3 | the TCB signing chains (TCB info's, QE identity's) end at the pinned root, valid, not revoked; the TCB info and QE identity signatures verify over the documents as received; both are current (issueDate <= t < nextUpdate) | `UntrustedRoot`, `Chain`, `BadSignature`, `Revoked`, `NotValidAt` |
+//! | 3 | the TCB signing chains (TCB info's, QE identity's) are exactly Intel's "Intel SGX TCB Signing" end entity and the pinned root that issued it, valid, not revoked; the TCB info and QE identity signatures verify over the documents as received; both are current (issueDate <= t < nextUpdate) | `UntrustedRoot`, `Chain`, `BadSignature`, `Revoked`, `NotValidAt` |
 //! | 4 | the quote's PCK chain (PCK, Platform or Processor CA, root) ends at the pinned root, valid; the CA is not revoked by the root CA CRL; the PCK CRL is issued and signed by that CA, current, and does not list the PCK (the collateral's `pck_crl_issuer_chain` is not needed for that) | same |
 //! | 5 | the PCK signed the QE report; its report_data is SHA-256(attestation key, QE auth data) then zeros | `BadSignature`, `QeReportData` |
 //! | 6 | the attestation key signed the header and body | `BadSignature` |
@@ -95,9 +95,12 @@ pub fn verify_td_quote(
     let quote = TdQuote::parse(quote)?;
 
     // The root CA CRL, signed by the root every chain must end at.
-    let tcb_chain_ders = &collateral.tcb_info_issuer_chain;
-    let tcb_chain = parse_chain("TCB info issuer chain", tcb_chain_ders)?;
-    verify_chain("TCB info issuer chain", &tcb_chain, roots, time)?;
+    let tcb_chain = tcb_signing_chain(
+        "TCB info issuer chain",
+        &collateral.tcb_info_issuer_chain,
+        roots,
+        time,
+    )?;
     let root = tcb_chain.last().ok_or_else(|| Error::Chain {
         chain: "TCB info issuer chain",
         reason: "no certificate".into(),
@@ -115,11 +118,12 @@ pub fn verify_td_quote(
     )
     .and_then(|()| TcbInfo::parse(&collateral.tcb_info))?;
     tcb_info.check_window(time)?;
-    let qe_chain = parse_chain(
+    let qe_chain = tcb_signing_chain(
         "QE identity issuer chain",
         &collateral.qe_identity_issuer_chain,
+        roots,
+        time,
     )?;
-    verify_chain("QE identity issuer chain", &qe_chain, roots, time)?;
     check_not_revoked(&qe_chain, &root_crl)?;
     let qe_identity = signed_document(
         "QE identity",
@@ -149,6 +153,15 @@ pub fn verify_td_quote(
             reason: "too short".into(),
         });
     };
+    if pck.is_ca() {
+        return Err(Error::Chain {
+            chain: "PCK certificate chain",
+            reason: format!(
+                "the PCK \"{}\" is a CA, expected an end entity",
+                pck.subject
+            ),
+        });
+    }
     root_crl.check_not_revoked(pck_ca)?;
     // The PCK CRL must be the quote's CA's (name and signature); the collateral's copy of
     // that CA's chain is not needed for it.
@@ -224,6 +237,46 @@ pub fn verify_td_quote(
         under_test_root: roots.is_test_root(),
         pck_crl_window: pck_crl.window(),
     })
+}
+
+/// The common name of Intel's TCB signing certificate.
+const TCB_SIGNING_CN: &str = "Intel SGX TCB Signing";
+
+/// A TCB signing chain: exactly Intel's TCB Signing certificate (an end entity of that name)
+/// and the pinned root that issued it. Any other certificate under the root (a PCK, a CA)
+/// must not be able to sign TCB info or a QE identity.
+fn tcb_signing_chain<'a>(
+    chain: &'static str,
+    ders: &'a [Vec<u8>],
+    roots: &IntelRoots,
+    time: UnixTime,
+) -> Result<Vec<Cert<'a>>> {
+    if ders.len() != 2 {
+        return Err(Error::Chain {
+            chain,
+            reason: format!(
+                "expected 2 certificates (the TCB Signing certificate, then the root), found {}",
+                ders.len()
+            ),
+        });
+    }
+    let certs = parse_chain(chain, ders)?;
+    verify_chain(chain, &certs, roots, time)?;
+    let signer = certs.first().ok_or_else(|| Error::Chain {
+        chain,
+        reason: "no certificate".into(),
+    })?;
+    if signer.subject != TCB_SIGNING_CN || signer.is_ca() {
+        return Err(Error::Chain {
+            chain,
+            reason: format!(
+                "expected the signer \"{TCB_SIGNING_CN}\" (an end entity), found \"{}\"{}",
+                signer.subject,
+                if signer.is_ca() { " (a CA)" } else { "" }
+            ),
+        });
+    }
+    Ok(certs)
 }
 
 fn parse_chain<'a>(chain: &'static str, ders: &'a [Vec<u8>]) -> Result<Vec<Cert<'a>>> {

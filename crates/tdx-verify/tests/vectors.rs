@@ -94,3 +94,55 @@ fn the_shipped_intel_root_is_the_pinned_one() {
         vectors::pem_blocks(&vectors::read_text("intel/intel-sgx-root-ca.pem"))
     );
 }
+
+/// Only Intel's TCB Signing certificate, issued by the root, may sign TCB info and QE
+/// identity: not a PCK (whose holder could rate its own platform), not a CA, and no longer
+/// chain (a work amplifier).
+#[test]
+fn only_the_tcb_signing_certificate_signs_tcb_info_and_qe_identity() {
+    let (quote, genuine) = sample(
+        "azure/tdx-vm1/td-quote.bin",
+        "azure/tdx-vm1/intel-collateral.json",
+    );
+    let pck_chain = vectors::pem_blocks(
+        std::str::from_utf8(tdx_verify::TdQuote::parse(&quote).unwrap().pck_chain_pem).unwrap(),
+    );
+    let cases = [
+        (pck_chain.clone(), "expected 2 certificates"),
+        (
+            pck_chain[1..].to_vec(),
+            "expected the signer \"Intel SGX TCB Signing\" (an end entity), found \"Intel SGX PCK Platform CA\" (a CA)",
+        ),
+    ];
+    for (chain, message) in cases {
+        for qe in [false, true] {
+            let mut collateral = genuine.clone();
+            if qe {
+                collateral.qe_identity_issuer_chain = chain.clone();
+            } else {
+                collateral.tcb_info_issuer_chain = chain.clone();
+            }
+            let error =
+                verify_td_quote(&quote, &collateral, &IntelRoots::intel(), AZURE_TIME).unwrap_err();
+            assert!(error.to_string().contains(message), "{error}");
+            assert_eq!(error.kind(), tdx_verify::ErrorKind::Refused);
+        }
+    }
+}
+
+#[test]
+fn structural_errors_of_a_quote_are_malformed() {
+    let (mut quote, collateral) = sample(
+        "azure/tdx-vm1/td-quote.bin",
+        "azure/tdx-vm1/intel-collateral.json",
+    );
+    quote[0] = 3;
+    let error = verify_td_quote(&quote, &collateral, &IntelRoots::intel(), AZURE_TIME).unwrap_err();
+    assert_eq!(error.kind(), tdx_verify::ErrorKind::Malformed, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("header.version: expected 4 or 5, found 3"),
+        "{error}"
+    );
+}

@@ -264,7 +264,14 @@ fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
         .ok()
         .and_then(|hcl| Platform::of(hcl.report_type()))
         .unwrap_or_default();
-    let policy = args.policy.load(platform.default_preset())?;
+    // A policy file extends azure-cvm unless it says otherwise (its platform is its own, never
+    // the evidence's: a file for one platform must not silently apply to the other).
+    let default_preset = if args.policy.policy.is_some() {
+        Platform::Snp.default_preset()
+    } else {
+        platform.default_preset()
+    };
+    let policy = args.policy.load(default_preset)?;
     if let Some(path) = &args.collateral {
         certificates.tdx_collateral =
             Some(Collateral::from_json(&inputs::read(path)?).map_err(Error::Tdx)?);
@@ -487,7 +494,13 @@ fn verify_td_quote(args: &VerifyReportArgs, quote: &[u8]) -> Outcome {
             certificates.tdx_collateral =
                 Some(Collateral::from_json(&inputs::read(path)?).map_err(Error::Tdx)?);
         }
-        let policy = args.policy.load(DEFAULT_TD_QUOTE_PRESET)?;
+        // A policy file extends snp-default unless it says otherwise, as for SNP reports.
+        let default_preset = if args.policy.policy.is_some() {
+            DEFAULT_REPORT_PRESET
+        } else {
+            DEFAULT_TD_QUOTE_PRESET
+        };
+        let policy = args.policy.load(default_preset)?;
         let options = VerifyOptions::at(time(args.at.as_deref())?);
         let verified = Verifier::new(policy).verify_raw_td_quote(quote, &certificates, &options)?;
         if let Some(expected) = &expected_data {
