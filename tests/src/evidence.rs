@@ -5,7 +5,7 @@
 //! `vcek.pem` as v1 evidence (its report is not bound to the nonce).
 
 use hcl_parse::Generation;
-use snp_vtpm::vtpm_quote::{HashAlg, QuoteFile};
+use snp_vtpm::vtpm_quote::QuoteFile;
 use snp_vtpm::{Certificates, Evidence, EvidenceVersion, QuoteParts};
 
 use crate::vectors::{self, GENOA_NONCE, MILAN_V3_USERDATA_NONCE};
@@ -45,31 +45,17 @@ pub fn evidence_file(relative: &str) -> Evidence {
         .unwrap_or_else(|e| panic!("{relative}: {e}"))
 }
 
-/// A quote file's parts as evidence carries them: SHA-256 PCRs 0, 1, 2, ...
-fn sha256_quote(file: QuoteFile) -> QuoteParts {
-    QuoteParts {
-        message: file.message.0,
-        signature: file.signature.0,
-        pcrs: file.pcrs.into_iter().map(|p| p.0).collect(),
-        pcr_bank: HashAlg::Sha256,
-        pcr_indices: None,
-    }
-}
-
 /// milan-v2 as v1 evidence: `hcl-report.bin`, `quote.bin` and the VCEK of `vcek.pem`.
 pub fn milan_v2_evidence() -> Evidence {
     let quote = QuoteFile::from_quote_bin(&vectors::read("azure/milan-v2/quote.bin"))
         .unwrap_or_else(|e| panic!("azure/milan-v2/quote.bin: {e}"));
     Evidence {
-        version: EvidenceVersion::V1,
-        hcl_report: vectors::read("azure/milan-v2/hcl-report.bin"),
-        quote: sha256_quote(quote),
         vcek: Some(vectors::read_pem("azure/milan-v2/vcek.pem").swap_remove(0)),
-        cert_chain: Vec::new(),
-        ak_certificate: None,
-        ak_cert_chain: Vec::new(),
-        event_log: None,
-        td_quote: None,
+        ..Evidence::new(
+            EvidenceVersion::V1,
+            vectors::read("azure/milan-v2/hcl-report.bin"),
+            QuoteParts::from_file(quote),
+        )
     }
 }
 
@@ -84,15 +70,13 @@ pub fn tdx_vm1_evidence() -> Evidence {
     let quote = QuoteFile::from_json(&vectors::read("azure/tdx-vm1/tpm-quote.json"))
         .unwrap_or_else(|e| panic!("azure/tdx-vm1/tpm-quote.json: {e}"));
     Evidence {
-        version: EvidenceVersion::V2,
-        hcl_report: vectors::read("azure/tdx-vm1/hcl-report.bin"),
-        quote: sha256_quote(quote),
-        vcek: None,
-        cert_chain: Vec::new(),
         ak_certificate: Some(vectors::read("azure/tdx-vm1/ak-cert-nv-padded.bin")),
-        ak_cert_chain: Vec::new(),
-        event_log: None,
         td_quote: Some(vectors::read("azure/tdx-vm1/td-quote.bin")),
+        ..Evidence::new(
+            EvidenceVersion::V2,
+            vectors::read("azure/tdx-vm1/hcl-report.bin"),
+            QuoteParts::from_file(quote),
+        )
     }
 }
 

@@ -96,27 +96,22 @@ impl Attester {
             .iter()
             .map(|(_, _, value)| value.to_vec())
             .collect();
-        let mut evidence = Evidence {
-            version: if fresh {
-                EvidenceVersion::V2
-            } else {
-                EvidenceVersion::V1
-            },
+        let version = if fresh {
+            EvidenceVersion::V2
+        } else {
+            EvidenceVersion::V1
+        };
+        let mut evidence = Evidence::new(
+            version,
             hcl_report,
-            quote: QuoteParts {
+            QuoteParts {
                 message: quote.message,
                 signature: quote.signature,
                 pcrs,
                 pcr_bank: HashAlg::Sha256,
                 pcr_indices: None,
             },
-            vcek: None,
-            cert_chain: Vec::new(),
-            ak_certificate: None,
-            ak_cert_chain: Vec::new(),
-            event_log: None,
-            td_quote: None,
-        };
+        );
         if self.options.ak_certificate {
             evidence.ak_certificate = self.vtpm.ak_certificate().map_err(Error::from)?;
         }

@@ -55,6 +55,18 @@ pub struct QuoteParts {
 }
 
 impl QuoteParts {
+    /// The parts of a quote file (quote.bin or the JSON quote layout): SHA-256 PCRs, at the
+    /// file's indices when it names them.
+    pub fn from_file(file: vtpm_quote::QuoteFile) -> Self {
+        Self {
+            message: file.message.0,
+            signature: file.signature.0,
+            pcrs: file.pcrs.into_iter().map(|p| p.0).collect(),
+            pcr_bank: HashAlg::Sha256,
+            pcr_indices: file.pcr_indices,
+        }
+    }
+
     /// The PCR values as the verifier takes them.
     pub fn pcr_values(&self) -> Result<vtpm_quote::PcrValues, vtpm_quote::Error> {
         match &self.pcr_indices {
@@ -94,6 +106,19 @@ struct V0Quote {
     signature: Vec<u8>,
     message: Vec<u8>,
     pcrs: Vec<Vec<u8>>,
+}
+
+impl V0Quote {
+    /// The parts: SHA-256 PCRs 0, 1, 2, ...
+    fn into_parts(self) -> QuoteParts {
+        QuoteParts {
+            message: self.message,
+            signature: self.signature,
+            pcrs: self.pcrs,
+            pcr_bank: HashAlg::Sha256,
+            pcr_indices: None,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -149,6 +174,26 @@ struct AnyEvidence {
     pcr_indices: Option<Vec<u8>>,
 }
 
+impl AnyEvidence {
+    /// The first of `fields` (by name) this document carries.
+    fn first_of(&self, fields: &[&'static str]) -> Option<&'static str> {
+        let present = |name: &str| match name {
+            "quote" => self.quote.is_some(),
+            "report" => self.report.is_some(),
+            "vcek" => self.vcek.is_some(),
+            "cert_chain" => self.cert_chain.is_some(),
+            "ak_cert" => self.ak_cert.is_some(),
+            "ak_cert_chain" => self.ak_cert_chain.is_some(),
+            "event_log" => self.event_log.is_some(),
+            "td_quote" => self.td_quote.is_some(),
+            "pcr_bank" => self.pcr_bank.is_some(),
+            "pcr_indices" => self.pcr_indices.is_some(),
+            _ => false,
+        };
+        fields.iter().copied().find(|name| present(name))
+    }
+}
+
 /// The native format as written.
 #[derive(Serialize)]
 struct NativeEvidence<'a> {
@@ -180,6 +225,21 @@ fn b64(field: &str, text: &str) -> Result<Vec<u8>, Error> {
 }
 
 impl Evidence {
+    /// Evidence of `version` with an HCL report and a quote, and nothing else yet.
+    pub fn new(version: EvidenceVersion, hcl_report: Vec<u8>, quote: QuoteParts) -> Self {
+        Self {
+            version,
+            hcl_report,
+            quote,
+            vcek: None,
+            cert_chain: Vec::new(),
+            ak_certificate: None,
+            ak_cert_chain: Vec::new(),
+            event_log: None,
+            td_quote: None,
+        }
+    }
+
     /// Parses evidence JSON in any supported format, refusing inputs over `limit` bytes first.
     pub fn from_json(bytes: &[u8], limit: usize) -> Result<Self, Error> {
         if bytes.len() > limit {
@@ -204,16 +264,15 @@ impl Evidence {
     fn from_v0(any: AnyEvidence) -> Result<Self, Error> {
         // Fields of the native format in a v0 document would otherwise be dropped unseen (an
         // AK certificate reported absent although it was there): refuse the mixture.
-        let native_only = [
-            ("cert_chain", any.cert_chain.is_some()),
-            ("ak_cert", any.ak_cert.is_some()),
-            ("ak_cert_chain", any.ak_cert_chain.is_some()),
-            ("event_log", any.event_log.is_some()),
-            ("td_quote", any.td_quote.is_some()),
-            ("pcr_bank", any.pcr_bank.is_some()),
-            ("pcr_indices", any.pcr_indices.is_some()),
-        ];
-        if let Some((field, _)) = native_only.iter().find(|(_, present)| *present) {
+        if let Some(field) = any.first_of(&[
+            "cert_chain",
+            "ak_cert",
+            "ak_cert_chain",
+            "event_log",
+            "td_quote",
+            "pcr_bank",
+            "pcr_indices",
+        ]) {
             return Err(Error::input(format!(
                 "v0 evidence (\"quote\" and \"report\") carries \"{field}\", a field of the native format: expected \"version\": 1 or 2 with \"tpm_quote\" and \"hcl_report\""
             )));
@@ -234,21 +293,8 @@ impl Evidence {
             None => None,
         };
         Ok(Self {
-            version: EvidenceVersion::V0,
-            hcl_report: report,
-            quote: QuoteParts {
-                message: quote.message,
-                signature: quote.signature,
-                pcrs: quote.pcrs,
-                pcr_bank: HashAlg::Sha256,
-                pcr_indices: None,
-            },
             vcek,
-            cert_chain: Vec::new(),
-            ak_certificate: None,
-            ak_cert_chain: Vec::new(),
-            event_log: None,
-            td_quote: None,
+            ..Self::new(EvidenceVersion::V0, report, quote.into_parts())
         })
     }
 
@@ -256,18 +302,17 @@ impl Evidence {
     /// `hcl_report` and `td_quote` as byte arrays.
     fn from_tdx_v0(any: AnyEvidence) -> Result<Self, Error> {
         // Fields of other formats would otherwise be dropped unseen: refuse the mixture.
-        let other_formats = [
-            ("vcek", any.vcek.is_some()),
-            ("cert_chain", any.cert_chain.is_some()),
-            ("ak_cert", any.ak_cert.is_some()),
-            ("ak_cert_chain", any.ak_cert_chain.is_some()),
-            ("event_log", any.event_log.is_some()),
-            ("pcr_bank", any.pcr_bank.is_some()),
-            ("pcr_indices", any.pcr_indices.is_some()),
-            ("quote", any.quote.is_some()),
-            ("report", any.report.is_some()),
-        ];
-        if let Some((field, _)) = other_formats.iter().find(|(_, present)| *present) {
+        if let Some(field) = any.first_of(&[
+            "vcek",
+            "cert_chain",
+            "ak_cert",
+            "ak_cert_chain",
+            "event_log",
+            "pcr_bank",
+            "pcr_indices",
+            "quote",
+            "report",
+        ]) {
             return Err(Error::input(format!(
                 "v0 TDX evidence (\"tpm_quote\" of byte arrays) carries \"{field}\", a field of another format"
             )));
@@ -284,21 +329,12 @@ impl Evidence {
             ))),
         };
         Ok(Self {
-            version: EvidenceVersion::V0,
-            hcl_report: bytes("hcl_report", any.hcl_report)?,
-            quote: QuoteParts {
-                message: quote.message,
-                signature: quote.signature,
-                pcrs: quote.pcrs,
-                pcr_bank: HashAlg::Sha256,
-                pcr_indices: None,
-            },
-            vcek: None,
-            cert_chain: Vec::new(),
-            ak_certificate: None,
-            ak_cert_chain: Vec::new(),
-            event_log: None,
             td_quote: Some(bytes("td_quote", any.td_quote)?),
+            ..Self::new(
+                EvidenceVersion::V0,
+                bytes("hcl_report", any.hcl_report)?,
+                quote.into_parts(),
+            )
         })
     }
 

@@ -318,29 +318,35 @@ fn the_tdx_policy_decides_status_firmware_and_owner_fields() {
     );
 }
 
+/// `snp-vtpm verify` of the sample written to `evidence_path`, with its nonce, time and
+/// collateral, offline.
+fn verify_cli(evidence_path: &std::path::Path, extra: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_snp-vtpm"))
+        .arg("verify")
+        .arg(evidence_path)
+        .args([
+            "--nonce-hex",
+            &"00".repeat(32),
+            "--at",
+            "2026-02-18T14:04:40Z",
+        ])
+        .arg("--collateral")
+        .arg(vectors::dir().join("azure/tdx-vm1/intel-collateral.json"))
+        .args(["--offline", "--no-cache"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn the_binary_picks_azure_tdx_and_prints_the_td_quote() {
     let dir = std::env::temp_dir().join(format!("snp-vtpm-tdx-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let evidence_path = dir.join("evidence.json");
     std::fs::write(&evidence_path, evidence().to_json()).unwrap();
-    let collateral_path = vectors::dir().join("azure/tdx-vm1/intel-collateral.json");
     let run = |extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_snp-vtpm"))
-            .arg("verify")
-            .arg(&evidence_path)
-            .args([
-                "--nonce-hex",
-                &"00".repeat(32),
-                "--at",
-                "2026-02-18T14:04:40Z",
-            ])
-            .arg("--collateral")
-            .arg(&collateral_path)
-            .args(["--offline", "--no-cache"])
-            .args(extra)
-            .output()
-            .unwrap()
+        let extra: Vec<&std::ffi::OsStr> = extra.iter().map(std::ffi::OsStr::new).collect();
+        verify_cli(&evidence_path, &extra)
     };
     let out = run(&[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -583,22 +589,10 @@ fn a_policy_file_keeps_its_platform_whatever_the_evidence() {
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_snp-vtpm"))
-        .arg("verify")
-        .arg(&evidence_path)
-        .args([
-            "--nonce-hex",
-            &"00".repeat(32),
-            "--at",
-            "2026-02-18T14:04:40Z",
-        ])
-        .arg("--collateral")
-        .arg(vectors::dir().join("azure/tdx-vm1/intel-collateral.json"))
-        .arg("--policy")
-        .arg(&snp_policy)
-        .args(["--offline", "--no-cache"])
-        .output()
-        .unwrap();
+    let out = verify_cli(
+        &evidence_path,
+        &[std::ffi::OsStr::new("--policy"), snp_policy.as_os_str()],
+    );
     assert_eq!(
         out.status.code(),
         Some(1),

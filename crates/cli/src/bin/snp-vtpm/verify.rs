@@ -6,7 +6,7 @@ use clap::Args;
 use hcl_parse::{Generation, HclReport};
 use snp_vtpm::snp_verify::{TrustAnchors, UnixTime};
 use snp_vtpm::tdx_verify::Collateral;
-use snp_vtpm::vtpm_quote::{HashAlg, QuoteFile};
+use snp_vtpm::vtpm_quote::QuoteFile;
 use snp_vtpm::{
     Certificates, DEFAULT_REPORT_PRESET, DEFAULT_TD_QUOTE_PRESET, Error, Evidence, EvidenceVersion,
     ExpectedNonce, Missing, Platform, QuoteParts, VerifiedEvidence, Verifier, VerifyOptions, fetch,
@@ -210,23 +210,11 @@ fn separate_artifacts(args: &VerifyArgs, hcl_path: &std::path::Path) -> Result<E
             pcr_indices: None,
         }
     };
-    Ok(Evidence {
-        version: EvidenceVersion::V1,
+    Ok(Evidence::new(
+        EvidenceVersion::V1,
         hcl_report,
-        quote: QuoteParts {
-            message: file.message.0,
-            signature: file.signature.0,
-            pcrs: file.pcrs.into_iter().map(|p| p.0).collect(),
-            pcr_bank: HashAlg::Sha256,
-            pcr_indices: file.pcr_indices,
-        },
-        vcek: None,
-        cert_chain: Vec::new(),
-        ak_certificate: None,
-        ak_cert_chain: Vec::new(),
-        event_log: None,
-        td_quote: None,
-    })
+        QuoteParts::from_file(file),
+    ))
 }
 
 /// Runs `verify`.
