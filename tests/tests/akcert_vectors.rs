@@ -9,7 +9,7 @@
 )]
 
 use hcl_parse::HclReport;
-use snp_vtpm_testkit::pki::vtpm::{CertSpec, INTERMEDIATE_CN, ROOT_CN, VtpmPki, key};
+use snp_vtpm_testkit::pki::vtpm::{CertSpec, VtpmPki, key};
 use snp_vtpm_testkit::vectors;
 use vtpm_akcert::{VtpmAnchors, verify_ak_certificate};
 use vtpm_quote::{
@@ -116,12 +116,7 @@ fn a_fetched_issuer_must_be_the_named_ca_and_the_signer() {
     // The right name with another key (the real CAs never share names: a test PKI shows it).
     let pki = VtpmPki::shared();
     let leaf = pki.issue(&CertSpec::ak("0123456789ab"), &key(0x61).to_public_key());
-    let impostor = VtpmPki::sign(
-        &CertSpec::ca(INTERMEDIATE_CN, Some(0)),
-        ROOT_CN,
-        &key(0x62),
-        &key(0x63).to_public_key(),
-    );
+    let impostor = pki.intermediate_with_another_key();
     vtpm_akcert::check_issued_by(&leaf, &pki.intermediate).unwrap();
     let error = vtpm_akcert::check_issued_by(&leaf, &impostor).unwrap_err();
     assert!(

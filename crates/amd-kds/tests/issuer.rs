@@ -225,12 +225,7 @@ fn mirrors_are_tried_in_order_and_an_issuer_is_cached_only_when_stored() {
 
     // A cached file that did not sign the leaf (same name, another key) is removed on reading
     // and the real issuer fetched again.
-    let other_key = VtpmPki::sign(
-        &CertSpec::ca(INTERMEDIATE_CN, Some(0)),
-        vtpm::ROOT_CN,
-        &vtpm::key(0x62),
-        &vtpm::key(0x63).to_public_key(),
-    );
+    let other_key = pki.intermediate_with_another_key();
     std::fs::write(&entries[0], &other_key).unwrap();
     let repaired = source(&server, Some(&dir)).ca_issuer(&leaf).unwrap();
     assert_eq!(repaired.value.der(), intermediate.as_slice());
@@ -282,12 +277,7 @@ fn an_expired_copy_or_a_redirect_is_passed_over_for_the_next_mirror() {
 fn a_ca_that_did_not_sign_the_leaf_is_refused_and_never_cached() {
     // Same name as the real issuer, another key: what a man in the middle of plain-HTTP AIA
     // would send.
-    let forged = VtpmPki::sign(
-        &CertSpec::ca(INTERMEDIATE_CN, Some(0)),
-        vtpm::ROOT_CN,
-        &vtpm::key(0x62),
-        &vtpm::key(0x63).to_public_key(),
-    );
+    let forged = VtpmPki::shared().intermediate_with_another_key();
     let server = TestServer::always(Reply::ok(forged));
     let url = format!("{}/ca.cer", server.base_url());
     let leaf = leaf_naming(&[&url]);
@@ -419,16 +409,7 @@ fn candidates_go_on_to_the_next_mirror_for_a_caller_building_a_path() {
     // Mirror 1 serves the intermediate's name and key issued by someone else (it links to the
     // leaf but leads nowhere); mirror 2 the genuine one. A path builder gets both, in order.
     let pki = VtpmPki::shared();
-    let intermediate_key = pki
-        .intermediate_with(&CertSpec::ca("x", None))
-        .1
-        .to_public_key();
-    let forged = VtpmPki::sign(
-        &CertSpec::ca(INTERMEDIATE_CN, Some(0)),
-        "Evil Root",
-        &vtpm::key(0x70),
-        &intermediate_key,
-    );
+    let forged = pki.intermediate_under_another_root();
     let served = (forged.clone(), pki.intermediate.clone());
     let server = TestServer::start(move |_, request| match request.target.as_str() {
         "/forged.cer" => Reply::ok(served.0.clone()),

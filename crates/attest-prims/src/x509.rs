@@ -40,6 +40,12 @@ pub fn common_name(name: &Name) -> Option<String> {
         .last()
 }
 
+/// A name for messages: its common name, else the whole name.
+pub fn display_name(name: &Name) -> String {
+    use alloc::string::ToString;
+    common_name(name).unwrap_or_else(|| name.to_string())
+}
+
 /// A certificate or CRL time as seconds since the epoch.
 pub fn unix_time(time: x509_cert::time::Time) -> UnixTime {
     UnixTime(time.to_unix_duration().as_secs())

@@ -119,7 +119,8 @@ impl Attester {
             let source = fetch_options.source()?;
             if let Some(leaf) = &evidence.ak_certificate {
                 let anchors = fetch_options.vtpm_anchors.clone().unwrap_or_default();
-                let (issuers, warnings) = ak_issuers(&source, leaf, &anchors, unix_now());
+                let (issuers, warnings) =
+                    ak_issuers(&source, leaf, &anchors, fetch::unix_time(SystemTime::now()));
                 evidence.ak_cert_chain = issuers;
                 self.warnings.extend(warnings);
             }
@@ -284,26 +285,17 @@ impl PathSearch<'_> {
     /// Notes why `path` leads nowhere; always false.
     fn failed(&mut self, path: &[Fetched<CaCertificate>], reason: String) -> bool {
         self.first_failure.get_or_insert(reason);
-        if path.len() > self.longest.len() || self.longest.is_empty() {
+        if path.len() > self.longest.len() {
             self.longest = path.to_vec();
         }
         false
     }
 }
 
-fn unix_now() -> UnixTime {
-    UnixTime::from_secs(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default(),
-    )
-}
-
 /// Whether the kernel's event log (securityfs) describes the TPM behind `tcti`: not for the
 /// simulators' TCTIs.
 fn describes_kernel_tpm(tcti: &str) -> bool {
-    !(tcti.starts_with("swtpm") || tcti.starts_with("mssim"))
+    !vtpm_quote::guest::is_simulator_tcti(tcti)
 }
 
 #[cfg(test)]

@@ -163,8 +163,8 @@ fn bind_td_report(td_report: &TdReport, verified: &VerifiedTdQuote) -> Result<()
         .rtmrs
         .iter()
         .zip(&td_report.rtmrs)
-        .enumerate()
-        .map(|(index, (quoted, reported))| (rtmr_field(index), &quoted.0[..], &reported.0[..]));
+        .zip(RTMR_NAMES)
+        .map(|((quoted, reported), name)| (name, &quoted.0[..], &reported.0[..]));
     for (field, quoted, reported) in fields.into_iter().chain(rtmrs) {
         if quoted != reported {
             return Err(Error::TdReportBinding {
@@ -297,7 +297,10 @@ fn check_policy(verified: &VerifiedTdQuote, policy: &TdxPolicy) -> Result<(), Er
         })?;
         if found != expected {
             return Err(PolicyViolation::TdxValue {
-                field: rtmr_name(index),
+                field: RTMR_NAMES
+                    .get(usize::from(index))
+                    .copied()
+                    .unwrap_or("RTMR"),
                 expected: expected.to_string(),
                 found: found.to_string(),
             }
@@ -330,20 +333,5 @@ fn allowed<const N: usize>(
     .into())
 }
 
-fn rtmr_name(index: u8) -> &'static str {
-    match index {
-        0 => "RTMR0",
-        1 => "RTMR1",
-        2 => "RTMR2",
-        _ => "RTMR3",
-    }
-}
-
-fn rtmr_field(index: usize) -> &'static str {
-    match index {
-        0 => "rtmr0",
-        1 => "rtmr1",
-        2 => "rtmr2",
-        _ => "rtmr3",
-    }
-}
+/// The RTMRs' names, by index.
+const RTMR_NAMES: [&str; 4] = ["RTMR0", "RTMR1", "RTMR2", "RTMR3"];

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 
 use attest_prims::UnixTime;
 use attest_prims::rsa::{Pkcs1Hash, RsaEngine, verify_pkcs1v15};
-use attest_prims::x509::{common_name, signed_part, unix_time};
+use attest_prims::x509::{display_name, signed_part, unix_time};
 use der::asn1::ObjectIdentifier;
 use der::{Decode, Encode};
 use rsa::pkcs1::DecodeRsaPublicKey;
@@ -177,11 +177,6 @@ impl<'a> ParsedCert<'a> {
             issuer: issuer.subject.clone(),
         })
     }
-}
-
-/// A name for messages: its common name, else the whole name.
-fn display_name(name: &Name) -> String {
-    common_name(name).unwrap_or_else(|| name.to_string())
 }
 
 /// Decodes the extensions a path check reads; refuses duplicates (RFC 5280, 4.2) and critical

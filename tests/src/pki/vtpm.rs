@@ -123,6 +123,28 @@ impl VtpmPki {
         (der, &self.intermediate_key)
     }
 
+    /// An impostor of the intermediate: its name, another key, signed by another key under the
+    /// root's name (what no path from a leaf the intermediate signed can use).
+    pub fn intermediate_with_another_key(&self) -> Vec<u8> {
+        Self::sign(
+            &CertSpec::ca(INTERMEDIATE_CN, Some(0)),
+            ROOT_CN,
+            &key(0x62),
+            &key(0x63).to_public_key(),
+        )
+    }
+
+    /// A forgery of the intermediate: its name and its key, issued by "Evil Root" (what a man
+    /// in the middle of plain-HTTP AIA could serve: it links to the leaf, and leads nowhere).
+    pub fn intermediate_under_another_root(&self) -> Vec<u8> {
+        Self::sign(
+            &CertSpec::ca(INTERMEDIATE_CN, Some(0)),
+            "Evil Root",
+            &key(0x70),
+            &self.intermediate_key.to_public_key(),
+        )
+    }
+
     /// A certificate for `subject_key` signed by `issuer_key` under the name `issuer_cn`.
     pub fn sign(
         spec: &CertSpec,

@@ -51,7 +51,7 @@ impl CertService {
         let product = generation.name();
         let vcek_prefix = format!("/vcek/v1/{product}/{}", hex::encode(hwid));
         let vtpm_intermediate = VtpmPki::shared().intermediate.clone();
-        let forged_intermediate = forged_vtpm_intermediate();
+        let forged_intermediate = VtpmPki::shared().intermediate_under_another_root();
         let server = Server::start(move |request| {
             let path = request.path.split('?').next().unwrap_or_default();
             if path == VTPM_INTERMEDIATE_PATH {
@@ -110,18 +110,4 @@ impl CertService {
     pub fn url(&self) -> String {
         self.server.url()
     }
-}
-
-/// The test vTPM intermediate's name and key in a certificate issued by "Evil Root".
-pub fn forged_vtpm_intermediate() -> Vec<u8> {
-    let intermediate_key = VtpmPki::shared()
-        .intermediate_with(&CertSpec::ca("x", None))
-        .1
-        .to_public_key();
-    VtpmPki::sign(
-        &CertSpec::ca(vtpm::INTERMEDIATE_CN, Some(0)),
-        "Evil Root",
-        &vtpm::key(0x70),
-        &intermediate_key,
-    )
 }

@@ -312,7 +312,7 @@ fn the_attester_fetches_the_ak_certificates_issuers_by_aia() {
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(entries.len(), 1);
-    let forged = xtask_attest::cert_service::forged_vtpm_intermediate();
+    let forged = VtpmPki::shared().intermediate_under_another_root();
     std::fs::write(&entries[0], &forged).unwrap();
     let (carried, stderr) = evidence(&trust_vtpm_root);
     assert!(!stderr.contains("warning"), "{stderr}");

@@ -149,7 +149,8 @@ impl ArtifactCheck for PinnedCheck {
     }
 }
 
-fn unix_time(time: SystemTime) -> UnixTime {
+/// A system time as the verifiers take it (seconds since the epoch; before it counts as 0).
+pub(crate) fn unix_time(time: SystemTime) -> UnixTime {
     UnixTime::from_secs(
         time.duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())

@@ -11,6 +11,7 @@
 mod check;
 
 pub use check::PinnedCheck;
+pub(crate) use check::unix_time;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -12,6 +12,12 @@ mod provision;
 
 pub use device::{QuoteOutput, Vtpm};
 pub use error::TpmError;
+/// Whether `tcti` reaches a TPM simulator (swtpm or the Microsoft simulator) rather than a
+/// device: the kernel's event log does not describe it, and provisioning may touch it.
+pub fn is_simulator_tcti(tcti: &str) -> bool {
+    tcti.starts_with("swtpm") || tcti.starts_with("mssim")
+}
+
 pub use provision::{
     azure_ak_public_template, provision_azure_layout, substitute_ak, write_nv_index,
 };

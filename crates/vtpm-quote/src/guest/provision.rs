@@ -106,7 +106,7 @@ pub fn substitute_ak(vtpm: &mut Vtpm) -> Result<TpmPublic, TpmError> {
 /// nothing here may touch a real vTPM's keys.
 fn simulator_only(vtpm: &Vtpm, what: &'static str) -> Result<(), TpmError> {
     let tcti = vtpm.tcti();
-    if tcti.starts_with("swtpm") || tcti.starts_with("mssim") {
+    if super::is_simulator_tcti(tcti) {
         return Ok(());
     }
     Err(TpmError::NotASimulator {

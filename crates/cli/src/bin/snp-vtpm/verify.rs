@@ -247,11 +247,9 @@ fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
     };
     let mut certificates = load_certificates(args.vcek.as_ref(), &args.chain, args.crl.as_ref())?;
     let hint = product(args.product.as_deref())?;
+    let hcl = HclReport::parse(&evidence.hcl_report).map_err(|e| Error::input(e.to_string()))?;
     // Without a preset or policy, the evidence's platform picks one (azure-cvm, azure-tdx).
-    let platform = HclReport::parse(&evidence.hcl_report)
-        .ok()
-        .and_then(|hcl| Platform::of(hcl.report_type()))
-        .unwrap_or_default();
+    let platform = Platform::of(hcl.report_type()).unwrap_or_default();
     // A policy file extends azure-cvm unless it says otherwise (its platform is its own, never
     // the evidence's: a file for one platform must not silently apply to the other).
     let default_preset = if args.policy.policy.is_some() {
@@ -291,7 +289,6 @@ fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
         held.ca.extend(evidence.cert_chain.iter().cloned());
         held
     };
-    let hcl = HclReport::parse(&evidence.hcl_report).map_err(|e| Error::input(e.to_string()))?;
     if let Ok(report) = hcl.snp_report() {
         let source = fetch::with_known_chains(
             &args.fetch.options(false).source()?,
@@ -468,7 +465,7 @@ fn human_verdict(verified: &VerifiedEvidence) -> String {
 pub(crate) fn verify_report(args: VerifyReportArgs) -> Outcome {
     match inputs::read(&args.report) {
         Ok(bytes) if show::is_td_quote(&bytes) => verify_td_quote(&args, &bytes),
-        _ => verify_snp_report(args),
+        read => verify_snp_report(args, read),
     }
 }
 
@@ -518,11 +515,12 @@ fn report_data_arg(text: Option<&str>) -> Result<Option<Vec<u8>>, Error> {
     Ok(Some(expected))
 }
 
-fn verify_snp_report(args: VerifyReportArgs) -> Outcome {
+/// `verify-report` of a raw SNP report; `read` is the file as read (or why it could not be).
+fn verify_snp_report(args: VerifyReportArgs, read: Result<Vec<u8>, Error>) -> Outcome {
     let result = (|| {
-        // Arguments first: nothing is read, fetched or verified with an unusable one.
+        // Arguments first: nothing is parsed, fetched or verified with an unusable one.
         let expected_data = report_data_arg(args.report_data_hex.as_deref())?;
-        let report = inputs::raw_report(inputs::read(&args.report)?)?;
+        let report = inputs::raw_report(read?)?;
         let mut certificates =
             load_certificates(args.vcek.as_ref(), &args.chain, args.crl.as_ref())?;
         if !TrustAnchors::amd().holds_pinned_root(certificates.ca.iter().map(Vec::as_slice)) {
