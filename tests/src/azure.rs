@@ -62,11 +62,7 @@ impl SyntheticReport {
 
     /// The runtime claims JSON, in the paravisor's key order and upper-case user-data hex.
     pub fn claims(&self) -> String {
-        let n = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&self.ak_modulus);
-        let user_data = hex::encode_upper(self.user_data);
-        format!(
-            r#"{{"keys":[{{"kid":"HCLAkPub","key_ops":["sign"],"kty":"RSA","e":"AQAB","n":"{n}"}}],"vm-configuration":{{"console-enabled":true,"secure-boot":true,"tpm-enabled":true,"vmUniqueId":"5E1F0E42-0000-4000-8000-00000000CAFE"}},"user-data":"{user_data}"}}"#
-        )
+        runtime_claims(&self.ak_modulus, &self.user_data)
     }
 
     /// The signed HCL report bytes and the VCEK that signed it.
@@ -117,6 +113,62 @@ impl SyntheticReport {
         sign_report(&mut raw, &vcek.signing_key);
         let hcl = HclReportBuilder::new(raw.as_bytes(), claims.as_bytes()).build();
         (hcl, vcek)
+    }
+}
+
+/// Runtime claims as the paravisor writes them: the AK as `HCLAkPub`, the VM configuration,
+/// the user-data in upper-case hex.
+fn runtime_claims(ak_modulus: &[u8], user_data: &[u8; 64]) -> String {
+    let n = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(ak_modulus);
+    let user_data = hex::encode_upper(user_data);
+    format!(
+        r#"{{"keys":[{{"kid":"HCLAkPub","key_ops":["sign"],"kty":"RSA","e":"AQAB","n":"{n}"}}],"vm-configuration":{{"console-enabled":true,"secure-boot":true,"tpm-enabled":true,"vmUniqueId":"5E1F0E42-0000-4000-8000-00000000CAFE"}},"user-data":"{user_data}"}}"#
+    )
+}
+
+/// What the paravisor of an Azure TDX CVM puts in its HCL report, as a stand-in: the TDREPORT
+/// of Azure's TDX sample (`azure/tdx-vm1`: its MRTD, RTMRs, TEE_TCB_SVN and attributes), with
+/// report_data the hash of runtime claims naming `ak_modulus`. A TDREPORT is MACed for the
+/// local CPU only, so nothing signs it here: its TD quote does ([`crate::pki::intel`]).
+#[derive(Debug, Clone)]
+pub struct SyntheticTdxReport {
+    /// The AK modulus (big-endian) the runtime claims carry as `HCLAkPub`.
+    pub ak_modulus: Vec<u8>,
+    /// The 64 bytes of `user-data`.
+    pub user_data: [u8; 64],
+    /// Another MRTD than the sample's (firmware nobody identified), if set.
+    pub mr_td: Option<[u8; 48]>,
+}
+
+impl SyntheticTdxReport {
+    /// The sample's TDREPORT with claims naming `ak_modulus` and `user_data`.
+    pub fn new(ak_modulus: &[u8], user_data: [u8; 64]) -> Self {
+        Self {
+            ak_modulus: ak_modulus.to_vec(),
+            user_data,
+            mr_td: None,
+        }
+    }
+
+    /// The HCL report bytes (report type TDX) and the TDREPORT inside it.
+    pub fn build(&self) -> (Vec<u8>, Vec<u8>) {
+        let template = crate::vectors::read("azure/tdx-vm1/hcl-report.bin");
+        let parsed = hcl_parse::HclReport::parse(&template).expect("the sample parses");
+        let hash_type = parsed.hash_type();
+        let mut td_report = parsed
+            .td_report_bytes()
+            .expect("the sample is a TDX report")
+            .to_vec();
+        let claims = runtime_claims(&self.ak_modulus, &self.user_data);
+        td_report[0x80..0xC0].copy_from_slice(&expected_report_data(hash_type, claims.as_bytes()));
+        if let Some(mr_td) = &self.mr_td {
+            td_report[0x210..0x240].copy_from_slice(mr_td);
+        }
+        let hcl = HclReportBuilder::new(&td_report, claims.as_bytes())
+            .report_type(hcl_parse::ReportType::Tdx)
+            .hash_type(hash_type)
+            .build();
+        (hcl, td_report)
     }
 }
 
@@ -236,15 +288,7 @@ pub fn synthetic_evidence(
         report.user_data[..nonce.len()].copy_from_slice(nonce);
     }
     let (hcl, vcek) = report.build(pki);
-    let pcrs: Vec<[u8; 32]> = (0..24u8)
-        .map(|i| {
-            if (17..=22).contains(&i) {
-                [0xFF; 32]
-            } else {
-                [i; 32]
-            }
-        })
-        .collect();
+    let pcrs = synthetic_pcrs();
     let (message, signature) = ak.quote(nonce, &pcrs);
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let json = serde_json::json!({
@@ -262,4 +306,62 @@ pub fn synthetic_evidence(
         chain_pem: pki.product(report.generation).vcek_chain_pem(),
         nonce: nonce.to_vec(),
     }
+}
+
+/// The PCR values synthetic evidence quotes: PCR i holds i repeated, PCRs 17 to 22 hold 0xFF.
+fn synthetic_pcrs() -> Vec<[u8; 32]> {
+    (0..24u8)
+        .map(|i| {
+            if (17..=22).contains(&i) {
+                [0xFF; 32]
+            } else {
+                [i; 32]
+            }
+        })
+        .collect()
+}
+
+/// Synthetic Azure TDX evidence (native JSON; version 2 when `bind` puts the nonce into the
+/// user-data) from the software AK and a TD quote of the test Intel PKI, with that PKI's
+/// collateral current at `now` (TCB info edited by `edit_tcb_info`).
+pub fn synthetic_tdx_evidence(
+    report: &SyntheticTdxReport,
+    nonce: &[u8],
+    bind: bool,
+    now: u64,
+    edit_tcb_info: impl FnOnce(&mut serde_json::Value),
+) -> (Vec<u8>, snp_vtpm::tdx_verify::Collateral) {
+    let ak = SoftwareAk::shared();
+    let mut report = SyntheticTdxReport {
+        ak_modulus: ak.modulus(),
+        ..report.clone()
+    };
+    if bind {
+        report.user_data = [0; 64];
+        report.user_data[..nonce.len()].copy_from_slice(nonce);
+    }
+    let (hcl, td_report) = report.build();
+    let pki = crate::pki::intel::IntelPki::shared();
+    let td_quote = pki.td_quote(
+        &td_report,
+        &crate::vectors::read("azure/tdx-vm1/td-quote.bin"),
+    );
+    let template = snp_vtpm::tdx_verify::Collateral::from_json(&crate::vectors::read(
+        "azure/tdx-vm1/intel-collateral.json",
+    ))
+    .expect("the sample's collateral parses");
+    let collateral = pki.collateral(&template, now, edit_tcb_info);
+    let (message, signature) = ak.quote(nonce, &synthetic_pcrs());
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let json = serde_json::json!({
+        "version": if bind { 2 } else { 1 },
+        "tpm_quote": {
+            "signature": hex::encode(&signature),
+            "message": hex::encode(&message),
+            "pcrs": synthetic_pcrs().iter().map(hex::encode).collect::<Vec<_>>(),
+        },
+        "hcl_report": b64(&hcl),
+        "td_quote": b64(&td_quote),
+    });
+    (serde_json::to_vec_pretty(&json).expect("JSON"), collateral)
 }

@@ -20,7 +20,7 @@
 //! | `evidence_json` | `Evidence::from_json` (v0, v1, v2, native) and its round trip, certificate files |
 //! | `verifier` | the whole `Verifier` on real evidence mutated as the input says |
 //! | `td_quote` | `TdQuote::parse`, and `verify_td_quote` with Azure's real collateral: what verifies carries Azure's signed body and QE report |
-//! | `tdx_collateral` | `Collateral::from_json`, and `verify_td_quote` of Azure's real quote with it: what verifies carries the signed TCB info and QE identity |
+//! | `tdx_collateral` | `Collateral::from_json`, and `verify_td_quote` of Azure's real quote with it: what verifies carries the signed TCB info and QE identity; the same bytes as a PCS TCB info answer (`Collateral::from_pcs`, `verify_collateral`): what passes carries the signed TCB info |
 
 use std::sync::OnceLock;
 
@@ -572,6 +572,7 @@ pub fn td_quote(data: &[u8]) {
 /// one of the genuine collaterals: another of the same FMSPC and day verifies too).
 pub fn tdx_collateral(data: &[u8]) {
     static GENUINE: OnceLock<Vec<tdx_verify::Collateral>> = OnceLock::new();
+    pcs_tcb_info_answer(data);
     let Ok(collateral) = tdx_verify::Collateral::from_json(data) else {
         return;
     };
@@ -597,6 +598,50 @@ pub fn tdx_collateral(data: &[u8]) {
                 .iter()
                 .any(|g| g.qe_identity == collateral.qe_identity),
             "a changed QE identity verifies"
+        );
+    }
+}
+
+/// `data` as the body of a PCS TCB info answer, the other answers Azure's genuine ones:
+/// assembled, then checked as a fetcher checks collateral before caching it. What passes must
+/// carry the TCB info Intel signed, byte for byte.
+fn pcs_tcb_info_answer(data: &[u8]) {
+    use snp_vtpm::attest_prims::pem;
+    let (quote, genuine) = tdx_sample();
+    let chain = |ders: &[Vec<u8>]| -> String {
+        ders.iter()
+            .map(|der| pem::encode(pem::CERTIFICATE, der))
+            .collect()
+    };
+    let (tcb_chain, qe_chain, crl_chain) = (
+        chain(&genuine.tcb_info_issuer_chain),
+        chain(&genuine.qe_identity_issuer_chain),
+        chain(&genuine.pck_crl_issuer_chain),
+    );
+    let qe_identity = format!(
+        "{{\"enclaveIdentity\":{},\"signature\":\"{}\"}}",
+        genuine.qe_identity,
+        hex::encode(&genuine.qe_identity_signature)
+    );
+    let Ok(collateral) = tdx_verify::Collateral::from_pcs(&tdx_verify::PcsAnswers {
+        tcb_info: data,
+        tcb_info_issuer_chain: tcb_chain.as_bytes(),
+        qe_identity: qe_identity.as_bytes(),
+        qe_identity_issuer_chain: qe_chain.as_bytes(),
+        pck_crl: &genuine.pck_crl,
+        pck_crl_issuer_chain: crl_chain.as_bytes(),
+        root_ca_crl: &genuine.root_ca_crl,
+    }) else {
+        return;
+    };
+    let Ok(request) = tdx_verify::CollateralRequest::of_quote(quote) else {
+        return;
+    };
+    let roots = tdx_verify::IntelRoots::intel();
+    if tdx_verify::verify_collateral(&collateral, &request, &roots, TDX_TIME).is_ok() {
+        assert_eq!(
+            collateral.tcb_info, genuine.tcb_info,
+            "a changed TCB info answer passes the check before caching"
         );
     }
 }

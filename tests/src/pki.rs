@@ -25,6 +25,7 @@
 mod asn1;
 mod ca;
 mod crl;
+pub mod intel;
 mod keys;
 mod leaf;
 mod report;

@@ -7,6 +7,8 @@
 //! | VCEK | `vcek/{product}/{hwid hex}/[fmcNN-]blNN-teeNN-snpNN-ucodeNN.der` | forever |
 //! | chain | `{vcek,vlek}/{product}/cert_chain.pem` | forever |
 //! | CRL | `vcek/{product}/crl.pem` (a `fetched-at:` line, then PEM) | until its nextUpdate, at most 24 h after the fetch |
+//! | CA certificate (AIA) | `issuers/{key}.der` | until its notAfter |
+//! | TDX collateral | `tdx/{FMSPC}/{platform,processor}.json` (a `fetched-at:` line, then the `--collateral` JSON) | at most 24 h after the fetch; the check refuses it from its earliest nextUpdate |
 //!
 //! Every read runs the same well-formedness check as a download, then the check the caller of
 //! `Cache::get_or_fetch` passes (the [`CertificateSource`](crate::CertificateSource) runs its
@@ -24,6 +26,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hcl_parse::Generation;
+use tdx_verify::{Collateral, CollateralRequest};
 
 use crate::artifact::{CaCertificate, CertChain, Certificate, Crl};
 use crate::check::CheckFailure;
@@ -35,7 +38,12 @@ use crate::request::{ChainKind, VcekRequest};
 /// nextUpdate (or one that AMD replaced early) is fetched again at least this often.
 pub const CRL_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// The first line of a cached CRL: when it was fetched (Unix seconds, the source's clock).
+/// The longest TDX collateral is kept: Intel updates TCB info and CRLs well before their
+/// nextUpdate when it publishes an advisory, so a copy is asked for again at least daily.
+pub const COLLATERAL_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The first line of a cached CRL or collateral: when it was fetched (Unix seconds, the
+/// source's clock).
 const FETCHED_AT: &str = "fetched-at: ";
 
 /// Where the cache lives.
@@ -86,6 +94,8 @@ pub(crate) enum Entry {
         key: String,
         name: String,
     },
+    /// The collateral of one platform's TD quotes.
+    TdxCollateral(CollateralRequest),
 }
 
 impl Entry {
@@ -100,6 +110,9 @@ impl Entry {
                 .join("cert_chain.pem"),
             Self::Crl(product) => PathBuf::from("vcek").join(product.name()).join("crl.pem"),
             Self::Issuer { key, .. } => PathBuf::from("issuers").join(format!("{key}.der")),
+            Self::TdxCollateral(request) => PathBuf::from("tdx")
+                .join(request.fmspc_hex())
+                .join(format!("{}.json", request.ca.query_value())),
         }
     }
 
@@ -109,6 +122,7 @@ impl Entry {
             Self::Chain(_, kind) => kind.artifact_kind(),
             Self::Crl(_) => ArtifactKind::Crl,
             Self::Issuer { .. } => ArtifactKind::CaCertificate,
+            Self::TdxCollateral(_) => ArtifactKind::TdxCollateral,
         }
     }
 
@@ -123,6 +137,7 @@ impl Entry {
             ),
             Self::Chain(product, _) | Self::Crl(product) => product.to_string(),
             Self::Issuer { name, .. } => format!("\"{name}\""),
+            Self::TdxCollateral(request) => request.to_string(),
         }
     }
 }
@@ -198,29 +213,11 @@ impl Cacheable for Crl {
         bytes: &[u8],
         _entry: &Entry,
     ) -> std::result::Result<(Self, Option<SystemTime>), String> {
-        let (fetched_at, pem) = match bytes.strip_prefix(FETCHED_AT.as_bytes()) {
-            Some(rest) => {
-                let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-                let (line, pem) = rest.split_at(end);
-                let seconds = std::str::from_utf8(line)
-                    .ok()
-                    .and_then(|text| text.trim().parse::<u64>().ok())
-                    .ok_or("the fetched-at line is not a number of seconds")?;
-                let fetched_at = UNIX_EPOCH
-                    .checked_add(Duration::from_secs(seconds))
-                    .ok_or("the fetched-at time is out of range")?;
-                (Some(fetched_at), pem)
-            }
-            None => (None, bytes),
-        };
+        let (fetched_at, pem) = split_fetched_at(bytes)?;
         Ok((Self::parse(pem)?, fetched_at))
     }
     fn cache_bytes(&self, fetched_at: SystemTime) -> Vec<u8> {
-        let seconds = fetched_at
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or(Duration::ZERO)
-            .as_secs();
-        format!("{FETCHED_AT}{seconds}\n{}", self.to_pem()).into_bytes()
+        with_fetched_at(fetched_at, self.to_pem().as_bytes())
     }
     fn fresh_at(
         &self,
@@ -228,33 +225,89 @@ impl Cacheable for Crl {
         now: SystemTime,
     ) -> std::result::Result<(), String> {
         let fetched_at = fetched_at.ok_or("the cached CRL does not say when it was fetched")?;
-        if fetched_at > now {
-            return Err(format!(
-                "the cached CRL says it was fetched at {} s after the epoch, which is later than now",
-                unix(fetched_at)
-            ));
-        }
         if !self.is_current_at(now) {
             return Err(format!(
                 "the cached CRL expired at its nextUpdate ({} s after the epoch)",
                 self.next_update_unix()
             ));
         }
-        // fetched_at <= now, so the sum is in range for any real clock; None counts as expired.
-        if fetched_at
-            .checked_add(CRL_MAX_AGE)
-            .is_none_or(|cap| now >= cap)
-        {
-            return Err(format!(
-                "the cached CRL was fetched at {} s after the epoch, more than {} h ago (its \
-                 nextUpdate does not matter: CRLs are kept at most {} h)",
-                unix(fetched_at),
-                CRL_MAX_AGE.as_secs() / 3600,
-                CRL_MAX_AGE.as_secs() / 3600
-            ));
-        }
-        Ok(())
+        check_age("CRL", fetched_at, now, CRL_MAX_AGE)
     }
+}
+
+impl Cacheable for Collateral {
+    fn parse_cached(
+        bytes: &[u8],
+        _entry: &Entry,
+    ) -> std::result::Result<(Self, Option<SystemTime>), String> {
+        let (fetched_at, json) = split_fetched_at(bytes)?;
+        let collateral = Collateral::from_json(json).map_err(|e| e.to_string())?;
+        Ok((collateral, fetched_at))
+    }
+    fn cache_bytes(&self, fetched_at: SystemTime) -> Vec<u8> {
+        with_fetched_at(fetched_at, self.to_json().as_bytes())
+    }
+    /// Its documents' own validity is the check's to judge (it verifies them at `now`).
+    fn fresh_at(
+        &self,
+        fetched_at: Option<SystemTime>,
+        now: SystemTime,
+    ) -> std::result::Result<(), String> {
+        let fetched_at =
+            fetched_at.ok_or("the cached TDX collateral does not say when it was fetched")?;
+        check_age("TDX collateral", fetched_at, now, COLLATERAL_MAX_AGE)
+    }
+}
+
+/// Splits a cached entry into its `fetched-at:` time (if the line is there) and the rest.
+fn split_fetched_at(bytes: &[u8]) -> std::result::Result<(Option<SystemTime>, &[u8]), String> {
+    let Some(rest) = bytes.strip_prefix(FETCHED_AT.as_bytes()) else {
+        return Ok((None, bytes));
+    };
+    let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+    let (line, body) = rest.split_at(end);
+    let seconds = std::str::from_utf8(line)
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .ok_or("the fetched-at line is not a number of seconds")?;
+    let fetched_at = UNIX_EPOCH
+        .checked_add(Duration::from_secs(seconds))
+        .ok_or("the fetched-at time is out of range")?;
+    Ok((Some(fetched_at), body))
+}
+
+/// `body` after a `fetched-at:` line.
+fn with_fetched_at(fetched_at: SystemTime, body: &[u8]) -> Vec<u8> {
+    let mut bytes = format!("{FETCHED_AT}{}\n", unix(fetched_at)).into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// An entry fetched at `fetched_at` may be served at `now` when it is not from the future and
+/// younger than `max_age`.
+fn check_age(
+    what: &str,
+    fetched_at: SystemTime,
+    now: SystemTime,
+    max_age: Duration,
+) -> std::result::Result<(), String> {
+    if fetched_at > now {
+        return Err(format!(
+            "the cached {what} says it was fetched at {} s after the epoch, which is later than now",
+            unix(fetched_at)
+        ));
+    }
+    // fetched_at <= now, so the sum is in range for any real clock; None counts as expired.
+    if fetched_at.checked_add(max_age).is_none_or(|cap| now >= cap) {
+        return Err(format!(
+            "the cached {what} was fetched at {} s after the epoch, more than {} h ago (it is \
+             kept at most {} h, whatever its own dates say)",
+            unix(fetched_at),
+            max_age.as_secs() / 3600,
+            max_age.as_secs() / 3600
+        ));
+    }
+    Ok(())
 }
 
 fn unix(time: SystemTime) -> u64 {

@@ -9,6 +9,7 @@
 use std::time::SystemTime;
 
 use hcl_parse::Generation;
+use tdx_verify::{Collateral, CollateralRequest};
 
 use crate::artifact::{CaCertificate, CertChain, Certificate, Crl};
 use crate::error::Error;
@@ -50,6 +51,10 @@ use crate::request::{ChainKind, VcekRequest};
 ///         -> Result<(), String> {
 ///         Err("issuers are not checked here".into())
 ///     }
+///     fn check_tdx_collateral(&self, _: &tdx_verify::CollateralRequest,
+///         _: &tdx_verify::Collateral, _: SystemTime) -> Result<(), String> {
+///         Err("TDX collateral is not checked here".into())
+///     }
 /// }
 /// ```
 pub trait ArtifactCheck: Send + Sync {
@@ -90,6 +95,16 @@ pub trait ArtifactCheck: Send + Sync {
         &self,
         child: &[u8],
         issuer: &CaCertificate,
+        now: SystemTime,
+    ) -> Result<(), String>;
+
+    /// `collateral` was sent for the TD quotes `request` describes (FMSPC, PCK CA): its
+    /// chains, CRLs and signed documents must verify and be current (see
+    /// [`tdx_verify::verify_collateral`]).
+    fn check_tdx_collateral(
+        &self,
+        request: &CollateralRequest,
+        collateral: &Collateral,
         now: SystemTime,
     ) -> Result<(), String>;
 }

@@ -15,6 +15,9 @@ pub enum Service {
     Imds,
     /// The server behind a certificate's AIA caIssuers URL (its issuing CA's publication point).
     CaIssuers,
+    /// Intel's PCS (v4 API), or a cache that serves the same API (Azure's THIM, a PCCS); the
+    /// root CA CRL's publication point.
+    Pcs,
 }
 
 impl fmt::Display for Service {
@@ -23,6 +26,7 @@ impl fmt::Display for Service {
             Self::Kds => "AMD KDS",
             Self::Imds => "Azure IMDS",
             Self::CaIssuers => "the AIA caIssuers server",
+            Self::Pcs => "the Intel PCS service",
         })
     }
 }
@@ -42,6 +46,29 @@ pub enum ArtifactKind {
     ImdsCertification,
     /// A CA certificate named by another certificate's AIA (its issuer).
     CaCertificate,
+    /// TDX TCB info of one FMSPC (signed JSON) and its signing chain.
+    TcbInfo,
+    /// The TD quoting enclave's identity (signed JSON) and its signing chain.
+    QeIdentity,
+    /// The CRL of a PCK CA (Platform or Processor) and its issuer chain.
+    PckCrl,
+    /// The Intel SGX Root CA's CRL.
+    RootCaCrl,
+    /// The whole collateral of a TD quote (TCB info, QE identity, PCK and root CA CRLs).
+    TdxCollateral,
+    /// A TD quote for a TDREPORT, from Azure IMDS's quoting service (the one POST request).
+    TdQuote,
+}
+
+impl ArtifactKind {
+    /// The HTTP method of the request for it: POST for a TD quote (the TDREPORT is the body),
+    /// GET for everything else.
+    pub fn method(self) -> &'static str {
+        match self {
+            Self::TdQuote => "POST",
+            _ => "GET",
+        }
+    }
 }
 
 impl fmt::Display for ArtifactKind {
@@ -53,6 +80,12 @@ impl fmt::Display for ArtifactKind {
             Self::Crl => "CRL",
             Self::ImdsCertification => "THIM certification (VCEK, chain, TCB)",
             Self::CaCertificate => "CA certificate (an issuer named by AIA)",
+            Self::TcbInfo => "TDX TCB info",
+            Self::QeIdentity => "TD QE identity",
+            Self::PckCrl => "PCK CRL",
+            Self::RootCaCrl => "Intel SGX Root CA CRL",
+            Self::TdxCollateral => "TDX collateral (TCB info, QE identity, CRLs)",
+            Self::TdQuote => "TD quote",
         })
     }
 }
@@ -120,7 +153,7 @@ pub enum Error {
         url: String,
     },
     /// An HTTP status that retrying cannot change (other 4xx, unexpected 1xx/2xx/3xx).
-    #[error("{service} refused the {kind} request: GET {url} answered HTTP {status}")]
+    #[error("{service} refused the {kind} request: {} {url} answered HTTP {status}", kind.method())]
     HttpStatus {
         /// The service asked.
         service: Service,
@@ -134,7 +167,8 @@ pub enum Error {
     /// Every attempt failed, or the next wait would pass the deadline.
     #[error(
         "{service} did not deliver the {kind} after {attempts} attempt(s) and {waited:?} of \
-         waiting; last failure: {last} (GET {url})"
+         waiting; last failure: {last} ({} {url})",
+        kind.method()
     )]
     RetriesExhausted {
         /// The service asked.
@@ -154,7 +188,8 @@ pub enum Error {
     #[error(
         "{service} is rate-limiting the {kind} request (HTTP 429): it asks to wait \
          {retry_after:?}, beyond the {deadline:?} retry deadline ({attempts} attempt(s), \
-         {waited:?} waited; GET {url})"
+         {waited:?} waited; {} {url})",
+        kind.method()
     )]
     RateLimited {
         /// The service asked.
@@ -173,7 +208,7 @@ pub enum Error {
         deadline: Duration,
     },
     /// A failure no retry can fix (TLS, bad URL, proxy): the request was not retried.
-    #[error("{service} request for the {kind} failed: {reason} (GET {url})")]
+    #[error("{service} request for the {kind} failed: {reason} ({} {url})", kind.method())]
     Transport {
         /// The service asked.
         service: Service,
@@ -250,7 +285,10 @@ fn not_found_message(service: Service, kind: ArtifactKind, url: &str) -> String 
         ArtifactKind::Vcek => format!(
             "{service} has no certificate for this chip and TCB (GET {url} answered 404 Not Found)"
         ),
-        _ => format!("{service} has no {kind} here (GET {url} answered 404 Not Found)"),
+        _ => format!(
+            "{service} has no {kind} here ({} {url} answered 404 Not Found)",
+            kind.method()
+        ),
     }
 }
 

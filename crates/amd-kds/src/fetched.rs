@@ -17,6 +17,8 @@ pub enum Source {
     Kds,
     /// A certificate's AIA caIssuers URL.
     CaIssuers,
+    /// Intel's PCS, or a cache with its API.
+    Pcs,
 }
 
 impl fmt::Display for Source {
@@ -26,6 +28,7 @@ impl fmt::Display for Source {
             Self::Imds => "Azure IMDS",
             Self::Kds => "AMD KDS",
             Self::CaIssuers => "caIssuers URL (AIA)",
+            Self::Pcs => "Intel PCS",
         })
     }
 }
@@ -36,6 +39,7 @@ impl From<Service> for Source {
             Service::Kds => Self::Kds,
             Service::Imds => Self::Imds,
             Service::CaIssuers => Self::CaIssuers,
+            Service::Pcs => Self::Pcs,
         }
     }
 }

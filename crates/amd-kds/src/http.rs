@@ -64,6 +64,8 @@ pub(crate) struct Answer {
     pub status: u16,
     pub retry_after: Option<String>,
     pub body: Vec<u8>,
+    /// The response headers (PCS sends issuer chains in them).
+    pub headers: ureq::http::HeaderMap,
 }
 
 /// Why no complete answer came.
@@ -113,18 +115,31 @@ impl Transport {
         })
     }
 
-    /// One GET. A 200 answer's body is read in full (up to the limit); other statuses' bodies
-    /// are not read.
-    pub(crate) fn get(
+    /// One GET, or one POST of `body` when there is one. A 200 answer's body is read in full
+    /// (up to the limit); other statuses' bodies are not read.
+    pub(crate) fn send(
         &self,
         url: &str,
         headers: &[(&str, &str)],
+        body: Option<&[u8]>,
     ) -> std::result::Result<Answer, TransportError> {
-        let mut request = self.agent.get(url);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let mut response = request.call().map_err(classify)?;
+        let sent = match body {
+            None => {
+                let mut request = self.agent.get(url);
+                for (name, value) in headers {
+                    request = request.header(*name, *value);
+                }
+                request.call()
+            }
+            Some(body) => {
+                let mut request = self.agent.post(url);
+                for (name, value) in headers {
+                    request = request.header(*name, *value);
+                }
+                request.send(body)
+            }
+        };
+        let mut response = sent.map_err(classify)?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -145,6 +160,7 @@ impl Transport {
             status,
             retry_after,
             body,
+            headers: response.headers().clone(),
         })
     }
 }

@@ -9,7 +9,9 @@ use std::time::Duration;
 use hcl_parse::TcbVersion;
 
 use crate::artifact::{CertChain, Certificate, malformed};
-use crate::error::{ArtifactKind, Result, Service};
+use base64::Engine as _;
+
+use crate::error::{ArtifactKind, Error, Result, Service};
 use crate::http::{HttpConfig, ProxyConfig, Transport, normalise_base_url};
 use crate::observe::{Observer, SilentObserver};
 use crate::request::{ChainKind, hex_lower};
@@ -20,6 +22,9 @@ use attest_prims::clock::{Clock, SystemClock};
 pub const IMDS_BASE_URL: &str = "http://169.254.169.254";
 /// The THIM path of AMD collateral.
 pub const IMDS_THIM_PATH: &str = "/metadata/THIM/amd/certification";
+/// The path of the TD quoting service of Azure TDX confidential VMs: a TDREPORT in, a TD quote
+/// (signed by the host's quoting enclave) out.
+pub const IMDS_TD_QUOTE_PATH: &str = "/acc/tdquote";
 
 /// Settings of an [`ImdsClient`].
 #[derive(Debug, Clone, PartialEq)]
@@ -178,9 +183,81 @@ impl ImdsClient {
             kind: ArtifactKind::ImdsCertification,
             url: &url,
             headers: &[("Metadata", "true")],
+            body: None,
         })?;
         parse_thim(&body).map_err(|reason| malformed(ArtifactKind::ImdsCertification, &url, reason))
     }
+}
+
+impl ImdsClient {
+    /// The URL of the TD quoting service.
+    pub fn td_quote_url(&self) -> String {
+        format!("{}{IMDS_TD_QUOTE_PATH}", self.base_url)
+    }
+
+    /// The TD quote of `td_report` (the 1024-byte TDREPORT of an Azure TDX CVM's HCL report):
+    /// POSTs `{"report": "<base64url TDREPORT>"}` and reads `{"quote": "<base64url>"}`. The
+    /// answer must be a TD quote that parses and repeats the TDREPORT's report data, MRTD and
+    /// RTMRs (it is verified later, with Intel's collateral, by the verifier).
+    pub fn td_quote(&self, td_report: &[u8]) -> Result<Vec<u8>> {
+        let report = hcl_parse::TdReport::parse(td_report)
+            .map_err(|e| Error::invalid_request(format!("TDREPORT: {e}")))?;
+        if td_report.len() != hcl_parse::TDREPORT_SIZE {
+            return Err(Error::invalid_request(format!(
+                "a TDREPORT is {} bytes, found {}",
+                hcl_parse::TDREPORT_SIZE,
+                td_report.len()
+            )));
+        }
+        let url = self.td_quote_url();
+        let request = format!(
+            "{{\"report\":\"{}\"}}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(td_report)
+        );
+        let body = self.fetcher.get(&Exchange {
+            service: Service::Imds,
+            kind: ArtifactKind::TdQuote,
+            url: &url,
+            headers: &[("Content-Type", "application/json")],
+            body: Some(request.as_bytes()),
+        })?;
+        parse_td_quote(&body, &report)
+            .map_err(|reason| malformed(ArtifactKind::TdQuote, &url, reason))
+    }
+}
+
+/// `{"quote": "<base64url, padded or not>"}`, holding a TD quote for `report`.
+fn parse_td_quote(
+    body: &[u8],
+    report: &hcl_parse::TdReport,
+) -> std::result::Result<Vec<u8>, String> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        quote: String,
+    }
+    let answer: Answer =
+        serde_json::from_slice(body).map_err(|e| format!("not the quote JSON object: {e}"))?;
+    let text = answer.quote.trim().trim_end_matches('=');
+    let quote = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|e| format!("quote: not base64url: {e}"))?;
+    let parsed = tdx_verify::TdQuote::parse(&quote).map_err(|e| format!("quote: {e}"))?;
+    let body = &parsed.body;
+    let same = body.report_data.0 == report.report_data.0
+        && body.mr_td.0 == report.mr_td.0
+        && body
+            .rtmrs
+            .iter()
+            .zip(&report.rtmrs)
+            .all(|(a, b)| a.0 == b.0);
+    if !same {
+        return Err(format!(
+            "the quote is not of the TDREPORT sent: its report data is {}, expected {}",
+            hex_lower(&body.report_data.0),
+            hex_lower(&report.report_data.0)
+        ));
+    }
+    Ok(quote)
 }
 
 fn parse_thim(body: &[u8]) -> std::result::Result<ThimCertification, String> {

@@ -185,6 +185,7 @@ impl IssuerRequest {
             kind: ArtifactKind::CaCertificate,
             url,
             headers: &[],
+            body: None,
         })?;
         let issuer = CaCertificate::parse(&body)
             .map_err(|reason| malformed(ArtifactKind::CaCertificate, url, reason))?;

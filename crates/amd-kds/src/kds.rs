@@ -181,6 +181,7 @@ impl KdsClient {
             kind,
             url,
             headers: &[],
+            body: None,
         })
     }
 }

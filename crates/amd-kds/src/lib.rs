@@ -1,6 +1,7 @@
-//! Certificate fetching for AMD SEV-SNP: VCEKs, CA chains and CRLs from AMD's key distribution
-//! service (KDS) and Azure's instance metadata service (IMDS THIM), and the issuing CAs that
-//! certificates name in their AIA (the vTPM AK's), with a disk cache and a retry policy.
+//! Certificate and collateral fetching: for AMD SEV-SNP, VCEKs, CA chains and CRLs from AMD's
+//! key distribution service (KDS) and Azure's instance metadata service (IMDS THIM); for Intel
+//! TDX, a TD quote's collateral from Intel's PCS (or a cache with its API); and the issuing CAs
+//! that certificates name in their AIA (the vTPM AK's). One disk cache, one retry policy.
 //!
 //! | type | job |
 //! |---|---|
@@ -8,6 +9,7 @@
 //! | [`CertificateSource`] | the order a caller uses: cache, then IMDS (on Azure), then KDS; owns the cache, offline mode and the [`ArtifactCheck`]; says which answered ([`Fetched`], [`Source`]) |
 //! | [`KdsClient`] / [`KdsConfig`] | KDS transport: URLs and downloads (with retries) of VCEKs (Milan, Genoa, Turin), VCEK and VLEK chains, CRLs |
 //! | [`ImdsClient`] / [`ImdsConfig`] | Azure IMDS THIM transport: `vcekCert`, `certificateChain`, `tcbm`, `cacheControl` |
+//! | [`PcsClient`] / [`PcsConfig`] | Intel PCS v4 transport (or a cache with its API): a TD quote's collateral, assembled as [`tdx_verify::Collateral`] |
 //! | [`Cache`] / [`CacheConfig`] | the disk cache (atomic writes, corrupt entries repaired) and single-flight downloads |
 //! | [`RetryPolicy`], [`Clock`], [`Observer`] | retries (429 `Retry-After`, backoff with jitter for 5xx), injectable time, wait notices |
 //! | [`IssuerRequest`] | the issuer a certificate names in its AIA (name, key identifier, caIssuers URLs): Azure's vTPM AK certificates name their CA this way |
@@ -61,23 +63,28 @@ mod imds;
 mod issuer;
 mod kds;
 mod observe;
+mod pcs;
 mod request;
 mod retry;
 mod source;
 
 pub use artifact::{CaCertificate, CertChain, Certificate, Crl};
 pub use attest_prims::clock::{Clock, SimulatedClock, SystemClock};
-pub use cache::{CRL_MAX_AGE, Cache, CacheConfig};
+pub use cache::{COLLATERAL_MAX_AGE, CRL_MAX_AGE, Cache, CacheConfig};
 pub use check::ArtifactCheck;
 pub use error::{ArtifactKind, Error, ErrorKind, Failure, Result, Service};
 pub use fetched::{Fetched, Source};
 pub use http::{DEFAULT_MAX_BODY_BYTES, HttpConfig, ProxyConfig, USER_AGENT};
 pub use imds::{
-    IMDS_BASE_URL, IMDS_THIM_PATH, ImdsClient, ImdsConfig, ImdsQuery, ThimCertification,
+    IMDS_BASE_URL, IMDS_TD_QUOTE_PATH, IMDS_THIM_PATH, ImdsClient, ImdsConfig, ImdsQuery,
+    ThimCertification,
 };
 pub use issuer::{AZURE_PKI_HOSTS, IssuerHosts, IssuerRequest, MAX_ISSUER_URLS};
 pub use kds::{KDS_BASE_URL, KdsClient, KdsConfig};
 pub use observe::{Observer, SilentObserver, StderrObserver, WaitEvent};
+pub use pcs::{
+    AZURE_PCS_BASE_URL, INTEL_PCS_BASE_URL, INTEL_ROOT_CA_CRL_URL, PcsClient, PcsConfig,
+};
 pub use request::{ChainKind, VcekRequest, crl_path};
 pub use retry::RetryPolicy;
 pub use source::{CertificateSource, IssuerCandidates};

@@ -109,6 +109,8 @@ pub(crate) struct Exchange<'a> {
     pub kind: ArtifactKind,
     pub url: &'a str,
     pub headers: &'a [(&'a str, &'a str)],
+    /// The request body: a POST when present (see [`ArtifactKind::method`]), else a GET.
+    pub body: Option<&'a [u8]>,
 }
 
 /// The HTTP side of a client: transport, policy, clock and observer.
@@ -120,15 +122,35 @@ pub(crate) struct Fetcher {
     pub observer: Arc<dyn Observer>,
 }
 
+/// A 200 answer: its body and headers.
+pub(crate) struct Reply {
+    pub body: Vec<u8>,
+    pub headers: ureq::http::HeaderMap,
+}
+
+impl Reply {
+    /// The value of header `name` (case-insensitive), if it is present and visible ASCII.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+}
+
 impl Fetcher {
     /// GETs `exchange.url` until a 200 answer, a final failure, or the policy gives up.
     pub(crate) fn get(&self, exchange: &Exchange<'_>) -> Result<Vec<u8>> {
+        self.get_reply(exchange).map(|reply| reply.body)
+    }
+
+    /// [`Fetcher::get`], keeping the headers of the answer.
+    pub(crate) fn get_reply(&self, exchange: &Exchange<'_>) -> Result<Reply> {
         let Exchange {
             service,
             kind,
             url,
             headers,
+            body: request_body,
         } = *exchange;
+        let method = kind.method();
         let policy = &self.policy;
         let start = self.clock.monotonic();
         let mut waited = Duration::ZERO;
@@ -136,18 +158,21 @@ impl Fetcher {
         loop {
             attempt += 1;
             log::debug!(
-                "{service}: GET {url} for the {kind}, attempt {attempt} of {}",
+                "{service}: {method} {url} for the {kind}, attempt {attempt} of {}",
                 policy.max_attempts
             );
-            let failure = match self.transport.get(url, headers) {
+            let failure = match self.transport.send(url, headers, request_body) {
                 Ok(Answer {
-                    status: 200, body, ..
+                    status: 200,
+                    body,
+                    headers,
+                    ..
                 }) => {
-                    log::debug!("{service}: GET {url}: 200 OK, {} bytes", body.len());
-                    return Ok(body);
+                    log::debug!("{service}: {method} {url}: 200 OK, {} bytes", body.len());
+                    return Ok(Reply { body, headers });
                 }
                 Ok(Answer { status: 404, .. }) => {
-                    log::debug!("{service}: GET {url}: 404 Not Found (final)");
+                    log::debug!("{service}: {method} {url}: 404 Not Found (final)");
                     return Err(Error::NotFound {
                         service,
                         kind,
@@ -167,7 +192,7 @@ impl Fetcher {
                     Failure::Status(status)
                 }
                 Ok(Answer { status, .. }) => {
-                    log::debug!("{service}: GET {url}: HTTP {status} (final)");
+                    log::debug!("{service}: {method} {url}: HTTP {status} (final)");
                     return Err(Error::HttpStatus {
                         service,
                         kind,
@@ -185,7 +210,7 @@ impl Fetcher {
                     });
                 }
                 Err(TransportError::Fatal(reason)) => {
-                    log::debug!("{service}: GET {url}: {reason} (final)");
+                    log::debug!("{service}: {method} {url}: {reason} (final)");
                     return Err(Error::Transport {
                         service,
                         kind,
@@ -194,7 +219,7 @@ impl Fetcher {
                     });
                 }
             };
-            log::debug!("{service}: GET {url}: attempt {attempt} failed: {failure}");
+            log::debug!("{service}: {method} {url}: attempt {attempt} failed: {failure}");
             let exhausted = |last: Failure| Error::RetriesExhausted {
                 service,
                 kind,
@@ -215,7 +240,7 @@ impl Fetcher {
             let elapsed = self.clock.monotonic().saturating_sub(start);
             if elapsed.saturating_add(wait) > policy.deadline {
                 log::debug!(
-                    "{service}: GET {url}: a wait of {wait:?} after {elapsed:?} would pass the \
+                    "{service}: {method} {url}: a wait of {wait:?} after {elapsed:?} would pass the \
                      {:?} deadline; giving up",
                     policy.deadline
                 );

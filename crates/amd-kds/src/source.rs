@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use hcl_parse::{Generation, SnpReport};
+use tdx_verify::{Collateral, CollateralRequest};
 
 use crate::artifact::{CaCertificate, CertChain, Certificate, Crl};
 use crate::cache::{Cache, Entry, Lookup};
@@ -15,6 +16,7 @@ use crate::fetched::{Fetched, Sent, Source};
 use crate::imds::{ImdsClient, ImdsQuery, ThimCertification};
 use crate::issuer::{IssuerHosts, IssuerRequest};
 use crate::kds::KdsClient;
+use crate::pcs::PcsClient;
 use crate::request::{ChainKind, VcekRequest};
 use crate::retry::Fetcher;
 use attest_prims::clock::Clock;
@@ -38,6 +40,8 @@ use attest_prims::clock::Clock;
 pub struct CertificateSource {
     kds: KdsClient,
     imds: Option<ImdsClient>,
+    /// PCS services for TDX collateral, asked in order.
+    pcs: Vec<PcsClient>,
     cache: Cache,
     offline: bool,
     check: Option<Arc<dyn ArtifactCheck>>,
@@ -53,6 +57,7 @@ impl std::fmt::Debug for CertificateSource {
         f.debug_struct("CertificateSource")
             .field("kds", &self.kds)
             .field("imds", &self.imds)
+            .field("pcs", &self.pcs)
             .field("cache", &self.cache)
             .field("offline", &self.offline)
             .field("checked", &self.check.is_some())
@@ -70,6 +75,7 @@ impl CertificateSource {
             issuer_hosts: IssuerHosts::default(),
             kds,
             imds: None,
+            pcs: Vec::new(),
             cache,
             offline: false,
             check: None,
@@ -81,6 +87,15 @@ impl CertificateSource {
     #[must_use]
     pub fn with_imds(mut self, imds: ImdsClient) -> Self {
         self.imds = Some(imds);
+        self
+    }
+
+    /// Asks `pcs` for TDX collateral, after the PCS services added before it (the next is
+    /// asked when one cannot answer: unreachable, 404, rate limited; not when what it sends is
+    /// refused).
+    #[must_use]
+    pub fn with_pcs(mut self, pcs: PcsClient) -> Self {
+        self.pcs.push(pcs);
         self
     }
 
@@ -217,6 +232,27 @@ impl CertificateSource {
             })
     }
 
+    /// The collateral of the TD quotes `request` describes (see
+    /// [`CollateralRequest::of_quote`]): the cached copy while it is at most a day old and
+    /// passes the check at the current time, else the first PCS service's that answers.
+    /// Checked by [`ArtifactCheck::check_tdx_collateral`] before it is returned or cached.
+    pub fn tdx_collateral(&self, request: &CollateralRequest) -> Result<Fetched<Collateral>> {
+        let now = self.now();
+        let check = |collateral: &Collateral| match &self.check {
+            None => Ok(()),
+            Some(check) => check
+                .check_tdx_collateral(request, collateral, now)
+                .map_err(CheckFailure::Refused),
+        };
+        self.cache.get_or_fetch(
+            &Entry::TdxCollateral(*request),
+            self.offline,
+            now,
+            &check,
+            || self.download_collateral(request),
+        )
+    }
+
     /// The CA certificate that issued `child` (DER): the first of
     /// [`CertificateSource::ca_issuer_candidates`], else the first failure.
     ///
@@ -321,6 +357,24 @@ impl CertificateSource {
         }
         self.cert_chain(product, ChainKind::Vcek)
             .map(|chain| chain.value)
+    }
+
+    /// Collateral not in the cache: from the first PCS service that answers.
+    fn download_collateral(&self, request: &CollateralRequest) -> Result<Sent<Collateral>> {
+        let mut first_error = None;
+        for pcs in &self.pcs {
+            match pcs.download_collateral(request) {
+                Ok(sent) => return Ok(sent),
+                Err(e) if e.is_unavailable() => {
+                    log::info!("{} did not answer ({e}): trying the next", pcs.base_url());
+                    first_error.get_or_insert(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(first_error.unwrap_or_else(|| {
+            Error::invalid_config("no PCS service is configured for TDX collateral")
+        }))
     }
 
     /// A VCEK not in the cache: IMDS's when it is of the requested TCB, else KDS's.

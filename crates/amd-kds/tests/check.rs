@@ -140,6 +140,14 @@ impl ArtifactCheck for TestCheck {
         self.calls.fetch_add(1, Ordering::SeqCst);
         Err("issuers are tested in issuer.rs".to_string())
     }
+    fn check_tdx_collateral(
+        &self,
+        _: &tdx_verify::CollateralRequest,
+        _: &tdx_verify::Collateral,
+        _: SystemTime,
+    ) -> Result<(), String> {
+        Err("TDX collateral is tested in pcs.rs".to_string())
+    }
 }
 
 /// The THIM JSON with `vcek`, the genuine Milan chain, and the request's TCB as `tcbm`.

@@ -64,6 +64,14 @@ impl ArtifactCheck for SignedIt {
     ) -> Result<(), String> {
         vtpm_akcert::check_issued_by(child, issuer.der()).map_err(|e| e.to_string())
     }
+    fn check_tdx_collateral(
+        &self,
+        _: &tdx_verify::CollateralRequest,
+        _: &tdx_verify::Collateral,
+        _: SystemTime,
+    ) -> Result<(), String> {
+        Err("TDX collateral is tested in pcs.rs".to_string())
+    }
 }
 
 /// An AK certificate under the test intermediate whose AIA names `urls`.

@@ -1,11 +1,12 @@
 //! The guest side (feature `attester`): gathers native evidence for a nonce from the vTPM,
-//! with certificates from IMDS or KDS (cached).
+//! with certificates from IMDS or KDS (cached) on SEV-SNP, and the TD quote of the HCL
+//! report's TDREPORT from Azure IMDS's quoting service on TDX.
 
 use std::time::{Duration, SystemTime};
 
-use amd_kds::{CaCertificate, CertificateSource, Fetched, Source};
+use amd_kds::{CaCertificate, CertificateSource, Fetched, ImdsClient, ImdsConfig, Source};
 use attest_prims::UnixTime;
-use hcl_parse::HclReport;
+use hcl_parse::{HclReport, ReportType};
 use vtpm_akcert::{ErrorKind as AkErrorKind, MAX_PATH_CAS, VtpmAnchors, verify_ak_certificate};
 use vtpm_quote::guest::Vtpm;
 use vtpm_quote::{HashAlg, PcrBankSelection};
@@ -27,6 +28,10 @@ pub struct AttesterOptions {
     /// Add the AK certificate when Azure provisioned one, with the issuers its AIA names when
     /// they are not shipped (fetched through [`AttesterOptions::fetch`]'s cache and network).
     pub ak_certificate: bool,
+    /// The base URL of Azure IMDS's TD quoting service (TDX CVMs; default
+    /// [`amd_kds::IMDS_BASE_URL`]). Asked whatever [`AttesterOptions::fetch`] says: TDX
+    /// evidence without its TD quote cannot verify.
+    pub td_quote_url: Option<String>,
 }
 
 impl Default for AttesterOptions {
@@ -39,6 +44,7 @@ impl Default for AttesterOptions {
             }),
             event_log: true,
             ak_certificate: true,
+            td_quote_url: None,
         }
     }
 }
@@ -75,7 +81,8 @@ impl Attester {
 
     /// Evidence for `nonce`: with `fresh`, the report is first bound to the nonce (written as
     /// user-data) and the evidence says version 2; otherwise version 1. The quote covers the
-    /// SHA-256 PCRs 0-23.
+    /// SHA-256 PCRs 0-23. On TDX the evidence carries the TD quote of the report's TDREPORT
+    /// (from Azure IMDS); on SEV-SNP, with [`AttesterOptions::fetch`], the VCEK and its chain.
     pub fn evidence(&mut self, nonce: &[u8], fresh: bool) -> Result<Evidence, Error> {
         self.warnings.clear();
         let hcl_report = if fresh {
@@ -115,6 +122,11 @@ impl Attester {
         if self.options.ak_certificate {
             evidence.ak_certificate = self.vtpm.ak_certificate().map_err(Error::from)?;
         }
+        let hcl = HclReport::parse(&evidence.hcl_report).map_err(Error::from)?;
+        let tdx = hcl.report_type() == ReportType::Tdx;
+        if tdx {
+            evidence.td_quote = Some(self.td_quote(&hcl)?);
+        }
         if let Some(fetch_options) = &self.options.fetch {
             let source = fetch_options.source()?;
             if let Some(leaf) = &evidence.ak_certificate {
@@ -124,17 +136,29 @@ impl Attester {
                 evidence.ak_cert_chain = issuers;
                 self.warnings.extend(warnings);
             }
-            let hcl = HclReport::parse(&evidence.hcl_report).map_err(Error::from)?;
-            let report = hcl.snp_report().map_err(Error::from)?;
-            let mut certificates = Certificates::default();
-            fetch::complete(&source, &report, None, false, false, &mut certificates)?;
-            evidence.vcek = certificates.leaves.into_iter().next();
-            evidence.cert_chain = certificates.ca;
+            if !tdx {
+                let report = hcl.snp_report().map_err(Error::from)?;
+                let mut certificates = Certificates::default();
+                fetch::complete(&source, &report, None, false, false, &mut certificates)?;
+                evidence.vcek = certificates.leaves.into_iter().next();
+                evidence.cert_chain = certificates.ca;
+            }
         }
         if self.options.event_log && describes_kernel_tpm(self.vtpm.tcti()) {
             evidence.event_log = Vtpm::event_log().map_err(Error::from)?;
         }
         Ok(evidence)
+    }
+
+    /// The TD quote of `hcl`'s TDREPORT, from Azure IMDS's quoting service.
+    fn td_quote(&self, hcl: &HclReport<'_>) -> Result<Vec<u8>, Error> {
+        let mut config = ImdsConfig::default();
+        if let Some(url) = &self.options.td_quote_url {
+            config.base_url = url.clone();
+        }
+        let imds = ImdsClient::new(config).map_err(Error::from)?;
+        let td_report = hcl.td_report_bytes().map_err(Error::from)?;
+        imds.td_quote(td_report).map_err(Error::from)
     }
 }
 

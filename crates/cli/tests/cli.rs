@@ -574,7 +574,9 @@ fn help_documents_exit_codes_and_examples() {
     assert_eq!(out.code, 0);
     assert!(
         out.stdout.contains("Exit codes:")
-            && out.stdout.contains("4  certificates or CRL unavailable")
+            && out
+                .stdout
+                .contains("4  certificates, CRL or TDX collateral unavailable")
     );
     for command in [
         "report",

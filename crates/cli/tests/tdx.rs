@@ -529,15 +529,30 @@ fn verify_report_verifies_raw_td_quotes_with_collateral() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", verdict(&out));
 
-    // Without collateral: unavailable (exit 4).
+    // Without collateral, offline and with nothing cached: unavailable (exit 4).
     let out = Command::new(env!("CARGO_BIN_EXE_snp-vtpm"))
         .arg("verify-report")
         .arg("--report")
         .arg(vectors::dir().join(v4.0))
-        .arg("--json")
+        .args(["--json", "--offline", "--no-cache"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", verdict(&out));
+    assert!(
+        verdict(&out)["error"].as_str().unwrap().contains(
+            "of FMSPC B0C06F000000, PCK CRL of the Intel SGX PCK Platform CA is not cached, offline"
+        ),
+        "{}",
+        verdict(&out)
+    );
+    assert!(
+        verdict(&out)["hint"]
+            .as_str()
+            .unwrap()
+            .contains("--collateral"),
+        "{}",
+        verdict(&out)
+    );
 
     // The v5 sample: below every TCB level, refused (exit 3) naming the status; a policy that
     // accepts NoMatchingLevel verifies it.

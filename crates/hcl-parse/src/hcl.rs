@@ -269,6 +269,20 @@ impl<'a> HclReport<'a> {
         TdReport::parse(&self.fixed.hardware_report)
     }
 
+    /// The TDREPORT's 1024 bytes as the paravisor stored them (what Azure IMDS's quoting
+    /// service takes); an SNP report is [`Error::NotTdx`].
+    pub fn td_report_bytes(&self) -> Result<&'a [u8]> {
+        if self.report_type != ReportType::Tdx {
+            return Err(Error::NotTdx {
+                found: self.report_type,
+            });
+        }
+        let hardware_report: &'a [u8] = &self.fixed.hardware_report[..];
+        Ok(hardware_report
+            .get(..crate::tdx::TDREPORT_SIZE)
+            .unwrap_or(hardware_report))
+    }
+
     /// The 64-byte `report_data` of the hardware report (SNP and TDX).
     pub fn report_data(&self) -> Result<&'a [u8; 64]> {
         let offset = match self.report_type {

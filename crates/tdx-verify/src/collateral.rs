@@ -10,7 +10,9 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use serde::Deserialize;
+use attest_prims::pem;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 use crate::pki::pem_chain;
@@ -38,7 +40,7 @@ pub struct Collateral {
     pub qe_identity_signature: Vec<u8>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct CollateralJson {
     pck_crl_issuer_chain: String,
     root_ca_crl: String,
@@ -51,7 +53,98 @@ struct CollateralJson {
     qe_identity_signature: String,
 }
 
+/// What a PCS v4 service (Intel's, or a cache with its API such as Azure's) answers, as
+/// received: bodies exactly as sent, issuer chains as PEM (the URL-decoded header values).
+#[derive(Debug, Clone, Copy)]
+pub struct PcsAnswers<'a> {
+    /// Body of `GET /tdx/certification/v4/tcb?fmspc=...`: `{"tcbInfo": {...}, "signature": "<hex>"}`.
+    pub tcb_info: &'a [u8],
+    /// Its `TCB-Info-Issuer-Chain` header.
+    pub tcb_info_issuer_chain: &'a [u8],
+    /// Body of `GET /tdx/certification/v4/qe/identity`: `{"enclaveIdentity": {...}, "signature": "<hex>"}`.
+    pub qe_identity: &'a [u8],
+    /// Its `SGX-Enclave-Identity-Issuer-Chain` header.
+    pub qe_identity_issuer_chain: &'a [u8],
+    /// Body of `GET /sgx/certification/v4/pckcrl?ca=...&encoding=der`.
+    pub pck_crl: &'a [u8],
+    /// Its `SGX-PCK-CRL-Issuer-Chain` header.
+    pub pck_crl_issuer_chain: &'a [u8],
+    /// The root CA CRL (from the root's CRL distribution point, DER; or a PCCS's hex text).
+    pub root_ca_crl: &'a [u8],
+}
+
+/// A signed PCS document: the signed JSON value exactly as it appears in the body.
+#[derive(Deserialize)]
+struct SignedTcbInfo<'a> {
+    #[serde(rename = "tcbInfo", borrow)]
+    document: &'a RawValue,
+    signature: &'a str,
+}
+
+#[derive(Deserialize)]
+struct SignedQeIdentity<'a> {
+    #[serde(rename = "enclaveIdentity", borrow)]
+    document: &'a RawValue,
+    signature: &'a str,
+}
+
 impl Collateral {
+    /// Assembles collateral from PCS answers. The TCB info and QE identity keep the bytes of
+    /// their signed JSON values exactly as the bodies carry them; nothing is verified here.
+    pub fn from_pcs(answers: &PcsAnswers<'_>) -> Result<Self> {
+        let tcb: SignedTcbInfo<'_> = serde_json::from_slice(answers.tcb_info)
+            .map_err(|e| Error::malformed("PCS TCB info answer", format!("{e}")))?;
+        let qe: SignedQeIdentity<'_> = serde_json::from_slice(answers.qe_identity)
+            .map_err(|e| Error::malformed("PCS QE identity answer", format!("{e}")))?;
+        let signature = |what: &str, text: &str| {
+            hex::decode(text.trim())
+                .map_err(|e| Error::malformed(format!("{what} signature"), format!("not hex: {e}")))
+        };
+        Ok(Self {
+            pck_crl_issuer_chain: pem_chain(
+                "PCS SGX-PCK-CRL-Issuer-Chain",
+                answers.pck_crl_issuer_chain,
+            )?,
+            root_ca_crl: crl_der("root CA CRL", answers.root_ca_crl)?,
+            pck_crl: crl_der("PCK CRL", answers.pck_crl)?,
+            tcb_info_issuer_chain: pem_chain(
+                "PCS TCB-Info-Issuer-Chain",
+                answers.tcb_info_issuer_chain,
+            )?,
+            tcb_info: tcb.document.get().into(),
+            tcb_info_signature: signature("PCS TCB info", tcb.signature)?,
+            qe_identity_issuer_chain: pem_chain(
+                "PCS SGX-Enclave-Identity-Issuer-Chain",
+                answers.qe_identity_issuer_chain,
+            )?,
+            qe_identity: qe.document.get().into(),
+            qe_identity_signature: signature("PCS QE identity", qe.signature)?,
+        })
+    }
+
+    /// The JSON shape [`Collateral::from_json`] reads (dcap-qvl's): what `--collateral` files
+    /// and the fetch cache hold.
+    pub fn to_json(&self) -> String {
+        let chain = |ders: &[Vec<u8>]| {
+            ders.iter()
+                .map(|der| pem::encode(pem::CERTIFICATE, der))
+                .collect::<String>()
+        };
+        let json = CollateralJson {
+            pck_crl_issuer_chain: chain(&self.pck_crl_issuer_chain),
+            root_ca_crl: hex::encode(&self.root_ca_crl),
+            pck_crl: hex::encode(&self.pck_crl),
+            tcb_info_issuer_chain: chain(&self.tcb_info_issuer_chain),
+            tcb_info: self.tcb_info.clone(),
+            tcb_info_signature: hex::encode(&self.tcb_info_signature),
+            qe_identity_issuer_chain: chain(&self.qe_identity_issuer_chain),
+            qe_identity: self.qe_identity.clone(),
+            qe_identity_signature: hex::encode(&self.qe_identity_signature),
+        };
+        // Strings and nothing else: serialising them cannot fail.
+        serde_json::to_string_pretty(&json).unwrap_or_default()
+    }
+
     /// Reads the JSON collateral (see the module documentation).
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
         let json: CollateralJson = serde_json::from_slice(bytes)
@@ -82,4 +175,25 @@ impl Collateral {
             qe_identity_signature: hex_field("qe_identity_signature", &json.qe_identity_signature)?,
         })
     }
+}
+
+/// A CRL body as services send it: DER, PEM ("X509 CRL"), or hex text (a PCCS's root CA CRL).
+fn crl_der(what: &str, body: &[u8]) -> Result<Vec<u8>> {
+    if body.first() == Some(&0x30) {
+        return Ok(body.to_vec());
+    }
+    if pem::looks_like_pem(body) {
+        let mut blocks = pem::decode_all(body).map_err(|e| Error::malformed(what, e))?;
+        return match (blocks.pop(), blocks.is_empty()) {
+            (Some(block), true) if block.label == pem::CRL => Ok(block.der),
+            _ => Err(Error::malformed(
+                what,
+                "expected one PEM block \"X509 CRL\"",
+            )),
+        };
+    }
+    let text = core::str::from_utf8(body)
+        .map_err(|_| Error::malformed(what, "neither DER, PEM nor hex text"))?;
+    hex::decode(text.trim())
+        .map_err(|e| Error::malformed(what, format!("neither DER, PEM nor hex text ({e})")))
 }

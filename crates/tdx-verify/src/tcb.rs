@@ -213,7 +213,8 @@ impl TcbVerdict {
 }
 
 /// The validity window of a document: issueDate <= time < nextUpdate.
-fn check_window(what: &str, issue: &str, next: &str, time: UnixTime) -> Result<()> {
+/// Checks `issue <= time < next` and returns `next` (the document's nextUpdate).
+fn check_window(what: &str, issue: &str, next: &str, time: UnixTime) -> Result<UnixTime> {
     let parse = |field: &str, text: &str| {
         UnixTime::parse_rfc3339(text)
             .map_err(|why| Error::malformed(format!("{what} {field}"), format!("{text:?}: {why}")))
@@ -227,7 +228,7 @@ fn check_window(what: &str, issue: &str, next: &str, time: UnixTime) -> Result<(
             not_after,
         });
     }
-    Ok(())
+    Ok(not_after)
 }
 
 impl TcbInfo {
@@ -256,12 +257,17 @@ impl TcbInfo {
         Ok(info)
     }
 
-    pub(crate) fn check_window(&self, time: UnixTime) -> Result<()> {
+    pub(crate) fn check_window(&self, time: UnixTime) -> Result<UnixTime> {
         check_window("TCB info", &self.issue_date, &self.next_update, time)
     }
 
     pub(crate) fn evaluation_data_number(&self) -> u32 {
         self.tcb_evaluation_data_number
+    }
+
+    /// The FMSPC the document is for.
+    pub(crate) fn fmspc(&self) -> [u8; 6] {
+        self.fmspc.0
     }
 
     /// The FMSPC and PCE id must be the PCK certificate's.
@@ -421,7 +427,7 @@ impl QeIdentity {
         Ok(identity)
     }
 
-    pub(crate) fn check_window(&self, time: UnixTime) -> Result<()> {
+    pub(crate) fn check_window(&self, time: UnixTime) -> Result<UnixTime> {
         check_window("QE identity", &self.issue_date, &self.next_update, time)
     }
 

@@ -24,6 +24,7 @@ use crate::pki::{
     Cert, Crl, Encoding, IntelRoots, pem_chain, raw_key, sha256, verify_chain, verify_signature,
 };
 use crate::quote::TdQuote;
+use crate::request::CollateralRequest;
 use crate::sgx_ext::SgxExtensions;
 use crate::tcb::{QeIdentity, TcbInfo, TcbStatus, TcbVerdict};
 
@@ -93,46 +94,12 @@ pub fn verify_td_quote(
     time: UnixTime,
 ) -> Result<VerifiedTdQuote> {
     let quote = TdQuote::parse(quote)?;
-
-    // The root CA CRL, signed by the root every chain must end at.
-    let tcb_chain = tcb_signing_chain(
-        "TCB info issuer chain",
-        &collateral.tcb_info_issuer_chain,
-        roots,
-        time,
-    )?;
-    let root = tcb_chain.last().ok_or_else(|| Error::Chain {
-        chain: "TCB info issuer chain",
-        reason: "no certificate".into(),
-    })?;
-    let root_crl = Crl::parse("root CA CRL", &collateral.root_ca_crl)?;
-    root_crl.verify(root, time)?;
-    check_not_revoked(&tcb_chain, &root_crl)?;
-
-    // TCB info and QE identity, each signed by its TCB signing certificate.
-    let tcb_info = signed_document(
-        "TCB info",
-        &tcb_chain,
-        collateral.tcb_info.as_bytes(),
-        &collateral.tcb_info_signature,
-    )
-    .and_then(|()| TcbInfo::parse(&collateral.tcb_info))?;
-    tcb_info.check_window(time)?;
-    let qe_chain = tcb_signing_chain(
-        "QE identity issuer chain",
-        &collateral.qe_identity_issuer_chain,
-        roots,
-        time,
-    )?;
-    check_not_revoked(&qe_chain, &root_crl)?;
-    let qe_identity = signed_document(
-        "QE identity",
-        &qe_chain,
-        collateral.qe_identity.as_bytes(),
-        &collateral.qe_identity_signature,
-    )
-    .and_then(|()| QeIdentity::parse(&collateral.qe_identity))?;
-    qe_identity.check_window(time)?;
+    let documents = Documents::verify(collateral, roots, time)?;
+    let (root_crl, tcb_info, qe_identity) = (
+        &documents.root_crl,
+        &documents.tcb_info,
+        &documents.qe_identity,
+    );
 
     // The quote's PCK chain, the CA's revocation by the root, the PCK's by the PCK CRL.
     let pck_ders = pem_chain("TD quote PCK certificate chain", quote.pck_chain_pem)?;
@@ -236,6 +203,131 @@ pub fn verify_td_quote(
             .min(qe_identity.evaluation_data_number()),
         under_test_root: roots.is_test_root(),
         pck_crl_window: pck_crl.window(),
+    })
+}
+
+/// The parts of the collateral that hold for every quote of any platform: the root CA CRL,
+/// and the TCB info and QE identity, each signed through its TCB signing chain and current.
+struct Documents<'a> {
+    root_crl: Crl<'a>,
+    tcb_info: TcbInfo,
+    qe_identity: QeIdentity,
+    /// The earliest nextUpdate among the root CA CRL, the TCB info and the QE identity.
+    next_update: UnixTime,
+}
+
+impl<'a> Documents<'a> {
+    fn verify(collateral: &'a Collateral, roots: &IntelRoots, time: UnixTime) -> Result<Self> {
+        // The root CA CRL, signed by the root every chain must end at.
+        let tcb_chain = tcb_signing_chain(
+            "TCB info issuer chain",
+            &collateral.tcb_info_issuer_chain,
+            roots,
+            time,
+        )?;
+        let root = tcb_chain.last().ok_or_else(|| Error::Chain {
+            chain: "TCB info issuer chain",
+            reason: "no certificate".into(),
+        })?;
+        let root_crl = Crl::parse("root CA CRL", &collateral.root_ca_crl)?;
+        root_crl.verify(root, time)?;
+        check_not_revoked(&tcb_chain, &root_crl)?;
+
+        // TCB info and QE identity, each signed by its TCB signing certificate.
+        let tcb_info = signed_document(
+            "TCB info",
+            &tcb_chain,
+            collateral.tcb_info.as_bytes(),
+            &collateral.tcb_info_signature,
+        )
+        .and_then(|()| TcbInfo::parse(&collateral.tcb_info))?;
+        let tcb_info_next = tcb_info.check_window(time)?;
+        let qe_chain = tcb_signing_chain(
+            "QE identity issuer chain",
+            &collateral.qe_identity_issuer_chain,
+            roots,
+            time,
+        )?;
+        check_not_revoked(&qe_chain, &root_crl)?;
+        let qe_identity = signed_document(
+            "QE identity",
+            &qe_chain,
+            collateral.qe_identity.as_bytes(),
+            &collateral.qe_identity_signature,
+        )
+        .and_then(|()| QeIdentity::parse(&collateral.qe_identity))?;
+        let qe_identity_next = qe_identity.check_window(time)?;
+        let next_update = root_crl.window().1.min(tcb_info_next).min(qe_identity_next);
+        Ok(Self {
+            root_crl,
+            tcb_info,
+            qe_identity,
+            next_update,
+        })
+    }
+}
+
+/// Collateral that verified on its own, before any quote: what a fetcher may cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedCollateral {
+    next_update: UnixTime,
+}
+
+impl VerifiedCollateral {
+    /// The earliest nextUpdate of the root CA CRL, the PCK CRL, the TCB info and the QE
+    /// identity: the collateral cannot verify a quote from then on.
+    pub fn next_update(&self) -> UnixTime {
+        self.next_update
+    }
+}
+
+/// Verifies `collateral` for the platforms `request` names, without a quote: the root CA CRL,
+/// the TCB info (for `request.fmspc`) and the QE identity as [`verify_td_quote`] checks them,
+/// and the PCK CRL under its own issuer chain (`request.ca`, then the pinned root; the CA not
+/// revoked). A quote is still verified in full later; this decides what may be cached.
+pub fn verify_collateral(
+    collateral: &Collateral,
+    request: &CollateralRequest,
+    roots: &IntelRoots,
+    time: UnixTime,
+) -> Result<VerifiedCollateral> {
+    let documents = Documents::verify(collateral, roots, time)?;
+    if documents.tcb_info.fmspc() != request.fmspc {
+        return Err(Error::unexpected(
+            "TCB info fmspc",
+            request.fmspc_hex(),
+            hex::encode_upper(documents.tcb_info.fmspc()),
+        ));
+    }
+    const CHAIN: &str = "PCK CRL issuer chain";
+    let chain = parse_chain(CHAIN, &collateral.pck_crl_issuer_chain)?;
+    if chain.len() != 2 {
+        return Err(Error::Chain {
+            chain: CHAIN,
+            reason: format!(
+                "expected 2 certificates (the {}, then the root), found {}",
+                request.ca,
+                chain.len()
+            ),
+        });
+    }
+    verify_chain(CHAIN, &chain, roots, time)?;
+    let ca = chain.first().ok_or_else(|| Error::Chain {
+        chain: CHAIN,
+        reason: "no certificate".into(),
+    })?;
+    if ca.subject != request.ca.common_name() {
+        return Err(Error::unexpected(
+            "PCK CRL issuer",
+            format!("\"{}\"", request.ca.common_name()),
+            format!("\"{}\"", ca.subject),
+        ));
+    }
+    check_not_revoked(&chain, &documents.root_crl)?;
+    let pck_crl = Crl::parse("PCK CRL", &collateral.pck_crl)?;
+    pck_crl.verify(ca, time)?;
+    Ok(VerifiedCollateral {
+        next_update: documents.next_update.min(pck_crl.window().1),
     })
 }
 

@@ -26,7 +26,7 @@ pub use local::{LocalOptions, run_local};
 pub use report::{Attack, RunReport, Step};
 
 const USAGE: &str = "\
-usage: cargo xtask attest [--json]
+usage: cargo xtask attest [--tdx] [--json]
        cargo xtask attest --host USER@HOST [--dry-run] [--nonce-hex HEX] [--binary PATH] [--json]
 
 Without --host: starts swtpm (a simulated vTPM) provisioned like Azure's, a certificate
@@ -34,6 +34,11 @@ service (IMDS THIM and KDS paths) and a relying party on 127.0.0.1, runs the att
 (`snp-vtpm evidence --fresh`), shows the secret being released, then four attacks being
 refused (a replayed nonce, altered PCR values, unknown firmware, a quote signed by a key other
 than the certified AK).
+
+With --tdx: the same run for an Azure TDX CVM: the paravisor stand-in writes a TDX HCL report,
+the certificate service also plays Azure IMDS's quoting service (TD quotes signed by a test
+Intel PKI whose PCK certificate carries SGX extensions) and an Intel PCS serving that PKI's
+collateral, and a fifth attack is refused: a platform whose TCB Intel rates OutOfDate.
 
 With --host: builds snp-vtpm in release mode, copies it to USER@HOST with scp, runs
 `sudo ./snp-vtpm evidence --nonce-hex N --fresh` there over ssh, fetches the evidence and
@@ -58,6 +63,7 @@ pub fn main_entry(args: &[String]) -> Result<(), String> {
         "--nonce-hex",
         "--binary",
         "--trust-test-pki",
+        "--tdx",
     ];
     if let Some(unknown) = args.iter().enumerate().find(|(i, a)| {
         a.starts_with("--") && !known.contains(&a.as_str())
@@ -77,7 +83,10 @@ pub fn main_entry(args: &[String]) -> Result<(), String> {
             json,
             binary: value("--binary").map(std::path::PathBuf::from),
         })?,
-        None => run_local(&LocalOptions { json })?,
+        None => run_local(&LocalOptions {
+            json,
+            tdx: flag("--tdx"),
+        })?,
     };
     if json {
         println!(

@@ -1,4 +1,5 @@
-//! The local run: swtpm, certificate service, relying party and attester on one machine.
+//! The local run: swtpm, certificate service, relying party and attester on one machine; an
+//! Azure SEV-SNP CVM by default, an Azure TDX CVM with `--tdx`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -6,9 +7,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hcl_parse::Generation;
 use serde_json::Value;
+use snp_vtpm::fetch::FetchOptions;
 use snp_vtpm::vtpm_akcert::VtpmAnchors;
 use snp_vtpm::{EvidencePolicy, Verifier};
 use snp_vtpm_testkit::azure::TEST_FIRMWARE_ID_KEY_DIGEST;
+use snp_vtpm_testkit::pki::intel::IntelPki;
 use snp_vtpm_testkit::pki::vtpm::VtpmPki;
 use snp_vtpm_testkit::pki::{TestPki, pem_certificate};
 use snp_vtpm_testkit::swtpm::Swtpm;
@@ -24,12 +27,15 @@ use crate::report::{Attack, RunReport};
 pub struct LocalOptions {
     /// Print a JSON document at the end instead of progress lines.
     pub json: bool,
+    /// An Azure TDX CVM instead of SEV-SNP: a TDX HCL report, TD quotes from the IMDS
+    /// stand-in signed by a test Intel PKI, collateral from a loopback PCS.
+    pub tdx: bool,
 }
 
 /// The secret the relying party guards.
 const SECRET: &str = "the-relying-party's-secret: 7f3a9c";
 
-/// The ID-key digest of firmware the relying party does not know.
+/// The ID-key digest (SNP) or MRTD (TDX) of firmware the relying party does not know.
 const UNKNOWN_FIRMWARE: [u8; 48] = [0x55; 48];
 
 /// A temporary folder removed on drop.
@@ -79,16 +85,39 @@ fn now() -> u64 {
 }
 
 /// The relying party's policy: Azure's strict preset (the AK certificate required) plus the
-/// test firmware's ID-key digest, and a report bound to the nonce.
-fn relying_party_policy() -> Result<EvidencePolicy, String> {
-    EvidencePolicy::from_document(
-        serde_json::json!({
-            "require_report_bound_to_nonce": true,
-            "report": { "allowed_id_key_digests": [hex::encode(TEST_FIRMWARE_ID_KEY_DIGEST)] },
-        }),
-        "azure-cvm-strict",
-    )
-    .map_err(|e| e.to_string())
+/// test firmware's ID-key digest, and a report bound to the nonce. On TDX: the azure-tdx preset
+/// (the paravisor's MRTD, TCB UpToDate or SWHardeningNeeded), the AK certificate required, and
+/// a report bound to the nonce.
+fn relying_party_policy(tdx: bool) -> Result<EvidencePolicy, String> {
+    let (document, preset) = if tdx {
+        (
+            serde_json::json!({
+                "require_report_bound_to_nonce": true,
+                "ak_certificate": "required",
+            }),
+            "azure-tdx",
+        )
+    } else {
+        (
+            serde_json::json!({
+                "require_report_bound_to_nonce": true,
+                "report": { "allowed_id_key_digests": [hex::encode(TEST_FIRMWARE_ID_KEY_DIGEST)] },
+            }),
+            "azure-cvm-strict",
+        )
+    };
+    EvidencePolicy::from_document(document, preset).map_err(|e| e.to_string())
+}
+
+/// The relying party's verifier: the test AMD (or Intel) and vTPM roots pinned.
+fn relying_party_verifier(pki: &TestPki, tdx: bool) -> Result<Verifier, String> {
+    let verifier = Verifier::with_anchors(pki.trust_anchors(), relying_party_policy(tdx)?)
+        .with_vtpm_anchors(VtpmAnchors::test_root(&VtpmPki::shared().root));
+    Ok(if tdx {
+        verifier.with_intel_roots(IntelPki::shared().roots())
+    } else {
+        verifier
+    })
 }
 
 struct Parties {
@@ -98,6 +127,7 @@ struct Parties {
     modulus: Vec<u8>,
     dir: TempDir,
     binary: PathBuf,
+    tdx: bool,
 }
 
 impl Parties {
@@ -176,8 +206,26 @@ impl Parties {
         ))
     }
 
+    /// The paravisor stand-in's report bound to `nonce`, its claims naming `modulus`, from
+    /// `firmware` (the ID-key digest on SNP; on TDX, the sample paravisor's MRTD unless
+    /// `firmware` is [`UNKNOWN_FIRMWARE`]).
+    fn bound_report_for(
+        &self,
+        pki: &TestPki,
+        modulus: &[u8],
+        nonce: &[u8],
+        firmware: [u8; 48],
+    ) -> Result<(), String> {
+        if self.tdx {
+            let mr_td = (firmware == UNKNOWN_FIRMWARE).then_some(firmware);
+            paravisor::write_bound_tdx_report(&self.sim.tcti(), modulus, nonce, mr_td)
+        } else {
+            paravisor::write_bound_report(&self.sim.tcti(), pki, modulus, nonce, firmware)
+        }
+    }
+
     fn bound_report(&self, pki: &TestPki, nonce: &[u8], firmware: [u8; 48]) -> Result<(), String> {
-        paravisor::write_bound_report(&self.sim.tcti(), pki, &self.modulus, nonce, firmware)
+        self.bound_report_for(pki, &self.modulus, nonce, firmware)
     }
 }
 
@@ -204,9 +252,12 @@ pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
         verbose: !options.json,
         ..RunReport::default()
     };
+    let tdx = options.tdx;
     if report.verbose {
         eprintln!(
-            "cargo xtask attest: remote attestation on a simulated vTPM (swtpm), all on 127.0.0.1"
+            "cargo xtask attest{}: remote attestation of an Azure {} CVM on a simulated vTPM (swtpm), all on 127.0.0.1",
+            if tdx { " --tdx" } else { "" },
+            if tdx { "TDX" } else { "SEV-SNP" }
         );
     }
     let binary = snp_vtpm_binary()?;
@@ -231,20 +282,44 @@ pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
     report.pids.push(sim.pid());
     let modulus = report.step(
         "provision an Azure-like vTPM (AK 0x81000003 in the endorsement hierarchy, NV 0x01400001)",
-        || paravisor::provision(&sim.tcti(), pki),
+        || paravisor::provision(&sim.tcti(), pki, tdx),
     )?;
     let certs = report.step(
-        "certificate service (IMDS THIM + KDS paths, test vTPM CAs) on 127.0.0.1",
+        if tdx {
+            "certificate service (IMDS quoting service and PCS paths of a test Intel PKI, test vTPM CAs) on 127.0.0.1"
+        } else {
+            "certificate service (IMDS THIM + KDS paths, test vTPM CAs) on 127.0.0.1"
+        },
         || CertService::start(pki, Generation::Milan, now()).map_err(|e| e.to_string()),
     )?;
     report.step(
         "vTPM service stand-in: AK certificate under a test vTPM CA in NV 0x01C101D0 (its issuer published by AIA, not shipped)",
         || paravisor::install_ak_certificate(&sim.tcti(), &certs.ak_certificate(&modulus)?),
     )?;
-    let relying_party = report.step("relying party on 127.0.0.1 (test AMD and vTPM roots trusted, test firmware allowed, fresh report and AK certificate required)", || {
-        let verifier = Verifier::with_anchors(pki.trust_anchors(), relying_party_policy()?)
-            .with_vtpm_anchors(VtpmAnchors::test_root(&VtpmPki::shared().root));
-        let party = RelyingParty::new(verifier, SECRET, Duration::from_secs(30));
+    let relying_party_step = if tdx {
+        "relying party on 127.0.0.1 (test Intel and vTPM roots trusted, azure-tdx policy, fresh report and AK certificate required, collateral from the loopback PCS)"
+    } else {
+        "relying party on 127.0.0.1 (test AMD and vTPM roots trusted, test firmware allowed, fresh report and AK certificate required)"
+    };
+    let relying_party = report.step(relying_party_step, || {
+        let mut party = RelyingParty::new(
+            relying_party_verifier(pki, tdx)?,
+            SECRET,
+            Duration::from_secs(30),
+        );
+        if tdx {
+            // No disk cache: every verification asks the PCS, so a new advisory counts at once.
+            let source = FetchOptions {
+                pcs_urls: vec![certs.url()],
+                root_ca_crl_url: Some(certs.root_ca_crl_url()),
+                intel_roots: Some(IntelPki::shared().roots()),
+                no_cache: true,
+                ..FetchOptions::default()
+            }
+            .source()
+            .map_err(|e| e.to_string())?;
+            party = party.with_collateral_source(source);
+        }
         Server::start(move |request| party.handle(request)).map_err(|e| e.to_string())
     })?;
     let parties = Parties {
@@ -254,6 +329,7 @@ pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
         modulus,
         dir,
         binary,
+        tdx,
     };
 
     // The honest run.
@@ -265,7 +341,11 @@ pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
         || parties.bound_report(pki, &nonce, TEST_FIRMWARE_ID_KEY_DIGEST),
     )?;
     let evidence = report.step(
-        "attester: snp-vtpm evidence --fresh (swtpm TCTI, certificates from the loopback THIM, the AK certificate's issuer by AIA)",
+        if tdx {
+            "attester: snp-vtpm evidence --fresh (swtpm TCTI, the TD quote from the loopback IMDS quoting service, the AK certificate's issuer by AIA)"
+        } else {
+            "attester: snp-vtpm evidence --fresh (swtpm TCTI, certificates from the loopback THIM, the AK certificate's issuer by AIA)"
+        },
         || parties.evidence(&nonce),
     )?;
     let (status, answer) = report.step("relying party verifies the evidence", || {
@@ -310,7 +390,11 @@ pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
     // Attack 3: evidence from firmware the relying party does not know (same AMD chain).
     let nonce = report.step("new nonce", || parties.challenge())?;
     report.step(
-        "unknown firmware: report signed as firmware with another ID-key digest",
+        if tdx {
+            "unknown firmware: a TDREPORT with another MRTD than the paravisor's"
+        } else {
+            "unknown firmware: report signed as firmware with another ID-key digest"
+        },
         || parties.bound_report(pki, &nonce, UNKNOWN_FIRMWARE),
     )?;
     let evidence = report.step("attester: evidence", || parties.evidence(&nonce))?;
@@ -321,7 +405,29 @@ pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
         .attacks
         .push(attack("unknown firmware", "firmware_identity", unknown));
 
-    // Attack 4: the AK at 0x81000003 replaced by another key that the (compromised) report's
+    // Attack 4 (TDX): the platform's TCB fell behind (Intel published an advisory), and the
+    // VM is attested anyway. The evidence is genuine; the collateral now says OutOfDate.
+    if tdx {
+        parties
+            .certs
+            .set_tdx_tcb_status(Some(("OutOfDate", "INTEL-SA-01079")));
+        let nonce = report.step("new nonce", || parties.challenge())?;
+        report.step(
+            "Intel publishes an advisory: the PCS now says every TCB level of the platform is OutOfDate",
+            || parties.bound_report(pki, &nonce, TEST_FIRMWARE_ID_KEY_DIGEST),
+        )?;
+        let evidence = report.step("attester: evidence", || parties.evidence(&nonce))?;
+        let out_of_date = report
+            .step("attack: attest a platform whose TCB is OutOfDate", || {
+                parties.submit(&nonce, &evidence)
+            })?;
+        report
+            .attacks
+            .push(attack("TCB OutOfDate", "policy", out_of_date));
+        parties.certs.set_tdx_tcb_status(None);
+    }
+
+    // Attack 5: the AK at 0x81000003 replaced by another key that the (compromised) report's
     // claims name and that signs the quote; the AK certificate still certifies the original.
     let nonce = report.step("new nonce", || parties.challenge())?;
     let substitute = report.step(
@@ -330,15 +436,7 @@ pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
     )?;
     report.step(
         "report bound to the nonce, its claims naming the substitute key",
-        || {
-            paravisor::write_bound_report(
-                &parties.sim.tcti(),
-                pki,
-                &substitute,
-                &nonce,
-                TEST_FIRMWARE_ID_KEY_DIGEST,
-            )
-        },
+        || parties.bound_report_for(pki, &substitute, &nonce, TEST_FIRMWARE_ID_KEY_DIGEST),
     )?;
     let evidence = report.step(
         "attester: evidence (quote signed by the substitute)",

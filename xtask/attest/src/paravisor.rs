@@ -1,19 +1,25 @@
 //! The paravisor stand-in. swtpm has no paravisor, so this plays its part, openly: it writes a
 //! newly signed synthetic HCL report (test PKI, runtime claims carrying the vTPM's AK) into NV
-//! 0x01400001 whenever a new nonce is known. On Azure the paravisor does this itself. It also
-//! plays Azure's vTPM service, which certifies the AK (NV 0x01C101D0) under its vTPM CA.
+//! 0x01400001 whenever a new nonce is known; on TDX, a TDX HCL report whose TDREPORT carries
+//! the claims' hash (the quote comes later, from the IMDS stand-in). On Azure the paravisor
+//! does this itself. It also plays Azure's vTPM service, which certifies the AK (NV
+//! 0x01C101D0) under its vTPM CA.
 
-use snp_vtpm_testkit::azure::SyntheticReport;
+use snp_vtpm_testkit::azure::{SyntheticReport, SyntheticTdxReport};
 use snp_vtpm_testkit::pki::TestPki;
 use vtpm_quote::guest::{self, Vtpm};
 
-/// Provisions the AK (endorsement hierarchy, 0x81000003) and a first report; returns the AK
-/// modulus.
-pub fn provision(tcti: &str, pki: &TestPki) -> Result<Vec<u8>, String> {
+/// Provisions the AK (endorsement hierarchy, 0x81000003) and a first report (TDX when `tdx`);
+/// returns the AK modulus.
+pub fn provision(tcti: &str, pki: &TestPki, tdx: bool) -> Result<Vec<u8>, String> {
     let mut vtpm = Vtpm::open(Some(tcti)).map_err(|e| e.to_string())?;
     let ak = guest::provision_azure_layout(&mut vtpm, |ak| {
         let modulus = ak.key.rsa_modulus().unwrap_or_default();
-        SyntheticReport::new(modulus, [0; 64]).build(pki).0
+        if tdx {
+            SyntheticTdxReport::new(modulus, [0; 64]).build().0
+        } else {
+            SyntheticReport::new(modulus, [0; 64]).build(pki).0
+        }
     })
     .map_err(|e| e.to_string())?;
     ak.key
@@ -41,6 +47,28 @@ pub fn write_bound_report(
         ..SyntheticReport::new(modulus, user_data)
     };
     let (hcl, _) = report.build(pki);
+    let mut vtpm = Vtpm::open(Some(tcti)).map_err(|e| e.to_string())?;
+    guest::write_nv_index(&mut vtpm, guest::HCL_REPORT_NV_INDEX, &hcl).map_err(|e| e.to_string())
+}
+
+/// Writes a TDX HCL report whose runtime claims carry `nonce` as user-data (zero-padded), with
+/// the sample paravisor's MRTD or `mr_td`.
+pub fn write_bound_tdx_report(
+    tcti: &str,
+    modulus: &[u8],
+    nonce: &[u8],
+    mr_td: Option<[u8; 48]>,
+) -> Result<(), String> {
+    let mut user_data = [0u8; 64];
+    user_data
+        .get_mut(..nonce.len())
+        .ok_or("nonce over 64 bytes")?
+        .copy_from_slice(nonce);
+    let report = SyntheticTdxReport {
+        mr_td,
+        ..SyntheticTdxReport::new(modulus, user_data)
+    };
+    let (hcl, _) = report.build();
     let mut vtpm = Vtpm::open(Some(tcti)).map_err(|e| e.to_string())?;
     guest::write_nv_index(&mut vtpm, guest::HCL_REPORT_NV_INDEX, &hcl).map_err(|e| e.to_string())
 }

@@ -1,5 +1,6 @@
 //! `cargo xtask attest` end to end: the secret is released, the four attacks are refused, and
-//! no swtpm or server is left behind; `--host` with stand-in ssh/scp programs on PATH.
+//! no swtpm or server is left behind; the same with `--tdx` (five attacks); `--host` with
+//! stand-in ssh/scp programs on PATH.
 // A developer tool: a panic is a failed run, not a verdict.
 #![allow(
     clippy::unwrap_used,
@@ -37,7 +38,11 @@ fn the_secret_is_released_and_every_attack_refused() {
         return;
     }
     build_snp_vtpm();
-    let report = run_local(&LocalOptions { json: true }).expect("the run completes");
+    let report = run_local(&LocalOptions {
+        json: true,
+        tdx: false,
+    })
+    .expect("the run completes");
     assert_eq!(
         report.secret.as_deref(),
         Some("the-relying-party's-secret: 7f3a9c")
@@ -85,6 +90,69 @@ fn the_secret_is_released_and_every_attack_refused() {
 }
 
 #[test]
+fn tdx_the_secret_is_released_and_every_attack_refused() {
+    if !swtpm::available() {
+        return;
+    }
+    build_snp_vtpm();
+    let report = run_local(&LocalOptions {
+        json: true,
+        tdx: true,
+    })
+    .expect("the run completes");
+    let verdict = report.verdict.as_ref().expect("a verdict");
+    assert_eq!(verdict["platform"], "tdx", "{verdict}");
+    assert_eq!(verdict["report_bound_to_nonce"], true);
+    let tdx = &verdict["tdx"];
+    assert_eq!(tdx["under_test_root"], true, "{tdx}");
+    assert_eq!(tdx["tcb"]["status"], "UpToDate", "{tdx}");
+    assert_eq!(tdx["fmspc"], "90C06F000000", "{tdx}");
+    assert_eq!(tdx["mrtd_allowed"], true, "{tdx}");
+    assert_eq!(verdict["ak_certificate"]["status"], "verified");
+    let attacks: Vec<(&str, u16, &str)> = report
+        .attacks
+        .iter()
+        .map(|a| (a.name, a.status, a.failed_check.as_str()))
+        .collect();
+    assert_eq!(
+        attacks,
+        [
+            ("replayed nonce", 403, "nonce"),
+            ("altered PCR values", 403, "pcr_digest"),
+            ("unknown firmware", 403, "firmware_identity"),
+            ("TCB OutOfDate", 403, "policy"),
+            ("quote signed by an uncertified key", 403, "ak_certificate")
+        ]
+    );
+    let out_of_date = report
+        .attacks
+        .iter()
+        .find(|a| a.name == "TCB OutOfDate")
+        .unwrap();
+    assert!(
+        out_of_date.error.contains("OutOfDate"),
+        "{}",
+        out_of_date.error
+    );
+    assert!(
+        out_of_date.error.contains("INTEL-SA-01079"),
+        "{}",
+        out_of_date.error
+    );
+    assert_eq!(
+        report.secret.as_deref(),
+        Some("the-relying-party's-secret: 7f3a9c")
+    );
+    assert!(report.succeeded());
+    for pid in &report.pids {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "swtpm {pid} is still running"
+        );
+    }
+}
+
+#[test]
 fn host_mode_with_stand_in_ssh_and_scp() {
     if !swtpm::available() {
         return;
@@ -109,7 +177,7 @@ fn host_mode_with_stand_in_ssh_and_scp() {
     // The "remote" CVM: swtpm provisioned with a report bound to the nonce, IMDS on loopback.
     let pki = TestPki::shared();
     let sim = Swtpm::start().unwrap();
-    let modulus = paravisor::provision(&sim.tcti(), pki).unwrap();
+    let modulus = paravisor::provision(&sim.tcti(), pki, false).unwrap();
     let nonce = [0x3C; 32];
     paravisor::write_bound_report(
         &sim.tcti(),
@@ -208,7 +276,7 @@ fn the_attester_fetches_the_ak_certificates_issuers_by_aia() {
     build_snp_vtpm();
     let pki = TestPki::shared();
     let sim = Swtpm::start().unwrap();
-    let modulus = paravisor::provision(&sim.tcti(), pki).unwrap();
+    let modulus = paravisor::provision(&sim.tcti(), pki, false).unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -35,6 +35,8 @@ pub struct Received {
     /// The request target exactly as sent (`/path?query`, or `host:port` for CONNECT).
     pub target: String,
     pub headers: Vec<(String, String)>,
+    /// The body (`Content-Length` bytes; empty for GET).
+    pub body: Vec<u8>,
 }
 
 impl Received {
@@ -261,11 +263,20 @@ fn read_head(reader: &mut BufReader<TcpStream>) -> Option<Received> {
         let (name, value) = line.split_once(':')?;
         headers.push((name.trim().to_string(), value.trim().to_string()));
     }
-    // GET requests carry no body: nothing more to read.
+    // GET requests carry no body; a POST's is read by its Content-Length (at most 64 KiB).
+    let length = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(64 * 1024);
+    let mut body = vec![0; length];
+    std::io::Read::read_exact(reader, &mut body).ok()?;
     Some(Received {
         method,
         target,
         headers,
+        body,
     })
 }
 
@@ -573,4 +584,75 @@ pub fn certificate_service(bodies: &Arc<Mutex<Bodies>>) -> TestServer {
             Reply::ok(body)
         }
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// A PCS v4 service.
+
+/// Percent-encodes every byte but unreserved ones (RFC 3986), as PCS encodes issuer chains.
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// PEM of a chain of DER certificates.
+pub fn pem_chain(ders: &[Vec<u8>]) -> String {
+    ders.iter().map(|der| pem("CERTIFICATE", der)).collect()
+}
+
+/// The path of the root CA CRL on a test PCS server (Intel serves it from another host).
+pub const ROOT_CA_CRL_PATH: &str = "/IntelSGXRootCA.der";
+
+/// What a PCS v4 service answers at `target` for `collateral`: the signed documents embedded
+/// byte for byte, issuer chains URL-encoded in their headers; 404 elsewhere.
+pub fn pcs_reply(collateral: &tdx_verify::Collateral, fmspc: &str, target: &str) -> Reply {
+    let chain_header = |reply: Reply, name: &str, ders: &[Vec<u8>]| {
+        reply.with_header(name, &url_encode(&pem_chain(ders)))
+    };
+    let tcb_path = format!("/tdx/certification/v4/tcb?fmspc={fmspc}");
+    match target {
+        t if t == tcb_path => chain_header(
+            Reply::ok(format!(
+                "{{\"tcbInfo\":{},\"signature\":\"{}\"}}",
+                collateral.tcb_info,
+                hex(&collateral.tcb_info_signature)
+            )),
+            "TCB-Info-Issuer-Chain",
+            &collateral.tcb_info_issuer_chain,
+        ),
+        "/tdx/certification/v4/qe/identity" => chain_header(
+            Reply::ok(format!(
+                "{{\"enclaveIdentity\":{},\"signature\":\"{}\"}}",
+                collateral.qe_identity,
+                hex(&collateral.qe_identity_signature)
+            )),
+            "SGX-Enclave-Identity-Issuer-Chain",
+            &collateral.qe_identity_issuer_chain,
+        ),
+        "/sgx/certification/v4/pckcrl?ca=platform&encoding=der" => chain_header(
+            Reply::ok(collateral.pck_crl.clone()),
+            "SGX-PCK-CRL-Issuer-Chain",
+            &collateral.pck_crl_issuer_chain,
+        ),
+        ROOT_CA_CRL_PATH => Reply::ok(collateral.root_ca_crl.clone()),
+        _ => Reply::status(404),
+    }
+}
+
+/// A PCS client against `server` (its root CA CRL there too) on `clock`.
+pub fn pcs_client(server: &TestServer, clock: &Arc<SimulatedClock>) -> amd_kds::PcsClient {
+    amd_kds::PcsClient::new(amd_kds::PcsConfig {
+        base_url: server.base_url(),
+        root_ca_crl_url: format!("{}{ROOT_CA_CRL_PATH}", server.base_url()),
+        http: loopback_http(),
+        retry: exact_policy(2, 10),
+    })
+    .expect("config is valid")
+    .with_clock(clock.clone())
 }

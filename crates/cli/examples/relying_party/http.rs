@@ -44,6 +44,8 @@ pub(crate) struct Response {
     pub content_type: &'static str,
     /// Body.
     pub body: Vec<u8>,
+    /// Further headers (name, value).
+    pub headers: Vec<(String, String)>,
 }
 
 impl Response {
@@ -53,6 +55,7 @@ impl Response {
             status,
             content_type: "application/json",
             body: value.to_string().into_bytes(),
+            headers: Vec::new(),
         }
     }
 
@@ -62,7 +65,14 @@ impl Response {
             status,
             content_type,
             body,
+            headers: Vec::new(),
         }
+    }
+
+    /// The response with one more header.
+    pub(crate) fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
     }
 }
 
@@ -207,15 +217,20 @@ fn write_response(mut stream: TcpStream, response: &Response) -> std::io::Result
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        503 => "Service Unavailable",
         _ => "Status",
     };
-    write!(
-        stream,
-        "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+    let mut head = format!(
+        "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
         response.status,
         response.content_type,
         response.body.len()
-    )?;
+    );
+    for (name, value) in &response.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
     stream.write_all(&response.body)?;
     stream.flush()
 }

@@ -1,11 +1,13 @@
-//! A relying party for Azure SEV-SNP confidential VMs: the reference integration.
+//! A relying party for Azure SEV-SNP and TDX confidential VMs: the reference integration.
 //!
 //! ```text
 //! cargo run --example relying_party -- --listen 127.0.0.1:8080 --secret "the key" [--policy policy.toml]
 //! ```
 //!
-//! It trusts AMD's pinned roots and the `azure-cvm` policy (or a policy file), requires reports
-//! bound to its nonces, and releases its secret to a VM whose evidence passes. `cargo xtask
+//! It trusts AMD's and Intel's pinned roots and the `azure-cvm` policy (`azure-tdx` for TDX
+//! evidence; or a policy file), requires reports bound to its nonces, and releases its secret to
+//! a VM whose evidence passes. The Intel collateral of TDX evidence comes from Intel's PCS
+//! through the user's cache. `cargo xtask
 //! attest` runs this same code against a simulated vTPM.
 // Example code kept short; a library would return errors.
 #![allow(
@@ -41,7 +43,17 @@ fn main() {
         }
         None => EvidencePolicy::preset("azure-cvm").unwrap_or_else(|| fail("no azure-cvm preset")),
     };
-    let party = service::RelyingParty::new(Verifier::new(policy), secret, Duration::from_secs(60));
+    let collateral = snp_vtpm::fetch::FetchOptions::default()
+        .source()
+        .unwrap_or_else(|e| fail(&e.to_string()));
+    let mut party =
+        service::RelyingParty::new(Verifier::new(policy), secret, Duration::from_secs(60))
+            .with_collateral_source(collateral);
+    if value("--policy").is_none() {
+        let tdx =
+            EvidencePolicy::preset("azure-tdx").unwrap_or_else(|| fail("no azure-tdx preset"));
+        party = party.with_tdx_verifier(Verifier::new(tdx));
+    }
     let server = http::Server::start_on(&listen, move |request| party.handle(request))
         .unwrap_or_else(|e| fail(&format!("cannot listen on {listen}: {e}")));
     eprintln!("relying party listening on {}", server.url());

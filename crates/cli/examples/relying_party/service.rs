@@ -4,7 +4,8 @@
 //! Endpoints:
 //! - `POST /challenge` -> `{"nonce": hex, "expires_in_seconds": n}`
 //! - `POST /attest?nonce=HEX` with the evidence JSON as the body -> 200 `{"secret", "verdict"}`,
-//!   or 403 `{"error", "failed_check", "kind"}`, or 400 for a malformed request.
+//!   or 403 `{"error", "failed_check", "kind"}`, or 400 for a malformed request, or 503 when
+//!   the Intel collateral of TDX evidence cannot be had.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -12,6 +13,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
+use snp_vtpm::amd_kds::CertificateSource;
 use snp_vtpm::snp_verify::UnixTime;
 use snp_vtpm::{Certificates, ErrorKind, Evidence, ExpectedNonce, Verifier, VerifyOptions};
 
@@ -23,9 +25,14 @@ const NONCE_LEN: usize = 32;
 /// The relying party's state.
 pub(crate) struct RelyingParty {
     verifier: Verifier,
+    /// The verifier of TDX evidence (its policy is a TDX one), if it differs.
+    tdx_verifier: Option<Verifier>,
     secret: String,
     ttl: Duration,
     nonces: Mutex<HashMap<Vec<u8>, Instant>>,
+    /// Where the Intel collateral of TDX evidence comes from (cache, PCS); without it, TDX
+    /// evidence is refused for want of collateral.
+    collateral: Option<CertificateSource>,
 }
 
 impl RelyingParty {
@@ -34,10 +41,26 @@ impl RelyingParty {
     pub(crate) fn new(verifier: Verifier, secret: impl Into<String>, ttl: Duration) -> Self {
         Self {
             verifier,
+            tdx_verifier: None,
             secret: secret.into(),
             ttl,
             nonces: Mutex::new(HashMap::new()),
+            collateral: None,
         }
+    }
+
+    /// Verifies TDX evidence with `verifier` (a TDX policy) instead of the first one.
+    #[allow(dead_code)] // The example's main uses it; `cargo xtask attest` has one verifier per run.
+    pub(crate) fn with_tdx_verifier(mut self, verifier: Verifier) -> Self {
+        self.tdx_verifier = Some(verifier);
+        self
+    }
+
+    /// Gets the Intel collateral of TDX evidence from `source` (checked under its Intel root
+    /// before it is used or cached).
+    pub(crate) fn with_collateral_source(mut self, source: CertificateSource) -> Self {
+        self.collateral = Some(source);
+        self
     }
 
     /// Routes a request.
@@ -129,10 +152,21 @@ impl RelyingParty {
             require_fresh_report: true,
             ..VerifyOptions::at(UnixTime::from_secs(now))
         };
-        match self.verifier.verify(
+        let mut certificates = Certificates::default();
+        if let (Some(quote), Some(source)) = (&evidence.td_quote, &self.collateral) {
+            match snp_vtpm::fetch::tdx_collateral(source, quote) {
+                Ok(collateral) => certificates.tdx_collateral = Some(collateral),
+                Err(e) => return refuse(503, "certificates", e.message(), e.kind()),
+            }
+        }
+        let verifier = match (&evidence.td_quote, &self.tdx_verifier) {
+            (Some(_), Some(tdx)) => tdx,
+            _ => &self.verifier,
+        };
+        match verifier.verify(
             &evidence,
             ExpectedNonce::Exactly(&nonce),
-            &Certificates::default(),
+            &certificates,
             &options,
         ) {
             Ok(verified) => {

@@ -1,6 +1,7 @@
 //! The trust decision the facade hands amd-kds: every chain, VCEK and CRL a source sends (or
-//! the cache holds) must verify under pinned roots before it is cached or returned, and a CA
-//! fetched from a caIssuers URL must have signed the certificate that named it. The time
+//! the cache holds) must verify under pinned roots before it is cached or returned, a CA
+//! fetched from a caIssuers URL must have signed the certificate that named it, and TDX
+//! collateral must verify under Intel's pinned root and be current. The time
 //! of these checks is the current time (fetching is not the pure verification step).
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -8,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use amd_kds::{ArtifactCheck, CaCertificate, CertChain, Certificate, ChainKind, Crl, VcekRequest};
 use hcl_parse::{Generation, TcbComponents};
 use snp_verify::{CertRole, TrustAnchors, UnixTime, VerifiedCaChain, verify_crl_signature};
+use tdx_verify::{Collateral, CollateralRequest, IntelRoots};
 
 /// The [`ArtifactCheck`] the facade installs on every certificate source: chains, VCEKs and
 /// CRLs must verify under pinned roots before they are cached or returned.
@@ -18,15 +20,27 @@ use snp_verify::{CertRole, TrustAnchors, UnixTime, VerifiedCaChain, verify_crl_s
 /// | VCEK | signed by that chain's ASK and valid now; productName, hwID and every SPL equal to the request's |
 /// | CRL | issued and signed by that chain's pinned ARK ([`verify_crl_signature`]) |
 /// | CA from a caIssuers URL | named by, and the signer of, the certificate whose AIA named it ([`vtpm_akcert::check_issued_by`]) |
+/// | TDX collateral | [`tdx_verify::verify_collateral`] under Intel's pinned root (or the test root given): chains, CRLs, signed TCB info and QE identity, all current; the TCB info of the requested FMSPC, the PCK CRL of the requested CA |
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinnedCheck {
     anchors: TrustAnchors,
+    intel_roots: IntelRoots,
 }
 
 impl PinnedCheck {
-    /// A check under `anchors`.
+    /// A check under `anchors` (and Intel's pinned root for TDX collateral).
     pub fn new(anchors: TrustAnchors) -> Self {
-        Self { anchors }
+        Self {
+            anchors,
+            intel_roots: IntelRoots::intel(),
+        }
+    }
+
+    /// Checks TDX collateral under `roots` instead of Intel's pinned root (test PKIs).
+    #[must_use]
+    pub fn with_intel_roots(mut self, roots: IntelRoots) -> Self {
+        self.intel_roots = roots;
+        self
     }
 
     /// A check under AMD's pinned roots.
@@ -146,6 +160,17 @@ impl ArtifactCheck for PinnedCheck {
         _now: SystemTime,
     ) -> Result<(), String> {
         vtpm_akcert::check_issued_by(child, issuer.der()).map_err(|e| e.to_string())
+    }
+
+    fn check_tdx_collateral(
+        &self,
+        request: &CollateralRequest,
+        collateral: &Collateral,
+        now: SystemTime,
+    ) -> Result<(), String> {
+        tdx_verify::verify_collateral(collateral, request, &self.intel_roots, unix_time(now))
+            .map(|_| ())
+            .map_err(|e| format!("it does not verify: {e}"))
     }
 }
 

@@ -1,5 +1,6 @@
 //! Getting certificates for evidence (feature `fetch`): disk cache, then Azure IMDS (when on
-//! Azure), then AMD KDS. Verification itself never fetches; callers do this first.
+//! Azure), then AMD KDS; for TDX evidence, the collateral from the cache or Intel's PCS (or a
+//! service with its API). Verification itself never fetches; callers do this first.
 //!
 //! Transport is not trust, but a cache must not keep what would not verify: every source this
 //! module builds runs [`PinnedCheck`] on every chain, VCEK and CRL before it is cached or
@@ -19,11 +20,12 @@ use std::time::SystemTime;
 
 use amd_kds::{
     ArtifactCheck, Cache, CacheConfig, CertChain, Certificate, CertificateSource, ChainKind,
-    ImdsClient, ImdsConfig, ImdsQuery, IssuerHosts, KdsClient, KdsConfig, StderrObserver,
-    VcekRequest,
+    ImdsClient, ImdsConfig, ImdsQuery, IssuerHosts, KdsClient, KdsConfig, PcsClient, PcsConfig,
+    StderrObserver, VcekRequest,
 };
 use hcl_parse::{Generation, SnpReport};
 use snp_verify::{AmdExtensions, CertRole, TrustAnchors};
+use tdx_verify::{Collateral, CollateralRequest, IntelRoots};
 use vtpm_akcert::VtpmAnchors;
 
 use crate::error::{Error, Missing};
@@ -55,6 +57,15 @@ pub struct FetchOptions {
     /// URLs may name Azure's PKI hosts only; a test root ([`VtpmAnchors::test_root`]) for test
     /// and private PKIs, whose URLs may name any host.
     pub vtpm_anchors: Option<VtpmAnchors>,
+    /// PCS v4 base URLs for TDX collateral, asked in order (empty: Intel's,
+    /// [`amd_kds::INTEL_PCS_BASE_URL`]; Azure's cache is [`amd_kds::AZURE_PCS_BASE_URL`]).
+    pub pcs_urls: Vec<String>,
+    /// Where the Intel SGX Root CA's CRL is downloaded from (default: Intel's publication
+    /// point, [`amd_kds::INTEL_ROOT_CA_CRL_URL`]).
+    pub root_ca_crl_url: Option<String>,
+    /// The root fetched and cached TDX collateral must verify under: `None` for Intel's pinned
+    /// SGX Root CA; a test root for test PKIs only.
+    pub intel_roots: Option<IntelRoots>,
 }
 
 impl FetchOptions {
@@ -87,6 +98,25 @@ impl FetchOptions {
             .with_offline(self.offline)
             .with_check(Arc::new(self.check()))
             .with_issuer_hosts(issuer_hosts);
+        let pcs_urls = if self.pcs_urls.is_empty() {
+            vec![amd_kds::INTEL_PCS_BASE_URL.to_string()]
+        } else {
+            self.pcs_urls.clone()
+        };
+        for url in pcs_urls {
+            let mut config = PcsConfig {
+                base_url: url,
+                ..PcsConfig::default()
+            };
+            if let Some(crl_url) = &self.root_ca_crl_url {
+                config.root_ca_crl_url = crl_url.clone();
+            }
+            let mut pcs = PcsClient::new(config).map_err(Error::from)?;
+            if self.notify_on_stderr {
+                pcs = pcs.with_observer(Arc::new(StderrObserver));
+            }
+            source = source.with_pcs(pcs);
+        }
         if self.use_imds && !self.offline {
             let mut imds_config = ImdsConfig::default();
             if let Some(url) = &self.imds_url {
@@ -104,6 +134,7 @@ impl FetchOptions {
     /// The check [`FetchOptions::source`] installs.
     pub fn check(&self) -> PinnedCheck {
         PinnedCheck::new(self.anchors.clone().unwrap_or_else(TrustAnchors::amd))
+            .with_intel_roots(self.intel_roots.clone().unwrap_or_else(IntelRoots::intel))
     }
 }
 
@@ -218,6 +249,16 @@ pub fn crl_for(
 /// fetched; checked under the source's own VCEK chain ([`crl_for`] with no certificates).
 pub fn crl(source: &CertificateSource, product: Generation) -> Result<Vec<u8>, Error> {
     crl_for(source, product, &Certificates::default())
+}
+
+/// The collateral of the TD quote `quote`: cached (at most a day old, checked again), else from
+/// the source's PCS services; it verified under the source's Intel root before it is returned.
+pub fn tdx_collateral(source: &CertificateSource, quote: &[u8]) -> Result<Collateral, Error> {
+    let request = CollateralRequest::of_quote(quote).map_err(Error::Tdx)?;
+    source
+        .tdx_collateral(&request)
+        .map(|fetched| fetched.value)
+        .map_err(Error::from)
 }
 
 /// The VCEK Azure IMDS has for its host (`fetch vcek --imds`), after the same check as

@@ -49,6 +49,18 @@ pub(crate) struct FetchArgs {
     /// Never use the network: certificates come from files and the cache only
     #[arg(long, env = "SNP_VTPM_OFFLINE")]
     pub offline: bool,
+    /// Intel PCS v4 base URL for TDX collateral: `intel` (the default), `azure` (Azure's THIM
+    /// cache) or a URL; repeat to ask several in order
+    #[arg(
+        long = "pcs-url",
+        env = "SNP_VTPM_PCS_URL",
+        value_name = "intel|azure|URL",
+        value_delimiter = ','
+    )]
+    pub pcs_urls: Vec<String>,
+    /// Where the Intel SGX Root CA's CRL is downloaded from (default: Intel's publication point)
+    #[arg(long, env = "SNP_VTPM_ROOT_CA_CRL_URL", value_name = "URL")]
+    pub root_ca_crl_url: Option<String>,
 }
 
 impl FetchArgs {
@@ -64,6 +76,17 @@ impl FetchArgs {
             notify_on_stderr: true,
             anchors: None,
             vtpm_anchors: None,
+            pcs_urls: self
+                .pcs_urls
+                .iter()
+                .map(|url| match url.as_str() {
+                    "intel" => snp_vtpm::amd_kds::INTEL_PCS_BASE_URL.to_string(),
+                    "azure" => snp_vtpm::amd_kds::AZURE_PCS_BASE_URL.to_string(),
+                    other => other.to_string(),
+                })
+                .collect(),
+            root_ca_crl_url: self.root_ca_crl_url.clone(),
+            intel_roots: None,
         }
     }
 }

@@ -52,6 +52,12 @@ pub(crate) fn hint(error: &Error) -> Option<&'static str> {
             kind: ArtifactKind::Crl,
             ..
         }) => Some("give the CRL with --crl, or run once without --offline to fetch and cache it"),
+        Error::Fetch(snp_vtpm::amd_kds::Error::NotCachedOffline {
+            kind: ArtifactKind::TdxCollateral,
+            ..
+        }) => Some(
+            "give the collateral with --collateral, or run once without --offline to fetch and cache it (a cached copy is kept a day)",
+        ),
         Error::Fetch(snp_vtpm::amd_kds::Error::NotCachedOffline { .. }) => Some(
             "run once without --offline to fetch and cache it, or give the certificates with --chain and --vcek",
         ),

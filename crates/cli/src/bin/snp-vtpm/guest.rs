@@ -8,9 +8,12 @@ use hcl_parse::{Generation, HclReport, SnpReport, TcbVersion};
 use snp_vtpm::amd_kds::{ChainKind, VcekRequest};
 use snp_vtpm::attester::{Attester, AttesterOptions};
 use snp_vtpm::snp_verify::UnixTime;
+use snp_vtpm::tdx_verify::{CollateralRequest, PckCa};
 use snp_vtpm::vtpm_quote::guest::Vtpm;
 use snp_vtpm::vtpm_quote::{HashAlg, PcrBankSelection, QuoteFile};
-use snp_vtpm::{Certificates, DEFAULT_EVIDENCE_PRESET, Error, Verifier, VerifyOptions, fetch};
+use snp_vtpm::{
+    Certificates, DEFAULT_EVIDENCE_PRESET, Error, Evidence, Verifier, VerifyOptions, fetch,
+};
 
 use crate::args::{FetchArgs, NonceArgs, PolicyArgs, TctiArgs, TrustArgs};
 use crate::{Outcome, inputs, output, show};
@@ -70,6 +73,8 @@ impl ReportArgs {
                 cache_dir: None,
                 no_cache: false,
                 offline: false,
+                pcs_urls: Vec::new(),
+                root_ca_crl_url: None,
             },
         }
     }
@@ -225,7 +230,7 @@ pub(crate) fn quote(args: QuoteArgs) -> Outcome {
     Ok(ExitCode::Verified)
 }
 
-/// Gather evidence for a verifier's nonce (guest)
+/// Gather evidence for a verifier's nonce (guest: an Azure SEV-SNP or TDX CVM)
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   sudo snp-vtpm evidence --nonce-hex $NONCE --fresh -o evidence.json
@@ -237,7 +242,8 @@ pub(crate) struct EvidenceArgs {
     #[arg(long)]
     pub fresh: bool,
     /// Do not fetch certificates: no VCEK and chain (the verifier fetches them), no AK
-    /// certificate issuers
+    /// certificate issuers. (On TDX the TD quote is still asked from IMDS at --imds-url:
+    /// it is part of the evidence)
     #[arg(long)]
     pub no_certs: bool,
     /// Write the evidence here instead of stdout
@@ -270,6 +276,7 @@ pub(crate) fn evidence(args: EvidenceArgs) -> Outcome {
     };
     let options = AttesterOptions {
         fetch,
+        td_quote_url: args.fetch.imds_url.clone(),
         ..AttesterOptions::default()
     };
     let mut attester = Attester::open(args.tcti.tcti.as_deref(), options)?;
@@ -294,13 +301,16 @@ fn vtpm_root(pem: &[u8]) -> Result<snp_vtpm::vtpm_akcert::VtpmAnchors, Error> {
     }
 }
 
-/// Fetch certificates or a CRL (AMD KDS, Azure IMDS, cache)
+/// Fetch certificates, a CRL (AMD KDS, Azure IMDS) or TDX collateral (Intel PCS), through the
+/// cache
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   snp-vtpm fetch vcek --report hcl-report.bin -o vcek.pem
   snp-vtpm fetch chain --product Genoa -o genoa.pem
   snp-vtpm fetch crl --product Milan -o milan.crl
-  snp-vtpm fetch vcek --imds")]
+  snp-vtpm fetch vcek --imds
+  snp-vtpm fetch collateral tdx-evidence.json -o intel-collateral.json
+  snp-vtpm fetch collateral --fmspc 90C06F000000 --pcs-url azure")]
 pub(crate) struct FetchCommand {
     /// What to fetch
     #[command(subcommand)]
@@ -316,6 +326,34 @@ pub(crate) enum FetchWhat {
     Chain(FetchTarget),
     /// The CRL of a product (DER)
     Crl(FetchTarget),
+    /// The Intel collateral of a TD quote (TCB info, QE identity, CRLs): the JSON that
+    /// `verify --collateral` reads, for verifying offline later
+    Collateral(CollateralTarget),
+}
+
+/// Which platform's TDX collateral.
+#[derive(Debug, Args)]
+pub(crate) struct CollateralTarget {
+    /// A TD quote, or TDX evidence (JSON) holding one: its PCK certificate names the FMSPC
+    /// and CA
+    #[arg(value_name = "QUOTE|EVIDENCE", required_unless_present = "fmspc")]
+    pub quote: Option<PathBuf>,
+    /// The platform's FMSPC (12 hex digits) instead of a quote
+    #[arg(long, value_name = "HEX", conflicts_with = "quote")]
+    pub fmspc: Option<String>,
+    /// The CA that issued the platform's PCK certificate, with --fmspc
+    #[arg(
+        long,
+        value_name = "platform|processor",
+        default_value = "platform",
+        requires = "fmspc"
+    )]
+    pub ca: String,
+    /// Write here instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub fetch: FetchArgs,
 }
 
 /// Which chip, TCB or product.
@@ -362,8 +400,10 @@ fn product_of(target: &FetchTarget, report: Option<&SnpReport<'_>>) -> Result<Ge
 
 /// Runs `fetch`.
 pub(crate) fn fetch(command: FetchCommand) -> Outcome {
-    let (FetchWhat::Vcek(target) | FetchWhat::Chain(target) | FetchWhat::Crl(target)) =
-        &command.what;
+    let target = match &command.what {
+        FetchWhat::Collateral(target) => return fetch_collateral(target),
+        FetchWhat::Vcek(target) | FetchWhat::Chain(target) | FetchWhat::Crl(target) => target,
+    };
     let report_bytes = target
         .report
         .as_ref()
@@ -444,6 +484,7 @@ pub(crate) fn fetch(command: FetchCommand) -> Outcome {
                 .to_pem()
                 .into_bytes()
         }
+        FetchWhat::Collateral(collateral) => return fetch_collateral(collateral),
         FetchWhat::Crl(_) => {
             let product = product_of(target, report.as_ref())?;
             let der = fetch::crl(&source, product)?;
@@ -456,6 +497,54 @@ pub(crate) fn fetch(command: FetchCommand) -> Outcome {
         }
     };
     output::write_out(target.output.as_deref(), &bytes)?;
+    Ok(ExitCode::Verified)
+}
+
+/// `fetch collateral`: the collateral of a quote's platform (or of --fmspc and --ca), checked
+/// under Intel's pinned root before it is written or cached.
+fn fetch_collateral(target: &CollateralTarget) -> Outcome {
+    let request = match (&target.quote, &target.fmspc) {
+        (Some(path), _) => {
+            let bytes = inputs::read(path)?;
+            let quote = if show::is_td_quote(&bytes) {
+                bytes
+            } else {
+                Evidence::from_json(&bytes, snp_vtpm::DEFAULT_SIZE_LIMIT)?
+                    .td_quote
+                    .ok_or_else(|| {
+                        Error::input(format!(
+                            "{}: neither a TD quote nor TDX evidence holding one",
+                            path.display()
+                        ))
+                    })?
+            };
+            CollateralRequest::of_quote(&quote).map_err(Error::Tdx)?
+        }
+        (None, Some(fmspc)) => {
+            let fmspc = hex::decode(fmspc.trim())
+                .ok()
+                .and_then(|bytes| <[u8; 6]>::try_from(bytes).ok())
+                .ok_or_else(|| {
+                    Error::input(format!(
+                        "--fmspc: expected 12 hex digits, found \"{fmspc}\""
+                    ))
+                })?;
+            let ca = PckCa::from_query_value(&target.ca).ok_or_else(|| {
+                Error::input(format!(
+                    "--ca: expected platform or processor, found \"{}\"",
+                    target.ca
+                ))
+            })?;
+            CollateralRequest { fmspc, ca }
+        }
+        (None, None) => return Err(Error::input("give a QUOTE or EVIDENCE file, or --fmspc")),
+    };
+    let source = target.fetch.options(false).source()?;
+    let collateral = source.tdx_collateral(&request).map_err(Error::from)?;
+    output::write_out(
+        target.output.as_deref(),
+        collateral.value.to_json().as_bytes(),
+    )?;
     Ok(ExitCode::Verified)
 }
 

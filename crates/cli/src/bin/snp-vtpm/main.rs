@@ -1,4 +1,4 @@
-//! `snp-vtpm`: attestation for Azure SEV-SNP confidential VMs from the command line.
+//! `snp-vtpm`: attestation for Azure SEV-SNP and TDX confidential VMs from the command line.
 
 mod args;
 mod exit;
@@ -24,11 +24,13 @@ Exit codes:
      event log replay, user-data)
   3  a policy check failed (firmware identity, TCB minima, debug, VMPL, PCR values,
      vm-configuration, event log requirements)
-  4  certificates or CRL unavailable (offline, KDS refused after retries)
+  4  certificates, CRL or TDX collateral unavailable (offline and not cached, KDS or PCS
+     refused after retries, or sent something that does not verify)
   5  TPM error";
 
-/// Attestation for Azure SEV-SNP confidential VMs: read the vTPM's HCL report, quote, gather
-/// evidence on the guest; verify evidence anywhere, in pure Rust, against AMD's pinned roots.
+/// Attestation for Azure SEV-SNP and TDX confidential VMs: read the vTPM's HCL report, quote,
+/// gather evidence on the guest; verify evidence anywhere, in pure Rust, against AMD's or
+/// Intel's pinned roots.
 #[derive(Debug, Parser)]
 #[command(name = "snp-vtpm", version, after_help = EXIT_CODES, args_conflicts_with_subcommands = true)]
 struct Cli {

@@ -16,7 +16,8 @@ use snp_vtpm::{DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, Error, Evidence, 
 use crate::args::PolicyArgs;
 use crate::{Outcome, inputs, output};
 
-/// Decode any artifact: HCL report, raw SNP report, quote, certificate, CRL, evidence, TCG event log
+/// Decode any artifact: HCL report, raw SNP report, TD quote, TDREPORT, vTPM quote, certificate,
+/// CRL, evidence, TCG event log
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   snp-vtpm show hcl-report.bin

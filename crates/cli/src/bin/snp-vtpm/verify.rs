@@ -15,13 +15,15 @@ use snp_vtpm::{
 use crate::args::{FetchArgs, PolicyArgs};
 use crate::{Outcome, inputs, output, show};
 
-/// Verify evidence from an Azure SEV-SNP CVM against AMD's pinned roots and a policy
+/// Verify evidence from an Azure SEV-SNP or TDX CVM against AMD's or Intel's pinned roots and a
+/// policy
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   snp-vtpm verify evidence.json --nonce-hex 0218488b... --chain amd-genoa.pem --offline
   snp-vtpm verify evidence.json --nonce challenge --require-fresh-report --json
   snp-vtpm verify --hcl-report hcl.bin --quote quote.bin --vcek vcek.pem --chain chain.pem --nonce challenge
-  snp-vtpm verify evidence.json --no-nonce --policy my-policy.toml --at 2025-06-01T00:00:00Z")]
+  snp-vtpm verify evidence.json --no-nonce --policy my-policy.toml --at 2025-06-01T00:00:00Z
+  snp-vtpm verify tdx-evidence.json --nonce-hex 00112233... --collateral intel-collateral.json --offline")]
 pub(crate) struct VerifyArgs {
     /// Evidence JSON (v0, v1, v2 or native); or give the artifacts separately
     #[arg(value_name = "EVIDENCE", required_unless_present = "hcl_report")]
@@ -68,7 +70,7 @@ pub(crate) struct VerifyArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "fetch_crl")]
     pub crl: Option<PathBuf>,
     /// TDX collateral (JSON: PCK and root CA CRLs, TCB info, QE identity and their chains) for
-    /// a TD quote
+    /// a TD quote; without it, the cache's or Intel PCS's (see --pcs-url)
     #[arg(long, value_name = "FILE")]
     pub collateral: Option<PathBuf>,
     /// Fetch the product's CRL (from the cache, else KDS)
@@ -118,7 +120,8 @@ pub(crate) struct VerifyReportArgs {
     /// Verify as of this time (RFC 3339, UTC)
     #[arg(long, value_name = "RFC3339")]
     pub at: Option<String>,
-    /// TDX collateral (JSON) when REPORT is a raw TD quote
+    /// TDX collateral (JSON) when REPORT is a raw TD quote; without it, the cache's or Intel
+    /// PCS's (see --pcs-url)
     #[arg(long, value_name = "FILE")]
     pub collateral: Option<PathBuf>,
     /// The report data the guest bound into the report (hex): all 64 bytes, or a prefix that
@@ -258,9 +261,12 @@ fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
         platform.default_preset()
     };
     let policy = args.policy.load(default_preset)?;
-    if let Some(path) = &args.collateral {
-        certificates.tdx_collateral =
-            Some(Collateral::from_json(&inputs::read(path)?).map_err(Error::Tdx)?);
+    if let Some(quote) = &evidence.td_quote {
+        certificates.tdx_collateral = Some(tdx_collateral(
+            args.collateral.as_ref(),
+            &args.fetch,
+            quote,
+        )?);
     }
     let options = VerifyOptions {
         time: time(args.at.as_deref())?,
@@ -474,11 +480,14 @@ pub(crate) fn verify_report(args: VerifyReportArgs) -> Outcome {
 fn verify_td_quote(args: &VerifyReportArgs, quote: &[u8]) -> Outcome {
     let result = (|| {
         let expected_data = report_data_arg(args.report_data_hex.as_deref())?;
-        let mut certificates = Certificates::default();
-        if let Some(path) = &args.collateral {
-            certificates.tdx_collateral =
-                Some(Collateral::from_json(&inputs::read(path)?).map_err(Error::Tdx)?);
-        }
+        let certificates = Certificates {
+            tdx_collateral: Some(tdx_collateral(
+                args.collateral.as_ref(),
+                &args.fetch,
+                quote,
+            )?),
+            ..Certificates::default()
+        };
         // A policy file extends snp-default unless it says otherwise, as for SNP reports.
         let default_preset = if args.policy.policy.is_some() {
             DEFAULT_REPORT_PRESET
@@ -502,6 +511,19 @@ fn verify_td_quote(args: &VerifyReportArgs, quote: &[u8]) -> Outcome {
         };
         format!("{scope}{}", output::describe_td_quote(&verified.quote))
     })
+}
+
+/// The collateral of a TD quote: `--collateral` when given, else the cache's or Intel PCS's
+/// (the cache alone with `--offline`), verified under Intel's pinned root before it is used.
+fn tdx_collateral(
+    file: Option<&PathBuf>,
+    fetch: &FetchArgs,
+    quote: &[u8],
+) -> Result<Collateral, Error> {
+    match file {
+        Some(path) => Collateral::from_json(&inputs::read(path)?).map_err(Error::Tdx),
+        None => fetch::tdx_collateral(&fetch.options(false).source()?, quote),
+    }
 }
 
 /// `--report-data-hex`, checked before anything is read or verified.
