@@ -634,7 +634,9 @@ fn pcs_tcb_info_answer(data: &[u8]) {
     }) else {
         return;
     };
-    let Ok(request) = tdx_verify::CollateralRequest::of_quote(quote) else {
+    let Ok(request) =
+        tdx_verify::CollateralRequest::of_quote(quote, &tdx_verify::IntelRoots::intel(), TDX_TIME)
+    else {
         return;
     };
     let roots = tdx_verify::IntelRoots::intel();

@@ -25,6 +25,10 @@ const OID_COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3"
 /// An uncompressed P-384 point: 0x04, then X and Y of 48 bytes each.
 const P384_POINT_LEN: usize = 97;
 
+/// The origin of bytes the caller handed in (a file), in [`Error::Malformed`]: every other
+/// origin is a service's URL or a cache file.
+pub(crate) const CALLER_BYTES: &str = "the given bytes";
+
 /// A VCEK (or VLEK) certificate: one DER X.509 certificate with an ECDSA P-384 key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certificate {
@@ -34,7 +38,7 @@ pub struct Certificate {
 impl Certificate {
     /// Checks `body` (DER, or PEM with exactly one CERTIFICATE block) and keeps the DER.
     pub fn from_bytes(body: &[u8]) -> Result<Self> {
-        Self::parse(body).map_err(|reason| malformed(ArtifactKind::Vcek, "the given bytes", reason))
+        Self::parse(body).map_err(|reason| malformed(ArtifactKind::Vcek, CALLER_BYTES, reason))
     }
 
     pub(crate) fn parse(body: &[u8]) -> std::result::Result<Self, String> {
@@ -81,7 +85,7 @@ impl CertChain {
     /// a chain of `kind`, of `product` if given.
     pub fn from_bytes(body: &[u8], kind: ChainKind, product: Option<Generation>) -> Result<Self> {
         Self::parse(body, kind, product)
-            .map_err(|reason| malformed(kind.artifact_kind(), "the given bytes", reason))
+            .map_err(|reason| malformed(kind.artifact_kind(), CALLER_BYTES, reason))
     }
 
     pub(crate) fn parse(
@@ -203,7 +207,7 @@ impl CaCertificate {
     /// Checks `body` (DER, or PEM with one CERTIFICATE block) as a CA certificate.
     pub fn from_bytes(body: &[u8]) -> Result<Self> {
         Self::parse(body)
-            .map_err(|reason| malformed(ArtifactKind::CaCertificate, "the given bytes", reason))
+            .map_err(|reason| malformed(ArtifactKind::CaCertificate, CALLER_BYTES, reason))
     }
 
     pub(crate) fn parse(body: &[u8]) -> std::result::Result<Self, String> {
@@ -292,7 +296,7 @@ pub struct Crl {
 impl Crl {
     /// Checks `body` as one DER CRL (PEM `X509 CRL` accepted) that has a nextUpdate.
     pub fn from_bytes(body: &[u8]) -> Result<Self> {
-        Self::parse(body).map_err(|reason| malformed(ArtifactKind::Crl, "the given bytes", reason))
+        Self::parse(body).map_err(|reason| malformed(ArtifactKind::Crl, CALLER_BYTES, reason))
     }
 
     pub(crate) fn parse(body: &[u8]) -> std::result::Result<Self, String> {

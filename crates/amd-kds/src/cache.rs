@@ -150,6 +150,11 @@ pub(crate) trait Cacheable: Sized + Clone + Send + Sync + 'static {
         entry: &Entry,
     ) -> std::result::Result<(Self, Option<SystemTime>), String>;
     fn cache_bytes(&self, fetched_at: SystemTime) -> Vec<u8>;
+    /// Whether this newly fetched value may replace `cached` (the entry of the same key, fresh
+    /// or not); `Err` says why not.
+    fn may_replace(&self, _cached: &Self) -> std::result::Result<(), String> {
+        Ok(())
+    }
     /// Whether the entry, fetched at `fetched_at` (`None`: not recorded), may still be served
     /// at `now`; `Err` says why not.
     fn fresh_at(
@@ -247,6 +252,23 @@ impl Cacheable for Collateral {
     fn cache_bytes(&self, fetched_at: SystemTime) -> Vec<u8> {
         with_fetched_at(fetched_at, self.to_json().as_bytes())
     }
+    /// Collateral does not go back: Intel raises the TCB evaluation data number when it
+    /// re-rates platforms, and older documents stay signed and current for weeks.
+    fn may_replace(&self, cached: &Self) -> std::result::Result<(), String> {
+        let (Ok(new), Ok(old)) = (
+            self.tcb_evaluation_data_number(),
+            cached.tcb_evaluation_data_number(),
+        ) else {
+            return Ok(());
+        };
+        if new < old {
+            return Err(format!(
+                "its TCB evaluation data number is {new}, lower than the {old} of the copy \
+                 cached before: collateral does not go back"
+            ));
+        }
+        Ok(())
+    }
     /// Its documents' own validity is the check's to judge (it verifies them at `now`).
     fn fresh_at(
         &self,
@@ -336,7 +358,9 @@ pub struct Cache {
 
 struct Inner {
     dir: Option<PathBuf>,
-    flights: Mutex<HashMap<PathBuf, FlightSlot>>,
+    /// Downloads in progress, by entry and by the services of the source asking (sources with
+    /// other services must not be handed each other's answers or failures).
+    flights: Mutex<HashMap<(PathBuf, String), FlightSlot>>,
 }
 
 impl std::fmt::Debug for Cache {
@@ -481,6 +505,12 @@ impl Cache {
         Lookup::Hit(value, fetched_at)
     }
 
+    /// The entry as stored, fresh or not, if it is well formed (what a new value replaces).
+    fn read_any<T: Cacheable>(&self, entry: &Entry) -> Option<T> {
+        let bytes = fs::read(self.path(entry)?).ok()?;
+        T::parse_cached(&bytes, entry).ok().map(|(value, _)| value)
+    }
+
     /// [`Cache::read`], then `check`: an entry the check refuses is removed; one it cannot
     /// check (the chain it needs is not to be had) is left in place but not used.
     pub(crate) fn read_checked<T: Cacheable>(
@@ -558,12 +588,14 @@ impl Cache {
     }
 
     /// Cache first (each hit well formed, fresh and accepted by `check`); then, unless
-    /// `offline`, one `fetch` per key at a time across threads. What `fetch` sends must pass
+    /// `offline`, one `fetch` per key and `services` (the asking source's, see
+    /// `CertificateSource::services`) at a time across threads. What `fetch` sends must pass
     /// `check` too (else [`Error::Refused`], nothing cached); it is then stored (when fresh)
     /// and shared with every thread that waited for it.
     pub(crate) fn get_or_fetch<T: Cacheable>(
         &self,
         entry: &Entry,
+        services: &str,
         offline: bool,
         now: SystemTime,
         check: &dyn Fn(&T) -> std::result::Result<(), CheckFailure>,
@@ -586,7 +618,12 @@ impl Cache {
                 return Ok(Fetched::new(value, Source::Cache));
             }
             let sent = fetch()?;
-            match check(&sent.value) {
+            let verdict = if sent.checked {
+                Ok(())
+            } else {
+                check(&sent.value)
+            };
+            match verdict {
                 Ok(()) => {}
                 Err(CheckFailure::Refused(reason)) => {
                     return Err(Error::Refused {
@@ -597,6 +634,17 @@ impl Cache {
                     });
                 }
                 Err(CheckFailure::Unavailable(e)) => return Err(e),
+            }
+            if let Some(cached) = self.read_any::<T>(entry)
+                && let Err(reason) = sent.value.may_replace(&cached)
+            {
+                let path = self.path(entry).unwrap_or_default();
+                return Err(Error::Refused {
+                    service: sent.service,
+                    kind: entry.artifact_kind(),
+                    url: sent.url,
+                    reason: format!("{reason} (remove {} to accept it)", path.display()),
+                });
             }
             match sent.value.fresh_at(Some(now), now) {
                 Ok(()) => {
@@ -611,7 +659,7 @@ impl Cache {
             }
             Ok(Fetched::new(sent.value, sent.service.into()))
         };
-        match self.single_flight(entry.relative_path(), work) {
+        match self.single_flight((entry.relative_path(), services.to_string()), work) {
             Flight::Ran(result) => result,
             // Another thread's result passed that thread's check, which need not be ours (two
             // sources may share one cache): ours runs on it too, and when it refuses, or the
@@ -629,7 +677,7 @@ impl Cache {
     /// thread waits and is handed that result (and its own `work`, not run).
     fn single_flight<T: Cacheable, W: FnOnce() -> Result<Fetched<T>>>(
         &self,
-        key: PathBuf,
+        key: (PathBuf, String),
         work: W,
     ) -> Flight<T, W> {
         let slot = lock(&self.inner.flights)

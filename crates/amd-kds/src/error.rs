@@ -319,6 +319,12 @@ impl Error {
         self.kind() == ErrorKind::Malformed
     }
 
+    /// True when bytes the caller handed in (not a service's answer, not the cache) are not
+    /// what was asked for: the caller's input is at fault, not a source.
+    pub fn is_malformed_input(&self) -> bool {
+        matches!(self, Self::Malformed { origin, .. } if origin == crate::artifact::CALLER_BYTES)
+    }
+
     /// True when a source sent a well-formed artifact that the check refused.
     pub fn is_refused(&self) -> bool {
         self.kind() == ErrorKind::Refused

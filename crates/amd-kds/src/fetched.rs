@@ -65,6 +65,9 @@ pub(crate) struct Sent<T> {
     pub value: T,
     pub service: Service,
     pub url: String,
+    /// The caller's check already accepted it (a source that tries several services checks
+    /// each answer as it comes).
+    pub checked: bool,
 }
 
 impl<T> Sent<T> {
@@ -73,6 +76,7 @@ impl<T> Sent<T> {
             value,
             service: Service::Kds,
             url,
+            checked: false,
         }
     }
 
@@ -81,6 +85,7 @@ impl<T> Sent<T> {
             value,
             service: Service::Imds,
             url,
+            checked: false,
         }
     }
 }

@@ -197,8 +197,8 @@ impl ImdsClient {
 
     /// The TD quote of `td_report` (the 1024-byte TDREPORT of an Azure TDX CVM's HCL report):
     /// POSTs `{"report": "<base64url TDREPORT>"}` and reads `{"quote": "<base64url>"}`. The
-    /// answer must be a TD quote that parses and repeats the TDREPORT's report data, MRTD and
-    /// RTMRs (it is verified later, with Intel's collateral, by the verifier).
+    /// answer must be a TD quote that parses and whose body repeats every field of the
+    /// TDREPORT (it is verified later, with Intel's collateral, by the verifier).
     pub fn td_quote(&self, td_report: &[u8]) -> Result<Vec<u8>> {
         let report = hcl_parse::TdReport::parse(td_report)
             .map_err(|e| Error::invalid_request(format!("TDREPORT: {e}")))?;
@@ -242,19 +242,23 @@ fn parse_td_quote(
         .decode(text)
         .map_err(|e| format!("quote: not base64url: {e}"))?;
     let parsed = tdx_verify::TdQuote::parse(&quote).map_err(|e| format!("quote: {e}"))?;
-    let body = &parsed.body;
-    let same = body.report_data.0 == report.report_data.0
-        && body.mr_td.0 == report.mr_td.0
-        && body
-            .rtmrs
-            .iter()
-            .zip(&report.rtmrs)
-            .all(|(a, b)| a.0 == b.0);
-    if !same {
+    // The body follows the 48-byte header (and a 6-byte descriptor in version 5).
+    let body_offset = if parsed.version == 5 { 54 } else { 48 };
+    let expected = report.quote_body();
+    let found = parsed
+        .signed
+        .get(body_offset..body_offset + expected.len())
+        .unwrap_or_default();
+    if found != expected.as_slice() {
         return Err(format!(
-            "the quote is not of the TDREPORT sent: its report data is {}, expected {}",
-            hex_lower(&body.report_data.0),
-            hex_lower(&report.report_data.0)
+            "the quote is not of the TDREPORT sent: its report data is {}, expected {}{}",
+            hex_lower(&parsed.body.report_data.0),
+            hex_lower(&report.report_data.0),
+            if parsed.body.report_data.0 == report.report_data.0 {
+                " (and another field differs)"
+            } else {
+                ""
+            }
         ));
     }
     Ok(quote)

@@ -66,12 +66,13 @@ impl Default for PcsConfig {
 ///
 /// ```no_run
 /// use amd_kds::{Cache, CertificateSource, KdsClient, KdsConfig, PcsClient, PcsConfig};
-/// use tdx_verify::CollateralRequest;
+/// use tdx_verify::{CollateralRequest, IntelRoots};
 ///
-/// # fn run(quote: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+/// # fn run(quote: &[u8], now: attest_prims::UnixTime) -> Result<(), Box<dyn std::error::Error>> {
 /// let source = CertificateSource::new(KdsClient::new(KdsConfig::default())?, Cache::disabled())
 ///     .with_pcs(PcsClient::new(PcsConfig::default())?);
-/// let collateral = source.tdx_collateral(&CollateralRequest::of_quote(quote)?)?;
+/// let request = CollateralRequest::of_quote(quote, &IntelRoots::intel(), now)?;
+/// let collateral = source.tdx_collateral(&request)?;
 /// println!("collateral from {}", collateral.source);
 /// # Ok(()) }
 /// ```
@@ -199,6 +200,7 @@ impl PcsClient {
             value: collateral,
             service: Service::Pcs,
             url: tcb_url,
+            checked: false,
         })
     }
 

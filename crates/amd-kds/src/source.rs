@@ -192,7 +192,7 @@ impl CertificateSource {
         };
         let entry = Entry::Vcek(request.clone());
         self.cache
-            .get_or_fetch(&entry, self.offline, now, &check, || {
+            .get_or_fetch(&entry, &self.services(), self.offline, now, &check, || {
                 self.download_vcek(request)
             })
     }
@@ -204,10 +204,14 @@ impl CertificateSource {
                 .map_err(CheckFailure::Refused)
         };
         let entry = Entry::Chain(product, kind);
-        self.cache
-            .get_or_fetch(&entry, self.offline, self.now(), &check, || {
-                self.download_chain(product, kind)
-            })
+        self.cache.get_or_fetch(
+            &entry,
+            &self.services(),
+            self.offline,
+            self.now(),
+            &check,
+            || self.download_chain(product, kind),
+        )
     }
 
     /// The CRL of `product` (KDS only): the cached one until its nextUpdate, and at most 24 h
@@ -227,7 +231,7 @@ impl CertificateSource {
         };
         let entry = Entry::Crl(product);
         self.cache
-            .get_or_fetch(&entry, self.offline, now, &check, || {
+            .get_or_fetch(&entry, &self.services(), self.offline, now, &check, || {
                 self.kds.download_crl(product)
             })
     }
@@ -246,10 +250,11 @@ impl CertificateSource {
         };
         self.cache.get_or_fetch(
             &Entry::TdxCollateral(*request),
+            &self.services(),
             self.offline,
             now,
             &check,
-            || self.download_collateral(request),
+            || self.download_collateral(request, &check),
         )
     }
 
@@ -359,22 +364,58 @@ impl CertificateSource {
             .map(|chain| chain.value)
     }
 
-    /// Collateral not in the cache: from the first PCS service that answers.
-    fn download_collateral(&self, request: &CollateralRequest) -> Result<Sent<Collateral>> {
+    /// Collateral not in the cache: from the first PCS service whose answer is well formed and
+    /// passes `check` (everything is verified, so a service that cannot answer, or answers
+    /// with something else, only hands the turn to the next); else the first service's error.
+    fn download_collateral(
+        &self,
+        request: &CollateralRequest,
+        check: &dyn Fn(&Collateral) -> std::result::Result<(), CheckFailure>,
+    ) -> Result<Sent<Collateral>> {
         let mut first_error = None;
         for pcs in &self.pcs {
-            match pcs.download_collateral(request) {
-                Ok(sent) => return Ok(sent),
-                Err(e) if e.is_unavailable() => {
-                    log::info!("{} did not answer ({e}): trying the next", pcs.base_url());
-                    first_error.get_or_insert(e);
-                }
+            let error = match pcs.download_collateral(request) {
+                Ok(sent) => match check(&sent.value) {
+                    Ok(()) => {
+                        return Ok(Sent {
+                            checked: true,
+                            ..sent
+                        });
+                    }
+                    Err(CheckFailure::Refused(reason)) => Error::Refused {
+                        service: Service::Pcs,
+                        kind: ArtifactKind::TdxCollateral,
+                        url: sent.url,
+                        reason,
+                    },
+                    Err(CheckFailure::Unavailable(e)) => e,
+                },
+                Err(e) if e.is_unavailable() || e.is_malformed() => e,
                 Err(e) => return Err(e),
-            }
+            };
+            log::info!("{}: {error}; asking the next PCS service", pcs.base_url());
+            first_error.get_or_insert(error);
         }
         Err(first_error.unwrap_or_else(|| {
             Error::invalid_config("no PCS service is configured for TDX collateral")
         }))
+    }
+
+    /// The services this source asks, as one key: sources that share a [`Cache`] share a
+    /// download in progress only when they ask the same services.
+    fn services(&self) -> String {
+        let imds = self
+            .imds
+            .as_ref()
+            .map(|imds| imds.url(&ImdsQuery::default()))
+            .unwrap_or_default();
+        let pcs: Vec<&str> = self.pcs.iter().map(PcsClient::base_url).collect();
+        format!(
+            "kds={} imds={imds} pcs={} issuers={:?}",
+            self.kds.base_url(),
+            pcs.join(","),
+            self.issuer_hosts
+        )
     }
 
     /// A VCEK not in the cache: IMDS's when it is of the requested TCB, else KDS's.

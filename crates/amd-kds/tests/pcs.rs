@@ -34,14 +34,28 @@ fn azure_collateral() -> Collateral {
 }
 
 fn request() -> CollateralRequest {
-    CollateralRequest::of_quote(&vector("azure/tdx-vm1/td-quote.bin")).unwrap()
+    CollateralRequest::of_quote(
+        &vector("azure/tdx-vm1/td-quote.bin"),
+        &IntelRoots::intel(),
+        attest_prims::UnixTime::from_secs(AZURE_TIME),
+    )
+    .unwrap()
 }
 
-/// The real check: the collateral verifies under Intel's pinned root at the source's time.
-/// Counts its calls. (Only collateral is asked for here.)
-#[derive(Default)]
+/// The real check: the collateral verifies under Intel's pinned root (or a test root) at the
+/// source's time. Counts its calls. (Only collateral is asked for here.)
 struct IntelCheck {
     calls: AtomicUsize,
+    roots: IntelRoots,
+}
+
+impl Default for IntelCheck {
+    fn default() -> Self {
+        Self {
+            calls: AtomicUsize::new(0),
+            roots: IntelRoots::intel(),
+        }
+    }
 }
 
 impl ArtifactCheck for IntelCheck {
@@ -86,7 +100,7 @@ impl ArtifactCheck for IntelCheck {
         verify_collateral(
             collateral,
             request,
-            &IntelRoots::intel(),
+            &self.roots,
             attest_prims::UnixTime::from_secs(seconds),
         )
         .map(|_| ())
@@ -246,6 +260,33 @@ fn a_service_that_cannot_answer_gives_way_to_the_next() {
     assert_eq!(fetched.source, Source::Pcs);
     assert_eq!(missing.count(), 1, "the first 404 ends that service's turn");
 
+    // A service whose answer does not verify, or is not what was asked for, gives way too
+    // (everything is verified, so trying the next costs nothing in trust).
+    let mut edited = azure_collateral();
+    edited.tcb_info_signature[3] ^= 1;
+    let refused = TestServer::start(move |_, r| pcs_reply(&edited, FMSPC, &r.target));
+    let headless = TestServer::always(Reply::ok("{}"));
+    let genuine = genuine_pcs();
+    let fetched = source(&[&refused, &headless, &genuine], None, &clock, &check)
+        .tdx_collateral(&request())
+        .unwrap();
+    assert_eq!(fetched.value, azure_collateral());
+    assert_eq!(
+        (refused.count(), headless.count(), genuine.count()),
+        (4, 1, 4)
+    );
+
+    // When none helps, the first service's error is the one reported.
+    let e = source(&[&refused, &headless], None, &clock, &check)
+        .tdx_collateral(&request())
+        .unwrap_err();
+    assert!(e.is_refused(), "{e}");
+    assert!(
+        e.to_string()
+            .contains("TCB info: the signature does not verify"),
+        "{e}"
+    );
+
     // No service at all is a configuration error, not a network one.
     let e = source(&[], None, &clock, &check)
         .tdx_collateral(&request())
@@ -303,4 +344,62 @@ fn concurrent_requests_share_one_download() {
         }
     });
     assert_eq!(server.count(), 4, "one download of four documents");
+}
+
+/// Collateral does not go back: once a copy with a TCB evaluation data number is cached, an
+/// older evaluation (still signed and current, as THIM or a stale PCCS serves it) is refused
+/// and the cached copy kept; a newer one replaces it.
+#[test]
+fn older_collateral_does_not_replace_newer() {
+    use snp_vtpm_testkit::pki::intel::IntelPki;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let pki = IntelPki::shared();
+    let numbered = |number: u64| {
+        let collateral = pki.collateral(&azure_collateral(), now, |tcb_info| {
+            tcb_info["tcbEvaluationDataNumber"] = number.into();
+        });
+        TestServer::start(move |_, r| pcs_reply(&collateral, FMSPC, &r.target))
+    };
+    let request = CollateralRequest {
+        fmspc: [0x90, 0xC0, 0x6F, 0, 0, 0],
+        ca: tdx_verify::PckCa::Platform,
+    };
+    let dir = TempDir::new("pcs-rollback");
+    let clock = Arc::new(SimulatedClock::at_unix(now));
+    let check = Arc::new(IntelCheck {
+        calls: AtomicUsize::new(0),
+        roots: pki.roots(),
+    });
+    let (first, older, newer) = (numbered(17), numbered(16), numbered(18));
+    let fetched = source(&[&first], Some(&dir), &clock, &check)
+        .tdx_collateral(&request)
+        .unwrap();
+    assert_eq!(fetched.value.tcb_evaluation_data_number().unwrap(), 17);
+
+    // A day later the copy is stale; the service now answers with evaluation 16.
+    clock.advance(Duration::from_secs(25 * 3600));
+    let e = source(&[&older], Some(&dir), &clock, &check)
+        .tdx_collateral(&request)
+        .unwrap_err();
+    assert!(e.is_refused(), "{e}");
+    assert!(
+        e.to_string()
+            .contains("is 16, lower than the 17 of the copy cached before"),
+        "{e}"
+    );
+    let cached =
+        std::fs::read_to_string(dir.path().join("tdx").join(FMSPC).join("platform.json")).unwrap();
+    assert!(
+        cached.contains("tcbEvaluationDataNumber\\\":17"),
+        "the newer copy is kept"
+    );
+
+    // Evaluation 18 replaces it.
+    let fetched = source(&[&newer], Some(&dir), &clock, &check)
+        .tdx_collateral(&request)
+        .unwrap();
+    assert_eq!(fetched.value.tcb_evaluation_data_number().unwrap(), 18);
 }

@@ -136,3 +136,28 @@ fn a_tdreport_of_the_wrong_size_is_not_sent() {
     }
     assert_eq!(server.count(), 0);
 }
+
+#[test]
+fn the_quote_body_must_repeat_every_field_of_the_tdreport() {
+    // Azure's real quote repeats its TDREPORT byte for byte.
+    let quote = vector("azure/tdx-vm1/td-quote.bin");
+    let body = hcl_parse::TdReport::parse(&td_report())
+        .unwrap()
+        .quote_body();
+    assert_eq!(&quote[48..48 + body.len()], body.as_slice());
+
+    // A genuine-looking quote of another TDREPORT that differs only in XFAM (same report
+    // data, MRTD and RTMRs): refused.
+    let mut other = td_report();
+    other[0x208] ^= 0x01;
+    let pki = snp_vtpm_testkit::pki::intel::IntelPki::shared();
+    let foreign = pki.td_quote(&other, &quote);
+    let server = TestServer::always(quote_answer(&foreign, false));
+    let e = client(&server).td_quote(&td_report()).unwrap_err();
+    assert!(e.is_malformed(), "{e}");
+    assert!(e.to_string().contains("another field differs"), "{e}");
+    // The quote of the TDREPORT sent, from the same PKI: accepted.
+    let own = pki.td_quote(&td_report(), &quote);
+    let server = TestServer::always(quote_answer(&own, false));
+    assert_eq!(client(&server).td_quote(&td_report()).unwrap(), own);
+}

@@ -502,7 +502,12 @@ impl Error {
                 | tcg_eventlog::Error::NotComparable { .. } => ErrorKind::Verification,
             },
             #[cfg(feature = "fetch")]
+            // A source that answers with something else is a source that cannot help (exit 4,
+            // as one that refuses); only the caller's own bytes and requests are input errors.
             Self::Fetch(error) => match error.kind() {
+                amd_kds::ErrorKind::Malformed if !error.is_malformed_input() => {
+                    ErrorKind::Unavailable
+                }
                 amd_kds::ErrorKind::Malformed | amd_kds::ErrorKind::InvalidInput => {
                     ErrorKind::Input
                 }

@@ -48,6 +48,10 @@ pub struct TdxPolicy {
     pub allowed_xfams: Vec<Hex<8>>,
     /// TDX module measurements (MRSEAM) accepted (empty: any).
     pub allowed_mr_seams: Vec<Hex<48>>,
+    /// The lowest TCB evaluation data number of the collateral accepted (0: any). Intel raises
+    /// it when it re-rates platforms after an advisory; older collateral stays signed and
+    /// current for weeks, so a server (or cache) that serves it could hide the new rating.
+    pub min_tcb_evaluation_data_number: u32,
 }
 
 /// TDATTRIBUTES bit 29, MIGRATABLE (as report bytes, little-endian): the counterpart of SNP's
@@ -71,6 +75,7 @@ impl Default for TdxPolicy {
             expected_rtmrs: BTreeMap::new(),
             allowed_xfams: Vec::new(),
             allowed_mr_seams: Vec::new(),
+            min_tcb_evaluation_data_number: 0,
         }
     }
 }
@@ -239,6 +244,15 @@ pub(crate) fn appraise_raw(
 fn check_policy(verified: &VerifiedTdQuote, policy: &TdxPolicy) -> Result<(), Error> {
     let body = verified.body();
     let tcb = verified.tcb();
+    let evaluation = verified.tcb_evaluation_data_number();
+    if evaluation < policy.min_tcb_evaluation_data_number {
+        return Err(PolicyViolation::TdxValue {
+            field: "tcbEvaluationDataNumber",
+            expected: format!("at least {}", policy.min_tcb_evaluation_data_number),
+            found: evaluation.to_string(),
+        }
+        .into());
+    }
     let accepted = policy.accepted_tcb_statuses();
     if !accepted.contains(&tcb.status) {
         return Err(PolicyViolation::TdxTcbStatus {

@@ -140,6 +140,12 @@ impl Verifier {
         self
     }
 
+    /// The roots TD quotes and their collateral must chain to (for fetching collateral under
+    /// the same roots: `fetch::tdx_collateral`).
+    pub fn intel_roots(&self) -> &IntelRoots {
+        &self.intel_roots
+    }
+
     /// This verifier with other vTPM anchors for AK certificates: a test vTPM root
     /// ([`VtpmAnchors::test_root`], simulators) or extra known intermediates. Verdicts say when
     /// a test root was used.

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use snp_vtpm::amd_kds::{SimulatedClock, Source};
 use snp_vtpm::fetch::{self, FetchOptions};
 use snp_vtpm::snp_verify::UnixTime;
-use snp_vtpm::tdx_verify::{Collateral, TcbStatus};
+use snp_vtpm::tdx_verify::{Collateral, IntelRoots, TcbStatus};
 use snp_vtpm::{Certificates, EvidencePolicy, ExpectedNonce, Platform, Verifier, VerifyOptions};
 use snp_vtpm_testkit::evidence::{TDX_EVIDENCE_TIME, tdx_vm1_evidence};
 use support::*;
@@ -57,7 +57,7 @@ fn fetched_collateral_verifies_the_real_tdx_evidence() {
         .source()
         .unwrap()
         .with_clock(clock.clone());
-    let collateral = fetch::tdx_collateral(&source, &quote).unwrap();
+    let collateral = fetch::tdx_collateral(&source, &IntelRoots::intel(), &quote).unwrap();
     assert_eq!(server.count(), 4);
     let certificates = Certificates {
         tdx_collateral: Some(collateral),
@@ -83,7 +83,12 @@ fn fetched_collateral_verifies_the_real_tdx_evidence() {
         ..options(&server, &cache)
     };
     let source = offline.source().unwrap().with_clock(clock);
-    let request = snp_vtpm::tdx_verify::CollateralRequest::of_quote(&quote).unwrap();
+    let request = snp_vtpm::tdx_verify::CollateralRequest::of_quote(
+        &quote,
+        &IntelRoots::intel(),
+        UnixTime::from_secs(TDX_EVIDENCE_TIME),
+    )
+    .unwrap();
     let cached = source.tdx_collateral(&request).unwrap();
     assert_eq!(cached.source, Source::Cache);
     assert_eq!(cached.value, azure_collateral());
@@ -179,5 +184,75 @@ fn fetch_collateral_asks_for_the_named_platform_and_checks_what_comes() {
     assert_eq!(
         server.targets().last().map(String::as_str),
         Some("/tdx/certification/v4/tcb?fmspc=00906ED50000")
+    );
+}
+
+/// Collateral is fetched last, and only for TDX evidence: arguments that cannot be used end the
+/// run first (exit 1), SNP evidence never asks a PCS, and a PCS that answers with something
+/// else is a source that cannot help (exit 4, as one that refuses), not the user's input.
+#[test]
+fn collateral_is_asked_for_only_when_it_is_needed() {
+    let server = genuine_pcs();
+    let cache = TempDir::new("cli-collateral-order");
+    let tdx_path = cache.path().join("tdx.json");
+    std::fs::write(&tdx_path, tdx_vm1_evidence().to_json()).unwrap();
+    let run = |evidence: &std::path::Path, pcs: &str, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_snp-vtpm"))
+            .arg("verify")
+            .arg(evidence)
+            .args(["--nonce-hex", &"00".repeat(32), "--json", "--no-cache"])
+            .args(["--pcs-url", pcs])
+            .args([
+                "--root-ca-crl-url",
+                &format!("{}{ROOT_CA_CRL_PATH}", server.base_url()),
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+
+    // An unusable --at: exit 1, nothing asked.
+    let out = run(
+        &tdx_path,
+        &server.base_url(),
+        &["--at", "2025-02-29T00:00:00Z"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(server.count(), 0);
+
+    // SNP evidence that happens to carry a td_quote field: no PCS request.
+    let mut snp: serde_json::Value =
+        serde_json::from_slice(&vector("azure/milan-v3/evidence-v0.json")).unwrap();
+    snp["td_quote"] = serde_json::Value::String("AAAA".into());
+    let snp_path = cache.path().join("snp.json");
+    std::fs::write(&snp_path, snp.to_string()).unwrap();
+    let _ = run(&snp_path, &server.base_url(), &["--offline"]);
+    let _ = run(&snp_path, &server.base_url(), &[]);
+    assert_eq!(server.count(), 0, "SNP evidence asks no PCS");
+
+    // A PCS answering with something else than PCS answers: exit 4, naming the answer.
+    let junk = TestServer::always(Reply::ok("{}"));
+    let out = run(
+        &tdx_path,
+        &junk.base_url(),
+        &["--at", "2026-02-18T14:04:40Z"],
+    );
+    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(4), "{verdict}");
+    assert!(
+        verdict["error"]
+            .as_str()
+            .unwrap()
+            .contains("malformed TDX TCB info")
+            || verdict["error"]
+                .as_str()
+                .unwrap()
+                .contains("has no TCB-Info-Issuer-Chain"),
+        "{verdict}"
     );
 }

@@ -316,6 +316,32 @@ fn the_tdx_policy_decides_status_firmware_and_owner_fields() {
         error.to_string().contains("TDX RTMR1: expected 1111"),
         "{error}"
     );
+
+    // Collateral older than the policy's TCB evaluation (the sample's is 18): refused.
+    let evaluation = |number: u32| {
+        strict(serde_json::json!({ "tdx": { "min_tcb_evaluation_data_number": number } }))
+    };
+    let error = verify_with(
+        evaluation(19),
+        &evidence(),
+        &collateral(),
+        VerifyOptions::at(TIME),
+    )
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Policy, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("tcbEvaluationDataNumber: expected at least 19, found 18"),
+        "{error}"
+    );
+    verify_with(
+        evaluation(18),
+        &evidence(),
+        &collateral(),
+        VerifyOptions::at(TIME),
+    )
+    .unwrap();
 }
 
 /// `snp-vtpm verify` of the sample written to `evidence_path`, with its nonce, time and

@@ -60,7 +60,7 @@ pub use error::{Error, Result};
 pub use hcl::{HclReport, ReportType};
 pub use snp::{Cpuid, FirmwareVersion, ReportSignature, SnpReport};
 pub use tcb::{Generation, TcbComponents, TcbVersion};
-pub use tdx::{TDREPORT_SIZE, TdReport};
+pub use tdx::{TD_QUOTE_BODY_SIZE, TDREPORT_SIZE, TdReport};
 
 /// Verifies a binding between claims bytes and a `report_data` value (for callers that hold
 /// the two apart from an HCL report).

@@ -86,7 +86,37 @@ impl TdReport {
         }
         Ok(report)
     }
+
+    /// The 584-byte TD 1.0 body a TD quote of this TDREPORT carries: TEE_TCB_SVN, MRSEAM,
+    /// MRSIGNERSEAM, SEAMATTRIBUTES, TDATTRIBUTES, XFAM, MRTD, MRCONFIGID, MROWNER,
+    /// MROWNERCONFIG, RTMR0-3, REPORTDATA (a TD 1.5 body continues after these).
+    pub fn quote_body(&self) -> alloc::vec::Vec<u8> {
+        let mut body = alloc::vec::Vec::with_capacity(TD_QUOTE_BODY_SIZE);
+        let fields: [&[u8]; 10] = [
+            &self.tee_tcb_svn.0,
+            &self.mr_seam.0,
+            &self.mr_signer_seam.0,
+            &self.seam_attributes.0,
+            &self.td_attributes.0,
+            &self.xfam.0,
+            &self.mr_td.0,
+            &self.mr_config_id.0,
+            &self.mr_owner.0,
+            &self.mr_owner_config.0,
+        ];
+        fields
+            .iter()
+            .for_each(|field| body.extend_from_slice(field));
+        self.rtmrs
+            .iter()
+            .for_each(|rtmr| body.extend_from_slice(&rtmr.0));
+        body.extend_from_slice(&self.report_data.0);
+        body
+    }
 }
+
+/// The size of a TD 1.0 quote body ([`TdReport::quote_body`]).
+pub const TD_QUOTE_BODY_SIZE: usize = 584;
 
 /// `N` bytes at `offset` (the caller checked the length: zeros otherwise).
 fn field<const N: usize>(bytes: &[u8], offset: usize) -> [u8; N] {

@@ -122,6 +122,24 @@ impl Collateral {
         })
     }
 
+    /// The TCB evaluation data number of this collateral: the lower of the TCB info's and the
+    /// QE identity's (read, not verified). Intel raises it when it re-rates platforms.
+    pub fn tcb_evaluation_data_number(&self) -> Result<u32> {
+        #[derive(Deserialize)]
+        struct Numbered {
+            #[serde(rename = "tcbEvaluationDataNumber")]
+            number: u32,
+        }
+        let read = |what: &str, document: &str| {
+            serde_json::from_str::<Numbered>(document)
+                .map(|numbered| numbered.number)
+                .map_err(|e| {
+                    Error::malformed(format!("{what} tcbEvaluationDataNumber"), format!("{e}"))
+                })
+        };
+        Ok(read("TCB info", &self.tcb_info)?.min(read("QE identity", &self.qe_identity)?))
+    }
+
     /// The JSON shape [`Collateral::from_json`] reads (dcap-qvl's): what `--collateral` files
     /// and the fetch cache hold.
     pub fn to_json(&self) -> String {

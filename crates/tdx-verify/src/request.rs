@@ -1,16 +1,20 @@
 //! Which collateral a TD quote needs: its platform's FMSPC (TCB info is per FMSPC) and which
-//! Intel CA issued its PCK (the PCK CRL is per CA). Read from the quote's PCK certificate,
-//! without verifying anything: a fetcher asks for what the quote names, and verification
-//! decides later whether the quote and the collateral belong together.
+//! Intel CA issued its PCK (the PCK CRL is per CA). Read from the quote's PCK certificate once
+//! its chain verified under the pinned root: a fetcher asks only for platforms Intel certified
+//! (a made-up FMSPC in a forged certificate would send it to the network for nothing), and
+//! verification decides later whether the quote and the collateral belong together.
 
 use alloc::format;
 use alloc::string::String;
 use core::fmt;
 
+use attest_prims::UnixTime;
+
 use crate::error::{Error, Result};
-use crate::pki::{Cert, pem_chain};
+use crate::pki::{IntelRoots, pem_chain};
 use crate::quote::TdQuote;
 use crate::sgx_ext::SgxExtensions;
+use crate::verify::verified_pck_chain;
 
 /// The Intel CA that issues PCK certificates, and its PCK CRL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -70,16 +74,13 @@ pub struct CollateralRequest {
 }
 
 impl CollateralRequest {
-    /// What the quote's PCK certificate names (its SGX extension's FMSPC, its issuer). Parses
-    /// the quote; verifies nothing.
-    pub fn of_quote(quote: &[u8]) -> Result<Self> {
-        const WHAT: &str = "TD quote PCK certificate chain";
+    /// What the quote's PCK certificate names (its SGX extension's FMSPC, its issuer), once
+    /// the quote's PCK chain verified under `roots` at `time` (nothing else is verified).
+    pub fn of_quote(quote: &[u8], roots: &IntelRoots, time: UnixTime) -> Result<Self> {
         let quote = TdQuote::parse(quote)?;
-        let ders = pem_chain(WHAT, quote.pck_chain_pem)?;
-        let leaf = ders
-            .first()
-            .ok_or_else(|| Error::malformed(WHAT, "no certificate"))?;
-        let pck = Cert::parse("PCK certificate", leaf)?;
+        let ders = pem_chain("TD quote PCK certificate chain", quote.pck_chain_pem)?;
+        let chain = verified_pck_chain(&ders, roots, time)?;
+        let pck = &chain.pck;
         let issuer = attest_prims::x509::common_name(pck.issuer_name()).unwrap_or_default();
         let ca = PckCa::from_common_name(&issuer).ok_or_else(|| {
             Error::unexpected(

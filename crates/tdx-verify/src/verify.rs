@@ -103,32 +103,8 @@ pub fn verify_td_quote(
 
     // The quote's PCK chain, the CA's revocation by the root, the PCK's by the PCK CRL.
     let pck_ders = pem_chain("TD quote PCK certificate chain", quote.pck_chain_pem)?;
-    let pck_chain = parse_chain("PCK certificate chain", &pck_ders)?;
-    if pck_chain.len() != 3 {
-        return Err(Error::Chain {
-            chain: "PCK certificate chain",
-            reason: format!(
-                "expected 3 certificates (PCK, Platform or Processor CA, root), found {}",
-                pck_chain.len()
-            ),
-        });
-    }
-    verify_chain("PCK certificate chain", &pck_chain, roots, time)?;
-    let (Some(pck), Some(pck_ca)) = (pck_chain.first(), pck_chain.get(1)) else {
-        return Err(Error::Chain {
-            chain: "PCK certificate chain",
-            reason: "too short".into(),
-        });
-    };
-    if pck.is_ca() {
-        return Err(Error::Chain {
-            chain: "PCK certificate chain",
-            reason: format!(
-                "the PCK \"{}\" is a CA, expected an end entity",
-                pck.subject
-            ),
-        });
-    }
+    let pck_chain = verified_pck_chain(&pck_ders, roots, time)?;
+    let (pck, pck_ca) = (&pck_chain.pck, &pck_chain.ca);
     root_crl.check_not_revoked(pck_ca)?;
     // The PCK CRL must be the quote's CA's (name and signature); the collateral's copy of
     // that CA's chain is not needed for it.
@@ -329,6 +305,50 @@ pub fn verify_collateral(
     Ok(VerifiedCollateral {
         next_update: documents.next_update.min(pck_crl.window().1),
     })
+}
+
+/// A quote's PCK chain that verified: the PCK (an end entity) and its CA, under the pinned root.
+pub(crate) struct PckChain<'a> {
+    pub(crate) pck: Cert<'a>,
+    pub(crate) ca: Cert<'a>,
+}
+
+/// Verifies a PCK chain (PCK, Platform or Processor CA, root): three certificates, each signed
+/// by the next and valid at `time`, the root pinned, the PCK not a CA.
+pub(crate) fn verified_pck_chain<'a>(
+    ders: &'a [Vec<u8>],
+    roots: &IntelRoots,
+    time: UnixTime,
+) -> Result<PckChain<'a>> {
+    const CHAIN: &str = "PCK certificate chain";
+    let certs = parse_chain(CHAIN, ders)?;
+    if certs.len() != 3 {
+        return Err(Error::Chain {
+            chain: CHAIN,
+            reason: format!(
+                "expected 3 certificates (PCK, Platform or Processor CA, root), found {}",
+                certs.len()
+            ),
+        });
+    }
+    verify_chain(CHAIN, &certs, roots, time)?;
+    let mut certs = certs.into_iter();
+    let (Some(pck), Some(ca)) = (certs.next(), certs.next()) else {
+        return Err(Error::Chain {
+            chain: CHAIN,
+            reason: "too short".into(),
+        });
+    };
+    if pck.is_ca() {
+        return Err(Error::Chain {
+            chain: CHAIN,
+            reason: format!(
+                "the PCK \"{}\" is a CA, expected an end entity",
+                pck.subject
+            ),
+        });
+    }
+    Ok(PckChain { pck, ca })
 }
 
 /// The common name of Intel's TCB signing certificate.

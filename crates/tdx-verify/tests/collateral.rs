@@ -75,13 +75,59 @@ fn answers<'a>(bodies: &'a Bodies, collateral: &'a Collateral) -> PcsAnswers<'a>
 #[test]
 fn a_quote_names_its_fmspc_and_pck_ca() {
     let (quote, _) = azure();
-    let request = CollateralRequest::of_quote(&quote).unwrap();
+    let request = CollateralRequest::of_quote(&quote, &IntelRoots::intel(), AZURE_TIME).unwrap();
     assert_eq!(request.fmspc_hex(), "90C06F000000");
     assert_eq!(request.ca, PckCa::Platform);
     assert_eq!(request.ca.query_value(), "platform");
     assert_eq!(PckCa::from_query_value("processor"), Some(PckCa::Processor));
-    let e = CollateralRequest::of_quote(&quote[..100]).unwrap_err();
+    let e =
+        CollateralRequest::of_quote(&quote[..100], &IntelRoots::intel(), AZURE_TIME).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Malformed, "{e}");
+}
+
+/// A fetcher asks only for platforms Intel certified: the FMSPC of a PCK certificate whose
+/// chain does not verify under the pinned root is never read.
+#[test]
+fn a_forged_or_foreign_pck_names_no_collateral() {
+    let (quote, _) = azure();
+    // The FMSPC inside the PCK certificate's PEM changed: its signature no longer verifies.
+    let parsed = tdx_verify::TdQuote::parse(&quote).unwrap();
+    let start = quote
+        .windows(parsed.pck_chain_pem.len())
+        .position(|w| w == parsed.pck_chain_pem)
+        .unwrap();
+    let mut ders = pem_ders(parsed.pck_chain_pem);
+    let fmspc = [0x90, 0xC0, 0x6F, 0x00, 0x00, 0x00];
+    let at = ders[0].windows(6).position(|w| w == fmspc).unwrap();
+    ders[0][at..at + 6].copy_from_slice(&[0x11, 0x22, 0x33, 0x44, 0x55, 0x66]);
+    // Re-encoded, then padded with zero bytes to the length the quote declares (its own PEM
+    // ends with a NUL).
+    let mut forged_pem = pem_chain(&ders).into_bytes();
+    assert!(forged_pem.len() <= parsed.pck_chain_pem.len());
+    forged_pem.resize(parsed.pck_chain_pem.len(), 0);
+    let mut forged = quote.clone();
+    forged[start..start + forged_pem.len()].copy_from_slice(&forged_pem);
+    let e = CollateralRequest::of_quote(&forged, &IntelRoots::intel(), AZURE_TIME).unwrap_err();
+    assert!(matches!(e, Error::BadSignature { .. }), "{e}");
+
+    // A quote of a test PKI under Intel's pinned root: not Intel's.
+    let pki = snp_vtpm_testkit::pki::intel::IntelPki::shared();
+    let td_report = snp_vtpm_testkit::azure::SyntheticTdxReport::new(&[1; 256], [0; 64])
+        .build()
+        .1;
+    let test_quote = pki.td_quote(&td_report, &quote);
+    let e = CollateralRequest::of_quote(&test_quote, &IntelRoots::intel(), AZURE_TIME).unwrap_err();
+    assert!(matches!(e, Error::UntrustedRoot { .. }), "{e}");
+    let request = CollateralRequest::of_quote(&test_quote, &pki.roots(), AZURE_TIME).unwrap();
+    assert_eq!(request.fmspc_hex(), "90C06F000000");
+}
+
+fn pem_ders(pem: &[u8]) -> Vec<Vec<u8>> {
+    attest_prims::pem::decode_all(pem)
+        .unwrap()
+        .into_iter()
+        .map(|block| block.der)
+        .collect()
 }
 
 #[test]
@@ -137,7 +183,7 @@ fn malformed_pcs_answers_name_the_answer() {
 #[test]
 fn collateral_verifies_on_its_own_until_its_earliest_next_update() {
     let (quote, collateral) = azure();
-    let request = CollateralRequest::of_quote(&quote).unwrap();
+    let request = CollateralRequest::of_quote(&quote, &IntelRoots::intel(), AZURE_TIME).unwrap();
     let verified =
         verify_collateral(&collateral, &request, &IntelRoots::intel(), AZURE_TIME).unwrap();
     let end = verified.next_update();
@@ -151,7 +197,7 @@ fn collateral_verifies_on_its_own_until_its_earliest_next_update() {
 #[test]
 fn collateral_for_another_platform_or_ca_is_refused() {
     let (quote, collateral) = azure();
-    let request = CollateralRequest::of_quote(&quote).unwrap();
+    let request = CollateralRequest::of_quote(&quote, &IntelRoots::intel(), AZURE_TIME).unwrap();
     let roots = IntelRoots::intel();
 
     let other_fmspc = CollateralRequest {

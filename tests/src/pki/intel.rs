@@ -249,37 +249,11 @@ impl IntelPki {
     }
 }
 
-/// The 584-byte TD 1.0 quote body of a TDREPORT: TEE_TCB_SVN, MRSEAM, MRSIGNERSEAM,
-/// SEAMATTRIBUTES, TDATTRIBUTES, XFAM, MRTD, MRCONFIGID, MROWNER, MROWNERCONFIG, RTMR0-3,
-/// REPORTDATA, each copied from its TDREPORT offset.
+/// The TD 1.0 quote body of a TDREPORT (as `hcl_parse::TdReport::quote_body` lays it out).
 pub fn td_quote_body(td_report: &[u8]) -> Vec<u8> {
-    const FIELDS: [(usize, usize); 15] = [
-        (0x108, 16),
-        (0x118, 48),
-        (0x148, 48),
-        (0x178, 8),
-        (0x200, 8),
-        (0x208, 8),
-        (0x210, 48),
-        (0x240, 48),
-        (0x270, 48),
-        (0x2A0, 48),
-        (0x2D0, 48),
-        (0x300, 48),
-        (0x330, 48),
-        (0x360, 48),
-        (0x080, 64),
-    ];
-    let mut body = Vec::with_capacity(584);
-    for (offset, len) in FIELDS {
-        body.extend_from_slice(
-            td_report
-                .get(offset..offset + len)
-                .expect("a 1024-byte TDREPORT"),
-        );
-    }
-    assert_eq!(body.len(), 584);
-    body
+    hcl_parse::TdReport::parse(td_report)
+        .expect("a 1024-byte TDREPORT")
+        .quote_body()
 }
 
 fn u16_le(len: usize) -> [u8; 2] {

@@ -152,17 +152,29 @@ impl RelyingParty {
             require_fresh_report: true,
             ..VerifyOptions::at(UnixTime::from_secs(now))
         };
-        let mut certificates = Certificates::default();
-        if let (Some(quote), Some(source)) = (&evidence.td_quote, &self.collateral) {
-            match snp_vtpm::fetch::tdx_collateral(source, quote) {
-                Ok(collateral) => certificates.tdx_collateral = Some(collateral),
-                Err(e) => return refuse(503, "certificates", e.message(), e.kind()),
-            }
-        }
         let verifier = match (&evidence.td_quote, &self.tdx_verifier) {
             (Some(_), Some(tdx)) => tdx,
             _ => &self.verifier,
         };
+        let mut certificates = Certificates::default();
+        if let (Some(quote), Some(source)) = (&evidence.td_quote, &self.collateral) {
+            match snp_vtpm::fetch::tdx_collateral(source, verifier.intel_roots(), quote) {
+                Ok(collateral) => certificates.tdx_collateral = Some(collateral),
+                // A quote whose PCK chain does not parse or verify is the client's fault.
+                Err(e) if e.kind() == ErrorKind::Input => {
+                    return refuse(400, "input", e.message(), e.kind());
+                }
+                Err(e) if e.kind() == ErrorKind::Verification => {
+                    return refuse(
+                        403,
+                        &e.check().to_string().replace(' ', "_"),
+                        e.message(),
+                        e.kind(),
+                    );
+                }
+                Err(e) => return refuse(503, "certificates", e.message(), e.kind()),
+            }
+        }
         match verifier.verify(
             &evidence,
             ExpectedNonce::Exactly(&nonce),

@@ -253,8 +253,15 @@ pub fn crl(source: &CertificateSource, product: Generation) -> Result<Vec<u8>, E
 
 /// The collateral of the TD quote `quote`: cached (at most a day old, checked again), else from
 /// the source's PCS services; it verified under the source's Intel root before it is returned.
-pub fn tdx_collateral(source: &CertificateSource, quote: &[u8]) -> Result<Collateral, Error> {
-    let request = CollateralRequest::of_quote(quote).map_err(Error::Tdx)?;
+/// Nothing is asked for unless the quote's PCK chain verifies under `roots` now (its FMSPC and
+/// CA say which collateral to ask for).
+pub fn tdx_collateral(
+    source: &CertificateSource,
+    roots: &IntelRoots,
+    quote: &[u8],
+) -> Result<Collateral, Error> {
+    let request = CollateralRequest::of_quote(quote, roots, unix_time(SystemTime::now()))
+        .map_err(Error::Tdx)?;
     source
         .tdx_collateral(&request)
         .map(|fetched| fetched.value)

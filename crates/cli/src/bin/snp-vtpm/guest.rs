@@ -8,7 +8,7 @@ use hcl_parse::{Generation, HclReport, SnpReport, TcbVersion};
 use snp_vtpm::amd_kds::{ChainKind, VcekRequest};
 use snp_vtpm::attester::{Attester, AttesterOptions};
 use snp_vtpm::snp_verify::UnixTime;
-use snp_vtpm::tdx_verify::{CollateralRequest, PckCa};
+use snp_vtpm::tdx_verify::{CollateralRequest, IntelRoots, PckCa};
 use snp_vtpm::vtpm_quote::guest::Vtpm;
 use snp_vtpm::vtpm_quote::{HashAlg, PcrBankSelection, QuoteFile};
 use snp_vtpm::{
@@ -518,7 +518,13 @@ fn fetch_collateral(target: &CollateralTarget) -> Outcome {
                         ))
                     })?
             };
-            CollateralRequest::of_quote(&quote).map_err(Error::Tdx)?
+            let now = UnixTime::from_secs(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or_default(),
+            );
+            CollateralRequest::of_quote(&quote, &IntelRoots::intel(), now).map_err(Error::Tdx)?
         }
         (None, Some(fmspc)) => {
             let fmspc = hex::decode(fmspc.trim())

@@ -261,13 +261,6 @@ fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
         platform.default_preset()
     };
     let policy = args.policy.load(default_preset)?;
-    if let Some(quote) = &evidence.td_quote {
-        certificates.tdx_collateral = Some(tdx_collateral(
-            args.collateral.as_ref(),
-            &args.fetch,
-            quote,
-        )?);
-    }
     let options = VerifyOptions {
         time: time(args.at.as_deref())?,
         allow_unknown_firmware: args.allow_unknown_firmware,
@@ -275,6 +268,14 @@ fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
         require_crl: args.require_crl,
         generation_hint: hint,
     };
+    // The collateral of TDX evidence, once every argument is known to be usable.
+    if let (Platform::Tdx, Some(quote)) = (platform, &evidence.td_quote) {
+        certificates.tdx_collateral = Some(tdx_collateral(
+            args.collateral.as_ref(),
+            &args.fetch,
+            quote,
+        )?);
+    }
 
     // Fetch only what is missing; never with --offline (then the cache only). Whatever is
     // fetched or read from the cache passed the pinned-root check of `fetch` first; the chain
@@ -480,14 +481,6 @@ pub(crate) fn verify_report(args: VerifyReportArgs) -> Outcome {
 fn verify_td_quote(args: &VerifyReportArgs, quote: &[u8]) -> Outcome {
     let result = (|| {
         let expected_data = report_data_arg(args.report_data_hex.as_deref())?;
-        let certificates = Certificates {
-            tdx_collateral: Some(tdx_collateral(
-                args.collateral.as_ref(),
-                &args.fetch,
-                quote,
-            )?),
-            ..Certificates::default()
-        };
         // A policy file extends snp-default unless it says otherwise, as for SNP reports.
         let default_preset = if args.policy.policy.is_some() {
             DEFAULT_REPORT_PRESET
@@ -496,6 +489,14 @@ fn verify_td_quote(args: &VerifyReportArgs, quote: &[u8]) -> Outcome {
         };
         let policy = args.policy.load(default_preset)?;
         let options = VerifyOptions::at(time(args.at.as_deref())?);
+        let certificates = Certificates {
+            tdx_collateral: Some(tdx_collateral(
+                args.collateral.as_ref(),
+                &args.fetch,
+                quote,
+            )?),
+            ..Certificates::default()
+        };
         let verified = Verifier::new(policy).verify_raw_td_quote(quote, &certificates, &options)?;
         if let Some(expected) = &expected_data {
             snp_vtpm::check_report_data_bytes(&verified.quote.body().report_data.0, expected)?;
@@ -522,7 +523,11 @@ fn tdx_collateral(
 ) -> Result<Collateral, Error> {
     match file {
         Some(path) => Collateral::from_json(&inputs::read(path)?).map_err(Error::Tdx),
-        None => fetch::tdx_collateral(&fetch.options(false).source()?, quote),
+        None => fetch::tdx_collateral(
+            &fetch.options(false).source()?,
+            &snp_vtpm::tdx_verify::IntelRoots::intel(),
+            quote,
+        ),
     }
 }
 
