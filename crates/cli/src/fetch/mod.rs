@@ -29,6 +29,8 @@ use tdx_verify::{Collateral, CollateralRequest, IntelRoots};
 use vtpm_akcert::VtpmAnchors;
 
 use crate::error::{Error, Missing};
+use crate::evidence::Evidence;
+use crate::policy::Platform;
 use crate::verifier::Certificates;
 
 /// Where and how to fetch.
@@ -266,6 +268,45 @@ pub fn tdx_collateral(
         .tdx_collateral(&request)
         .map(|fetched| fetched.value)
         .map_err(Error::from)
+}
+
+/// What a service needs to verify `evidence` besides what the evidence carries: for SEV-SNP,
+/// AMD's shipped CA certificates (unless the evidence holds a pinned ARK), the VCEK (unless the
+/// evidence holds one) and, with `fetch_crl`, the product's CRL; for TDX, the TD quote's
+/// collateral (its PCK chain verified under `intel_roots` first). Everything fetched or read from
+/// the cache passed the source's check.
+pub fn certificates_for(
+    evidence: &Evidence,
+    source: &CertificateSource,
+    intel_roots: &IntelRoots,
+    fetch_crl: bool,
+) -> Result<Certificates, Error> {
+    let hcl = hcl_parse::HclReport::parse(&evidence.hcl_report).map_err(Error::from)?;
+    let mut certificates = Certificates::default();
+    if Platform::of(hcl.report_type()) == Some(Platform::Tdx) {
+        if let Some(quote) = &evidence.td_quote {
+            certificates.tdx_collateral = Some(tdx_collateral(source, intel_roots, quote)?);
+        }
+        return Ok(certificates);
+    }
+    let report = hcl.snp_report().map_err(Error::from)?;
+    if !TrustAnchors::amd().holds_pinned_root(evidence.cert_chain.iter().map(Vec::as_slice)) {
+        certificates
+            .ca
+            .extend(snp_verify::shipped_amd_certificates());
+    }
+    let mut held = certificates.clone();
+    held.leaves.extend(evidence.vcek.iter().cloned());
+    held.ca.extend(evidence.cert_chain.iter().cloned());
+    let reported = report.generation().ok().flatten();
+    if evidence.vcek.is_none() {
+        complete(source, &report, reported, false, true, &mut certificates)?;
+        held.leaves.extend(certificates.leaves.iter().cloned());
+    }
+    if fetch_crl && let Some(product) = reported.or_else(|| product_of(&held)) {
+        certificates.crl = Some(crl_for(source, product, &held)?);
+    }
+    Ok(certificates)
 }
 
 /// The VCEK Azure IMDS has for its host (`fetch vcek --imds`), after the same check as

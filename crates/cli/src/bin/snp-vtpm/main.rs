@@ -6,6 +6,7 @@ mod guest;
 mod inputs;
 mod output;
 mod show;
+mod token;
 mod verify;
 
 use std::process::ExitCode as ProcessExit;
@@ -49,6 +50,7 @@ enum Command {
     Evidence(guest::EvidenceArgs),
     Verify(verify::VerifyArgs),
     VerifyReport(verify::VerifyReportArgs),
+    VerifyToken(token::VerifyTokenArgs),
     Fetch(guest::FetchCommand),
     Show(show::ShowArgs),
 }
@@ -75,6 +77,7 @@ fn main() -> ProcessExit {
         Some(Command::Evidence(args)) => guest::evidence(args),
         Some(Command::Verify(args)) => verify::verify(args),
         Some(Command::VerifyReport(args)) => verify::verify_report(args),
+        Some(Command::VerifyToken(args)) => token::verify_token_command(args),
         Some(Command::Fetch(args)) => guest::fetch(args),
         Some(Command::Show(args)) => show::show(args),
         None if cli.print => guest::report(guest::ReportArgs::print_from_vtpm()),

@@ -1,0 +1,571 @@
+//! The service: its state (verifiers, certificate source, signing keys, nonce store, metrics),
+//! the verification of one request, and the HTTP routes.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `POST /challenge` | `{"nonce": "<hex>", "expires_at": <unix seconds>}`: 32 random bytes, single use |
+//! | `POST /attest` | evidence JSON; 200 `{"token", "verdict"}`, 400 malformed, 403 refused (with the failure), 413 over 2 MiB, 503 (with Retry-After) when certificates or the nonce store are unavailable |
+//! | `GET /.well-known/jwks.json` | the public signing keys |
+//! | `GET /metrics` | Prometheus text |
+//! | `GET /healthz`, `GET /readyz` | alive; ready (the nonce store answers) |
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use ear_token::{Algorithm, Jwks, SigningKey};
+use serde_json::{Value, json};
+use snp_vtpm::amd_kds::CertificateSource;
+use snp_vtpm::fetch::FetchOptions;
+use snp_vtpm::snp_verify::UnixTime;
+use snp_vtpm::tdx_verify::IntelRoots;
+use snp_vtpm::vtpm_akcert::VtpmAnchors;
+use snp_vtpm::vtpm_quote::QuoteAttest;
+use snp_vtpm::{
+    CacheLimits, CacheMode, ErrorKind, Evidence, EvidencePolicy, ExpectedNonce, VerificationCache,
+    Verifier, VerifyOptions,
+};
+
+use crate::config::{Config, NonceStoreConfig};
+use crate::metrics::Metrics;
+use crate::nonce::NonceStore;
+use crate::result::{Trustworthiness, ear_claims};
+
+/// The largest evidence accepted (larger bodies are 413).
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
+/// Bytes of a nonce.
+pub const NONCE_LEN: usize = 32;
+/// What a 503 asks the client to wait, in seconds.
+const RETRY_AFTER_SECONDS: u64 = 5;
+
+/// One platform's appraisal: its verifier and the id of its policy.
+struct Appraiser {
+    verifier: Verifier,
+    policy_id: String,
+    boot_pinned: bool,
+}
+
+/// Everything a request needs.
+pub struct AppState {
+    snp: Appraiser,
+    tdx: Appraiser,
+    source: CertificateSource,
+    fetch_crl: bool,
+    keys: Vec<SigningKey>,
+    nonces: NonceStore,
+    nonce_ttl: Duration,
+    token_ttl: Duration,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("keys", &self.keys)
+            .field("nonces", &self.nonces)
+            .finish_non_exhaustive()
+    }
+}
+
+fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{what} {}: {e}", path.display()))
+}
+
+/// A policy from a TOML or JSON file over `preset`, or the preset itself; its id is the preset
+/// name or the SHA-256 of the file.
+fn policy(path: Option<&Path>, preset: &str) -> Result<(EvidencePolicy, String), String> {
+    let Some(path) = path else {
+        let policy = EvidencePolicy::preset(preset).ok_or(format!("no preset {preset}"))?;
+        return Ok((policy, format!("snp-vtpm:preset/{preset}")));
+    };
+    let bytes = read(path, "policy")?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("policy {}: not UTF-8", path.display()))?;
+    let document: Value = if text.trim_start().starts_with('{') {
+        serde_json::from_str(&text).map_err(|e| format!("policy {}: {e}", path.display()))?
+    } else {
+        toml::from_str(&text).map_err(|e| format!("policy {}: {e}", path.display()))?
+    };
+    let policy = EvidencePolicy::from_document(document, preset)
+        .map_err(|e| format!("policy {}: {e}", path.display()))?;
+    let digest = snp_vtpm::attest_prims::HexSlice(&sha256(text.as_bytes())).to_string();
+    Ok((policy, format!("snp-vtpm:policy/sha256:{digest}")))
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// The one certificate of a PEM file (a test root).
+fn one_certificate(path: &Path, what: &str) -> Result<Vec<u8>, String> {
+    let certificates =
+        snp_vtpm::certs::certificates(&read(path, what)?).map_err(|e| format!("{what}: {e}"))?;
+    match <[Vec<u8>; 1]>::try_from(certificates) {
+        Ok([der]) => Ok(der),
+        Err(found) => Err(format!(
+            "{what} {}: expected one certificate, found {}",
+            path.display(),
+            found.len()
+        )),
+    }
+}
+
+impl AppState {
+    /// The state `config` describes (keys read or generated, verifiers built, the nonce store
+    /// connected).
+    pub async fn new(config: &Config) -> Result<Self, String> {
+        let mut fetch = FetchOptions {
+            kds_url: config.kds_url.clone(),
+            pcs_urls: config.pcs_urls.clone(),
+            root_ca_crl_url: config.root_ca_crl_url.clone(),
+            cache_dir: config.cache_dir.clone(),
+            offline: config.offline,
+            ..FetchOptions::default()
+        };
+        let anchors = match &config.trust_test_amd_roots {
+            Some(path) => {
+                let anchors = snp_vtpm::fetch::anchors_from_pem(&read(path, "test AMD roots")?)
+                    .map_err(|e| e.to_string())?;
+                fetch.anchors = Some(anchors.clone());
+                Some(anchors)
+            }
+            None => None,
+        };
+        let intel_roots = match &config.trust_test_intel_root {
+            Some(path) => IntelRoots::test_root(&one_certificate(path, "test Intel root")?),
+            None => IntelRoots::intel(),
+        };
+        fetch.intel_roots = Some(intel_roots.clone());
+        let vtpm = match &config.trust_test_vtpm_root {
+            Some(path) => Some(VtpmAnchors::test_root(&one_certificate(
+                path,
+                "test vTPM root",
+            )?)),
+            None => None,
+        };
+        fetch.vtpm_anchors = vtpm.clone();
+        let source = fetch.source().map_err(|e| e.to_string())?;
+
+        let appraiser = |path: Option<&Path>, preset: &str| -> Result<Appraiser, String> {
+            let (policy, policy_id) = policy(path, preset)?;
+            let boot_pinned = !policy.pcrs.expected.is_empty()
+                || !policy.event_log.allowed_kernel_cmdlines.is_empty();
+            let mut verifier = match &anchors {
+                Some(anchors) => Verifier::with_anchors(anchors.clone(), policy),
+                None => Verifier::new(policy),
+            }
+            .with_intel_roots(intel_roots.clone())
+            .with_cache(Arc::new(VerificationCache::new(
+                CacheMode::ChainAndLeaf,
+                CacheLimits::default(),
+            )));
+            if let Some(vtpm) = &vtpm {
+                verifier = verifier.with_vtpm_anchors(vtpm.clone());
+            }
+            Ok(Appraiser {
+                verifier,
+                policy_id,
+                boot_pinned,
+            })
+        };
+        let snp = appraiser(config.policy.as_deref(), "azure-cvm")?;
+        let tdx = appraiser(config.tdx_policy.as_deref(), "azure-tdx")?;
+
+        let mut keys = Vec::new();
+        for path in &config.signing_keys {
+            let pem = String::from_utf8(read(path, "signing key")?)
+                .map_err(|_| format!("signing key {}: not PEM text", path.display()))?;
+            keys.push(
+                SigningKey::from_pem(&pem)
+                    .map_err(|e| format!("signing key {}: {e}", path.display()))?,
+            );
+        }
+        if keys.is_empty() {
+            eprintln!(
+                "snp-vtpm-server: warning: no --signing-key: signing with a key generated now. It \
+                 suits one instance only: tokens do not verify after a restart, nor against other \
+                 instances' JWKS. Give every instance the same key files."
+            );
+            keys.push(SigningKey::generate(Algorithm::Es256).map_err(|e| e.to_string())?);
+        }
+        let nonces = match &config.nonce_store {
+            NonceStoreConfig::Memory => NonceStore::memory(),
+            NonceStoreConfig::Redis(url) => {
+                return Err(format!(
+                    "--nonce-store {url}: the Redis nonce store is not built yet (use memory)"
+                ));
+            }
+        };
+        Ok(Self {
+            snp,
+            tdx,
+            source,
+            fetch_crl: config.fetch_crl,
+            keys,
+            nonces,
+            nonce_ttl: config.nonce_ttl,
+            token_ttl: config.token_ttl,
+            metrics: Metrics::default(),
+        })
+    }
+
+    /// The public keys, every one of them (the last one signs).
+    pub fn jwks(&self) -> Jwks {
+        Jwks {
+            keys: self.keys.iter().map(SigningKey::public_jwk).collect(),
+        }
+    }
+}
+
+/// Every route, as (method, path): docs/server-openapi.json documents exactly these (a test
+/// checks it).
+pub const ROUTES: [(&str, &str); 6] = [
+    ("post", "/challenge"),
+    ("post", "/attest"),
+    ("get", "/.well-known/jwks.json"),
+    ("get", "/metrics"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+];
+
+/// The routes on `state` (see [`ROUTES`]).
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/challenge", post(challenge))
+        .route("/attest", post(attest))
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// Builds the state and serves until Ctrl-C or SIGTERM; prints the address it listens on.
+pub async fn serve(config: Config) -> Result<(), String> {
+    let state = Arc::new(AppState::new(&config).await?);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let address: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
+    eprintln!(
+        "snp-vtpm-server: listening on http://{address} (nonce store: {}, signing key {})",
+        state.nonces.kind(),
+        state.keys.last().map(SigningKey::kid).unwrap_or_default()
+    );
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn shutdown() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// A JSON answer.
+fn answer(status: StatusCode, body: &Value) -> Response {
+    (status, axum::Json(body.clone())).into_response()
+}
+
+/// A refusal: status, the failed check, what happened, its kind.
+fn refusal(status: StatusCode, check: &str, error: &str, kind: &str) -> Response {
+    let mut response = answer(
+        status,
+        &json!({ "verified": false, "failed_check": check, "error": error, "kind": kind }),
+    );
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    }
+    response
+}
+
+async fn challenge(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let body_ok = body.iter().all(u8::is_ascii_whitespace)
+        || serde_json::from_slice::<Value>(&body)
+            .is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()));
+    if !body_ok {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "input",
+            "POST /challenge takes an empty body or {}",
+            "input",
+        );
+    }
+    let mut nonce = [0u8; NONCE_LEN];
+    if let Err(e) = getrandom::fill(&mut nonce) {
+        return refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "nonce",
+            &format!("no randomness: {e}"),
+            "unavailable",
+        );
+    }
+    if let Err(e) = state.nonces.issue(&nonce, state.nonce_ttl).await {
+        state.metrics.nonce_store_error();
+        return refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "nonce",
+            &e.to_string(),
+            "unavailable",
+        );
+    }
+    state.metrics.challenge();
+    answer(
+        StatusCode::OK,
+        &json!({
+            "nonce": hex::encode(nonce),
+            "expires_at": now() + state.nonce_ttl.as_secs(),
+        }),
+    )
+}
+
+/// What one `/attest` came to.
+enum Outcome {
+    Verified(Value),
+    Refused(StatusCode, String, String, &'static str),
+}
+
+async fn attest(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let started = Instant::now();
+    let outcome = attest_outcome(&state, body).await;
+    let took = started.elapsed();
+    match outcome {
+        Outcome::Verified(body) => {
+            state.metrics.verification("verified", "", took);
+            answer(StatusCode::OK, &body)
+        }
+        Outcome::Refused(status, check, error, kind) => {
+            let outcome = match status {
+                StatusCode::BAD_REQUEST => "malformed",
+                StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+                _ => "refused",
+            };
+            state.metrics.verification(outcome, &check, took);
+            refusal(status, &check, &error, kind)
+        }
+    }
+}
+
+fn kind_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Input => "input",
+        ErrorKind::Verification => "verification",
+        ErrorKind::Policy => "policy",
+        ErrorKind::Unavailable => "unavailable",
+        ErrorKind::Tpm => "tpm",
+    }
+}
+
+/// The status of a failure of `kind`.
+fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::Input => StatusCode::BAD_REQUEST,
+        ErrorKind::Verification | ErrorKind::Policy => StatusCode::FORBIDDEN,
+        ErrorKind::Unavailable | ErrorKind::Tpm => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+fn failed(error: &snp_vtpm::Error) -> Outcome {
+    let kind = error.kind();
+    Outcome::Refused(
+        status_of(kind),
+        error.check().to_string().replace(' ', "_"),
+        error.message(),
+        kind_name(kind),
+    )
+}
+
+async fn attest_outcome(state: &Arc<AppState>, body: Bytes) -> Outcome {
+    let evidence = match Evidence::from_json(&body, MAX_BODY) {
+        Ok(evidence) => evidence,
+        Err(e) => return failed(&e),
+    };
+    let nonce = match QuoteAttest::parse(&evidence.quote.message) {
+        Ok(attest) => attest.extra_data().to_vec(),
+        Err(e) => {
+            return Outcome::Refused(
+                StatusCode::BAD_REQUEST,
+                "input".into(),
+                format!("the vTPM quote does not parse: {e}"),
+                "input",
+            );
+        }
+    };
+    // Single use: consumed before anything else, whatever comes next.
+    match state.nonces.consume(&nonce).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return Outcome::Refused(
+                StatusCode::FORBIDDEN,
+                "nonce".into(),
+                format!(
+                    "the quote's nonce {} was not issued by this service, has expired, or was used already",
+                    hex::encode(&nonce)
+                ),
+                "verification",
+            );
+        }
+        Err(e) => {
+            state.metrics.nonce_store_error();
+            return Outcome::Refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "nonce".into(),
+                e.to_string(),
+                "unavailable",
+            );
+        }
+    }
+    let work = state.clone();
+    let verified = tokio::task::spawn_blocking(move || verify(&work, &evidence, &nonce)).await;
+    match verified {
+        Ok(outcome) => outcome,
+        Err(_) => Outcome::Refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "internal".into(),
+            "the verification did not complete".into(),
+            "unavailable",
+        ),
+    }
+}
+
+/// Certificates, verification and the signed result of one piece of evidence (blocking).
+fn verify(state: &AppState, evidence: &Evidence, nonce: &[u8]) -> Outcome {
+    let appraiser = if evidence.td_quote.is_some() {
+        &state.tdx
+    } else {
+        &state.snp
+    };
+    let certificates = match snp_vtpm::fetch::certificates_for(
+        evidence,
+        &state.source,
+        appraiser.verifier.intel_roots(),
+        state.fetch_crl,
+    ) {
+        Ok(certificates) => {
+            state.metrics.certificates("resolved");
+            certificates
+        }
+        Err(e) => {
+            state.metrics.certificates("failed");
+            return failed(&e);
+        }
+    };
+    let now = now();
+    let options = VerifyOptions {
+        require_fresh_report: true,
+        ..VerifyOptions::at(UnixTime::from_secs(now))
+    };
+    let verified = match appraiser.verifier.verify(
+        evidence,
+        ExpectedNonce::Exactly(nonce),
+        &certificates,
+        &options,
+    ) {
+        Ok(verified) => verified,
+        Err(e) => return failed(&e),
+    };
+    let verdict = match serde_json::to_value(&verified) {
+        Ok(verdict) => verdict,
+        Err(e) => {
+            return Outcome::Refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "internal".into(),
+                e.to_string(),
+                "unavailable",
+            );
+        }
+    };
+    let trust = Trustworthiness::of(&verdict, appraiser.boot_pinned);
+    let claims = ear_claims(
+        &verdict,
+        trust,
+        nonce,
+        now,
+        now + state.token_ttl.as_secs(),
+        &appraiser.policy_id,
+    );
+    let Some(key) = state.keys.last() else {
+        return Outcome::Refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "internal".into(),
+            "no signing key".into(),
+            "unavailable",
+        );
+    };
+    Outcome::Verified(json!({ "token": key.sign(&claims), "verdict": verdict }))
+}
+
+async fn jwks(State(state): State<Arc<AppState>>) -> Response {
+    match serde_json::to_value(state.jwks()) {
+        Ok(value) => answer(StatusCode::OK, &value),
+        Err(e) => refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "internal",
+            &e.to_string(),
+            "unavailable",
+        ),
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn healthz() -> Response {
+    answer(StatusCode::OK, &json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match state.nonces.ready().await {
+        Ok(()) => answer(StatusCode::OK, &json!({ "status": "ready" })),
+        Err(e) => {
+            state.metrics.nonce_store_error();
+            refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "nonce",
+                &e.to_string(),
+                "unavailable",
+            )
+        }
+    }
+}
