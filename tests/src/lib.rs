@@ -8,5 +8,6 @@ pub mod eventlog;
 pub mod evidence;
 pub mod fuzzing;
 pub mod pki;
+pub mod redis;
 pub mod swtpm;
 pub mod vectors;

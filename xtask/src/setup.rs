@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Debian packages the guest side and its tests need (swtpm and the tpm2-tss libraries).
+/// Debian packages the guest side, the service and their tests need (swtpm and the tpm2-tss
+/// libraries; redis-server, the service's shared nonce store).
 pub(crate) const APT_PACKAGES: &[&str] = &[
     "swtpm",
     "swtpm-tools",
@@ -11,6 +12,7 @@ pub(crate) const APT_PACKAGES: &[&str] = &[
     "libtss2-dev",
     "libtss2-tcti-swtpm0",
     "pkg-config",
+    "redis-server",
 ];
 
 /// The wasm target the verifier-only crates must build for.

@@ -31,6 +31,18 @@ their signing keys (the same --signing-key files), so that any instance accepts 
 every token verifies against every instance's JWKS."
 )]
 pub struct Args {
+    /// Write a new signing key (PKCS#8 PEM, readable by its owner only) to FILE, print its kid,
+    /// and exit: give the file to every instance with --signing-key
+    #[arg(long, value_name = "FILE")]
+    pub generate_key: Option<PathBuf>,
+    /// The algorithm of --generate-key: ES256 (P-256) or ES384 (P-384)
+    #[arg(
+        long,
+        value_name = "ES256|ES384",
+        default_value = "ES256",
+        requires = "generate_key"
+    )]
+    pub key_algorithm: String,
     /// TOML configuration file (the command line and environment override it)
     #[arg(long, env = "SNP_VTPM_SERVER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,

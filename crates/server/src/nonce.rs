@@ -1,10 +1,20 @@
 //! Single-use nonces that expire. A nonce is issued with a time to live and consumed at most
 //! once: consuming an unknown, expired or already consumed nonce says so, and a store that
 //! cannot answer is an error (a request is then refused as unavailable, never accepted).
+//!
+//! In Redis, a nonce is the key `snp-vtpm:nonce:<hex>` set with `EX` (Redis expires it) and
+//! consumed with `GETDEL` (atomic: of two instances consuming one nonce at once, one gets it).
+//! Every command times out after [`REDIS_TIMEOUT`].
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+use redis::AsyncCommands as _;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+/// The longest any Redis command may take before the request is refused as unavailable.
+pub const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The store could not answer (connection lost, timeout).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,16 +27,30 @@ impl std::fmt::Display for StoreUnavailable {
 }
 
 /// Where nonces live.
-#[derive(Debug)]
 pub enum NonceStore {
     /// In this process.
     Memory(MemoryNonces),
+    /// In a Redis server shared by instances.
+    Redis(RedisNonces),
+}
+
+impl std::fmt::Debug for NonceStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind())
+    }
 }
 
 impl NonceStore {
     /// A store in memory.
     pub fn memory() -> Self {
         Self::Memory(MemoryNonces::default())
+    }
+
+    /// A store in the Redis server at `url` (`redis://HOST:PORT[/DB]`). The connection is
+    /// made on first use and remade after a loss; a server that is down makes requests
+    /// unavailable, not the start fail.
+    pub fn redis(url: &str) -> Result<Self, String> {
+        RedisNonces::new(url).map(Self::Redis)
     }
 
     /// Records `nonce` as issued, valid for `ttl`.
@@ -36,6 +60,7 @@ impl NonceStore {
                 store.issue(nonce, ttl);
                 Ok(())
             }
+            Self::Redis(store) => store.issue(nonce, ttl).await,
         }
     }
 
@@ -44,6 +69,7 @@ impl NonceStore {
     pub async fn consume(&self, nonce: &[u8]) -> Result<bool, StoreUnavailable> {
         match self {
             Self::Memory(store) => Ok(store.consume(nonce)),
+            Self::Redis(store) => store.consume(nonce).await,
         }
     }
 
@@ -51,6 +77,7 @@ impl NonceStore {
     pub async fn ready(&self) -> Result<(), StoreUnavailable> {
         match self {
             Self::Memory(_) => Ok(()),
+            Self::Redis(store) => store.ping().await,
         }
     }
 
@@ -58,7 +85,71 @@ impl NonceStore {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Memory(_) => "memory",
+            Self::Redis(_) => "redis",
         }
+    }
+}
+
+/// Nonces in Redis.
+pub struct RedisNonces {
+    connection: ConnectionManager,
+}
+
+impl RedisNonces {
+    fn new(url: &str) -> Result<Self, String> {
+        let client = redis::Client::open(url).map_err(|e| format!("--nonce-store {url}: {e}"))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(REDIS_TIMEOUT))
+            .set_response_timeout(Some(REDIS_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let connection = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| format!("--nonce-store {url}: {e}"))?;
+        Ok(Self { connection })
+    }
+
+    fn key(nonce: &[u8]) -> String {
+        format!("snp-vtpm:nonce:{}", hex::encode(nonce))
+    }
+
+    /// Runs one command within [`REDIS_TIMEOUT`].
+    async fn run<T>(
+        &self,
+        command: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StoreUnavailable> {
+        match tokio::time::timeout(REDIS_TIMEOUT, command).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(StoreUnavailable(format!("Redis: {e}"))),
+            Err(_) => Err(StoreUnavailable(format!(
+                "Redis did not answer within {} s",
+                REDIS_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+
+    async fn issue(&self, nonce: &[u8], ttl: Duration) -> Result<(), StoreUnavailable> {
+        let mut connection = self.connection.clone();
+        let key = Self::key(nonce);
+        self.run(connection.set_ex::<_, _, ()>(key, 1, ttl.as_secs().max(1)))
+            .await
+    }
+
+    async fn consume(&self, nonce: &[u8]) -> Result<bool, StoreUnavailable> {
+        let mut connection = self.connection.clone();
+        let key = Self::key(nonce);
+        let found: Option<String> = self.run(connection.get_del(key)).await?;
+        Ok(found.is_some())
+    }
+
+    async fn ping(&self) -> Result<(), StoreUnavailable> {
+        let mut connection = self.connection.clone();
+        self.run(async move {
+            redis::cmd("PING")
+                .query_async::<String>(&mut connection)
+                .await
+                .map(|_| ())
+        })
+        .await
     }
 }
 

@@ -199,11 +199,7 @@ impl AppState {
         }
         let nonces = match &config.nonce_store {
             NonceStoreConfig::Memory => NonceStore::memory(),
-            NonceStoreConfig::Redis(url) => {
-                return Err(format!(
-                    "--nonce-store {url}: the Redis nonce store is not built yet (use memory)"
-                ));
-            }
+            NonceStoreConfig::Redis(url) => NonceStore::redis(url)?,
         };
         Ok(Self {
             snp,

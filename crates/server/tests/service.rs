@@ -10,163 +10,18 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::process::Command;
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ear_token::{Algorithm, Jwks, SigningKey, verify_token};
-use hcl_parse::Generation;
-use serde_json::{Value, json};
-use snp_vtpm_testkit::azure::{SyntheticReport, TEST_FIRMWARE_ID_KEY_DIGEST, synthetic_evidence};
-use snp_vtpm_testkit::pki::TestPki;
-
-/// A folder under Cargo's per-target temporary folder, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let path = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("server-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The binary on a free loopback port; killed on drop.
-struct Server {
-    child: Child,
-    url: String,
-    _dir: TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Starts the server trusting the test PKI and the test firmware, offline; `extra` adds
-    /// options.
-    fn start(name: &str, extra: &[&str]) -> Self {
-        let dir = TempDir::new(name);
-        let pki = TestPki::shared();
-        let roots = dir.0.join("test-roots.pem");
-        std::fs::write(&roots, pki.product(Generation::Milan).vcek_chain_pem()).unwrap();
-        let policy = dir.0.join("policy.toml");
-        std::fs::write(
-            &policy,
-            format!(
-                "require_report_bound_to_nonce = true\n[report]\nallowed_id_key_digests = [\"{}\"]\n",
-                hex::encode(TEST_FIRMWARE_ID_KEY_DIGEST)
-            ),
-        )
-        .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_snp-vtpm-server"))
-            .args(["--listen", "127.0.0.1:0", "--offline", "--no-crl-fetch"])
-            .arg("--trust-test-amd-roots")
-            .arg(&roots)
-            .arg("--policy")
-            .arg(&policy)
-            .arg("--cache-dir")
-            .arg(dir.0.join("cache"))
-            .args(extra)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(stderr).lines();
-        let url = loop {
-            let line = lines
-                .next()
-                .expect("the server prints where it listens")
-                .unwrap();
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                break rest.split_whitespace().next().unwrap().to_string();
-            }
-        };
-        // Keep draining stderr so the server never blocks on it.
-        std::thread::spawn(move || for _ in lines {});
-        Self {
-            child,
-            url,
-            _dir: dir,
-        }
-    }
-
-    fn post(&self, path: &str, body: &[u8]) -> (u16, Value, Option<String>) {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let mut response = agent
-            .post(&format!("{}{path}", self.url))
-            .header("Content-Type", "application/json")
-            .send(body)
-            .unwrap();
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let text = response.body_mut().read_to_string().unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-            retry_after,
-        )
-    }
-
-    fn get(&self, path: &str) -> (u16, String) {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let mut response = agent.get(&format!("{}{path}", self.url)).call().unwrap();
-        (
-            response.status().as_u16(),
-            response.body_mut().read_to_string().unwrap_or_default(),
-        )
-    }
-
-    fn challenge(&self) -> Vec<u8> {
-        let (status, body, _) = self.post("/challenge", b"");
-        assert_eq!(status, 200, "{body}");
-        hex::decode(body["nonce"].as_str().unwrap()).unwrap()
-    }
-}
-
-/// Evidence bound to `nonce`, carrying the VCEK and the test chain.
-fn evidence(nonce: &[u8]) -> Vec<u8> {
-    let pki = TestPki::shared();
-    let made = synthetic_evidence(pki, &SyntheticReport::new(&[], [0; 64]), nonce, true);
-    let mut json: Value = serde_json::from_slice(&made.json).unwrap();
-    let product = pki.product(Generation::Milan);
-    json["cert_chain"] = json!([
-        URL_SAFE_NO_PAD.encode(&product.ask_der),
-        URL_SAFE_NO_PAD.encode(&product.ark_der)
-    ]);
-    serde_json::to_vec(&json).unwrap()
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+use serde_json::Value;
+use snp_vtpm_testkit::azure::TEST_FIRMWARE_ID_KEY_DIGEST;
+use support::*;
 
 #[test]
 fn evidence_bound_to_a_challenge_gets_a_token_that_verifies() {
@@ -377,4 +232,40 @@ fn the_openapi_document_matches_the_routes() {
             "{method} {path} answered {status}"
         );
     }
+}
+
+#[test]
+fn generated_key_files_sign_for_the_server() {
+    let dir = TempDir::new("generate-key");
+    let path = dir.0.join("key.pem");
+    let out = Command::new(env!("CARGO_BIN_EXE_snp-vtpm-server"))
+        .arg("--generate-key")
+        .arg(&path)
+        .args(["--key-algorithm", "ES384"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let kid = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let key = SigningKey::from_pem(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(key.kid(), kid);
+    assert_eq!(key.algorithm(), Algorithm::Es384);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "readable by its owner only");
+    }
+    // Never over an existing file.
+    let again = Command::new(env!("CARGO_BIN_EXE_snp-vtpm-server"))
+        .arg("--generate-key")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        SigningKey::from_pem(&std::fs::read_to_string(&path).unwrap())
+            .unwrap()
+            .kid(),
+        kid
+    );
 }

@@ -1,0 +1,168 @@
+//! Test support: the real binary on a free loopback port, its HTTP client, and synthetic Azure
+//! evidence bound to a nonce (the test PKI, trusted through the clearly named test option).
+#![allow(dead_code, unreachable_pub)]
+// Each test binary uses a different part, through a private `mod support`.
+// Test code: a panic is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hcl_parse::Generation;
+use serde_json::{Value, json};
+use snp_vtpm_testkit::azure::{SyntheticReport, TEST_FIRMWARE_ID_KEY_DIGEST, synthetic_evidence};
+use snp_vtpm_testkit::pki::TestPki;
+
+/// A folder under Cargo's per-target temporary folder, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("server-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The binary on a free loopback port; killed on drop.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    _dir: TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts the server trusting the test PKI and the test firmware, offline; `extra` adds
+    /// options.
+    pub fn start(name: &str, extra: &[&str]) -> Self {
+        let dir = TempDir::new(name);
+        let pki = TestPki::shared();
+        let roots = dir.0.join("test-roots.pem");
+        std::fs::write(&roots, pki.product(Generation::Milan).vcek_chain_pem()).unwrap();
+        let policy = dir.0.join("policy.toml");
+        std::fs::write(
+            &policy,
+            format!(
+                "require_report_bound_to_nonce = true\n[report]\nallowed_id_key_digests = [\"{}\"]\n",
+                hex::encode(TEST_FIRMWARE_ID_KEY_DIGEST)
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_snp-vtpm-server"))
+            .args(["--listen", "127.0.0.1:0", "--offline", "--no-crl-fetch"])
+            .arg("--trust-test-amd-roots")
+            .arg(&roots)
+            .arg("--policy")
+            .arg(&policy)
+            .arg("--cache-dir")
+            .arg(dir.0.join("cache"))
+            .args(extra)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("the server prints where it listens")
+                .unwrap();
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest.split_whitespace().next().unwrap().to_string();
+            }
+        };
+        // Keep draining stderr so the server never blocks on it.
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            url,
+            _dir: dir,
+        }
+    }
+
+    pub fn post(&self, path: &str, body: &[u8]) -> (u16, Value, Option<String>) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut response = agent
+            .post(&format!("{}{path}", self.url))
+            .header("Content-Type", "application/json")
+            .send(body)
+            .unwrap();
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            retry_after,
+        )
+    }
+
+    pub fn get(&self, path: &str) -> (u16, String) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut response = agent.get(&format!("{}{path}", self.url)).call().unwrap();
+        (
+            response.status().as_u16(),
+            response.body_mut().read_to_string().unwrap_or_default(),
+        )
+    }
+
+    pub fn challenge(&self) -> Vec<u8> {
+        let (status, body, _) = self.post("/challenge", b"");
+        assert_eq!(status, 200, "{body}");
+        hex::decode(body["nonce"].as_str().unwrap()).unwrap()
+    }
+}
+
+/// Evidence bound to `nonce`, carrying the VCEK and the test chain.
+pub fn evidence(nonce: &[u8]) -> Vec<u8> {
+    let pki = TestPki::shared();
+    let made = synthetic_evidence(pki, &SyntheticReport::new(&[], [0; 64]), nonce, true);
+    let mut json: Value = serde_json::from_slice(&made.json).unwrap();
+    let product = pki.product(Generation::Milan);
+    json["cert_chain"] = json!([
+        URL_SAFE_NO_PAD.encode(&product.ask_der),
+        URL_SAFE_NO_PAD.encode(&product.ark_der)
+    ]);
+    serde_json::to_vec(&json).unwrap()
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
