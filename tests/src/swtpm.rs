@@ -107,16 +107,25 @@ impl Drop for Swtpm {
     }
 }
 
-/// Two free consecutive ports (swtpm's control port is the command port + 1).
+/// Two free consecutive ports (swtpm's control port is the command port + 1), below the
+/// kernel's ephemeral range (32768 and up): there, the odd port after a port the kernel hands
+/// out for `bind(0)` is often a client connection's (in TIME-WAIT after a busy test), so a
+/// pair is rarely free when many connections were made.
 fn free_port_pair() -> std::io::Result<u16> {
-    for _ in 0..50 {
-        let first = TcpListener::bind("127.0.0.1:0")?;
-        let port = first.local_addr()?.port();
-        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+    use std::hash::{BuildHasher, Hasher};
+    for attempt in 0..400u64 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(attempt);
+        let port = 10_000 + u16::try_from(hasher.finish() % 20_000).unwrap_or(0);
+        let Ok(first) = TcpListener::bind(("127.0.0.1", port)) else {
+            continue;
+        };
+        if TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            drop(first);
             return Ok(port);
         }
     }
     Err(std::io::Error::other(
-        "no two free consecutive loopback ports",
+        "no two free consecutive loopback ports between 10000 and 30000",
     ))
 }

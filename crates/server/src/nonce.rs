@@ -112,12 +112,28 @@ impl RedisNonces {
         format!("snp-vtpm:nonce:{}", hex::encode(nonce))
     }
 
-    /// Runs one command within [`REDIS_TIMEOUT`].
-    async fn run<T>(
-        &self,
-        command: impl std::future::Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, StoreUnavailable> {
-        match tokio::time::timeout(REDIS_TIMEOUT, command).await {
+    /// Runs one command within [`REDIS_TIMEOUT`]. A command that fails on a broken
+    /// connection (Redis restarted) is sent once more on the connection the manager makes
+    /// anew: SET EX is idempotent, and a GETDEL whose first answer was lost finds nothing the
+    /// second time (the request is refused, never accepted twice).
+    async fn run<T, F, Fut>(&self, mut command: F) -> Result<T, StoreUnavailable>
+    where
+        F: FnMut(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let attempt = async {
+            match command(self.connection.clone()).await {
+                Err(e)
+                    if e.is_io_error()
+                        || e.is_connection_dropped()
+                        || e.is_connection_refusal() =>
+                {
+                    command(self.connection.clone()).await
+                }
+                other => other,
+            }
+        };
+        match tokio::time::timeout(REDIS_TIMEOUT, attempt).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(StoreUnavailable(format!("Redis: {e}"))),
             Err(_) => Err(StoreUnavailable(format!(
@@ -128,22 +144,28 @@ impl RedisNonces {
     }
 
     async fn issue(&self, nonce: &[u8], ttl: Duration) -> Result<(), StoreUnavailable> {
-        let mut connection = self.connection.clone();
         let key = Self::key(nonce);
-        self.run(connection.set_ex::<_, _, ()>(key, 1, ttl.as_secs().max(1)))
-            .await
+        let seconds = ttl.as_secs().max(1);
+        self.run(|mut connection| {
+            let key = key.clone();
+            async move { connection.set_ex::<_, _, ()>(key, 1, seconds).await }
+        })
+        .await
     }
 
     async fn consume(&self, nonce: &[u8]) -> Result<bool, StoreUnavailable> {
-        let mut connection = self.connection.clone();
         let key = Self::key(nonce);
-        let found: Option<String> = self.run(connection.get_del(key)).await?;
+        let found: Option<String> = self
+            .run(|mut connection| {
+                let key = key.clone();
+                async move { connection.get_del(key).await }
+            })
+            .await?;
         Ok(found.is_some())
     }
 
     async fn ping(&self) -> Result<(), StoreUnavailable> {
-        let mut connection = self.connection.clone();
-        self.run(async move {
+        self.run(|mut connection| async move {
             redis::cmd("PING")
                 .query_async::<String>(&mut connection)
                 .await

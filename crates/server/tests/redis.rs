@@ -89,13 +89,13 @@ fn two_instances_share_nonces_and_keys_and_survive_a_redis_outage() {
     store.restart().unwrap();
     let mut recovered = false;
     for _ in 0..50 {
-        if a.get("/readyz").0 == 200 {
+        if a.get("/readyz").0 == 200 && b.get("/readyz").0 == 200 {
             recovered = true;
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(recovered, "the instance did not become ready again");
+    assert!(recovered, "the instances did not become ready again");
     let (status, body, _) = a.post("/attest", &evidence(&issued_before));
     assert_eq!(
         (status, body["failed_check"].as_str()),

@@ -1,6 +1,7 @@
 //! `snp-vtpm`: attestation for Azure SEV-SNP and TDX confidential VMs from the command line.
 
 mod args;
+mod attest;
 mod exit;
 mod guest;
 mod inputs;
@@ -48,6 +49,7 @@ enum Command {
     Report(guest::ReportArgs),
     Quote(guest::QuoteArgs),
     Evidence(guest::EvidenceArgs),
+    Attest(attest::AttestArgs),
     Verify(verify::VerifyArgs),
     VerifyReport(verify::VerifyReportArgs),
     VerifyToken(token::VerifyTokenArgs),
@@ -75,6 +77,7 @@ fn main() -> ProcessExit {
         Some(Command::Report(args)) => guest::report(args),
         Some(Command::Quote(args)) => guest::quote(args),
         Some(Command::Evidence(args)) => guest::evidence(args),
+        Some(Command::Attest(args)) => attest::attest(args),
         Some(Command::Verify(args)) => verify::verify(args),
         Some(Command::VerifyReport(args)) => verify::verify_report(args),
         Some(Command::VerifyToken(args)) => token::verify_token_command(args),
