@@ -11,3 +11,24 @@ pub mod pki;
 pub mod redis;
 pub mod swtpm;
 pub mod vectors;
+
+/// Whether `program` runs here (`program --version` succeeds). Tests that need it skip with a
+/// message when it is missing, except under `CI=true`, where its absence panics: CI must test
+/// with the real thing (`cargo xtask test` installs it).
+pub fn installed(program: &str) -> bool {
+    let found = std::process::Command::new(program)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!(
+                "{program} is not installed, and CI=true makes that a failure: run `cargo xtask test`, which installs it"
+            );
+        }
+        eprintln!("skipping: {program} is not installed (cargo xtask test installs it)");
+    }
+    found
+}

@@ -10,21 +10,7 @@ use std::time::{Duration, Instant};
 
 /// Whether redis-server can run here; under `CI=true` its absence panics instead of skipping.
 pub fn available() -> bool {
-    let found = Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!(
-                "redis-server is not installed, and CI=true makes that a failure: run `cargo xtask test`, which installs it"
-            );
-        }
-        eprintln!("skipping: redis-server is not installed (cargo xtask test installs it)");
-    }
-    found
+    crate::installed("redis-server")
 }
 
 /// A running (or stopped) redis-server on a fixed loopback port.

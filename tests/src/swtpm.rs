@@ -18,21 +18,7 @@ pub struct Swtpm {
 
 /// Whether swtpm can run here; under `CI=true` its absence panics instead of skipping.
 pub fn available() -> bool {
-    let found = Command::new("swtpm")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!(
-                "swtpm is not installed, and CI=true makes that a failure: run `cargo xtask test`, which installs it"
-            );
-        }
-        eprintln!("skipping: swtpm is not installed (cargo xtask test installs it)");
-    }
-    found
+    crate::installed("swtpm")
 }
 
 impl Swtpm {

@@ -12,11 +12,11 @@ use crate::artifact::{CertChain, Certificate, malformed};
 use base64::Engine as _;
 
 use crate::error::{ArtifactKind, Error, Result, Service};
-use crate::http::{HttpConfig, ProxyConfig, Transport, normalise_base_url};
-use crate::observe::{Observer, SilentObserver};
+use crate::http::{HttpConfig, ProxyConfig, normalise_base_url};
+use crate::observe::Observer;
 use crate::request::{ChainKind, hex_lower};
 use crate::retry::{Exchange, Fetcher, RetryPolicy};
-use attest_prims::clock::{Clock, SystemClock};
+use attest_prims::clock::Clock;
 
 /// The link-local address of Azure's instance metadata service.
 pub const IMDS_BASE_URL: &str = "http://169.254.169.254";
@@ -139,15 +139,9 @@ impl std::fmt::Debug for ImdsClient {
 impl ImdsClient {
     /// A client as `config` describes, on the system clock and silent.
     pub fn new(config: ImdsConfig) -> Result<Self> {
-        config.retry.validate()?;
         Ok(Self {
             base_url: normalise_base_url(&config.base_url)?,
-            fetcher: Fetcher {
-                transport: Transport::new(&config.http)?,
-                policy: config.retry,
-                clock: Arc::new(SystemClock::new()),
-                observer: Arc::new(SilentObserver),
-            },
+            fetcher: Fetcher::new(&config.http, config.retry)?,
         })
     }
 

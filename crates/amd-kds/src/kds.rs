@@ -11,10 +11,10 @@ use crate::error::{ArtifactKind, Result, Service};
 use crate::fetched::Sent;
 use crate::http::{HttpConfig, Transport, normalise_base_url};
 use crate::issuer::{issuer_http, issuer_retry};
-use crate::observe::{Observer, SilentObserver};
+use crate::observe::Observer;
 use crate::request::{ChainKind, VcekRequest, crl_path};
 use crate::retry::{Exchange, Fetcher, RetryPolicy};
-use attest_prims::clock::{Clock, SystemClock};
+use attest_prims::clock::Clock;
 
 /// AMD's KDS.
 pub const KDS_BASE_URL: &str = "https://kdsintf.amd.com";
@@ -81,16 +81,10 @@ impl std::fmt::Debug for KdsClient {
 impl KdsClient {
     /// A client as `config` describes, on the system clock and silent.
     pub fn new(config: KdsConfig) -> Result<Self> {
-        config.retry.validate()?;
         Ok(Self {
             base_url: normalise_base_url(&config.base_url)?,
             issuer_transport: Transport::new(&issuer_http(&config.http))?,
-            fetcher: Fetcher {
-                transport: Transport::new(&config.http)?,
-                policy: config.retry,
-                clock: Arc::new(SystemClock::new()),
-                observer: Arc::new(SilentObserver),
-            },
+            fetcher: Fetcher::new(&config.http, config.retry)?,
         })
     }
 

@@ -14,10 +14,10 @@ use tdx_verify::{Collateral, CollateralRequest, PcsAnswers};
 use crate::artifact::malformed;
 use crate::error::{ArtifactKind, Result, Service};
 use crate::fetched::Sent;
-use crate::http::{HttpConfig, Transport, normalise_base_url};
-use crate::observe::{Observer, SilentObserver};
+use crate::http::{HttpConfig, normalise_base_url};
+use crate::observe::Observer;
 use crate::retry::{Exchange, Fetcher, Reply, RetryPolicy};
-use attest_prims::clock::{Clock, SystemClock};
+use attest_prims::clock::Clock;
 
 /// Intel's PCS.
 pub const INTEL_PCS_BASE_URL: &str = "https://api.trustedservices.intel.com";
@@ -96,16 +96,10 @@ impl std::fmt::Debug for PcsClient {
 impl PcsClient {
     /// A client as `config` describes, on the system clock and silent.
     pub fn new(config: PcsConfig) -> Result<Self> {
-        config.retry.validate()?;
         Ok(Self {
             base_url: normalise_base_url(&config.base_url)?,
             root_ca_crl_url: normalise_base_url(&config.root_ca_crl_url)?,
-            fetcher: Fetcher {
-                transport: Transport::new(&config.http)?,
-                policy: config.retry,
-                clock: Arc::new(SystemClock::new()),
-                observer: Arc::new(SilentObserver),
-            },
+            fetcher: Fetcher::new(&config.http, config.retry)?,
         })
     }
 

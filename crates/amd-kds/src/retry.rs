@@ -136,6 +136,18 @@ impl Reply {
 }
 
 impl Fetcher {
+    /// A fetcher with `http`'s transport and `policy` (checked), on the system clock, silent:
+    /// what every client starts from.
+    pub(crate) fn new(http: &crate::http::HttpConfig, policy: RetryPolicy) -> Result<Self> {
+        policy.validate()?;
+        Ok(Self {
+            transport: Transport::new(http)?,
+            policy,
+            clock: Arc::new(attest_prims::clock::SystemClock::new()),
+            observer: Arc::new(crate::observe::SilentObserver),
+        })
+    }
+
     /// GETs `exchange.url` until a 200 answer, a final failure, or the policy gives up.
     pub(crate) fn get(&self, exchange: &Exchange<'_>) -> Result<Vec<u8>> {
         self.get_reply(exchange).map(|reply| reply.body)

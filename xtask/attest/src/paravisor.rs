@@ -37,11 +37,7 @@ pub fn write_bound_report(
     nonce: &[u8],
     id_key_digest: [u8; 48],
 ) -> Result<(), String> {
-    let mut user_data = [0u8; 64];
-    user_data
-        .get_mut(..nonce.len())
-        .ok_or("nonce over 64 bytes")?
-        .copy_from_slice(nonce);
+    let user_data = user_data(nonce)?;
     let report = SyntheticReport {
         id_key_digest,
         ..SyntheticReport::new(modulus, user_data)
@@ -59,11 +55,7 @@ pub fn write_bound_tdx_report(
     nonce: &[u8],
     mr_td: Option<[u8; 48]>,
 ) -> Result<(), String> {
-    let mut user_data = [0u8; 64];
-    user_data
-        .get_mut(..nonce.len())
-        .ok_or("nonce over 64 bytes")?
-        .copy_from_slice(nonce);
+    let user_data = user_data(nonce)?;
     let report = SyntheticTdxReport {
         mr_td,
         ..SyntheticTdxReport::new(modulus, user_data)
@@ -71,6 +63,16 @@ pub fn write_bound_tdx_report(
     let (hcl, _) = report.build();
     let mut vtpm = Vtpm::open(Some(tcti)).map_err(|e| e.to_string())?;
     guest::write_nv_index(&mut vtpm, guest::HCL_REPORT_NV_INDEX, &hcl).map_err(|e| e.to_string())
+}
+
+/// The runtime claims' user-data of a report bound to `nonce`: the nonce, then zeros.
+fn user_data(nonce: &[u8]) -> Result<[u8; 64], String> {
+    let mut user_data = [0u8; 64];
+    user_data
+        .get_mut(..nonce.len())
+        .ok_or("nonce over 64 bytes")?
+        .copy_from_slice(nonce);
+    Ok(user_data)
 }
 
 /// Writes `certificate` (DER) into NV 0x01C101D0 followed by zero padding, as Azure's vTPM

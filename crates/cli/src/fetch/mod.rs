@@ -59,8 +59,9 @@ pub struct FetchOptions {
     /// URLs may name Azure's PKI hosts only; a test root ([`VtpmAnchors::test_root`]) for test
     /// and private PKIs, whose URLs may name any host.
     pub vtpm_anchors: Option<VtpmAnchors>,
-    /// PCS v4 base URLs for TDX collateral, asked in order (empty: Intel's,
-    /// [`amd_kds::INTEL_PCS_BASE_URL`]; Azure's cache is [`amd_kds::AZURE_PCS_BASE_URL`]).
+    /// PCS v4 base URLs for TDX collateral, asked in order: `intel`
+    /// ([`amd_kds::INTEL_PCS_BASE_URL`], also when the list is empty), `azure`
+    /// ([`amd_kds::AZURE_PCS_BASE_URL`]) or a URL.
     pub pcs_urls: Vec<String>,
     /// Where the Intel SGX Root CA's CRL is downloaded from (default: Intel's publication
     /// point, [`amd_kds::INTEL_ROOT_CA_CRL_URL`]).
@@ -106,8 +107,13 @@ impl FetchOptions {
             self.pcs_urls.clone()
         };
         for url in pcs_urls {
+            let base_url = match url.as_str() {
+                "intel" => amd_kds::INTEL_PCS_BASE_URL.to_string(),
+                "azure" => amd_kds::AZURE_PCS_BASE_URL.to_string(),
+                _ => url,
+            };
             let mut config = PcsConfig {
-                base_url: url,
+                base_url,
                 ..PcsConfig::default()
             };
             if let Some(crl_url) = &self.root_ca_crl_url {

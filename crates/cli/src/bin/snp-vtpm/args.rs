@@ -76,15 +76,7 @@ impl FetchArgs {
             notify_on_stderr: true,
             anchors: None,
             vtpm_anchors: None,
-            pcs_urls: self
-                .pcs_urls
-                .iter()
-                .map(|url| match url.as_str() {
-                    "intel" => snp_vtpm::amd_kds::INTEL_PCS_BASE_URL.to_string(),
-                    "azure" => snp_vtpm::amd_kds::AZURE_PCS_BASE_URL.to_string(),
-                    other => other.to_string(),
-                })
-                .collect(),
+            pcs_urls: self.pcs_urls.clone(),
             root_ca_crl_url: self.root_ca_crl_url.clone(),
             intel_roots: None,
         }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::{Value, json};
 use snp_vtpm::Error;
-use snp_vtpm::attester::{Attester, AttesterOptions};
+use snp_vtpm::attester::Attester;
 
 use crate::args::{FetchArgs, TctiArgs, TrustArgs};
 use crate::exit::ExitCode;
@@ -40,6 +40,10 @@ pub(crate) struct AttestArgs {
     pub fetch: FetchArgs,
     #[command(flatten)]
     pub trust: TrustArgs,
+    /// PEM file with the root the AK certificate's path must end at, instead of Azure's pinned
+    /// vTPM root (test and private PKIs only)
+    #[arg(long, env = "SNP_VTPM_TRUST_VTPM_ROOT", value_name = "PEM")]
+    pub trust_vtpm_root: Option<std::path::PathBuf>,
 }
 
 /// How long one request to the service may take (verification may fetch certificates).
@@ -115,16 +119,12 @@ fn run(args: &AttestArgs) -> Result<Value, Failure> {
             )
         })?;
 
-    let fetch = if args.no_certs {
-        None
-    } else {
-        Some(args.trust.apply(args.fetch.options(true))?)
-    };
-    let options = AttesterOptions {
-        fetch,
-        td_quote_url: args.fetch.imds_url.clone(),
-        ..AttesterOptions::default()
-    };
+    let options = crate::guest::attester_options(
+        args.no_certs,
+        &args.fetch,
+        &args.trust,
+        args.trust_vtpm_root.as_ref(),
+    )?;
     let mut attester = Attester::open(args.tcti.tcti.as_deref(), options)?;
     let evidence = attester.evidence(&nonce, true)?;
     for warning in attester.warnings() {

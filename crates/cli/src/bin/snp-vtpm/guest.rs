@@ -265,20 +265,12 @@ pub(crate) struct EvidenceArgs {
 /// Runs `evidence`.
 pub(crate) fn evidence(args: EvidenceArgs) -> Outcome {
     let nonce = args.nonce.bytes()?;
-    let fetch = if args.no_certs {
-        None
-    } else {
-        let mut options = args.trust.apply(args.fetch.options(true))?;
-        if let Some(path) = &args.trust_vtpm_root {
-            options.vtpm_anchors = Some(vtpm_root(&inputs::read(path)?)?);
-        }
-        Some(options)
-    };
-    let options = AttesterOptions {
-        fetch,
-        td_quote_url: args.fetch.imds_url.clone(),
-        ..AttesterOptions::default()
-    };
+    let options = attester_options(
+        args.no_certs,
+        &args.fetch,
+        &args.trust,
+        args.trust_vtpm_root.as_ref(),
+    )?;
     let mut attester = Attester::open(args.tcti.tcti.as_deref(), options)?;
     let evidence = attester.evidence(&nonce, args.fresh)?;
     for warning in attester.warnings() {
@@ -287,6 +279,31 @@ pub(crate) fn evidence(args: EvidenceArgs) -> Outcome {
     }
     output::write_out(args.output.as_deref(), &evidence.to_json())?;
     Ok(ExitCode::Verified)
+}
+
+/// The attester's options: certificates fetched unless `no_certs` (through `fetch`, checked
+/// under `trust`'s roots, AK certificate issuers under `vtpm_root` when given), and the TD
+/// quote asked from `--imds-url`.
+pub(crate) fn attester_options(
+    no_certs: bool,
+    fetch: &FetchArgs,
+    trust: &TrustArgs,
+    vtpm_root_pem: Option<&PathBuf>,
+) -> Result<AttesterOptions, Error> {
+    let fetch_options = if no_certs {
+        None
+    } else {
+        let mut options = trust.apply(fetch.options(true))?;
+        if let Some(path) = vtpm_root_pem {
+            options.vtpm_anchors = Some(vtpm_root(&inputs::read(path)?)?);
+        }
+        Some(options)
+    };
+    Ok(AttesterOptions {
+        fetch: fetch_options,
+        td_quote_url: fetch.imds_url.clone(),
+        ..AttesterOptions::default()
+    })
 }
 
 /// The vTPM anchors of a PEM file holding one root certificate.
