@@ -100,6 +100,9 @@ pub struct Args {
     /// Do not fetch AMD CRLs (revocation is then checked only with a cached CRL)
     #[arg(long, env = "SNP_VTPM_SERVER_NO_CRL_FETCH")]
     pub no_crl_fetch: bool,
+    /// Verifications run at once; more are answered 503 with Retry-After at once [default: 64]
+    #[arg(long, env = "SNP_VTPM_SERVER_MAX_VERIFICATIONS", value_name = "N")]
+    pub max_verifications: Option<usize>,
     /// TESTS ONLY: trust these AMD CA certificates (PEM: ARK, ASK) instead of AMD's pinned roots
     #[arg(long, env = "SNP_VTPM_SERVER_TRUST_TEST_AMD_ROOTS", value_name = "PEM")]
     pub trust_test_amd_roots: Option<PathBuf>,
@@ -134,6 +137,7 @@ struct FileConfig {
     pcs_urls: Vec<String>,
     root_ca_crl_url: Option<String>,
     no_crl_fetch: Option<bool>,
+    max_verifications: Option<usize>,
     trust_test_amd_roots: Option<PathBuf>,
     trust_test_intel_root: Option<PathBuf>,
     trust_test_vtpm_root: Option<PathBuf>,
@@ -168,6 +172,8 @@ pub struct Config {
     pub root_ca_crl_url: Option<String>,
     /// Fetch AMD CRLs.
     pub fetch_crl: bool,
+    /// Verifications at once.
+    pub max_verifications: usize,
     /// Test roots instead of AMD's, Intel's and Azure's vTPM roots.
     pub trust_test_amd_roots: Option<PathBuf>,
     /// A test Intel root.
@@ -175,6 +181,9 @@ pub struct Config {
     /// A test vTPM root.
     pub trust_test_vtpm_root: Option<PathBuf>,
 }
+
+/// The longest nonce or token time to live accepted: one day.
+pub const MAX_TTL_SECONDS: u64 = 86_400;
 
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -210,8 +219,10 @@ impl Config {
         };
         let seconds = |name: &str, value: Option<u64>, default: u64| {
             let value = value.unwrap_or(default);
-            if value == 0 {
-                Err(format!("--{name}: must be at least 1 second"))
+            if value == 0 || value > MAX_TTL_SECONDS {
+                Err(format!(
+                    "--{name}: must be between 1 and {MAX_TTL_SECONDS} seconds, found {value}"
+                ))
             } else {
                 Ok(Duration::from_secs(value))
             }
@@ -232,6 +243,11 @@ impl Config {
             pcs_urls: either_urls(args.pcs_urls, file.pcs_urls),
             root_ca_crl_url: args.root_ca_crl_url.or(file.root_ca_crl_url),
             fetch_crl: !(args.no_crl_fetch || file.no_crl_fetch.unwrap_or(false)),
+            max_verifications: match args.max_verifications.or(file.max_verifications) {
+                None => 64,
+                Some(0) => return Err("--max-verifications: must be at least 1".into()),
+                Some(n) => n,
+            },
             trust_test_amd_roots: args.trust_test_amd_roots.or(file.trust_test_amd_roots),
             trust_test_intel_root: args.trust_test_intel_root.or(file.trust_test_intel_root),
             trust_test_vtpm_root: args.trust_test_vtpm_root.or(file.trust_test_vtpm_root),

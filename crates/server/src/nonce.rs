@@ -56,10 +56,7 @@ impl NonceStore {
     /// Records `nonce` as issued, valid for `ttl`.
     pub async fn issue(&self, nonce: &[u8], ttl: Duration) -> Result<(), StoreUnavailable> {
         match self {
-            Self::Memory(store) => {
-                store.issue(nonce, ttl);
-                Ok(())
-            }
+            Self::Memory(store) => store.issue(nonce, ttl),
             Self::Redis(store) => store.issue(nonce, ttl).await,
         }
     }
@@ -175,25 +172,46 @@ impl RedisNonces {
     }
 }
 
-/// Nonces in this process: issued nonces and their expiry; expired ones are swept when new
-/// ones are issued.
+/// The most nonces outstanding in memory; past it, challenges are refused as unavailable
+/// (about 100 MB; a flood of challenges must not grow the process without bound).
+pub const MAX_MEMORY_NONCES: usize = 1_000_000;
+
+/// Nonces in this process: issued nonces and their expiry. Expired ones are swept when the
+/// map has doubled since the last sweep, so issuing stays constant time on average.
 #[derive(Debug, Default)]
 pub struct MemoryNonces {
-    issued: Mutex<HashMap<Vec<u8>, Instant>>,
+    issued: Mutex<Issued>,
+}
+
+#[derive(Debug, Default)]
+struct Issued {
+    expiry: HashMap<Vec<u8>, Instant>,
+    sweep_at: usize,
 }
 
 impl MemoryNonces {
-    fn issue(&self, nonce: &[u8], ttl: Duration) {
+    fn issue(&self, nonce: &[u8], ttl: Duration) -> Result<(), StoreUnavailable> {
         let now = Instant::now();
         let mut issued = self.issued.lock().unwrap_or_else(PoisonError::into_inner);
-        issued.retain(|_, expires| *expires > now);
-        issued.insert(nonce.to_vec(), now + ttl);
+        if issued.expiry.len() >= issued.sweep_at {
+            issued.expiry.retain(|_, expires| *expires > now);
+            issued.sweep_at = (2 * issued.expiry.len()).max(1024);
+        }
+        if issued.expiry.len() >= MAX_MEMORY_NONCES {
+            return Err(StoreUnavailable(format!(
+                "{MAX_MEMORY_NONCES} nonces are outstanding"
+            )));
+        }
+        let expires = now.checked_add(ttl).unwrap_or(now);
+        issued.expiry.insert(nonce.to_vec(), expires);
+        Ok(())
     }
 
     fn consume(&self, nonce: &[u8]) -> bool {
         self.issued
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+            .expiry
             .remove(nonce)
             .is_some_and(|expires| expires > Instant::now())
     }

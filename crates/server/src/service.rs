@@ -62,6 +62,9 @@ pub struct AppState {
     nonces: NonceStore,
     nonce_ttl: Duration,
     token_ttl: Duration,
+    /// Permits for verifications running at once (the blocking threads they use are bounded
+    /// by it; a full house is 503, not a queue).
+    verifications: Arc<tokio::sync::Semaphore>,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
 }
@@ -177,8 +180,38 @@ impl AppState {
                 boot_pinned,
             })
         };
-        let snp = appraiser(config.policy.as_deref(), "azure-cvm")?;
-        let tdx = appraiser(config.tdx_policy.as_deref(), "azure-tdx")?;
+        let mut snp = appraiser(config.policy.as_deref(), "azure-cvm")?;
+        let mut tdx = appraiser(config.tdx_policy.as_deref(), "azure-tdx")?;
+        for (appraiser, expected, option) in [
+            (&snp, snp_vtpm::Platform::Snp, "--policy"),
+            (&tdx, snp_vtpm::Platform::Tdx, "--tdx-policy"),
+        ] {
+            let found = appraiser.verifier.policy().platform;
+            if found != expected {
+                return Err(format!(
+                    "{option}: expected a policy for {expected:?} evidence, found one for {found:?}"
+                ));
+            }
+        }
+        let test_roots = [
+            ("AMD", config.trust_test_amd_roots.is_some()),
+            ("Intel", config.trust_test_intel_root.is_some()),
+            ("vTPM", config.trust_test_vtpm_root.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, set)| *set)
+        .map(|(name, _)| name)
+        .collect::<Vec<_>>();
+        if !test_roots.is_empty() {
+            eprintln!(
+                "snp-vtpm-server: WARNING: trusting TEST roots instead of the pinned {} roots: \
+                 results prove nothing about real hardware; their policy ids end in +test-roots",
+                test_roots.join(", ")
+            );
+            for appraiser in [&mut snp, &mut tdx] {
+                appraiser.policy_id.push_str("+test-roots");
+            }
+        }
 
         let mut keys = Vec::new();
         for path in &config.signing_keys {
@@ -210,6 +243,7 @@ impl AppState {
             nonces,
             nonce_ttl: config.nonce_ttl,
             token_ttl: config.token_ttl,
+            verifications: Arc::new(tokio::sync::Semaphore::new(config.max_verifications)),
             metrics: Metrics::default(),
         })
     }
@@ -246,7 +280,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// The longest a client may take to send a request's headers.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest one connection lives, requests and bodies included: a slow body cannot hold
+/// its buffer and its slot longer.
+pub const CONNECTION_DEADLINE: Duration = Duration::from_secs(30);
+/// Connections served at once; further ones are closed as they arrive.
+pub const MAX_CONNECTIONS: usize = 1024;
+
 /// Builds the state and serves until Ctrl-C or SIGTERM; prints the address it listens on.
+/// Each connection must send its headers within [`HEADER_READ_TIMEOUT`] and is closed after
+/// [`CONNECTION_DEADLINE`]; at most [`MAX_CONNECTIONS`] are open at once.
 pub async fn serve(config: Config) -> Result<(), String> {
     let state = Arc::new(AppState::new(&config).await?);
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -258,10 +302,30 @@ pub async fn serve(config: Config) -> Result<(), String> {
         state.nonces.kind(),
         state.keys.last().map(SigningKey::kid).unwrap_or_default()
     );
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown())
-        .await
-        .map_err(|e| e.to_string())
+    let app = router(state);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let stop = shutdown();
+    tokio::pin!(stop);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut stop => return Ok(()),
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(CONNECTION_DEADLINE, connection).await;
+            drop(slot);
+        });
+    }
 }
 
 async fn shutdown() {
@@ -447,8 +511,21 @@ async fn attest_outcome(state: &Arc<AppState>, body: Bytes) -> Outcome {
             );
         }
     }
+    let Ok(permit) = state.verifications.clone().try_acquire_owned() else {
+        return Outcome::Refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "capacity".into(),
+            "every verification slot is busy: retry later with a new challenge".into(),
+            "unavailable",
+        );
+    };
     let work = state.clone();
-    let verified = tokio::task::spawn_blocking(move || verify(&work, &evidence, &nonce)).await;
+    let verified = tokio::task::spawn_blocking(move || {
+        let outcome = verify(&work, &evidence, &nonce);
+        drop(permit);
+        outcome
+    })
+    .await;
     match verified {
         Ok(outcome) => outcome,
         Err(_) => Outcome::Refused(

@@ -269,3 +269,37 @@ fn generated_key_files_sign_for_the_server() {
         kid
     );
 }
+
+/// A client that opens a connection and sends half a request is cut off once the header
+/// time limit passes, and a full house of verifications is 503, not a queue; TTLs are bounded.
+#[test]
+fn slow_clients_are_cut_off_and_limits_hold() {
+    use std::io::{Read, Write};
+    let server = Server::start("slow", &[]);
+    let address = server.url.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    stream
+        .write_all(b"POST /challenge HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(15),
+        "the half-sent request was held {waited:?}"
+    );
+    // The service still answers others.
+    assert_eq!(server.challenge().len(), 32);
+
+    for ttl in ["0", "86401", "18446744073709551615"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_snp-vtpm-server"))
+            .args(["--nonce-ttl", ttl])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "--nonce-ttl {ttl}");
+    }
+}
