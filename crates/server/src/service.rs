@@ -539,11 +539,11 @@ async fn attest_outcome(state: &Arc<AppState>, body: Bytes) -> Outcome {
 
 /// Certificates, verification and the signed result of one piece of evidence (blocking).
 fn verify(state: &AppState, evidence: &Evidence, nonce: &[u8]) -> Outcome {
-    let appraiser = if evidence.td_quote.is_some() {
-        &state.tdx
-    } else {
-        &state.snp
-    };
+    // The report's type says the platform (a td_quote field alone does not).
+    let tdx = snp_vtpm::hcl_parse::HclReport::parse(&evidence.hcl_report).is_ok_and(|hcl| {
+        snp_vtpm::Platform::of(hcl.report_type()) == Some(snp_vtpm::Platform::Tdx)
+    });
+    let appraiser = if tdx { &state.tdx } else { &state.snp };
     let certificates = match snp_vtpm::fetch::certificates_for(
         evidence,
         &state.source,

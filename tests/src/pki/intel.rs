@@ -340,27 +340,11 @@ fn certificate(
 
 /// The DER certificates of a PEM bundle.
 fn pem_certificates(pem: &[u8]) -> Vec<Vec<u8>> {
-    let text = std::str::from_utf8(pem).expect("PEM is text");
-    let mut out = Vec::new();
-    let mut body: Option<String> = None;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with("-----BEGIN") {
-            body = Some(String::new());
-        } else if line.starts_with("-----END") {
-            if let Some(b64) = body.take() {
-                use base64::Engine;
-                out.push(
-                    base64::engine::general_purpose::STANDARD
-                        .decode(b64)
-                        .expect("PEM base64"),
-                );
-            }
-        } else if let Some(b64) = body.as_mut() {
-            b64.push_str(line);
-        }
-    }
-    out
+    snp_vtpm::attest_prims::pem::decode_all(pem)
+        .expect("the template's PCK chain is PEM")
+        .into_iter()
+        .map(|block| block.der)
+        .collect()
 }
 
 /// The value (inside the OCTET STRING) of the extension `dotted` of certificate `der`.
