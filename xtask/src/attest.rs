@@ -17,16 +17,23 @@ pub(crate) fn attest(args: &[String]) -> Result<(), String> {
     }
     setup::ensure_apt_packages()?;
     if !quiet {
-        step("build snp-vtpm and the attest run");
+        step("build snp-vtpm, snp-vtpm-server and the attest run");
     }
     run(cargo().args([
         "build",
         "--quiet",
         "-p",
         "snp-vtpm",
+        "-p",
+        "snp-vtpm-server",
+        "-p",
+        "xtask-attest",
+        // --bin applies to every package named: one for each.
         "--bin",
         "snp-vtpm",
-        "-p",
+        "--bin",
+        "snp-vtpm-server",
+        "--bin",
         "xtask-attest",
     ]))?;
     exec(args)

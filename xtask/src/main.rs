@@ -20,8 +20,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  attest  the end-to-end run: swtpm provisioned like Azure's vTPM, a relying party and a
-          certificate service on 127.0.0.1, the attester, and four attacks refused;
+  attest  the end-to-end run: swtpm provisioned like Azure's vTPM, the attestation service
+          (snp-vtpm-server) and a certificate service on 127.0.0.1, the attester, a relying
+          party checking the signed result, and four attacks refused;
           --tdx the same for an Azure TDX CVM (IMDS quoting service and Intel PCS on
           loopback with a test Intel PKI; five attacks, one a TCB OutOfDate);
           --host USER@HOST runs the guest side on a real Azure CVM (see --help)

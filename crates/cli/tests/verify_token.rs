@@ -121,3 +121,69 @@ fn valid_tokens_pass_and_forgeries_fail_with_their_exit_code() {
     assert_eq!(run(&token, &url, &[]).status.code(), Some(1));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--nonce-hex` and `--require-status`: a valid token for another nonce, or with a status the
+/// relying party does not accept, is invalid (2), the mismatch named.
+#[test]
+fn the_relying_partys_nonce_and_least_status_are_checked() {
+    let dir = std::env::temp_dir().join(format!("snp-vtpm-token-nonce-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = SigningKey::generate(Algorithm::Es256).unwrap();
+    let jwks_path = dir.join("jwks.json");
+    std::fs::write(
+        &jwks_path,
+        serde_json::to_string(&Jwks {
+            keys: vec![key.public_jwk()],
+        })
+        .unwrap(),
+    )
+    .unwrap();
+    let jwks = jwks_path.to_str().unwrap();
+    let nonce = [0x5Au8; 32];
+    let token = |status: &str| {
+        key.sign(&json!({
+            "iat": AT_SECS - 5, "exp": AT_SECS + 60,
+            // base64url of 32 bytes 0x5A, unpadded.
+            "eat_nonce": "WlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo",
+            "submods": { "cvm": { "ear_status": status } },
+        }))
+    };
+    let ours = hex::encode(nonce);
+    let code = |token: &str, extra: &[&str]| run(token, jwks, extra).status.code();
+
+    assert_eq!(code(&token("affirming"), &["--nonce-hex", &ours]), Some(0));
+    // A 0x prefix is accepted.
+    assert_eq!(
+        code(&token("affirming"), &["--nonce-hex", &format!("0x{ours}")]),
+        Some(0)
+    );
+    let out = run(&token("affirming"), jwks, &["--nonce-hex", "00112233"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("eat_nonce: expected ABEiMw (--nonce-hex 00112233), found WlpaWl"),
+        "{stderr}"
+    );
+    assert_eq!(code(&token("affirming"), &["--nonce-hex", "zz"]), Some(1));
+
+    assert_eq!(
+        code(&token("warning"), &["--require-status", "warning"]),
+        Some(0)
+    );
+    let out = run(
+        &token("warning"),
+        jwks,
+        &["--require-status", "affirming", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let document: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        document["error"],
+        "ear_status: expected affirming or better, found warning"
+    );
+    assert_eq!(
+        code(&token("contraindicated"), &["--require-status", "warning"]),
+        Some(2)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

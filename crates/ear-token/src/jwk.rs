@@ -27,6 +27,9 @@ pub struct Jwk {
     /// `sig`.
     #[serde(rename = "use", skip_serializing_if = "Option::is_none", default)]
     pub use_: Option<String>,
+    /// The operations the key is for (`verify` for a signature key), when the issuer says.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub key_ops: Option<Vec<String>>,
 }
 
 impl Jwk {
@@ -40,6 +43,7 @@ impl Jwk {
             kid: None,
             alg: Some(algorithm.name().into()),
             use_: Some("sig".into()),
+            key_ops: None,
         }
     }
 
@@ -98,7 +102,9 @@ pub struct Jwks {
 }
 
 impl Jwks {
-    /// Reads a JWKS document (`{"keys": [...]}`); keys of other types are skipped.
+    /// Reads a JWKS document (`{"keys": [...]}`). Keys this crate cannot use (other types,
+    /// missing members) are skipped, as RFC 7517 section 5 asks, so that one such key in an
+    /// issuer's set does not stop the others from verifying.
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
         #[derive(Deserialize)]
         struct Raw {
@@ -110,16 +116,30 @@ impl Jwks {
             .keys
             .into_iter()
             .filter(|key| key.get("kty").and_then(serde_json::Value::as_str) == Some("EC"))
-            .map(|key| {
-                serde_json::from_value(key)
-                    .map_err(|e| Error::malformed("JWKS", format!("an EC key: {e}")))
-            })
-            .collect::<Result<_, _>>()?;
+            .filter_map(|key| serde_json::from_value(key).ok())
+            .collect();
         Ok(Self { keys })
     }
 
     /// The key with this id.
     pub fn find(&self, kid: &str) -> Option<&Jwk> {
         self.keys.iter().find(|key| key.kid.as_deref() == Some(kid))
+    }
+
+    /// The key with this id that may verify `algorithm`'s signatures: the algorithm's curve,
+    /// its `alg` (when given) the algorithm, its `use` (when given) `sig`, and its `key_ops`
+    /// (when given) including `verify`.
+    pub fn find_for_signature(&self, kid: &str, algorithm: Algorithm) -> Option<&Jwk> {
+        self.keys.iter().find(|key| {
+            key.kid.as_deref() == Some(kid)
+                && key.kty == "EC"
+                && key.crv == algorithm.curve()
+                && key.alg.as_deref().is_none_or(|alg| alg == algorithm.name())
+                && key.use_.as_deref().is_none_or(|use_| use_ == "sig")
+                && key
+                    .key_ops
+                    .as_ref()
+                    .is_none_or(|ops| ops.iter().any(|op| op == "verify"))
+        })
     }
 }

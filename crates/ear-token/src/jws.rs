@@ -32,10 +32,13 @@ pub struct VerifiedToken {
 }
 
 /// Checks a compact JWS as a relying party: the algorithm is ES256 or ES384 (anything else is
-/// refused before a key is looked up), the header names a `kid` found in `jwks` with the
-/// algorithm's curve, the signature verifies over the first two parts as received, and the
-/// claims' `exp` is later than `now` (and `nbf`, when present, not later). `now` is seconds
-/// since the epoch.
+/// refused before a key is looked up), no header extension is marked critical, the header
+/// names a `kid` of a signature key in `jwks` with the algorithm's curve, the signature
+/// verifies over the first two parts as received, and the claims' `exp` is later than `now`
+/// (and `nbf`, when present, not later). `now` is seconds since the epoch.
+///
+/// ECDSA signatures are malleable: (r, n - s) verifies as well as (r, s), as in every JOSE
+/// library, so the token string is not an identity; the claims are.
 pub fn verify_token(token: &str, jwks: &Jwks, now: u64) -> Result<VerifiedToken, Error> {
     let mut parts = token.trim().split('.');
     let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
@@ -68,22 +71,30 @@ pub fn verify_token(token: &str, jwks: &Jwks, now: u64) -> Result<VerifiedToken,
         .unwrap_or_default();
     let algorithm = Algorithm::from_name(alg)
         .ok_or_else(|| Error::invalid("token alg", "ES256 or ES384", format!("\"{alg}\"")))?;
+    // No extension is understood here, so a token that marks any as critical is refused
+    // (RFC 7515 4.1.11), `b64: false` among them.
+    if let Some(crit) = header.get("crit") {
+        return Err(Error::invalid(
+            "token crit",
+            "no critical header extensions",
+            crit.to_string(),
+        ));
+    }
     let kid = header
         .get("kid")
         .and_then(Value::as_str)
         .ok_or_else(|| Error::invalid("token kid", "a key id", "none"))?;
-    let jwk = jwks
-        .find(kid)
-        .ok_or_else(|| Error::invalid("token kid", "a key of the JWKS", format!("\"{kid}\"")))?;
-    if let Some(jwk_alg) = &jwk.alg
-        && jwk_alg != algorithm.name()
-    {
-        return Err(Error::invalid(
-            "token alg",
-            format!("{jwk_alg} (the key's)"),
-            algorithm.name(),
-        ));
-    }
+    let jwk = jwks.find_for_signature(kid, algorithm).ok_or_else(|| {
+        Error::invalid(
+            "token kid",
+            format!(
+                "a signature key of the JWKS for {} (EC {})",
+                algorithm.name(),
+                algorithm.curve()
+            ),
+            format!("\"{kid}\""),
+        )
+    })?;
     let point = jwk.sec1_point(algorithm)?;
     if signature.len() != 2 * algorithm.coordinate_len() {
         return Err(Error::invalid(

@@ -62,6 +62,7 @@ fn key_ids_are_rfc7638_thumbprints() {
         kid: Some("ignored".into()),
         alg: None,
         use_: None,
+        key_ops: None,
     };
     assert_eq!(
         jwk.thumbprint(),
@@ -113,9 +114,21 @@ fn a_relying_party_refuses_every_forgery() {
         parts[1]
     );
     refused(&unsigned, ErrorKind::Invalid, "expected ES256 or ES384");
-    // The header says ES384 for a P-256 key.
+    // The header says ES384 for a P-256 key: no key of the set fits.
     let confused = with_header(&token, |h| h["alg"] = "ES384".into());
-    refused(&confused, ErrorKind::Invalid, "token alg");
+    refused(
+        &confused,
+        ErrorKind::Invalid,
+        "a signature key of the JWKS for ES384",
+    );
+    // A critical extension nobody here understands (b64: false among them).
+    for crit in [json!(["b64"]), json!([]), json!("exp")] {
+        let marked = with_header(&token, |h| {
+            h["crit"] = crit.clone();
+            h["b64"] = false.into();
+        });
+        refused(&marked, ErrorKind::Invalid, "token crit");
+    }
     // No kid, an unknown kid, the kid of another key of the set.
     refused(
         &with_header(&token, |h| {
@@ -127,7 +140,7 @@ fn a_relying_party_refuses_every_forgery() {
     refused(
         &with_header(&token, |h| h["kid"] = other.kid().into()),
         ErrorKind::Invalid,
-        "a key of the JWKS",
+        "a signature key of the JWKS",
     );
     // Signed by a key outside the set, under the kid of one inside it.
     let impostor = with_header(&other.sign(&claims(NOW + 60)), |h| {
@@ -199,4 +212,86 @@ fn key_files_of_other_kinds_are_refused() {
     assert!(Jwks::from_json(b"{\"keys\": 5}").is_err());
     let skipped = Jwks::from_json(br#"{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}"#).unwrap();
     assert!(skipped.keys.is_empty(), "non-EC keys are skipped");
+}
+
+/// Keys a relying party must not verify with, and keys it must skip without failing the set.
+#[test]
+fn only_signature_keys_of_the_set_verify_and_unusable_keys_are_skipped() {
+    let key = SigningKey::generate(Algorithm::Es256).unwrap();
+    let token = key.sign(&claims(NOW + 60));
+    let mut document = json!({ "keys": [
+        // Unusable keys: another type, an EC key without y, an EC curve not supported.
+        { "kty": "RSA", "n": "AQAB", "e": "AQAB", "kid": "rsa" },
+        { "kty": "EC", "crv": "P-256", "x": "AA", "kid": "broken" },
+        { "kty": "EC", "crv": "P-521", "x": "AA", "y": "AA", "kid": "p521" },
+        serde_json::to_value(key.public_jwk()).unwrap(),
+    ]});
+    let set = Jwks::from_json(document.to_string().as_bytes()).unwrap();
+    assert_eq!(
+        set.keys.len(),
+        2,
+        "the RSA key and the key without y are skipped"
+    );
+    verify_token(&token, &set, NOW).unwrap();
+
+    // The same key published for encryption, or for operations other than verify.
+    for (member, value) in [
+        ("use", json!("enc")),
+        ("key_ops", json!(["encrypt"])),
+        ("key_ops", json!([])),
+    ] {
+        document["keys"][3][member] = value;
+        let set = Jwks::from_json(document.to_string().as_bytes()).unwrap();
+        let e = verify_token(&token, &set, NOW).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Invalid, "{member}: {e}");
+        assert!(e.to_string().contains("token kid"), "{e}");
+        document["keys"][3].as_object_mut().unwrap().remove(member);
+    }
+    document["keys"][3]["key_ops"] = json!(["verify"]);
+    let set = Jwks::from_json(document.to_string().as_bytes()).unwrap();
+    verify_token(&token, &set, NOW).unwrap();
+}
+
+/// ECDSA's malleability, as documented on `verify_token`: (r, n - s) verifies too, so the
+/// token string is no identity.
+#[test]
+fn the_mirror_signature_verifies_as_documented() {
+    // The order of P-256 (FIPS 186-4 D.1.2.3), big-endian.
+    let n = hex_bytes("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+    let key = SigningKey::generate(Algorithm::Es256).unwrap();
+    let token = key.sign(&claims(NOW + 60));
+    let parts: Vec<&str> = token.split('.').collect();
+    let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+    // n - s, byte by byte from the right with a borrow.
+    let mut mirrored_s = [0u8; 32];
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let mut digit = i16::from(n[i]) - i16::from(signature[32 + i]) - borrow;
+        borrow = i16::from(digit < 0);
+        if digit < 0 {
+            digit += 256;
+        }
+        mirrored_s[i] = digit as u8;
+    }
+    let mut mirrored = signature[..32].to_vec();
+    mirrored.extend_from_slice(&mirrored_s);
+    let twin = format!(
+        "{}.{}.{}",
+        parts[0],
+        parts[1],
+        URL_SAFE_NO_PAD.encode(&mirrored)
+    );
+    assert_ne!(twin, token);
+    let keys = jwks(&[&key]);
+    assert_eq!(
+        verify_token(&twin, &keys, NOW).unwrap().claims,
+        verify_token(&token, &keys, NOW).unwrap().claims
+    );
+}
+
+fn hex_bytes(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use clap::builder::BoolishValueParser;
 use serde::Deserialize;
 
 /// Where nonces live.
@@ -81,8 +82,13 @@ pub struct Args {
     #[arg(long, env = "SNP_VTPM_SERVER_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Never use the network for certificates: the evidence and the cache only
-    #[arg(long, env = "SNP_VTPM_SERVER_OFFLINE")]
-    pub offline: bool,
+    /// (`--offline=false` overrides the file)
+    #[arg(long, env = "SNP_VTPM_SERVER_OFFLINE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub offline: Option<bool>,
+    /// Keep no certificate cache: every verification asks KDS or PCS for what the evidence
+    /// lacks (collateral updates count at once; for tests, or behind a caching proxy)
+    #[arg(long, env = "SNP_VTPM_SERVER_NO_CACHE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub no_cache: Option<bool>,
     /// AMD KDS base URL
     #[arg(long, env = "SNP_VTPM_SERVER_KDS_URL", value_name = "URL")]
     pub kds_url: Option<String>,
@@ -98,8 +104,8 @@ pub struct Args {
     #[arg(long, env = "SNP_VTPM_SERVER_ROOT_CA_CRL_URL", value_name = "URL")]
     pub root_ca_crl_url: Option<String>,
     /// Do not fetch AMD CRLs (revocation is then checked only with a cached CRL)
-    #[arg(long, env = "SNP_VTPM_SERVER_NO_CRL_FETCH")]
-    pub no_crl_fetch: bool,
+    #[arg(long, env = "SNP_VTPM_SERVER_NO_CRL_FETCH", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub no_crl_fetch: Option<bool>,
     /// Verifications run at once; more are answered 503 with Retry-After at once [default: 64]
     #[arg(long, env = "SNP_VTPM_SERVER_MAX_VERIFICATIONS", value_name = "N")]
     pub max_verifications: Option<usize>,
@@ -132,6 +138,7 @@ struct FileConfig {
     token_ttl: Option<u64>,
     cache_dir: Option<PathBuf>,
     offline: Option<bool>,
+    no_cache: Option<bool>,
     kds_url: Option<String>,
     #[serde(default)]
     pcs_urls: Vec<String>,
@@ -164,6 +171,8 @@ pub struct Config {
     pub cache_dir: Option<PathBuf>,
     /// Certificates from the evidence and the cache only.
     pub offline: bool,
+    /// No certificate cache.
+    pub no_cache: bool,
     /// AMD KDS base URL.
     pub kds_url: Option<String>,
     /// PCS base URLs.
@@ -238,11 +247,12 @@ impl Config {
             nonce_ttl: seconds("nonce-ttl", args.nonce_ttl.or(file.nonce_ttl), 60)?,
             token_ttl: seconds("token-ttl", args.token_ttl.or(file.token_ttl), 300)?,
             cache_dir: args.cache_dir.or(file.cache_dir),
-            offline: args.offline || file.offline.unwrap_or(false),
+            offline: args.offline.or(file.offline).unwrap_or(false),
+            no_cache: args.no_cache.or(file.no_cache).unwrap_or(false),
             kds_url: args.kds_url.or(file.kds_url),
             pcs_urls: either_urls(args.pcs_urls, file.pcs_urls),
             root_ca_crl_url: args.root_ca_crl_url.or(file.root_ca_crl_url),
-            fetch_crl: !(args.no_crl_fetch || file.no_crl_fetch.unwrap_or(false)),
+            fetch_crl: !args.no_crl_fetch.or(file.no_crl_fetch).unwrap_or(false),
             max_verifications: match args.max_verifications.or(file.max_verifications) {
                 None => 64,
                 Some(0) => return Err("--max-verifications: must be at least 1".into()),
@@ -252,5 +262,46 @@ impl Config {
             trust_test_intel_root: args.trust_test_intel_root.or(file.trust_test_intel_root),
             trust_test_vtpm_root: args.trust_test_vtpm_root.or(file.trust_test_vtpm_root),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    fn load(arguments: &[&str], file: &str) -> Result<Config, String> {
+        let path = std::env::temp_dir().join(format!(
+            "snp-vtpm-server-config-{}-{}.toml",
+            std::process::id(),
+            arguments.join("_").replace(['-', '='], "")
+        ));
+        std::fs::write(&path, file).unwrap();
+        let mut argv = vec!["snp-vtpm-server".to_string(), "--config".into()];
+        argv.push(path.display().to_string());
+        argv.extend(arguments.iter().map(|a| a.to_string()));
+        let loaded = Args::try_parse_from(argv)
+            .map_err(|e| e.to_string())
+            .and_then(Config::load);
+        let _ = std::fs::remove_file(&path);
+        loaded
+    }
+
+    #[test]
+    fn a_boolean_set_in_the_file_is_overridden_by_the_command_line() {
+        let file = "offline = true\nno_cache = true\nno_crl_fetch = true\n";
+        let from_file = load(&[], file).unwrap();
+        assert!(from_file.offline && from_file.no_cache && !from_file.fetch_crl);
+        let overridden = load(
+            &["--offline=false", "--no-cache=no", "--no-crl-fetch=0"],
+            file,
+        )
+        .unwrap();
+        assert!(!overridden.offline && !overridden.no_cache && overridden.fetch_crl);
+        let flags = load(&["--offline", "--no-cache"], "").unwrap();
+        assert!(flags.offline && flags.no_cache && flags.fetch_crl);
+        let error = load(&["--offline=maybe"], "").unwrap_err();
+        assert!(error.contains("maybe"), "{error}");
     }
 }

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -132,6 +133,7 @@ impl AppState {
             root_ca_crl_url: config.root_ca_crl_url.clone(),
             cache_dir: config.cache_dir.clone(),
             offline: config.offline,
+            no_cache: config.no_cache,
             ..FetchOptions::default()
         };
         let anchors = match &config.trust_test_amd_roots {
@@ -276,6 +278,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
@@ -375,7 +379,64 @@ fn refusal(status: StatusCode, check: &str, error: &str, kind: &str) -> Response
     response
 }
 
-async fn challenge(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+/// A failure of the service itself: the client gets `public` (no internals: addresses,
+/// library messages), the log gets `detail`.
+fn unavailable(check: &str, public: &str, detail: &dyn std::fmt::Display) -> Response {
+    eprintln!("snp-vtpm-server: {check}: {detail}");
+    refusal(
+        StatusCode::SERVICE_UNAVAILABLE,
+        check,
+        public,
+        "unavailable",
+    )
+}
+
+/// What the nonce store's failure tells a client.
+const NONCE_STORE_UNAVAILABLE: &str = "the nonce store is unavailable: retry later";
+
+/// A body that could not be read (over 2 MiB: 413), in the refusal shape.
+fn unreadable(rejection: &BytesRejection) -> Response {
+    let status = rejection.status();
+    let error = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        format!("the body is larger than {MAX_BODY} bytes")
+    } else {
+        format!("the body cannot be read: {}", rejection.body_text())
+    };
+    refusal(status, "input", &error, "input")
+}
+
+/// Any other path, in the refusal shape.
+async fn not_found() -> Response {
+    let routes: Vec<String> = ROUTES
+        .iter()
+        .map(|(method, path)| format!("{} {path}", method.to_uppercase()))
+        .collect();
+    refusal(
+        StatusCode::NOT_FOUND,
+        "input",
+        &format!("no such route; the routes are {}", routes.join(", ")),
+        "input",
+    )
+}
+
+/// A route asked with another method, in the refusal shape.
+async fn method_not_allowed() -> Response {
+    refusal(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "input",
+        "this route takes another method (see docs/server-openapi.json)",
+        "input",
+    )
+}
+
+async fn challenge(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return unreadable(&rejection),
+    };
     let body_ok = body.iter().all(u8::is_ascii_whitespace)
         || serde_json::from_slice::<Value>(&body)
             .is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()));
@@ -389,21 +450,11 @@ async fn challenge(State(state): State<Arc<AppState>>, body: Bytes) -> Response 
     }
     let mut nonce = [0u8; NONCE_LEN];
     if let Err(e) = getrandom::fill(&mut nonce) {
-        return refusal(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "nonce",
-            &format!("no randomness: {e}"),
-            "unavailable",
-        );
+        return unavailable("nonce", "no randomness: retry later", &e);
     }
     if let Err(e) = state.nonces.issue(&nonce, state.nonce_ttl).await {
         state.metrics.nonce_store_error();
-        return refusal(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "nonce",
-            &e.to_string(),
-            "unavailable",
-        );
+        return unavailable("nonce", NONCE_STORE_UNAVAILABLE, &e);
     }
     state.metrics.challenge();
     answer(
@@ -421,7 +472,19 @@ enum Outcome {
     Refused(StatusCode, String, String, &'static str),
 }
 
-async fn attest(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+async fn attest(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            state
+                .metrics
+                .verification("malformed", "input", Duration::ZERO);
+            return unreadable(&rejection);
+        }
+    };
     let started = Instant::now();
     let outcome = attest_outcome(&state, body).await;
     let took = started.elapsed();
@@ -503,10 +566,11 @@ async fn attest_outcome(state: &Arc<AppState>, body: Bytes) -> Outcome {
         }
         Err(e) => {
             state.metrics.nonce_store_error();
+            eprintln!("snp-vtpm-server: nonce: {e}");
             return Outcome::Refused(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "nonce".into(),
-                e.to_string(),
+                NONCE_STORE_UNAVAILABLE.into(),
                 "unavailable",
             );
         }
@@ -576,10 +640,11 @@ fn verify(state: &AppState, evidence: &Evidence, nonce: &[u8]) -> Outcome {
     let verdict = match serde_json::to_value(&verified) {
         Ok(verdict) => verdict,
         Err(e) => {
+            eprintln!("snp-vtpm-server: internal: the verdict does not serialise: {e}");
             return Outcome::Refused(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "internal".into(),
-                e.to_string(),
+                "an internal error: retry later".into(),
                 "unavailable",
             );
         }
@@ -607,12 +672,7 @@ fn verify(state: &AppState, evidence: &Evidence, nonce: &[u8]) -> Outcome {
 async fn jwks(State(state): State<Arc<AppState>>) -> Response {
     match serde_json::to_value(state.jwks()) {
         Ok(value) => answer(StatusCode::OK, &value),
-        Err(e) => refusal(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "internal",
-            &e.to_string(),
-            "unavailable",
-        ),
+        Err(e) => unavailable("internal", "an internal error: retry later", &e),
     }
 }
 
@@ -633,12 +693,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         Ok(()) => answer(StatusCode::OK, &json!({ "status": "ready" })),
         Err(e) => {
             state.metrics.nonce_store_error();
-            refusal(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "nonce",
-                &e.to_string(),
-                "unavailable",
-            )
+            unavailable("nonce", NONCE_STORE_UNAVAILABLE, &e)
         }
     }
 }

@@ -194,10 +194,22 @@ fn the_guest_attests_to_the_service_and_gets_a_token() {
             .unwrap()
     };
 
-    let out = run(&[]);
+    let saved = dir.0.join("posted-evidence.json");
+    let out = run(&["--save-evidence", saved.to_str().unwrap()]);
     let document: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
     eprintln!("{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{document}");
+    // The evidence kept is the evidence posted: its quote carries the challenge's nonce.
+    let kept = snp_vtpm::Evidence::from_json(
+        &std::fs::read(&saved).unwrap(),
+        snp_vtpm::DEFAULT_SIZE_LIMIT,
+    )
+    .unwrap();
+    let quote = snp_vtpm::vtpm_quote::QuoteAttest::parse(&kept.quote.message).unwrap();
+    assert_eq!(
+        hex::encode(quote.extra_data()),
+        document["nonce"].as_str().unwrap()
+    );
     let jwks = Jwks::from_json(document["jwks"].to_string().as_bytes()).unwrap();
     let verified = verify_token(document["token"].as_str().unwrap(), &jwks, now()).unwrap();
     assert_eq!(verified.claims["submods"]["cvm"]["ear_status"], "affirming");
@@ -209,6 +221,18 @@ fn the_guest_attests_to_the_service_and_gets_a_token() {
     let document: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(3), "{document}");
     assert_eq!(document["failed_check"], "firmware_identity");
+
+    // An output path that cannot be written: exit 1 before any challenge or TPM command.
+    let out = run(&["--save-evidence", "/nonexistent-folder/evidence.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let document: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        document["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("--save-evidence /nonexistent-folder/evidence.json: cannot write"),
+        "{document}"
+    );
 
     // A service nobody runs: unavailable, exit 4.
     let out = Command::new(&binary)

@@ -78,6 +78,8 @@ fn two_instances_share_nonces_and_keys_and_survive_a_redis_outage() {
     let (status, body, _) = b.post("/attest", &evidence(&issued_before));
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["kind"], "unavailable");
+    // The client learns what failed, not the store's address (that goes to the log).
+    assert_eq!(body["error"], "the nonce store is unavailable: retry later");
     assert_eq!(a.get("/readyz").0, 503);
     let (_, metrics) = b.get("/metrics");
     assert!(

@@ -129,12 +129,29 @@ fn requests_that_must_be_refused_are_refused_by_their_check() {
         (400, Some("input")),
         "{body}"
     );
-    let (status, _, _) = server.post("/attest", &vec![b' '; 2 * 1024 * 1024 + 1]);
-    assert_eq!(status, 413);
-    let (status, _, _) = server.post("/challenge", b"{\"give\": \"me\"}");
-    assert_eq!(status, 400);
-    let (status, _) = server.get("/attest");
-    assert_eq!(status, 405);
+    // Every refusal, the framework's included, has the refusal's shape.
+    let (status, body, _) = server.post("/attest", &vec![b' '; 2 * 1024 * 1024 + 1]);
+    assert_eq!(
+        (status, body["kind"].as_str()),
+        (413, Some("input")),
+        "{body}"
+    );
+    assert_eq!(body["error"], "the body is larger than 2097152 bytes");
+    let (status, body, _) = server.post("/challenge", b"{\"give\": \"me\"}");
+    assert_eq!(
+        (status, body["kind"].as_str()),
+        (400, Some("input")),
+        "{body}"
+    );
+    for (path, expected) in [("/attest", 405), ("/nowhere", 404)] {
+        let (status, text) = server.get(path);
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(status, expected, "{text}");
+        assert_eq!(
+            (body["verified"].as_bool(), body["kind"].as_str()),
+            (Some(false), Some("input"))
+        );
+    }
 }
 
 #[test]

@@ -139,7 +139,7 @@ pub fn run_host(options: &HostOptions) -> Result<RunReport, String> {
             local_evidence.display()
         );
         return Ok(RunReport {
-            secret: Some("dry run".into()),
+            accepted: Some("dry run".into()),
             ..report
         });
     }
@@ -171,7 +171,7 @@ pub fn run_host(options: &HostOptions) -> Result<RunReport, String> {
             verdict["report"]["product"], verdict["report"]["vmpl"]
         );
     }
-    report.secret = Some("verified".into());
+    report.accepted = Some("verified".into());
     report.verdict = Some(verdict);
     Ok(report)
 }

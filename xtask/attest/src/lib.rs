@@ -1,6 +1,6 @@
 //! `cargo xtask attest`: the whole remote-attestation flow on one machine, with real parts: a
-//! TPM 2.0 stack (swtpm through tss-esapi), a relying party and a certificate service over HTTP
-//! on loopback, and the real verifier. `--host USER@HOST` runs the guest side on a real Azure
+//! TPM 2.0 stack (swtpm through tss-esapi), the attestation service and a certificate service
+//! over HTTP on loopback, the guest client and the relying party's token check. `--host USER@HOST` runs the guest side on a real Azure
 //! confidential VM instead and verifies its evidence here against AMD's pinned roots.
 // A developer tool: a panic is a failed run, not a verdict.
 #![allow(
@@ -12,14 +12,21 @@
 
 #[path = "../../../crates/cli/examples/relying_party/http.rs"]
 pub mod http;
+// The example relying party, checked against the real attester by `example_check` (the
+// example's main uses the parts the check does not).
+#[cfg(test)]
+#[allow(dead_code)]
 #[path = "../../../crates/cli/examples/relying_party/service.rs"]
-pub mod relying_party;
+mod relying_party;
 
 pub mod cert_service;
+#[cfg(test)]
+mod example_check;
 mod host;
 mod local;
 pub mod paravisor;
 mod report;
+pub mod service;
 
 pub use host::{HostOptions, run_host};
 pub use local::{LocalOptions, run_local};
@@ -30,10 +37,11 @@ usage: cargo xtask attest [--tdx] [--json]
        cargo xtask attest --host USER@HOST [--dry-run] [--nonce-hex HEX] [--binary PATH] [--json]
 
 Without --host: starts swtpm (a simulated vTPM) provisioned like Azure's, a certificate
-service (IMDS THIM and KDS paths) and a relying party on 127.0.0.1, runs the attester
-(`snp-vtpm evidence --fresh`), shows the secret being released, then four attacks being
-refused (a replayed nonce, altered PCR values, unknown firmware, a quote signed by a key other
-than the certified AK).
+service (IMDS THIM and KDS paths) and the attestation service (snp-vtpm-server, trusting the
+test roots) on 127.0.0.1, runs the attester (`snp-vtpm attest --to`), checks the attestation
+result it receives as a relying party does (`snp-vtpm verify-token` with the service's JWKS
+and the nonce), then shows four attacks being refused (a replayed nonce, altered PCR values,
+unknown firmware, a quote signed by a key other than the certified AK).
 
 With --tdx: the same run for an Azure TDX CVM: the paravisor stand-in writes a TDX HCL report,
 the certificate service also plays Azure IMDS's quoting service (TD quotes signed by a test

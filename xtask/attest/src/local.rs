@@ -1,15 +1,14 @@
-//! The local run: swtpm, certificate service, relying party and attester on one machine; an
-//! Azure SEV-SNP CVM by default, an Azure TDX CVM with `--tdx`.
+//! The local run: swtpm, a certificate service, the attestation service (`snp-vtpm-server`),
+//! the attester (`snp-vtpm attest --to`) and a relying party (`snp-vtpm verify-token`) on one
+//! machine; an Azure SEV-SNP CVM by default, an Azure TDX CVM with `--tdx`.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use hcl_parse::Generation;
 use serde_json::Value;
-use snp_vtpm::fetch::FetchOptions;
-use snp_vtpm::vtpm_akcert::VtpmAnchors;
-use snp_vtpm::{EvidencePolicy, Verifier};
 use snp_vtpm_testkit::azure::TEST_FIRMWARE_ID_KEY_DIGEST;
 use snp_vtpm_testkit::pki::intel::IntelPki;
 use snp_vtpm_testkit::pki::vtpm::VtpmPki;
@@ -17,10 +16,10 @@ use snp_vtpm_testkit::pki::{TestPki, pem_certificate};
 use snp_vtpm_testkit::swtpm::Swtpm;
 
 use crate::cert_service::CertService;
-use crate::http::{self, Server};
+use crate::http;
 use crate::paravisor;
-use crate::relying_party::RelyingParty;
 use crate::report::{Attack, RunReport};
+use crate::service::{Front, ReportSpec, Service, write_file};
 
 /// Options of the local run.
 #[derive(Debug, Clone, Default)]
@@ -31,9 +30,6 @@ pub struct LocalOptions {
     /// stand-in signed by a test Intel PKI, collateral from a loopback PCS.
     pub tdx: bool,
 }
-
-/// The secret the relying party guards.
-const SECRET: &str = "the-relying-party's-secret: 7f3a9c";
 
 /// The ID-key digest (SNP) or MRTD (TDX) of firmware the relying party does not know.
 const UNKNOWN_FIRMWARE: [u8; 48] = [0x55; 48];
@@ -61,18 +57,19 @@ impl Drop for TempDir {
     }
 }
 
-/// The `snp-vtpm` binary next to this one (both are built by `cargo xtask attest`).
-pub(crate) fn snp_vtpm_binary() -> Result<PathBuf, String> {
+/// A binary built next to this one (`cargo xtask attest` builds `snp-vtpm` and
+/// `snp-vtpm-server`).
+pub(crate) fn sibling_binary(name: &str) -> Result<PathBuf, String> {
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let dir = me.parent().ok_or("no folder")?;
     // Integration tests run from target/<profile>/deps.
-    for candidate in [dir.join("snp-vtpm"), dir.join("../snp-vtpm")] {
+    for candidate in [dir.join(name), dir.join("..").join(name)] {
         if candidate.exists() {
             return Ok(candidate);
         }
     }
     Err(format!(
-        "snp-vtpm is not built next to {} (run `cargo build -p snp-vtpm`)",
+        "{name} is not built next to {} (run `cargo build -p {name}`)",
         me.display()
     ))
 }
@@ -84,96 +81,65 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
-/// The relying party's policy: Azure's strict preset (the AK certificate required) plus the
-/// test firmware's ID-key digest, and a report bound to the nonce. On TDX: the azure-tdx preset
-/// (the paravisor's MRTD, TCB UpToDate or SWHardeningNeeded), the AK certificate required, and
-/// a report bound to the nonce.
-fn relying_party_policy(tdx: bool) -> Result<EvidencePolicy, String> {
-    let (document, preset) = if tdx {
-        (
-            serde_json::json!({
-                "require_report_bound_to_nonce": true,
-                "ak_certificate": "required",
-            }),
-            "azure-tdx",
-        )
-    } else {
-        (
-            serde_json::json!({
-                "require_report_bound_to_nonce": true,
-                "report": { "allowed_id_key_digests": [hex::encode(TEST_FIRMWARE_ID_KEY_DIGEST)] },
-            }),
-            "azure-cvm-strict",
-        )
-    };
-    EvidencePolicy::from_document(document, preset).map_err(|e| e.to_string())
+/// The service's SEV-SNP policy: Azure's strict preset (the AK certificate required) plus the
+/// test firmware's ID-key digest, and a report bound to the nonce.
+fn snp_policy() -> String {
+    format!(
+        "extends = \"azure-cvm-strict\"\nrequire_report_bound_to_nonce = true\n[report]\nallowed_id_key_digests = [\"{}\"]\n",
+        hex::encode(TEST_FIRMWARE_ID_KEY_DIGEST)
+    )
 }
 
-/// The relying party's verifier: the test AMD (or Intel) and vTPM roots pinned.
-fn relying_party_verifier(pki: &TestPki, tdx: bool) -> Result<Verifier, String> {
-    let verifier = Verifier::with_anchors(pki.trust_anchors(), relying_party_policy(tdx)?)
-        .with_vtpm_anchors(VtpmAnchors::test_root(&VtpmPki::shared().root));
-    Ok(if tdx {
-        verifier.with_intel_roots(IntelPki::shared().roots())
-    } else {
-        verifier
-    })
-}
+/// The service's TDX policy: the azure-tdx preset (the paravisor's MRTD, TCB UpToDate or
+/// SWHardeningNeeded), the AK certificate required, and a report bound to the nonce.
+const TDX_POLICY: &str = "extends = \"azure-tdx\"\nrequire_report_bound_to_nonce = true\nak_certificate = \"required\"\n";
 
 struct Parties {
-    relying_party: Server,
+    front: Front,
+    service: Service,
     certs: CertService,
     sim: Swtpm,
-    modulus: Vec<u8>,
     dir: TempDir,
     binary: PathBuf,
-    tdx: bool,
 }
 
 impl Parties {
+    /// A challenge through the front: the paravisor stand-in writes the report bound to it.
     fn challenge(&self) -> Result<Vec<u8>, String> {
-        let (status, body) = http::request(
-            &format!("{}/challenge", self.relying_party.url()),
-            "POST",
-            &[],
-            b"",
-        )
-        .map_err(|e| e.to_string())?;
+        let (status, body) =
+            http::request(&format!("{}/challenge", self.front.url()), "POST", &[], b"")
+                .map_err(|e| e.to_string())?;
         let answer: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
         let nonce = answer["nonce"]
             .as_str()
             .filter(|_| status == 200)
-            .ok_or(format!("no nonce ({status})"))?;
+            .ok_or(format!("no nonce ({status}): {answer}"))?;
         hex::decode(nonce).map_err(|e| e.to_string())
     }
 
-    /// Runs `snp-vtpm evidence --fresh` against the simulator, certificates from loopback.
-    fn evidence(&self, nonce: &[u8]) -> Result<Vec<u8>, String> {
-        let out = self.dir.0.join("evidence.json");
-        let output = Command::new(&self.binary)
-            .args([
-                "evidence",
-                "--nonce-hex",
-                &hex::encode(nonce),
-                "--fresh",
-                "--tcti",
-                &self.sim.tcti(),
-            ])
-            .args([
-                "--imds-url",
-                &self.certs.url(),
-                "--kds-url",
-                &self.certs.url(),
-            ])
+    /// The attester's certificate options: loopback IMDS and KDS, checked under the test
+    /// roots (`--trust-ca`), the AK certificate's issuer fetched by AIA and checked under the
+    /// test vTPM root.
+    fn attester_options(&self, command: &mut Command) {
+        command
+            .args(["--tcti", &self.sim.tcti()])
+            .args(["--imds-url", &self.certs.url()])
+            .args(["--kds-url", &self.certs.url()])
             .arg("--cache-dir")
             .arg(self.dir.0.join("cache"))
-            // The test PKI's roots instead of AMD's: fetched certificates must verify under them.
             .arg("--trust-ca")
             .arg(self.dir.0.join("test-roots.pem"))
-            // The test vTPM root instead of Azure's: the AK certificate's issuers are fetched
-            // from the loopback service and cached once their path ends there.
             .arg("--trust-vtpm-root")
-            .arg(self.dir.0.join("test-vtpm-root.pem"))
+            .arg(self.dir.0.join("test-vtpm-root.pem"));
+    }
+
+    /// Runs `snp-vtpm evidence --fresh` against the simulator for a nonce already issued.
+    fn evidence(&self, nonce: &[u8]) -> Result<Vec<u8>, String> {
+        let out = self.dir.0.join("evidence.json");
+        let mut command = Command::new(&self.binary);
+        command.args(["evidence", "--nonce-hex", &hex::encode(nonce), "--fresh"]);
+        self.attester_options(&mut command);
+        let output = command
             .arg("-o")
             .arg(&out)
             .output()
@@ -187,45 +153,57 @@ impl Parties {
         std::fs::read(&out).map_err(|e| e.to_string())
     }
 
-    fn submit(&self, nonce: &[u8], evidence: &[u8]) -> Result<(u16, Value), String> {
-        let url = format!(
-            "{}/attest?nonce={}",
-            self.relying_party.url(),
-            hex::encode(nonce)
-        );
-        let (status, body) = http::request(
-            &url,
-            "POST",
-            &[("Content-Type", "application/json")],
-            evidence,
-        )
-        .map_err(|e| e.to_string())?;
-        Ok((
-            status,
-            serde_json::from_slice(&body).map_err(|e| e.to_string())?,
-        ))
-    }
-
-    /// The paravisor stand-in's report bound to `nonce`, its claims naming `modulus`, from
-    /// `firmware` (the ID-key digest on SNP; on TDX, the sample paravisor's MRTD unless
-    /// `firmware` is [`UNKNOWN_FIRMWARE`]).
-    fn bound_report_for(
-        &self,
-        pki: &TestPki,
-        modulus: &[u8],
-        nonce: &[u8],
-        firmware: [u8; 48],
-    ) -> Result<(), String> {
-        if self.tdx {
-            let mr_td = (firmware == UNKNOWN_FIRMWARE).then_some(firmware);
-            paravisor::write_bound_tdx_report(&self.sim.tcti(), modulus, nonce, mr_td)
-        } else {
-            paravisor::write_bound_report(&self.sim.tcti(), pki, modulus, nonce, firmware)
+    /// The guest client: `snp-vtpm attest --to FRONT --json`, keeping the evidence it posts.
+    /// Its document (`token`, `jwks`, `verdict`) and the evidence.
+    fn attest(&self) -> Result<(Value, Vec<u8>), String> {
+        let saved = self.dir.0.join("attested-evidence.json");
+        let mut command = Command::new(&self.binary);
+        command.args(["attest", "--to", &self.front.url(), "--json"]);
+        self.attester_options(&mut command);
+        let output = command
+            .arg("--save-evidence")
+            .arg(&saved)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", self.binary.display()))?;
+        let document: Value = serde_json::from_slice(&output.stdout).map_err(|e| {
+            format!(
+                "snp-vtpm attest printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )
+        })?;
+        if !output.status.success() {
+            return Err(format!(
+                "snp-vtpm attest exited {:?}: {}",
+                output.status.code(),
+                document["error"]
+            ));
         }
+        let evidence = std::fs::read(&saved).map_err(|e| e.to_string())?;
+        Ok((document, evidence))
     }
 
-    fn bound_report(&self, pki: &TestPki, nonce: &[u8], firmware: [u8; 48]) -> Result<(), String> {
-        self.bound_report_for(pki, &self.modulus, nonce, firmware)
+    /// The relying party's side: `snp-vtpm verify-token TOKEN --jwks SERVICE/.well-known/...`
+    /// with its nonce, affirming status required. The document it prints.
+    fn verify_token(&self, token: &str, nonce_hex: &str) -> Result<Value, String> {
+        let output = Command::new(&self.binary)
+            .args(["verify-token", token, "--json", "--nonce-hex", nonce_hex])
+            .args(["--require-status", "affirming", "--jwks"])
+            .arg(format!("{}/.well-known/jwks.json", self.service.url()))
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", self.binary.display()))?;
+        let document: Value = serde_json::from_slice(&output.stdout).map_err(|e| {
+            format!(
+                "snp-vtpm verify-token printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )
+        })?;
+        if !output.status.success() {
+            return Err(format!(
+                "the token does not verify (exit {:?}): {document}",
+                output.status.code()
+            ));
+        }
+        Ok(document)
     }
 }
 
@@ -246,6 +224,58 @@ fn attack(
     }
 }
 
+/// The service's options: the test roots (the clearly named test options), the policies, a
+/// signing key made with `--generate-key`, certificates and collateral from the loopback
+/// service with no cache (so a newly published advisory counts at once).
+fn service_options(
+    server: &Path,
+    dir: &Path,
+    certs: &CertService,
+    tdx: bool,
+) -> Result<Vec<OsString>, String> {
+    let key = dir.join("signing-key.pem");
+    let generated = Command::new(server)
+        .arg("--generate-key")
+        .arg(&key)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", server.display()))?;
+    if !generated.status.success() {
+        return Err(format!(
+            "snp-vtpm-server --generate-key: {}",
+            String::from_utf8_lossy(&generated.stderr).trim()
+        ));
+    }
+    let mut options: Vec<OsString> = Vec::new();
+    let mut option = |name: &str, value: &dyn AsRef<std::ffi::OsStr>| {
+        options.push(name.into());
+        options.push(value.as_ref().to_os_string());
+    };
+    option("--signing-key", &key);
+    option(
+        "--policy",
+        &write_file(dir, "policy.toml", snp_policy().as_bytes())?,
+    );
+    option(
+        "--tdx-policy",
+        &write_file(dir, "tdx-policy.toml", TDX_POLICY.as_bytes())?,
+    );
+    option("--trust-test-amd-roots", &dir.join("test-roots.pem"));
+    option("--trust-test-vtpm-root", &dir.join("test-vtpm-root.pem"));
+    option("--kds-url", &certs.url());
+    option("--cache-dir", &dir.join("service-cache"));
+    if tdx {
+        let intel_root = pem_certificate(&IntelPki::shared().root);
+        option(
+            "--trust-test-intel-root",
+            &write_file(dir, "test-intel-root.pem", intel_root.as_bytes())?,
+        );
+        option("--pcs-url", &certs.url());
+        option("--root-ca-crl-url", &certs.root_ca_crl_url());
+    }
+    options.push("--no-cache".into());
+    Ok(options)
+}
+
 /// Runs the whole flow; the report says what happened.
 pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
     let mut report = RunReport {
@@ -255,12 +285,13 @@ pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
     let tdx = options.tdx;
     if report.verbose {
         eprintln!(
-            "cargo xtask attest{}: remote attestation of an Azure {} CVM on a simulated vTPM (swtpm), all on 127.0.0.1",
+            "cargo xtask attest{}: remote attestation of an Azure {} CVM on a simulated vTPM (swtpm) to the attestation service, all on 127.0.0.1",
             if tdx { " --tdx" } else { "" },
             if tdx { "TDX" } else { "SEV-SNP" }
         );
     }
-    let binary = snp_vtpm_binary()?;
+    let binary = sibling_binary("snp-vtpm")?;
+    let server = sibling_binary("snp-vtpm-server")?;
     let pki: &'static TestPki = report.step(
         "test PKI (ARK, ASK, VCEK shaped like AMD's; cached)",
         || {
@@ -270,12 +301,16 @@ pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
         },
     )?;
     let dir = TempDir::new()?;
-    let roots = dir.0.join("test-roots.pem");
-    std::fs::write(&roots, pki.product(Generation::Milan).vcek_chain_pem())
-        .map_err(|e| format!("cannot write {}: {e}", roots.display()))?;
-    let vtpm_root = dir.0.join("test-vtpm-root.pem");
-    std::fs::write(&vtpm_root, pem_certificate(&VtpmPki::shared().root))
-        .map_err(|e| format!("cannot write {}: {e}", vtpm_root.display()))?;
+    write_file(
+        &dir.0,
+        "test-roots.pem",
+        pki.product(Generation::Milan).vcek_chain_pem().as_bytes(),
+    )?;
+    write_file(
+        &dir.0,
+        "test-vtpm-root.pem",
+        pem_certificate(&VtpmPki::shared().root).as_bytes(),
+    )?;
     let sim = report.step("swtpm on loopback with a fresh state", || {
         Swtpm::start().map_err(|e| e.to_string())
     })?;
@@ -296,114 +331,109 @@ pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
         "vTPM service stand-in: AK certificate under a test vTPM CA in NV 0x01C101D0 (its issuer published by AIA, not shipped)",
         || paravisor::install_ak_certificate(&sim.tcti(), &certs.ak_certificate(&modulus)?),
     )?;
-    let relying_party_step = if tdx {
-        "relying party on 127.0.0.1 (test Intel and vTPM roots trusted, azure-tdx policy, fresh report and AK certificate required, collateral from the loopback PCS)"
-    } else {
-        "relying party on 127.0.0.1 (test AMD and vTPM roots trusted, test firmware allowed, fresh report and AK certificate required)"
-    };
-    let relying_party = report.step(relying_party_step, || {
-        let mut party = RelyingParty::new(
-            relying_party_verifier(pki, tdx)?,
-            SECRET,
-            Duration::from_secs(30),
-        );
+    let service = report.step(
         if tdx {
-            // No disk cache: every verification asks the PCS, so a new advisory counts at once.
-            let source = FetchOptions {
-                pcs_urls: vec![certs.url()],
-                root_ca_crl_url: Some(certs.root_ca_crl_url()),
-                intel_roots: Some(IntelPki::shared().roots()),
-                no_cache: true,
-                ..FetchOptions::default()
-            }
-            .source()
-            .map_err(|e| e.to_string())?;
-            party = party.with_collateral_source(source);
-        }
-        Server::start(move |request| party.handle(request)).map_err(|e| e.to_string())
-    })?;
+            "attestation service: snp-vtpm-server on 127.0.0.1 (test Intel and vTPM roots trusted, azure-tdx policy, fresh report and AK certificate required, collateral from the loopback PCS)"
+        } else {
+            "attestation service: snp-vtpm-server on 127.0.0.1 (test AMD and vTPM roots trusted, test firmware allowed, fresh report and AK certificate required)"
+        },
+        || Service::start(&server, &service_options(&server, &dir.0, &certs, tdx)?),
+    )?;
+    report.pids.push(service.pid());
+    let front = report.step(
+        "paravisor stand-in in front of the service: as a nonce is issued, a report bound to it goes into NV 0x01400001",
+        || {
+            Front::start(
+                service.url(),
+                sim.tcti(),
+                pki,
+                tdx,
+                ReportSpec {
+                    ak_modulus: modulus.clone(),
+                    firmware: TEST_FIRMWARE_ID_KEY_DIGEST,
+                    unknown_firmware: false,
+                },
+            )
+        },
+    )?;
     let parties = Parties {
-        relying_party,
+        front,
+        service,
         certs,
         sim,
-        modulus,
         dir,
         binary,
-        tdx,
     };
 
-    // The honest run.
-    let nonce = report.step("relying party hands out a single-use nonce", || {
-        parties.challenge()
-    })?;
-    report.step(
-        "paravisor stand-in: a newly signed report bound to the nonce in NV 0x01400001",
-        || parties.bound_report(pki, &nonce, TEST_FIRMWARE_ID_KEY_DIGEST),
-    )?;
-    let evidence = report.step(
+    // The honest run: the guest client, then the relying party's check of the result.
+    let (attested, evidence) = report.step(
         if tdx {
-            "attester: snp-vtpm evidence --fresh (swtpm TCTI, the TD quote from the loopback IMDS quoting service, the AK certificate's issuer by AIA)"
+            "attester: snp-vtpm attest --to SERVICE (challenge, fresh report, TD quote from the loopback IMDS quoting service, AK certificate's issuer by AIA; posts the evidence, receives an EAR token)"
         } else {
-            "attester: snp-vtpm evidence --fresh (swtpm TCTI, certificates from the loopback THIM, the AK certificate's issuer by AIA)"
+            "attester: snp-vtpm attest --to SERVICE (challenge, fresh report, certificates from the loopback THIM, AK certificate's issuer by AIA; posts the evidence, receives an EAR token)"
         },
-        || parties.evidence(&nonce),
+        || parties.attest(),
     )?;
-    let (status, answer) = report.step("relying party verifies the evidence", || {
-        parties.submit(&nonce, &evidence)
-    })?;
-    if status == 200 {
-        report.secret = answer["secret"].as_str().map(String::from);
-        report.verdict = Some(answer["verdict"].clone());
-        if report.verbose {
-            eprintln!(
-                "  secret released: {}",
-                report.secret.as_deref().unwrap_or_default()
-            );
-        }
-    } else if report.verbose {
-        eprintln!("  NOT released ({status}): {}", answer["error"]);
+    let token = attested["token"].as_str().unwrap_or_default().to_string();
+    let nonce = attested["nonce"].as_str().unwrap_or_default().to_string();
+    let claims = report.step(
+        "relying party: snp-vtpm verify-token (the service's JWKS, its nonce, status affirming)",
+        || parties.verify_token(&token, &nonce),
+    )?;
+    let cvm = &claims["claims"]["submods"]["cvm"];
+    report.verdict = Some(cvm["ear_attester_claims"].clone());
+    report.accepted = Some(token);
+    if report.verbose {
+        eprintln!(
+            "  attestation result: {}, trustworthiness {}",
+            cvm["ear_status"], cvm["ear_trustworthiness_vector"]
+        );
     }
 
     // Attack 1: replay the evidence with its used nonce.
     let replay = report.step("attack: replay the used nonce and evidence", || {
-        parties.submit(&nonce, &evidence)
+        parties.service.submit(&evidence)
     })?;
     report
         .attacks
         .push(attack("replayed nonce", "nonce", replay));
 
     // Attack 2: evidence whose PCR values were altered.
-    let nonce = report.step("new nonce", || parties.challenge())?;
-    report.step("paravisor stand-in: report bound to the nonce", || {
-        parties.bound_report(pki, &nonce, TEST_FIRMWARE_ID_KEY_DIGEST)
-    })?;
+    let nonce = report.step("new nonce (report bound to it)", || parties.challenge())?;
     let evidence = report.step("attester: evidence", || parties.evidence(&nonce))?;
     let altered = report.step("attack: alter PCR 0 in the evidence", || {
         let mut json: Value = serde_json::from_slice(&evidence).map_err(|e| e.to_string())?;
         json["tpm_quote"]["pcrs"][0] = Value::String("ab".repeat(32));
-        parties.submit(&nonce, json.to_string().as_bytes())
+        parties.service.submit(json.to_string().as_bytes())
     })?;
     report
         .attacks
         .push(attack("altered PCR values", "pcr_digest", altered));
 
-    // Attack 3: evidence from firmware the relying party does not know (same AMD chain).
-    let nonce = report.step("new nonce", || parties.challenge())?;
-    report.step(
+    // Attack 3: evidence from firmware the service does not know (same AMD chain).
+    parties.front.set(|spec| {
+        spec.firmware = UNKNOWN_FIRMWARE;
+        spec.unknown_firmware = true;
+    });
+    let nonce = report.step(
         if tdx {
-            "unknown firmware: a TDREPORT with another MRTD than the paravisor's"
+            "new nonce; unknown firmware: a TDREPORT with another MRTD than the paravisor's"
         } else {
-            "unknown firmware: report signed as firmware with another ID-key digest"
+            "new nonce; unknown firmware: report signed as firmware with another ID-key digest"
         },
-        || parties.bound_report(pki, &nonce, UNKNOWN_FIRMWARE),
+        || parties.challenge(),
     )?;
     let evidence = report.step("attester: evidence", || parties.evidence(&nonce))?;
     let unknown = report.step("attack: submit evidence from unknown firmware", || {
-        parties.submit(&nonce, &evidence)
+        parties.service.submit(&evidence)
     })?;
     report
         .attacks
         .push(attack("unknown firmware", "firmware_identity", unknown));
+    parties.front.set(|spec| {
+        spec.firmware = TEST_FIRMWARE_ID_KEY_DIGEST;
+        spec.unknown_firmware = false;
+    });
 
     // Attack 4 (TDX): the platform's TCB fell behind (Intel published an advisory), and the
     // VM is attested anyway. The evidence is genuine; the collateral now says OutOfDate.
@@ -411,15 +441,14 @@ pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
         parties
             .certs
             .set_tdx_tcb_status(Some(("OutOfDate", "INTEL-SA-01079")));
-        let nonce = report.step("new nonce", || parties.challenge())?;
-        report.step(
-            "Intel publishes an advisory: the PCS now says every TCB level of the platform is OutOfDate",
-            || parties.bound_report(pki, &nonce, TEST_FIRMWARE_ID_KEY_DIGEST),
+        let nonce = report.step(
+            "Intel publishes an advisory: the PCS now says every TCB level of the platform is OutOfDate; new nonce",
+            || parties.challenge(),
         )?;
         let evidence = report.step("attester: evidence", || parties.evidence(&nonce))?;
         let out_of_date = report
             .step("attack: attest a platform whose TCB is OutOfDate", || {
-                parties.submit(&nonce, &evidence)
+                parties.service.submit(&evidence)
             })?;
         report
             .attacks
@@ -429,14 +458,16 @@ pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
 
     // Attack 5: the AK at 0x81000003 replaced by another key that the (compromised) report's
     // claims name and that signs the quote; the AK certificate still certifies the original.
-    let nonce = report.step("new nonce", || parties.challenge())?;
     let substitute = report.step(
         "guest administrator: replace the AK at 0x81000003 with another key (CVE-2025-49707)",
         || paravisor::substitute_ak(&parties.sim.tcti()),
     )?;
-    report.step(
-        "report bound to the nonce, its claims naming the substitute key",
-        || parties.bound_report_for(pki, &substitute, &nonce, TEST_FIRMWARE_ID_KEY_DIGEST),
+    parties
+        .front
+        .set(|spec| spec.ak_modulus = substitute.clone());
+    let nonce = report.step(
+        "new nonce; the report bound to it names the substitute key in its claims",
+        || parties.challenge(),
     )?;
     let evidence = report.step(
         "attester: evidence (quote signed by the substitute)",
@@ -444,7 +475,7 @@ pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
     )?;
     let substituted = report.step(
         "attack: submit a quote signed by a key other than the certified AK",
-        || parties.submit(&nonce, &evidence),
+        || parties.service.submit(&evidence),
     )?;
     report.attacks.push(attack(
         "quote signed by an uncertified key",
@@ -469,16 +500,16 @@ pub fn run_local(options: &LocalOptions) -> Result<RunReport, String> {
         }
         let total: u128 = report.steps.iter().map(|s| s.millis).sum();
         eprintln!(
-            "{} in {total} ms: secret {}, {} of {} attacks refused",
+            "{} in {total} ms: attestation result {}, {} of {} attacks refused",
             if report.succeeded() {
                 "SUCCESS"
             } else {
                 "FAILURE"
             },
-            if report.secret.is_some() {
-                "released"
+            if report.accepted.is_some() {
+                "issued and verified"
             } else {
-                "NOT released"
+                "NOT issued"
             },
             report
                 .attacks

@@ -1,4 +1,4 @@
-//! What a run did: steps with durations, the verdict, the secret, the attacks.
+//! What a run did: steps with durations, the verdict, the token, the attacks.
 
 use std::time::Instant;
 
@@ -40,8 +40,9 @@ impl Attack {
 pub struct RunReport {
     /// Steps in order.
     pub steps: Vec<Step>,
-    /// The secret the relying party released, if it did.
-    pub secret: Option<String>,
+    /// What shows the honest evidence was accepted: the attestation result (a token that
+    /// verified against the service's JWKS) of the local run, `verified` on a host run.
+    pub accepted: Option<String>,
     /// The verdict that released it.
     pub verdict: Option<Value>,
     /// The attacks.
@@ -74,16 +75,18 @@ impl RunReport {
         result.map_err(|e| format!("{name}: {e}"))
     }
 
-    /// Everything went as expected: the secret released, every attack refused by its check.
+    /// Everything went as expected: the honest evidence accepted, every attack refused by its
+    /// check.
     pub fn succeeded(&self) -> bool {
-        self.secret.is_some() && self.attacks.iter().all(Attack::refused_as_expected)
+        self.accepted.is_some() && self.attacks.iter().all(Attack::refused_as_expected)
     }
 
     /// The run as JSON.
     pub fn to_json(&self) -> Value {
         json!({
             "succeeded": self.succeeded(),
-            "secret_released": self.secret.is_some(),
+            "accepted": self.accepted.is_some(),
+            "token": self.accepted,
             "verdict": self.verdict,
             "attacks": self.attacks.iter().map(|a| json!({
                 "attack": a.name, "refused": a.status == 403, "failed_check": a.failed_check,

@@ -50,7 +50,6 @@ impl RelyingParty {
     }
 
     /// Verifies TDX evidence with `verifier` (a TDX policy) instead of the first one.
-    #[allow(dead_code)] // The example's main uses it; `cargo xtask attest` has one verifier per run.
     pub(crate) fn with_tdx_verifier(mut self, verifier: Verifier) -> Self {
         self.tdx_verifier = Some(verifier);
         self

@@ -23,9 +23,7 @@ impl NonceArgs {
     pub(crate) fn bytes(&self) -> Result<Vec<u8>, Error> {
         match (&self.nonce, &self.nonce_hex) {
             (Some(text), _) => Ok(text.as_bytes().to_vec()),
-            (None, Some(hex_text)) => {
-                hex::decode(hex_text.trim()).map_err(|e| Error::input(format!("--nonce-hex: {e}")))
-            }
+            (None, Some(hex_text)) => crate::inputs::hex_bytes(hex_text, "--nonce-hex"),
             (None, None) => Err(Error::input("a nonce is required (--nonce or --nonce-hex)")),
         }
     }

@@ -1,7 +1,7 @@
 //! `attest --to URL`: the guest side of an attestation with `snp-vtpm-server`. It takes a
 //! challenge, gathers evidence bound to the nonce (the report made fresh with it, the vTPM
 //! quote carrying it), posts it, and prints the attestation result. With `--json`, stdout
-//! carries exactly one JSON document: `{"token", "jwks", "verdict"}` on success, the service's
+//! carries exactly one JSON document: `{"token", "jwks", "nonce", "verdict"}` on success, the service's
 //! refusal (with `exit_code`) otherwise; everything else goes to stderr.
 //!
 //! Exit codes follow the service's answer: 0 a token, 1 malformed (400) or a usage error, 2
@@ -23,7 +23,8 @@ use crate::{Outcome, output};
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   sudo snp-vtpm attest --to https://attest.example.com
-  sudo snp-vtpm attest --to http://127.0.0.1:8080 --json > result.json")]
+  sudo snp-vtpm attest --to http://127.0.0.1:8080 --json > result.json
+  sudo snp-vtpm attest --to https://attest.example.com --save-evidence evidence.json")]
 pub(crate) struct AttestArgs {
     /// The service's base URL (http:// or https://)
     #[arg(long, value_name = "URL")]
@@ -44,6 +45,9 @@ pub(crate) struct AttestArgs {
     /// vTPM root (test and private PKIs only)
     #[arg(long, env = "SNP_VTPM_TRUST_VTPM_ROOT", value_name = "PEM")]
     pub trust_vtpm_root: Option<std::path::PathBuf>,
+    /// Also write the evidence posted to FILE (for an audit trail, or to verify it yourself)
+    #[arg(long, value_name = "FILE")]
+    pub save_evidence: Option<std::path::PathBuf>,
 }
 
 /// How long one request to the service may take (verification may fetch certificates).
@@ -97,6 +101,9 @@ fn run(args: &AttestArgs) -> Result<Value, Failure> {
             None,
         ));
     }
+    if let Some(path) = &args.save_evidence {
+        output::check_writable(path, "--save-evidence")?;
+    }
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(REQUEST_TIMEOUT))
@@ -131,7 +138,11 @@ fn run(args: &AttestArgs) -> Result<Value, Failure> {
         eprintln!("warning: {}", output::printable_value(warning));
     }
 
-    let (status, result) = request(&agent, &format!("{base}/attest"), Some(&evidence.to_json()))?;
+    let evidence = evidence.to_json();
+    if let Some(path) = &args.save_evidence {
+        output::write_out(Some(path), &evidence)?;
+    }
+    let (status, result) = request(&agent, &format!("{base}/attest"), Some(&evidence))?;
     if status != 200 {
         return Err(refused(status, result));
     }
@@ -147,7 +158,12 @@ fn run(args: &AttestArgs) -> Result<Value, Failure> {
     if status != 200 {
         return Err(refused(status, jwks));
     }
-    Ok(json!({ "token": token, "jwks": jwks, "verdict": field(&result, "verdict") }))
+    Ok(json!({
+        "token": token,
+        "jwks": jwks,
+        "nonce": hex::encode(&nonce),
+        "verdict": field(&result, "verdict"),
+    }))
 }
 
 /// A field of a JSON object (`Null` when absent or not an object).

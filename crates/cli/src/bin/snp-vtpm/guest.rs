@@ -460,8 +460,7 @@ pub(crate) fn fetch(command: FetchCommand) -> Outcome {
                 }
                 (None, Some(hwid), Some(tcb)) => {
                     let product = product_of(target, None)?;
-                    let hwid =
-                        hex::decode(hwid).map_err(|e| Error::input(format!("--hwid: {e}")))?;
+                    let hwid = inputs::hex_bytes(hwid, "--hwid")?;
                     let tcb = u64::from_str_radix(tcb, 16)
                         .map_err(|e| Error::input(format!("--tcb: {e}")))?;
                     let components = TcbVersion(tcb.to_le_bytes()).components(product);

@@ -50,6 +50,16 @@ pub(crate) fn raw_report(bytes: Vec<u8>) -> Result<Vec<u8>, Error> {
     }
 }
 
+/// Hex given to `flag`: surrounding spaces and a `0x` prefix allowed.
+pub(crate) fn hex_bytes(text: &str, flag: &str) -> Result<Vec<u8>, Error> {
+    let text = text.trim();
+    let digits = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+        .unwrap_or(text);
+    hex::decode(digits).map_err(|e| Error::input(format!("{flag}: {e}")))
+}
+
 /// Parses an RFC 3339 UTC time (`2025-06-01T00:00:00Z`) into Unix seconds.
 pub(crate) fn rfc3339(text: &str) -> Result<u64, Error> {
     UnixTime::parse_rfc3339(text)

@@ -93,6 +93,22 @@ pub(crate) fn print_json<T: Serialize>(value: &T) {
     }
 }
 
+/// Checks that `path` can be written, before the TPM or the network is touched, so that no
+/// fresh report or quote is made for output that cannot be kept. Leaves an existing file as
+/// it was and no new file behind.
+pub(crate) fn check_writable(path: &std::path::Path, flag: &str) -> Result<(), Error> {
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| Error::input(format!("{flag} {}: cannot write: {e}", path.display())))?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
 /// Writes bytes to a file, or to stdout when no file is named.
 pub(crate) fn write_out(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), Error> {
     use std::io::Write;

@@ -229,9 +229,7 @@ pub(crate) fn verify(args: VerifyArgs) -> Outcome {
 fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
     let nonce_bytes = match (&args.nonce, &args.nonce_hex, args.no_nonce) {
         (Some(text), _, _) => Some(text.as_bytes().to_vec()),
-        (None, Some(hex_text), _) => Some(
-            hex::decode(hex_text.trim()).map_err(|e| Error::input(format!("--nonce-hex: {e}")))?,
-        ),
+        (None, Some(hex_text), _) => Some(inputs::hex_bytes(hex_text, "--nonce-hex")?),
         (None, None, true) => None,
         (None, None, false) => {
             return Err(Error::input(
@@ -536,8 +534,7 @@ fn report_data_arg(text: Option<&str>) -> Result<Option<Vec<u8>>, Error> {
     let Some(text) = text else {
         return Ok(None);
     };
-    let expected =
-        hex::decode(text.trim()).map_err(|e| Error::input(format!("--report-data-hex: {e}")))?;
+    let expected = inputs::hex_bytes(text, "--report-data-hex")?;
     snp_vtpm::check_report_data_length(&expected)?;
     Ok(Some(expected))
 }
