@@ -308,6 +308,18 @@ pub fn synthetic_evidence(
     }
 }
 
+/// What an attester posts to the attestation service: Azure-shaped evidence bound to `nonce`
+/// (the test firmware, Milan) that carries its VCEK and the product's chain (ASK, ARK), so
+/// that a service trusting the test roots needs no network.
+pub fn service_evidence(pki: &TestPki, nonce: &[u8]) -> Vec<u8> {
+    let made = synthetic_evidence(pki, &SyntheticReport::new(&[], [0; 64]), nonce, true);
+    let mut json: serde_json::Value = serde_json::from_slice(&made.json).expect("JSON");
+    let product = pki.product(Generation::Milan);
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    json["cert_chain"] = serde_json::json!([b64(&product.ask_der), b64(&product.ark_der)]);
+    serde_json::to_vec(&json).expect("JSON")
+}
+
 /// The PCR values synthetic evidence quotes: PCR i holds i repeated, PCRs 17 to 22 hold 0xFF.
 fn synthetic_pcrs() -> Vec<[u8; 32]> {
     (0..24u8)

@@ -31,8 +31,9 @@ mod leaf;
 mod report;
 pub mod vtpm;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use hcl_parse::Generation;
 
@@ -102,6 +103,9 @@ pub struct TestPki {
     seed: u64,
     keys: KeyCache,
     products: [OnceLock<ProductCa>; 3],
+    /// Leaves issued, by their spec: an RSA-4096 signature per leaf is most of the cost of
+    /// synthetic evidence, and the same chip at the same TCB gets the same certificate.
+    leaves: Mutex<HashMap<String, Leaf>>,
 }
 
 impl TestPki {
@@ -128,6 +132,7 @@ impl TestPki {
             seed,
             keys: KeyCache::new(dir.into(), seed),
             products: Default::default(),
+            leaves: Mutex::default(),
         }
     }
 
@@ -150,7 +155,24 @@ impl TestPki {
 
     /// Issues a VCEK or VLEK as `spec` describes, signed by the product's ASK or ASVK.
     pub fn issue_leaf(&self, spec: &LeafSpec) -> Leaf {
-        leaf::issue(self.product(spec.generation()), &self.keys, spec)
+        // A spec with its own signing key is not remembered (its Debug form hides the key).
+        let Some(key) = spec.cache_key() else {
+            return leaf::issue(self.product(spec.generation()), &self.keys, spec);
+        };
+        if let Some(leaf) = self
+            .leaves
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return leaf.clone();
+        }
+        let leaf = leaf::issue(self.product(spec.generation()), &self.keys, spec);
+        self.leaves
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, leaf.clone());
+        leaf
     }
 
     /// A DER X.509 v2 CRL of `generation`, issued by its ARK unless `spec` says otherwise.

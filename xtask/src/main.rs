@@ -11,6 +11,7 @@ mod attest;
 mod bench;
 mod ecdsa_diff;
 mod fuzz;
+mod load;
 mod setup;
 mod test;
 
@@ -34,6 +35,10 @@ commands:
   bench   run the benchmarks and the peers (az-snp-vtpm, aws-lc-rs, sev with OpenSSL and
           pure Rust) back to back and print medians, ratios, targets and batch scaling
           (extra arguments go to criterion)
+  load    [--requests N] [--latency-requests N] [--soak-minutes M] [--json]  one
+          snp-vtpm-server (release, Redis nonce store) under concurrent loopback clients:
+          throughput at 64 connections beside in-process verify_batch, p50/p99 at 8
+          connections, the service's memory (--soak-minutes 10 for the 10-minute run)
   ecdsa-diff [N] [SEED]  attest-prims' fast ECDSA P-384 path against p384 on N random
           triples (default 100000) in release mode
 ";
@@ -45,6 +50,7 @@ fn main() -> ExitCode {
         Some("test") => test::test(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some("load") => load::load(&args[1..]),
         Some("ecdsa-diff") => ecdsa_diff::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");

@@ -95,7 +95,7 @@ enum Authentic<'r, 'c> {
 }
 
 /// AMD's shipped CA certificates, decoded once per process.
-fn shipped_amd_certificates() -> &'static [Vec<u8>] {
+pub(crate) fn shipped_amd_certificates() -> &'static [Vec<u8>] {
     static SHIPPED: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
     SHIPPED.get_or_init(snp_verify::shipped_amd_certificates)
 }

@@ -8,12 +8,14 @@
 //! log).
 
 use base64::Engine as _;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use snp_vtpm::VerifiedEvidence;
+use snp_vtpm::tdx_verify::TcbStatus;
 
 /// The EAR profile this service issues (draft-ietf-rats-ear-04).
 pub const EAR_PROFILE: &str = "tag:ietf.org,2026:rats/ear#04";
-/// The name of the submodule that appraises the CVM.
-pub const SUBMODULE: &str = "cvm";
 
 /// AR4SI trustworthiness claims (draft-ietf-rats-ar4si): 2 is affirming, 3 an affirming
 /// variant, 32 a warning, 0 no claim.
@@ -33,18 +35,17 @@ pub struct Trustworthiness {
 }
 
 impl Trustworthiness {
-    /// The vector of `verdict` (a verified verdict as JSON); `boot_pinned` says whether the
-    /// policy pinned PCR values or kernel command lines.
-    pub fn of(verdict: &Value, boot_pinned: bool) -> Self {
-        let tdx_status = verdict
-            .pointer("/tdx/tcb/status")
-            .and_then(Value::as_str)
-            .unwrap_or("UpToDate");
+    /// The vector of a verified verdict; `boot_pinned` says whether the policy pinned PCR
+    /// values or kernel command lines.
+    pub fn of(verified: &VerifiedEvidence, boot_pinned: bool) -> Self {
+        let up_to_date = verified
+            .tdx()
+            .is_none_or(|tdx| tdx.quote.tcb().status == TcbStatus::UpToDate);
         Self {
             instance_identity: 2,
             configuration: 2,
             executables: if boot_pinned { 3 } else { 0 },
-            hardware: if tdx_status == "UpToDate" { 2 } else { 32 },
+            hardware: if up_to_date { 2 } else { 32 },
             runtime_opaque: 2,
         }
     }
@@ -82,32 +83,59 @@ impl Trustworthiness {
     }
 }
 
-/// The EAR claims for `verdict`, issued at `iat`, expiring at `exp`, for `nonce`, appraised
-/// under `policy_id`.
+/// The EAR claims for `verdict` (the verified verdict as JSON text, embedded as it is),
+/// issued at `iat`, expiring at `exp`, for `nonce`, appraised under `policy_id`: a JSON object
+/// as text, ready to sign.
 pub fn ear_claims(
-    verdict: &Value,
+    verdict: &RawValue,
     trust: Trustworthiness,
     nonce: &[u8],
     iat: u64,
     exp: u64,
     policy_id: &str,
-) -> Value {
-    json!({
-        "eat_profile": EAR_PROFILE,
-        "iat": iat,
-        "exp": exp,
-        "ear_verifier_id": {
-            "developer": "https://github.com/snp-vtpm/snp-vtpm",
-            "build": concat!("snp-vtpm-server ", env!("CARGO_PKG_VERSION")),
+) -> Result<String, serde_json::Error> {
+    #[derive(Serialize)]
+    struct Claims<'a> {
+        eat_profile: &'static str,
+        iat: u64,
+        exp: u64,
+        ear_verifier_id: VerifierId,
+        eat_nonce: String,
+        submods: Submods<'a>,
+    }
+    #[derive(Serialize)]
+    struct VerifierId {
+        developer: &'static str,
+        build: &'static str,
+    }
+    #[derive(Serialize)]
+    struct Submods<'a> {
+        cvm: Appraisal<'a>,
+    }
+    #[derive(Serialize)]
+    struct Appraisal<'a> {
+        ear_status: &'static str,
+        ear_trustworthiness_vector: Value,
+        ear_appraisal_policy_ids: [&'a str; 1],
+        ear_attester_claims: &'a RawValue,
+    }
+    let claims = Claims {
+        eat_profile: EAR_PROFILE,
+        iat,
+        exp,
+        ear_verifier_id: VerifierId {
+            developer: "https://github.com/snp-vtpm/snp-vtpm",
+            build: concat!("snp-vtpm-server ", env!("CARGO_PKG_VERSION")),
         },
-        "eat_nonce": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(nonce),
-        "submods": {
-            SUBMODULE: {
-                "ear_status": trust.status(),
-                "ear_trustworthiness_vector": trust.to_json(),
-                "ear_appraisal_policy_ids": [policy_id],
-                "ear_attester_claims": verdict,
-            }
-        }
-    })
+        eat_nonce: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(nonce),
+        submods: Submods {
+            cvm: Appraisal {
+                ear_status: trust.status(),
+                ear_trustworthiness_vector: trust.to_json(),
+                ear_appraisal_policy_ids: [policy_id],
+                ear_attester_claims: verdict,
+            },
+        },
+    };
+    serde_json::to_string(&claims)
 }

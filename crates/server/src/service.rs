@@ -468,7 +468,8 @@ async fn challenge(
 
 /// What one `/attest` came to.
 enum Outcome {
-    Verified(Value),
+    /// The answer's body: `{"token", "verdict"}`.
+    Verified(Vec<u8>),
     Refused(StatusCode, String, String, &'static str),
 }
 
@@ -491,7 +492,12 @@ async fn attest(
     match outcome {
         Outcome::Verified(body) => {
             state.metrics.verification("verified", "", took);
-            answer(StatusCode::OK, &body)
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response()
         }
         Outcome::Refused(status, check, error, kind) => {
             let outcome = match status {
@@ -637,8 +643,21 @@ fn verify(state: &AppState, evidence: &Evidence, nonce: &[u8]) -> Outcome {
         Ok(verified) => verified,
         Err(e) => return failed(&e),
     };
-    let verdict = match serde_json::to_value(&verified) {
-        Ok(verdict) => verdict,
+    // The verdict is written once, and embedded as written in the claims and the answer.
+    let trust = Trustworthiness::of(&verified, appraiser.boot_pinned);
+    let written = serde_json::value::to_raw_value(&verified).and_then(|verdict| {
+        let claims = ear_claims(
+            &verdict,
+            trust,
+            nonce,
+            now,
+            now + state.token_ttl.as_secs(),
+            &appraiser.policy_id,
+        )?;
+        Ok((verdict, claims))
+    });
+    let (verdict, claims) = match written {
+        Ok(written) => written,
         Err(e) => {
             eprintln!("snp-vtpm-server: internal: the verdict does not serialise: {e}");
             return Outcome::Refused(
@@ -649,15 +668,6 @@ fn verify(state: &AppState, evidence: &Evidence, nonce: &[u8]) -> Outcome {
             );
         }
     };
-    let trust = Trustworthiness::of(&verdict, appraiser.boot_pinned);
-    let claims = ear_claims(
-        &verdict,
-        trust,
-        nonce,
-        now,
-        now + state.token_ttl.as_secs(),
-        &appraiser.policy_id,
-    );
     let Some(key) = state.keys.last() else {
         return Outcome::Refused(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -666,7 +676,27 @@ fn verify(state: &AppState, evidence: &Evidence, nonce: &[u8]) -> Outcome {
             "unavailable",
         );
     };
-    Outcome::Verified(json!({ "token": key.sign(&claims), "verdict": verdict }))
+    #[derive(serde::Serialize)]
+    struct Issued<'a> {
+        token: String,
+        verdict: &'a serde_json::value::RawValue,
+    }
+    let issued = Issued {
+        token: key.sign_json(&claims),
+        verdict: &verdict,
+    };
+    match serde_json::to_vec(&issued) {
+        Ok(body) => Outcome::Verified(body),
+        Err(e) => {
+            eprintln!("snp-vtpm-server: internal: the answer does not serialise: {e}");
+            Outcome::Refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "internal".into(),
+                "an internal error: retry later".into(),
+                "unavailable",
+            )
+        }
+    }
 }
 
 async fn jwks(State(state): State<Arc<AppState>>) -> Response {

@@ -155,6 +155,12 @@ impl LeafSpec {
         self.generation
     }
 
+    /// What identifies the certificate this spec issues, when nothing hidden does (a spec
+    /// with its own signing key has none).
+    pub(crate) fn cache_key(&self) -> Option<String> {
+        self.signing_key.is_none().then(|| format!("{self:?}"))
+    }
+
     /// VCEK or VLEK.
     pub fn kind(&self) -> LeafKind {
         self.kind

@@ -4,85 +4,46 @@
 //! 0x01400001 (what Azure's paravisor does when the attester asks for a fresh report), then
 //! hands the answer on. Everything else goes to the service unchanged.
 
-use std::io::{BufRead, BufReader};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::Value;
 use snp_vtpm_testkit::pki::TestPki;
+use snp_vtpm_testkit::server::ServerProcess;
 
 use crate::http::{self, Request, Response, Server};
 use crate::paravisor;
 
 /// `snp-vtpm-server`, killed on drop.
 pub struct Service {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    process: ServerProcess,
 }
 
 impl Service {
     /// Starts `binary` with `options` on a free loopback port; returns once it listens.
-    pub fn start(binary: &Path, options: &[std::ffi::OsString]) -> Result<Self, String> {
-        let mut child = Command::new(binary)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(options)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-        let stderr = child.stderr.take().ok_or("no stderr")?;
-        let mut lines = BufReader::new(stderr).lines();
-        let mut said = Vec::new();
-        let url = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(rest) = line.split("listening on ").nth(1) {
-                        break rest
-                            .split_whitespace()
-                            .next()
-                            .unwrap_or_default()
-                            .to_string();
-                    }
-                    said.push(line);
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(format!(
-                        "{} stopped before listening: {}",
-                        binary.display(),
-                        said.join(" / ")
-                    ));
-                }
-            }
-        };
-        // Keep draining its log so it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Ok(Self { child, url })
+    pub fn start(binary: &Path, options: &[OsString]) -> Result<Self, String> {
+        let mut all: Vec<OsString> = vec!["--listen".into(), "127.0.0.1:0".into()];
+        all.extend(options.iter().cloned());
+        Ok(Self {
+            process: ServerProcess::start(binary, &all)?,
+        })
     }
 
     /// The base URL.
     pub fn url(&self) -> &str {
-        &self.url
+        self.process.url()
     }
 
     /// The process id (to check it is gone after the run).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// Posts evidence straight to `/attest` (as an attacker can); the status and the answer.
     pub fn submit(&self, evidence: &[u8]) -> Result<(u16, Value), String> {
         let (status, body) = http::request(
-            &format!("{}/attest", self.url),
+            &format!("{}/attest", self.url()),
             "POST",
             &[("Content-Type", "application/json")],
             evidence,

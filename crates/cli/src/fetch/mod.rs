@@ -276,9 +276,9 @@ pub fn tdx_collateral(
         .map_err(Error::from)
 }
 
-/// What a service needs to verify `evidence` besides what the evidence carries: for SEV-SNP,
-/// AMD's shipped CA certificates (unless the evidence holds a pinned ARK), the VCEK (unless the
-/// evidence holds one) and, with `fetch_crl`, the product's CRL; for TDX, the TD quote's
+/// What a service needs to verify `evidence` besides what the evidence carries and AMD's
+/// shipped CA certificates (which the verifier adds itself when needed): for SEV-SNP, the VCEK
+/// (unless the evidence holds one) and, with `fetch_crl`, the product's CRL; for TDX, the TD quote's
 /// collateral (its PCK chain verified under `intel_roots` first). Everything fetched or read from
 /// the cache passed the source's check.
 pub fn certificates_for(
@@ -296,18 +296,25 @@ pub fn certificates_for(
         return Ok(certificates);
     }
     let report = hcl.snp_report().map_err(Error::from)?;
+    // The verifier falls back to AMD's shipped CA certificates by itself; here they only
+    // help to find the product and check a CRL when the evidence lacks AMD's pinned root.
+    let mut held = Certificates::default();
     if !TrustAnchors::amd().holds_pinned_root(evidence.cert_chain.iter().map(Vec::as_slice)) {
-        certificates
-            .ca
-            .extend(snp_verify::shipped_amd_certificates());
+        held.ca
+            .extend(crate::verifier::shipped_amd_certificates().iter().cloned());
     }
-    let mut held = certificates.clone();
     held.leaves.extend(evidence.vcek.iter().cloned());
     held.ca.extend(evidence.cert_chain.iter().cloned());
     let reported = report.generation().ok().flatten();
     if evidence.vcek.is_none() {
-        complete(source, &report, reported, false, true, &mut certificates)?;
-        held.leaves.extend(certificates.leaves.iter().cloned());
+        // The VCEK is checked under a chain held (no chain fetched for that).
+        let mut fetched = Certificates {
+            ca: held.ca.clone(),
+            ..Certificates::default()
+        };
+        complete(source, &report, reported, false, true, &mut fetched)?;
+        held.leaves.extend(fetched.leaves.iter().cloned());
+        certificates.leaves = fetched.leaves;
     }
     if fetch_crl && let Some(product) = reported.or_else(|| product_of(&held)) {
         certificates.crl = Some(crl_for(source, product, &held)?);

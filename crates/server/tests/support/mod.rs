@@ -10,17 +10,14 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hcl_parse::Generation;
-use serde_json::{Value, json};
-use snp_vtpm_testkit::azure::{SyntheticReport, TEST_FIRMWARE_ID_KEY_DIGEST, synthetic_evidence};
+use serde_json::Value;
+use snp_vtpm_testkit::azure::{TEST_FIRMWARE_ID_KEY_DIGEST, service_evidence};
 use snp_vtpm_testkit::pki::TestPki;
+use snp_vtpm_testkit::server::ServerProcess;
 
 /// A folder under Cargo's per-target temporary folder, removed on drop.
 pub struct TempDir(pub PathBuf);
@@ -43,16 +40,10 @@ impl Drop for TempDir {
 
 /// The binary on a free loopback port; killed on drop.
 pub struct Server {
-    child: Child,
+    /// Killed on drop.
+    process: ServerProcess,
     pub url: String,
     _dir: TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Server {
@@ -72,34 +63,27 @@ impl Server {
             ),
         )
         .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_snp-vtpm-server"))
-            .args(["--listen", "127.0.0.1:0", "--offline", "--no-crl-fetch"])
-            .arg("--trust-test-amd-roots")
-            .arg(&roots)
-            .arg("--policy")
-            .arg(&policy)
-            .arg("--cache-dir")
-            .arg(dir.0.join("cache"))
-            .args(extra)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(stderr).lines();
-        let url = loop {
-            let line = lines
-                .next()
-                .expect("the server prints where it listens")
+        let cache = dir.0.join("cache");
+        let mut options: Vec<&std::ffi::OsStr> = [
+            "--listen",
+            "127.0.0.1:0",
+            "--offline",
+            "--no-crl-fetch",
+            "--trust-test-amd-roots",
+        ]
+        .iter()
+        .map(|a| a.as_ref())
+        .collect();
+        options.push(roots.as_os_str());
+        options.extend(["--policy".as_ref(), policy.as_os_str()]);
+        options.extend(["--cache-dir".as_ref(), cache.as_os_str()]);
+        options.extend(extra.iter().map(std::ffi::OsStr::new));
+        let process =
+            ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_snp-vtpm-server")), &options)
                 .unwrap();
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                break rest.split_whitespace().next().unwrap().to_string();
-            }
-        };
-        // Keep draining stderr so the server never blocks on it.
-        std::thread::spawn(move || for _ in lines {});
         Self {
-            child,
-            url,
+            url: process.url().to_string(),
+            process,
             _dir: dir,
         }
     }
@@ -149,15 +133,7 @@ impl Server {
 
 /// Evidence bound to `nonce`, carrying the VCEK and the test chain.
 pub fn evidence(nonce: &[u8]) -> Vec<u8> {
-    let pki = TestPki::shared();
-    let made = synthetic_evidence(pki, &SyntheticReport::new(&[], [0; 64]), nonce, true);
-    let mut json: Value = serde_json::from_slice(&made.json).unwrap();
-    let product = pki.product(Generation::Milan);
-    json["cert_chain"] = json!([
-        URL_SAFE_NO_PAD.encode(&product.ask_der),
-        URL_SAFE_NO_PAD.encode(&product.ark_der)
-    ]);
-    serde_json::to_vec(&json).unwrap()
+    service_evidence(TestPki::shared(), nonce)
 }
 
 pub fn now() -> u64 {
