@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use clap::builder::BoolishValueParser;
 use serde::Deserialize;
 
 /// Where nonces live.
@@ -83,11 +82,11 @@ pub struct Args {
     pub cache_dir: Option<PathBuf>,
     /// Never use the network for certificates: the evidence and the cache only
     /// (`--offline=false` overrides the file)
-    #[arg(long, env = "SNP_VTPM_SERVER_OFFLINE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "SNP_VTPM_SERVER_OFFLINE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = boolean)]
     pub offline: Option<bool>,
     /// Keep no certificate cache: every verification asks KDS or PCS for what the evidence
     /// lacks (collateral updates count at once; for tests, or behind a caching proxy)
-    #[arg(long, env = "SNP_VTPM_SERVER_NO_CACHE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "SNP_VTPM_SERVER_NO_CACHE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = boolean)]
     pub no_cache: Option<bool>,
     /// AMD KDS base URL
     #[arg(long, env = "SNP_VTPM_SERVER_KDS_URL", value_name = "URL")]
@@ -104,7 +103,7 @@ pub struct Args {
     #[arg(long, env = "SNP_VTPM_SERVER_ROOT_CA_CRL_URL", value_name = "URL")]
     pub root_ca_crl_url: Option<String>,
     /// Do not fetch AMD CRLs (revocation is then checked only with a cached CRL)
-    #[arg(long, env = "SNP_VTPM_SERVER_NO_CRL_FETCH", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "SNP_VTPM_SERVER_NO_CRL_FETCH", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = boolean)]
     pub no_crl_fetch: Option<bool>,
     /// Verifications run at once; more are answered 503 with Retry-After at once [default: 64]
     #[arg(long, env = "SNP_VTPM_SERVER_MAX_VERIFICATIONS", value_name = "N")]
@@ -122,6 +121,18 @@ pub struct Args {
     /// TESTS ONLY: trust this root (PEM) instead of Azure's pinned vTPM root
     #[arg(long, env = "SNP_VTPM_SERVER_TRUST_TEST_VTPM_ROOT", value_name = "PEM")]
     pub trust_test_vtpm_root: Option<PathBuf>,
+}
+
+/// A boolean option's value: true/false, yes/no, on/off, 1/0; an empty value (a variable set
+/// to nothing, a common way to unset it) is false.
+fn boolean(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "" | "false" | "no" | "off" | "0" | "n" | "f" => Ok(false),
+        "true" | "yes" | "on" | "1" | "y" | "t" => Ok(true),
+        other => Err(format!(
+            "\"{other}\" is not a boolean (true/false, yes/no, on/off, 1/0)"
+        )),
+    }
 }
 
 /// The TOML file: the same settings as the command line, in snake case.
@@ -194,6 +205,9 @@ pub struct Config {
 /// The longest nonce or token time to live accepted: one day.
 pub const MAX_TTL_SECONDS: u64 = 86_400;
 
+/// The most verifications at once that may be configured (each runs on its own thread).
+pub const MAX_VERIFICATIONS: usize = 4096;
+
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
@@ -222,7 +236,8 @@ impl Config {
             Some(url) if url.starts_with("redis://") => NonceStoreConfig::Redis(url.to_string()),
             Some(other) => {
                 return Err(format!(
-                    "--nonce-store \"{other}\": expected memory or redis://HOST:PORT"
+                    "--nonce-store \"{}\": expected memory or redis://HOST:PORT",
+                    crate::nonce::redacted(other)
                 ));
             }
         };
@@ -255,8 +270,12 @@ impl Config {
             fetch_crl: !args.no_crl_fetch.or(file.no_crl_fetch).unwrap_or(false),
             max_verifications: match args.max_verifications.or(file.max_verifications) {
                 None => 64,
-                Some(0) => return Err("--max-verifications: must be at least 1".into()),
-                Some(n) => n,
+                Some(n @ 1..=MAX_VERIFICATIONS) => n,
+                Some(n) => {
+                    return Err(format!(
+                        "--max-verifications: must be between 1 and {MAX_VERIFICATIONS}, found {n}"
+                    ));
+                }
             },
             trust_test_amd_roots: args.trust_test_amd_roots.or(file.trust_test_amd_roots),
             trust_test_intel_root: args.trust_test_intel_root.or(file.trust_test_intel_root),
@@ -303,5 +322,8 @@ mod tests {
         assert!(flags.offline && flags.no_cache && flags.fetch_crl);
         let error = load(&["--offline=maybe"], "").unwrap_err();
         assert!(error.contains("maybe"), "{error}");
+        assert!(!load(&["--offline="], "offline = true").unwrap().offline);
+        let error = load(&["--max-verifications", "2305843009213693952"], "").unwrap_err();
+        assert!(error.contains("between 1 and 4096"), "{error}");
     }
 }

@@ -87,6 +87,21 @@ impl NonceStore {
     }
 }
 
+/// A Redis URL fit for a message: its password (`redis://user:PASSWORD@host`) replaced.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}
+
 /// Nonces in Redis.
 pub struct RedisNonces {
     connection: ConnectionManager,
@@ -94,14 +109,15 @@ pub struct RedisNonces {
 
 impl RedisNonces {
     fn new(url: &str) -> Result<Self, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("--nonce-store {url}: {e}"))?;
+        let shown = redacted(url);
+        let client = redis::Client::open(url).map_err(|e| format!("--nonce-store {shown}: {e}"))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(REDIS_TIMEOUT))
             .set_response_timeout(Some(REDIS_TIMEOUT))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
         let connection = ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|e| format!("--nonce-store {url}: {e}"))?;
+            .map_err(|e| format!("--nonce-store {shown}: {e}"))?;
         Ok(Self { connection })
     }
 
@@ -177,29 +193,56 @@ impl RedisNonces {
 pub const MAX_MEMORY_NONCES: usize = 1_000_000;
 
 /// Nonces in this process: issued nonces and their expiry. Expired ones are swept when the
-/// map has doubled since the last sweep, so issuing stays constant time on average.
-#[derive(Debug, Default)]
+/// map has doubled since the last sweep, so issuing stays constant time on average; when the
+/// map is full, at most once a second (a full map of valid nonces refuses without sweeping
+/// each time).
+#[derive(Debug)]
 pub struct MemoryNonces {
     issued: Mutex<Issued>,
+    limit: usize,
+}
+
+impl Default for MemoryNonces {
+    fn default() -> Self {
+        Self::with_limit(MAX_MEMORY_NONCES)
+    }
 }
 
 #[derive(Debug, Default)]
 struct Issued {
     expiry: HashMap<Vec<u8>, Instant>,
     sweep_at: usize,
+    last_sweep: Option<Instant>,
 }
 
+/// How often a full map is swept at most.
+const FULL_SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+
 impl MemoryNonces {
+    /// A store holding at most `limit` outstanding nonces.
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            issued: Mutex::default(),
+            limit,
+        }
+    }
+
     fn issue(&self, nonce: &[u8], ttl: Duration) -> Result<(), StoreUnavailable> {
         let now = Instant::now();
         let mut issued = self.issued.lock().unwrap_or_else(PoisonError::into_inner);
-        if issued.expiry.len() >= issued.sweep_at {
+        let full = issued.expiry.len() >= self.limit;
+        let swept_lately = issued
+            .last_sweep
+            .is_some_and(|at| now.duration_since(at) < FULL_SWEEP_INTERVAL);
+        if issued.expiry.len() >= issued.sweep_at && !full || full && !swept_lately {
             issued.expiry.retain(|_, expires| *expires > now);
-            issued.sweep_at = (2 * issued.expiry.len()).max(1024);
+            issued.sweep_at = (2 * issued.expiry.len()).clamp(1024, self.limit.max(1));
+            issued.last_sweep = Some(now);
         }
-        if issued.expiry.len() >= MAX_MEMORY_NONCES {
+        if issued.expiry.len() >= self.limit {
             return Err(StoreUnavailable(format!(
-                "{MAX_MEMORY_NONCES} nonces are outstanding"
+                "{} nonces are outstanding",
+                self.limit
             )));
         }
         let expires = now.checked_add(ttl).unwrap_or(now);
@@ -214,5 +257,58 @@ impl MemoryNonces {
             .expiry
             .remove(nonce)
             .is_some_and(|expires| expires > Instant::now())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    fn nonce(i: u32) -> Vec<u8> {
+        i.to_le_bytes().to_vec()
+    }
+
+    /// A map filled with nonces that all expire frees itself: the full map is swept (at most
+    /// once a second), whatever the last sweep left the threshold at.
+    #[test]
+    fn a_full_map_of_expired_nonces_frees_itself() {
+        let store = MemoryNonces::with_limit(2_000);
+        // More than half the limit valid at a sweep, as a flood within one lifetime does.
+        for i in 0..2_000 {
+            store.issue(&nonce(i), Duration::from_millis(300)).unwrap();
+        }
+        assert!(store.issue(&nonce(9_999), Duration::from_secs(60)).is_err());
+        std::thread::sleep(Duration::from_millis(1_100));
+        store
+            .issue(&nonce(10_000), Duration::from_secs(60))
+            .unwrap();
+        assert!(store.consume(&nonce(10_000)));
+        assert!(!store.consume(&nonce(5)), "expired nonces were swept");
+    }
+
+    #[test]
+    fn redis_passwords_stay_out_of_messages() {
+        assert_eq!(
+            redacted("redis://:hunter2@127.0.0.1:6379/0"),
+            "redis://:***@127.0.0.1:6379/0"
+        );
+        assert_eq!(
+            redacted("redis://app:s3cr@t@cache:6380"),
+            "redis://app:***@cache:6380"
+        );
+        assert_eq!(redacted("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+
+    #[test]
+    fn nonces_are_single_use_and_expire() {
+        let store = MemoryNonces::default();
+        store.issue(&nonce(1), Duration::from_secs(60)).unwrap();
+        store.issue(&nonce(2), Duration::ZERO).unwrap();
+        assert!(store.consume(&nonce(1)));
+        assert!(!store.consume(&nonce(1)));
+        assert!(!store.consume(&nonce(2)));
+        assert!(!store.consume(&nonce(3)));
     }
 }

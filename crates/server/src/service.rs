@@ -15,9 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::{Body, Bytes};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -217,6 +216,7 @@ impl AppState {
 
         let mut keys = Vec::new();
         for path in &config.signing_keys {
+            warn_if_readable_by_others(path);
             let pem = String::from_utf8(read(path, "signing key")?)
                 .map_err(|_| format!("signing key {}: not PEM text", path.display()))?;
             keys.push(
@@ -258,6 +258,27 @@ impl AppState {
     }
 }
 
+/// Warns when a signing key file can be read by other users than its owner (whoever reads it
+/// can issue results in this service's name).
+fn warn_if_readable_by_others(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(metadata) = std::fs::metadata(path)
+            && metadata.permissions().mode() & 0o077 != 0
+        {
+            eprintln!(
+                "snp-vtpm-server: warning: signing key {} can be read by other users (mode {:o}): \
+                 whoever reads it can issue attestation results; chmod 600 it",
+                path.display(),
+                metadata.permissions().mode() & 0o777
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 /// Every route, as (method, path): docs/server-openapi.json documents exactly these (a test
 /// checks it).
 pub const ROUTES: [(&str, &str); 6] = [
@@ -280,7 +301,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
 
@@ -394,15 +414,37 @@ fn unavailable(check: &str, public: &str, detail: &dyn std::fmt::Display) -> Res
 /// What the nonce store's failure tells a client.
 const NONCE_STORE_UNAVAILABLE: &str = "the nonce store is unavailable: retry later";
 
-/// A body that could not be read (over 2 MiB: 413), in the refusal shape.
-fn unreadable(rejection: &BytesRejection) -> Response {
-    let status = rejection.status();
-    let error = if status == StatusCode::PAYLOAD_TOO_LARGE {
-        format!("the body is larger than {MAX_BODY} bytes")
-    } else {
-        format!("the body cannot be read: {}", rejection.body_text())
-    };
-    refusal(status, "input", &error, "input")
+/// How long a client may take to send a request's body, once its headers are in.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The body, read within [`BODY_READ_TIMEOUT`] and at most [`MAX_BODY`] bytes; else the
+/// refusal to answer (408, 413, 400), in the refusal shape.
+async fn read_body(body: Body) -> Result<Bytes, Response> {
+    let refused = |status: StatusCode, error: String| refusal(status, "input", &error, "input");
+    match tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, MAX_BODY)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => {
+            let cause = e.into_inner();
+            Err(if cause.is::<http_body_util::LengthLimitError>() {
+                refused(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the body is larger than {MAX_BODY} bytes"),
+                )
+            } else {
+                refused(
+                    StatusCode::BAD_REQUEST,
+                    format!("the body cannot be read: {cause}"),
+                )
+            })
+        }
+        Err(_) => Err(refused(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the body did not arrive within {} s",
+                BODY_READ_TIMEOUT.as_secs()
+            ),
+        )),
+    }
 }
 
 /// Any other path, in the refusal shape.
@@ -429,13 +471,10 @@ async fn method_not_allowed() -> Response {
     )
 }
 
-async fn challenge(
-    State(state): State<Arc<AppState>>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body = match body {
+async fn challenge(State(state): State<Arc<AppState>>, body: Body) -> Response {
+    let body = match read_body(body).await {
         Ok(body) => body,
-        Err(rejection) => return unreadable(&rejection),
+        Err(refused) => return refused,
     };
     let body_ok = body.iter().all(u8::is_ascii_whitespace)
         || serde_json::from_slice::<Value>(&body)
@@ -473,17 +512,14 @@ enum Outcome {
     Refused(StatusCode, String, String, &'static str),
 }
 
-async fn attest(
-    State(state): State<Arc<AppState>>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body = match body {
+async fn attest(State(state): State<Arc<AppState>>, body: Body) -> Response {
+    let body = match read_body(body).await {
         Ok(body) => body,
-        Err(rejection) => {
+        Err(refused) => {
             state
                 .metrics
                 .verification("malformed", "input", Duration::ZERO);
-            return unreadable(&rejection);
+            return refused;
         }
     };
     let started = Instant::now();
@@ -530,14 +566,22 @@ fn status_of(kind: ErrorKind) -> StatusCode {
     }
 }
 
+/// What a client learns when the certificates or collateral its evidence needs cannot be had
+/// (the cause, with its paths and addresses, goes to the log).
+const CERTIFICATES_UNAVAILABLE: &str = "the certificates or collateral this evidence needs \
+cannot be had now (AMD KDS, Intel PCS or the cache): retry later, or send evidence that \
+carries its VCEK";
+
 fn failed(error: &snp_vtpm::Error) -> Outcome {
     let kind = error.kind();
-    Outcome::Refused(
-        status_of(kind),
-        error.check().to_string().replace(' ', "_"),
-        error.message(),
-        kind_name(kind),
-    )
+    let check = error.check().to_string().replace(' ', "_");
+    let message = if kind == ErrorKind::Unavailable || kind == ErrorKind::Tpm {
+        eprintln!("snp-vtpm-server: {check}: {}", error.message());
+        CERTIFICATES_UNAVAILABLE.to_string()
+    } else {
+        error.message()
+    };
+    Outcome::Refused(status_of(kind), check, message, kind_name(kind))
 }
 
 async fn attest_outcome(state: &Arc<AppState>, body: Bytes) -> Outcome {
@@ -556,7 +600,27 @@ async fn attest_outcome(state: &Arc<AppState>, body: Bytes) -> Outcome {
             );
         }
     };
-    // Single use: consumed before anything else, whatever comes next.
+    // A report that does not even parse is refused before it can spend anything (the nonce,
+    // a verification slot, a certificate fetch).
+    if let Err(e) = snp_vtpm::hcl_parse::HclReport::parse(&evidence.hcl_report) {
+        return Outcome::Refused(
+            StatusCode::BAD_REQUEST,
+            "input".into(),
+            format!("the HCL report does not parse: {e}"),
+            "input",
+        );
+    }
+    // A slot first: a busy service leaves the nonce for a retry.
+    let Ok(permit) = state.verifications.clone().try_acquire_owned() else {
+        return Outcome::Refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "capacity".into(),
+            "every verification slot is busy: retry later (the nonce stays valid until it expires)"
+                .into(),
+            "unavailable",
+        );
+    };
+    // Single use: consumed before the evidence is verified, whatever comes next.
     match state.nonces.consume(&nonce).await {
         Ok(true) => {}
         Ok(false) => {
@@ -581,14 +645,6 @@ async fn attest_outcome(state: &Arc<AppState>, body: Bytes) -> Outcome {
             );
         }
     }
-    let Ok(permit) = state.verifications.clone().try_acquire_owned() else {
-        return Outcome::Refused(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "capacity".into(),
-            "every verification slot is busy: retry later with a new challenge".into(),
-            "unavailable",
-        );
-    };
     let work = state.clone();
     let verified = tokio::task::spawn_blocking(move || {
         let outcome = verify(&work, &evidence, &nonce);

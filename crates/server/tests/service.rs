@@ -112,6 +112,19 @@ fn requests_that_must_be_refused_are_refused_by_their_check() {
     let (status, _, _) = server.post("/attest", &evidence(&nonce));
     assert_eq!(status, 403, "the nonce was consumed by the refused attempt");
 
+    // An HCL report that does not parse spends nothing: 400, and the nonce still serves.
+    let nonce = server.challenge();
+    let mut garbled: Value = serde_json::from_slice(&evidence(&nonce)).unwrap();
+    garbled["hcl_report"] = Value::String("SENMQQ".into());
+    let (status, body, _) = server.post("/attest", garbled.to_string().as_bytes());
+    assert_eq!(
+        (status, body["kind"].as_str()),
+        (400, Some("input")),
+        "{body}"
+    );
+    let (status, body, _) = server.post("/attest", &evidence(&nonce));
+    assert_eq!(status, 200, "{body}");
+
     // An expired nonce (time to live 1 s).
     let nonce = server.challenge();
     std::thread::sleep(Duration::from_millis(1_200));
@@ -294,6 +307,27 @@ fn slow_clients_are_cut_off_and_limits_hold() {
     use std::io::{Read, Write};
     let server = Server::start("slow", &[]);
     let address = server.url.trim_start_matches("http://").to_string();
+    // Half-sent headers, and full headers with a body that stalls, at once: each is cut off
+    // after about 10 s, the stalled body with a 408 in the refusal shape.
+    let stalled = {
+        let address = address.clone();
+        std::thread::spawn(move || {
+            let mut stream = std::net::TcpStream::connect(&address).unwrap();
+            stream
+                .write_all(b"POST /attest HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n{")
+                .unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(20)))
+                .unwrap();
+            let started = std::time::Instant::now();
+            let mut answer = Vec::new();
+            let _ = stream.read_to_end(&mut answer);
+            (
+                started.elapsed(),
+                String::from_utf8_lossy(&answer).into_owned(),
+            )
+        })
+    };
     let mut stream = std::net::TcpStream::connect(&address).unwrap();
     stream
         .write_all(b"POST /challenge HTTP/1.1\r\nHost: x\r\n")
@@ -308,6 +342,15 @@ fn slow_clients_are_cut_off_and_limits_hold() {
     assert!(
         waited >= Duration::from_secs(9) && waited < Duration::from_secs(15),
         "the half-sent request was held {waited:?}"
+    );
+    let (waited, answer) = stalled.join().unwrap();
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(15),
+        "the stalled body was held {waited:?}"
+    );
+    assert!(
+        answer.starts_with("HTTP/1.1 408") && answer.contains("\"kind\":\"input\""),
+        "{answer}"
     );
     // The service still answers others.
     assert_eq!(server.challenge().len(), 32);

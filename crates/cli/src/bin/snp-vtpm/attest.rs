@@ -4,7 +4,8 @@
 //! carries exactly one JSON document: `{"token", "jwks", "nonce", "verdict"}` on success, the service's
 //! refusal (with `exit_code`) otherwise; everything else goes to stderr.
 //!
-//! Exit codes follow the service's answer: 0 a token, 1 malformed (400) or a usage error, 2
+//! Exit codes follow the service's answer: 0 a token, 1 malformed (400, 413), not the
+//! service's URL (404, 405) or a usage error, 2
 //! refused by a check (403), 3 refused by the policy (403), 4 unavailable (503, or the service
 //! cannot be reached), 5 TPM error.
 
@@ -196,7 +197,8 @@ fn request(agent: &ureq::Agent, url: &str, body: Option<&[u8]>) -> Result<(u16, 
 /// The exit code and message of a refusal by the service.
 fn refused(status: u16, answer: Value) -> Failure {
     let code = match (status, field(&answer, "kind").as_str()) {
-        (400 | 413, _) => ExitCode::Input,
+        // Malformed evidence, or a URL that is not the service's (no such route or method).
+        (400 | 404 | 405 | 413, _) => ExitCode::Input,
         (403, Some("policy")) => ExitCode::Policy,
         (403, _) => ExitCode::Verification,
         _ => ExitCode::Unavailable,
