@@ -2,9 +2,7 @@
 //! `xtask-attest` program (a separate package, because it links libtss2, which a fresh
 //! machine only has after the first step here).
 
-use std::process::Command;
-
-use crate::setup::{self, cargo, run, step};
+use crate::setup::{self, step};
 
 /// Runs `cargo xtask attest ARGS`.
 pub(crate) fn attest(args: &[String]) -> Result<(), String> {
@@ -19,38 +17,20 @@ pub(crate) fn attest(args: &[String]) -> Result<(), String> {
     if !quiet {
         step("build snp-vtpm, snp-vtpm-server and the attest run");
     }
-    run(cargo().args([
-        "build",
-        "--quiet",
-        "-p",
-        "snp-vtpm",
-        "-p",
-        "snp-vtpm-server",
-        "-p",
-        "xtask-attest",
-        // --bin applies to every package named: one for each.
-        "--bin",
-        "snp-vtpm",
-        "--bin",
-        "snp-vtpm-server",
-        "--bin",
-        "xtask-attest",
-    ]))?;
+    setup::build_binaries(
+        &[
+            ("snp-vtpm", "snp-vtpm"),
+            ("snp-vtpm-server", "snp-vtpm-server"),
+            ("xtask-attest", "xtask-attest"),
+        ],
+        false,
+    )?;
     exec(args)
 }
 
 fn exec(args: &[String]) -> Result<(), String> {
-    let program = setup::target_dir(None)?.join("debug/xtask-attest");
-    if !program.exists() {
-        run(cargo().args(["build", "--quiet", "-p", "xtask-attest"]))?;
+    if !setup::target_dir(None)?.join("debug/xtask-attest").exists() {
+        setup::build_binaries(&[("xtask-attest", "xtask-attest")], false)?;
     }
-    let status = Command::new(&program)
-        .args(args)
-        .status()
-        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("attest failed ({status})"))
-    }
+    setup::run_built("debug", "xtask-attest", args, "attest")
 }

@@ -2,9 +2,7 @@
 //! release mode, and hands over to `xtask-load` (a separate package: it links the test PKI
 //! and the verifier, which `cargo xtask` itself must not wait for).
 
-use std::process::Command;
-
-use crate::setup::{self, cargo, run, step};
+use crate::setup::{self, step};
 
 /// Runs `cargo xtask load ARGS`.
 pub(crate) fn load(args: &[String]) -> Result<(), String> {
@@ -16,28 +14,12 @@ pub(crate) fn load(args: &[String]) -> Result<(), String> {
     if !quiet {
         step("build snp-vtpm-server and the load driver (release)");
     }
-    run(cargo().args([
-        "build",
-        "--quiet",
-        "--release",
-        "-p",
-        "snp-vtpm-server",
-        "-p",
-        "xtask-load",
-        // --bin applies to every package named: one for each.
-        "--bin",
-        "snp-vtpm-server",
-        "--bin",
-        "xtask-load",
-    ]))?;
-    let program = setup::target_dir(None)?.join("release/xtask-load");
-    let status = Command::new(&program)
-        .args(args)
-        .status()
-        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("load failed ({status})"))
-    }
+    setup::build_binaries(
+        &[
+            ("snp-vtpm-server", "snp-vtpm-server"),
+            ("xtask-load", "xtask-load"),
+        ],
+        true,
+    )?;
+    setup::run_built("release", "xtask-load", args, "load")
 }

@@ -144,3 +144,37 @@ pub(crate) fn run(command: &mut Command) -> Result<(), String> {
 pub(crate) fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
+
+/// Builds `binaries` (package, binary) quietly, in release mode when `release`: one `-p` and
+/// one `--bin` each (`--bin` applies to every package named).
+pub(crate) fn build_binaries(binaries: &[(&str, &str)], release: bool) -> Result<(), String> {
+    let mut command = cargo();
+    command.args(["build", "--quiet"]);
+    if release {
+        command.arg("--release");
+    }
+    for (package, binary) in binaries {
+        command.args(["-p", package, "--bin", binary]);
+    }
+    run(&mut command)
+}
+
+/// Runs a program the workspace built (`target/<profile>/<name>`) with `args`; an error
+/// naming `what` when it fails.
+pub(crate) fn run_built(
+    profile: &str,
+    name: &str,
+    args: &[String],
+    what: &str,
+) -> Result<(), String> {
+    let program = target_dir(None)?.join(profile).join(name);
+    let status = Command::new(&program)
+        .args(args)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})"))
+    }
+}
