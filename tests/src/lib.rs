@@ -17,8 +17,13 @@ pub mod vectors;
 /// message when it is missing, except under `CI=true`, where its absence panics: CI must test
 /// with the real thing (`cargo xtask test` installs it).
 pub fn installed(program: &str) -> bool {
+    installed_with(program, "--version")
+}
+
+/// [`installed`] for a program whose version is asked otherwise (`openssl version`).
+pub fn installed_with(program: &str, version_argument: &str) -> bool {
     let found = std::process::Command::new(program)
-        .arg("--version")
+        .arg(version_argument)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()

@@ -1,10 +1,12 @@
 //! A private redis-server for one test: a free loopback port, no persistence, killed on drop;
-//! it can be stopped and started again on the same port (to test a lost nonce store).
+//! it can be stopped and started again on the same port (to test a lost nonce store), and can
+//! speak TLS only (`rediss://`).
 //!
 //! Tests skip with a message when redis-server is not installed, except under `CI=true`, where
 //! its absence is a failure (`cargo xtask test` installs it).
 
 use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,20 +20,44 @@ pub fn available() -> bool {
 pub struct Redis {
     child: Option<Child>,
     port: u16,
+    /// TLS only: the certificate and key files it serves (`rediss://`).
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl Redis {
     /// Starts redis-server on a free loopback port, without persistence.
     pub fn start() -> std::io::Result<Self> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let mut redis = Self { child: None, port };
+        let mut redis = Self {
+            child: None,
+            port,
+            tls: None,
+        };
         redis.restart()?;
         Ok(redis)
     }
 
-    /// `redis://127.0.0.1:PORT`.
+    /// Starts redis-server speaking TLS only, with this certificate and key (PEM), clients
+    /// not asked for certificates.
+    pub fn start_tls(certificate: &Path, key: &Path) -> std::io::Result<Self> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut redis = Self {
+            child: None,
+            port,
+            tls: Some((certificate.to_path_buf(), key.to_path_buf())),
+        };
+        redis.restart()?;
+        Ok(redis)
+    }
+
+    /// `redis://127.0.0.1:PORT`, or `rediss://` when it speaks TLS.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Stops the server (the port stays reserved for [`Redis::restart`] in practice).
@@ -45,8 +71,19 @@ impl Redis {
     /// Starts the server again on its port, empty, and waits until it accepts connections.
     pub fn restart(&mut self) -> std::io::Result<()> {
         self.stop();
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+        let mut command = Command::new("redis-server");
+        match &self.tls {
+            None => command.args(["--port", &self.port.to_string()]),
+            Some((certificate, key)) => command
+                .args(["--port", "0", "--tls-port", &self.port.to_string()])
+                .arg("--tls-cert-file")
+                .arg(certificate)
+                .arg("--tls-key-file")
+                .arg(key)
+                .args(["--tls-auth-clients", "no"]),
+        };
+        let child = command
+            .args(["--bind", "127.0.0.1"])
             .args([
                 "--save",
                 "",

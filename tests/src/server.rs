@@ -27,8 +27,18 @@ impl ServerProcess {
     /// example `--listen 127.0.0.1:0`); returns once it says where it listens, or with what it
     /// said before it stopped.
     pub fn start<S: AsRef<OsStr>>(binary: &Path, options: &[S]) -> Result<Self, String> {
+        Self::start_with_env(binary, options, &[])
+    }
+
+    /// [`ServerProcess::start`] with these environment variables set for the process.
+    pub fn start_with_env<S: AsRef<OsStr>>(
+        binary: &Path,
+        options: &[S],
+        env: &[(&str, &OsStr)],
+    ) -> Result<Self, String> {
         let mut child = Command::new(binary)
             .args(options)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -13,6 +13,8 @@ pub(crate) const APT_PACKAGES: &[&str] = &[
     "libtss2-tcti-swtpm0",
     "pkg-config",
     "redis-server",
+    // The Redis-over-TLS test makes its CA and certificate with the openssl command.
+    "openssl",
 ];
 
 /// The wasm target the verifier-only crates must build for.

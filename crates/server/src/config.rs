@@ -15,7 +15,7 @@ use serde::Deserialize;
 pub enum NonceStoreConfig {
     /// In this process: one instance only.
     Memory,
-    /// A Redis server shared by every instance (`redis://HOST:PORT[/DB]`).
+    /// A Redis server shared by every instance (`redis://HOST:PORT[/DB]`, `rediss://` for TLS).
     Redis(String),
 }
 
@@ -49,11 +49,12 @@ pub struct Args {
     /// Address and port to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "SNP_VTPM_SERVER_LISTEN", value_name = "ADDR:PORT")]
     pub listen: Option<String>,
-    /// memory (one instance) or redis://HOST:PORT (shared by instances) [default: memory]
+    /// memory (one instance), or redis://HOST:PORT or rediss://HOST:PORT (TLS), shared by
+    /// instances [default: memory]
     #[arg(
         long,
         env = "SNP_VTPM_SERVER_NONCE_STORE",
-        value_name = "memory|redis://HOST:PORT"
+        value_name = "memory|redis[s]://HOST:PORT"
     )]
     pub nonce_store: Option<String>,
     /// Policy file (TOML or JSON) for SEV-SNP evidence [default: the azure-cvm preset]
@@ -233,10 +234,12 @@ impl Config {
         let store_text = args.nonce_store.or(file.nonce_store);
         let nonce_store = match store_text.as_deref() {
             None | Some("memory") => NonceStoreConfig::Memory,
-            Some(url) if url.starts_with("redis://") => NonceStoreConfig::Redis(url.to_string()),
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                NonceStoreConfig::Redis(url.to_string())
+            }
             Some(other) => {
                 return Err(format!(
-                    "--nonce-store \"{}\": expected memory or redis://HOST:PORT",
+                    "--nonce-store \"{}\": expected memory, redis://HOST:PORT or rediss://HOST:PORT (TLS)",
                     crate::nonce::redacted(other)
                 ));
             }

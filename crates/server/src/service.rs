@@ -32,6 +32,7 @@ use snp_vtpm::{
     CacheLimits, CacheMode, ErrorKind, Evidence, EvidencePolicy, ExpectedNonce, VerificationCache,
     Verifier, VerifyOptions,
 };
+use tower::ServiceExt as _;
 
 use crate::config::{Config, NonceStoreConfig};
 use crate::metrics::Metrics;
@@ -306,15 +307,19 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 /// The longest a client may take to send a request's headers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// The longest one connection lives, requests and bodies included: a slow body cannot hold
-/// its buffer and its slot longer.
+/// How long a connection is kept alive: answers after it carry `Connection: close` (a slow
+/// client cannot hold its slot much longer).
 pub const CONNECTION_DEADLINE: Duration = Duration::from_secs(30);
+/// After the deadline, how long a connection may stay idle or finish its request before it is
+/// shut down, and then dropped (its body is bounded by [`BODY_READ_TIMEOUT`]).
+pub const CONNECTION_GRACE: Duration = Duration::from_secs(15);
 /// Connections served at once; further ones are closed as they arrive.
 pub const MAX_CONNECTIONS: usize = 1024;
 
 /// Builds the state and serves until Ctrl-C or SIGTERM; prints the address it listens on.
-/// Each connection must send its headers within [`HEADER_READ_TIMEOUT`] and is closed after
-/// [`CONNECTION_DEADLINE`]; at most [`MAX_CONNECTIONS`] are open at once.
+/// Each connection must send its headers within [`HEADER_READ_TIMEOUT`], is closed after its
+/// first answer past [`CONNECTION_DEADLINE`], shut down if still open [`CONNECTION_GRACE`]
+/// later and dropped after one more grace; at most [`MAX_CONNECTIONS`] are open at once.
 pub async fn serve(config: Config) -> Result<(), String> {
     let state = Arc::new(AppState::new(&config).await?);
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -340,13 +345,39 @@ pub async fn serve(config: Config) -> Result<(), String> {
             drop(stream);
             continue;
         };
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let opened = Instant::now();
+        let app = app.clone();
+        // Past the deadline, each answer says `Connection: close`: the client learns it with
+        // the answer and opens a new connection, instead of finding this one closed under a
+        // request it is sending.
+        let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
+            let app = app.clone();
+            async move {
+                let mut response = app.oneshot(request.map(Body::new)).await?;
+                if opened.elapsed() >= CONNECTION_DEADLINE {
+                    response
+                        .headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                Ok::<_, std::convert::Infallible>(response)
+            }
+        });
         tokio::spawn(async move {
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(HEADER_READ_TIMEOUT)
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-            let _ = tokio::time::timeout(CONNECTION_DEADLINE, connection).await;
+            tokio::pin!(connection);
+            let done_in_time =
+                tokio::time::timeout(CONNECTION_DEADLINE + CONNECTION_GRACE, connection.as_mut())
+                    .await
+                    .is_ok();
+            if !done_in_time {
+                // Idle since the deadline (no answer told it to close), or one request still
+                // in progress: finish that one, then close.
+                connection.as_mut().graceful_shutdown();
+                let _ = tokio::time::timeout(CONNECTION_GRACE, connection).await;
+            }
             drop(slot);
         });
     }

@@ -1,7 +1,8 @@
 //! Scaling out on Redis, with a real redis-server on loopback: two instances share one nonce
 //! store and one signing key; a nonce issued by one is consumed by the other; a replay is
 //! refused by either; an expired nonce is refused; with Redis gone every request is 503 with
-//! Retry-After (never accepted), and the service recovers when Redis returns.
+//! Retry-After (never accepted), and the service recovers when Redis returns. Redis over TLS
+//! (`rediss://`, a CA made here with the openssl command) works the same.
 // Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
@@ -12,6 +13,8 @@
 
 mod support;
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use ear_token::{Algorithm, Jwks, SigningKey, verify_token};
@@ -107,4 +110,107 @@ fn two_instances_share_nonces_and_keys_and_survive_a_redis_outage() {
     let nonce = b.challenge();
     let (status, body, _) = a.post("/attest", &evidence(&nonce));
     assert_eq!(status, 200, "{body}");
+}
+
+/// A CA and a server certificate for 127.0.0.1 (P-256), made with the openssl command in
+/// `dir`: (CA certificate, server certificate, server key).
+fn tls_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let new_key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let ca = [
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-subj",
+        "/CN=Test Redis CA",
+        "-days",
+        "2",
+    ];
+    openssl(&[&["req", "-x509"][..], &new_key, &ca].concat());
+    let csr = [
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ];
+    openssl(&[&["req"][..], &new_key, &csr].concat());
+    std::fs::write(dir.join("san.cnf"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.cnf",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
+}
+
+#[test]
+fn nonces_live_in_redis_over_tls() {
+    if !redis::available() || !snp_vtpm_testkit::installed_with("openssl", "version") {
+        return;
+    }
+    let dir = TempDir::new("rediss-files");
+    let (ca, certificate, key) = tls_files(&dir.0);
+    let store = Redis::start_tls(&certificate, &key).unwrap();
+    assert!(store.url().starts_with("rediss://"));
+    // The service trusts the test CA the way operators add a private CA: SSL_CERT_FILE.
+    let server = Server::start_with_env(
+        "rediss",
+        &["--nonce-store", &store.url()],
+        &[("SSL_CERT_FILE", ca.as_os_str())],
+    );
+    assert_eq!(server.get("/readyz").0, 200);
+    let nonce = server.challenge();
+    let (status, body, _) = server.post("/attest", &evidence(&nonce));
+    assert_eq!(status, 200, "{body}");
+    let (status, body, _) = server.post("/attest", &evidence(&nonce));
+    assert_eq!(
+        (status, body["failed_check"].as_str()),
+        (403, Some("nonce")),
+        "{body}"
+    );
+
+    // Without the CA, the TLS handshake fails: the store is unavailable, never bypassed.
+    let untrusting = Server::start_with_env(
+        "rediss-untrusted",
+        &["--nonce-store", &store.url()],
+        &[("SSL_CERT_FILE", certificate.as_os_str())],
+    );
+    let (status, body, _) = untrusting.post("/challenge", b"");
+    assert_eq!(status, 503, "{body}");
 }

@@ -337,8 +337,13 @@ fn soak(
             .collect();
         for minute in 1..=minutes {
             let wake = deadline - Duration::from_secs((minutes - minute) * 60);
-            while Instant::now() < wake && !clients.iter().all(|c| c.is_finished()) {
+            let stopped = || clients.iter().any(|c| c.is_finished());
+            while Instant::now() < wake && !stopped() {
                 std::thread::sleep(Duration::from_millis(200));
+            }
+            if stopped() && Instant::now() < deadline {
+                // A client failed: its error is reported below, not more minutes.
+                break;
             }
             let rss = rss_kib(pid).unwrap_or_default();
             samples.push(rss);

@@ -50,6 +50,11 @@ impl Server {
     /// Starts the server trusting the test PKI and the test firmware, offline; `extra` adds
     /// options.
     pub fn start(name: &str, extra: &[&str]) -> Self {
+        Self::start_with_env(name, extra, &[])
+    }
+
+    /// [`Server::start`] with these environment variables set for the process.
+    pub fn start_with_env(name: &str, extra: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Self {
         let dir = TempDir::new(name);
         let pki = TestPki::shared();
         let roots = dir.0.join("test-roots.pem");
@@ -78,9 +83,12 @@ impl Server {
         options.extend(["--policy".as_ref(), policy.as_os_str()]);
         options.extend(["--cache-dir".as_ref(), cache.as_os_str()]);
         options.extend(extra.iter().map(std::ffi::OsStr::new));
-        let process =
-            ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_snp-vtpm-server")), &options)
-                .unwrap();
+        let process = ServerProcess::start_with_env(
+            Path::new(env!("CARGO_BIN_EXE_snp-vtpm-server")),
+            &options,
+            env,
+        )
+        .unwrap();
         Self {
             url: process.url().to_string(),
             process,
