@@ -206,8 +206,9 @@ pub struct Config {
 /// The longest nonce or token time to live accepted: one day.
 pub const MAX_TTL_SECONDS: u64 = 86_400;
 
-/// The most verifications at once that may be configured (each runs on its own thread).
-pub const MAX_VERIFICATIONS: usize = 4096;
+/// The most verifications at once that may be configured: each runs on its own thread of
+/// tokio's blocking pool, which has 512.
+pub const MAX_VERIFICATIONS: usize = 512;
 
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -239,7 +240,7 @@ impl Config {
             }
             Some(other) => {
                 return Err(format!(
-                    "--nonce-store \"{}\": expected memory, redis://HOST:PORT or rediss://HOST:PORT (TLS)",
+                    "--nonce-store {}: expected memory, redis://HOST:PORT or rediss://HOST:PORT (TLS)",
                     crate::nonce::redacted(other)
                 ));
             }
@@ -327,6 +328,6 @@ mod tests {
         assert!(error.contains("maybe"), "{error}");
         assert!(!load(&["--offline="], "offline = true").unwrap().offline);
         let error = load(&["--max-verifications", "2305843009213693952"], "").unwrap_err();
-        assert!(error.contains("between 1 and 4096"), "{error}");
+        assert!(error.contains("between 1 and 512"), "{error}");
     }
 }

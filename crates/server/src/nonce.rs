@@ -87,19 +87,26 @@ impl NonceStore {
     }
 }
 
-/// A Redis URL fit for a message: its password (`redis://user:PASSWORD@host`) replaced.
+/// A Redis URL fit for a message: everything that may be a secret hidden. The user part is
+/// kept only when a password follows it (`redis://user:***@host`); a lone user part may be a
+/// password written in its place (`redis://***@host`); a query may carry `pass=` (`?***`).
+/// The last `@` ends the user part, so a password holding `/` or `@` stays hidden.
 pub fn redacted(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
+        return "(not a URL; not shown)".to_string();
     };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}{path}")
-        }
-        None => url.to_string(),
-    }
+    let (rest, query) = match rest.split_once('?') {
+        Some((before, _)) => (before, "?***"),
+        None => (rest, ""),
+    };
+    let shown = match rest.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("***@{host}"),
+        },
+        None => rest.to_string(),
+    };
+    format!("{scheme}://{shown}{query}")
 }
 
 /// Nonces in Redis.
@@ -236,7 +243,7 @@ impl MemoryNonces {
             .is_some_and(|at| now.duration_since(at) < FULL_SWEEP_INTERVAL);
         if issued.expiry.len() >= issued.sweep_at && !full || full && !swept_lately {
             issued.expiry.retain(|_, expires| *expires > now);
-            issued.sweep_at = (2 * issued.expiry.len()).clamp(1024, self.limit.max(1));
+            issued.sweep_at = (2 * issued.expiry.len()).max(1024).min(self.limit);
             issued.last_sweep = Some(now);
         }
         if issued.expiry.len() >= self.limit {
@@ -284,8 +291,27 @@ mod tests {
         store
             .issue(&nonce(10_000), Duration::from_secs(60))
             .unwrap();
+        let held = store.issued.lock().unwrap().expiry.len();
+        assert_eq!(held, 1, "the expired nonces were swept");
         assert!(store.consume(&nonce(10_000)));
-        assert!(!store.consume(&nonce(5)), "expired nonces were swept");
+    }
+
+    /// A full map of valid nonces is not swept on every refusal (that would cost a pass over
+    /// the whole map per challenge), and a limit under the sweep threshold works.
+    #[test]
+    fn a_full_map_is_swept_at_most_once_a_second() {
+        let store = MemoryNonces::with_limit(100);
+        for i in 0..100 {
+            store.issue(&nonce(i), Duration::from_millis(200)).unwrap();
+        }
+        assert!(store.issue(&nonce(100), Duration::from_secs(60)).is_err());
+        let first = store.issued.lock().unwrap().last_sweep;
+        std::thread::sleep(Duration::from_millis(300));
+        // Every entry has expired, but the last sweep is under a second old: still refused.
+        assert!(store.issue(&nonce(101), Duration::from_secs(60)).is_err());
+        assert_eq!(store.issued.lock().unwrap().last_sweep, first);
+        std::thread::sleep(Duration::from_millis(800));
+        store.issue(&nonce(102), Duration::from_secs(60)).unwrap();
     }
 
     #[test]
@@ -299,6 +325,16 @@ mod tests {
             "redis://app:***@cache:6380"
         );
         assert_eq!(redacted("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(
+            redacted("redis://:pa/ss@host:6379"),
+            "redis://:***@host:6379"
+        );
+        assert_eq!(redacted("redis://hunter2@host"), "redis://***@host");
+        assert_eq!(
+            redacted("redis+unix:///run/redis.sock?pass=s3cret"),
+            "redis+unix:///run/redis.sock?***"
+        );
+        assert_eq!(redacted("user:s3cret@redis:6379"), "(not a URL; not shown)");
     }
 
     #[test]

@@ -310,8 +310,8 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a connection is kept alive: answers after it carry `Connection: close` (a slow
 /// client cannot hold its slot much longer).
 pub const CONNECTION_DEADLINE: Duration = Duration::from_secs(30);
-/// After the deadline, how long a connection may stay idle or finish its request before it is
-/// shut down, and then dropped (its body is bounded by [`BODY_READ_TIMEOUT`]).
+/// After the deadline, how long a request in progress may take before the connection is shut
+/// down, and then how long before it is dropped (its body is bounded by [`BODY_READ_TIMEOUT`]).
 pub const CONNECTION_GRACE: Duration = Duration::from_secs(15);
 /// Connections served at once; further ones are closed as they arrive.
 pub const MAX_CONNECTIONS: usize = 1024;
@@ -373,8 +373,8 @@ pub async fn serve(config: Config) -> Result<(), String> {
                     .await
                     .is_ok();
             if !done_in_time {
-                // Idle since the deadline (no answer told it to close), or one request still
-                // in progress: finish that one, then close.
+                // (An idle keep-alive connection is closed by the header timeout long before.)
+                // A request still in progress: let it finish, then close.
                 connection.as_mut().graceful_shutdown();
                 let _ = tokio::time::timeout(CONNECTION_GRACE, connection).await;
             }
@@ -536,6 +536,18 @@ async fn challenge(State(state): State<Arc<AppState>>, body: Body) -> Response {
     )
 }
 
+/// Every verification slot is busy.
+fn busy() -> Outcome {
+    Outcome::Refused(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "capacity".into(),
+        "every verification slot is busy: retry later (the nonce stays valid until it expires, \
+         unless the service became busy only after taking it)"
+            .into(),
+        "unavailable",
+    )
+}
+
 /// What one `/attest` came to.
 enum Outcome {
     /// The answer's body: `{"token", "verdict"}`.
@@ -600,8 +612,8 @@ fn status_of(kind: ErrorKind) -> StatusCode {
 /// What a client learns when the certificates or collateral its evidence needs cannot be had
 /// (the cause, with its paths and addresses, goes to the log).
 const CERTIFICATES_UNAVAILABLE: &str = "the certificates or collateral this evidence needs \
-cannot be had now (AMD KDS, Intel PCS or the cache): retry later, or send evidence that \
-carries its VCEK";
+cannot be had now (AMD KDS, Intel PCS, the AK certificate's issuers or the cache): retry later \
+with a new challenge, or send evidence that carries them";
 
 fn failed(error: &snp_vtpm::Error) -> Outcome {
     let kind = error.kind();
@@ -641,16 +653,11 @@ async fn attest_outcome(state: &Arc<AppState>, body: Bytes) -> Outcome {
             "input",
         );
     }
-    // A slot first: a busy service leaves the nonce for a retry.
-    let Ok(permit) = state.verifications.clone().try_acquire_owned() else {
-        return Outcome::Refused(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "capacity".into(),
-            "every verification slot is busy: retry later (the nonce stays valid until it expires)"
-                .into(),
-            "unavailable",
-        );
-    };
+    // A busy service leaves the nonce for a retry. (The slot is taken after the nonce store
+    // answers, so a slow store does not hold slots.)
+    if state.verifications.available_permits() == 0 {
+        return busy();
+    }
     // Single use: consumed before the evidence is verified, whatever comes next.
     match state.nonces.consume(&nonce).await {
         Ok(true) => {}
@@ -676,6 +683,9 @@ async fn attest_outcome(state: &Arc<AppState>, body: Bytes) -> Outcome {
             );
         }
     }
+    let Ok(permit) = state.verifications.clone().try_acquire_owned() else {
+        return busy();
+    };
     let work = state.clone();
     let verified = tokio::task::spawn_blocking(move || {
         let outcome = verify(&work, &evidence, &nonce);

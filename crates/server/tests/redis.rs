@@ -213,4 +213,5 @@ fn nonces_live_in_redis_over_tls() {
     );
     let (status, body, _) = untrusting.post("/challenge", b"");
     assert_eq!(status, 503, "{body}");
+    assert_eq!(untrusting.get("/readyz").0, 503);
 }

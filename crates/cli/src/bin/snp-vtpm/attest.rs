@@ -108,6 +108,9 @@ fn run(args: &AttestArgs) -> Result<Value, Failure> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(REQUEST_TIMEOUT))
+        // Gathering evidence can take seconds; the service closes idle connections after 10 s,
+        // so the post goes on a new connection rather than one that may close under it.
+        .max_idle_age(Duration::from_secs(2))
         .build()
         .into();
 
