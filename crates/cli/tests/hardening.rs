@@ -383,3 +383,53 @@ fn report_from_a_file_goes_through_the_verifier() {
     let verdict: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(verdict["failed_check"], "report_data_binding");
 }
+
+/// Output never panics: a reader that stopped (a closed pipe) leaves the verdict's exit code,
+/// and any other failure to write (a full disk) is exit 1 with the reason, never 101.
+#[test]
+fn a_closed_or_full_stdout_ends_cleanly_with_the_verdicts_code() {
+    let evidence = vector("azure/milan-v3/evidence-v0.json");
+    let with_stdout = |args: &[&str], stdout: std::process::Stdio| {
+        let out = Command::new(env!("CARGO_BIN_EXE_snp-vtpm"))
+            .args(args)
+            .stdout(stdout)
+            .output()
+            .expect("the binary runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let closed_pipe = || {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        std::process::Stdio::from(writer)
+    };
+    // Decoded, written into a pipe nobody reads: exit 0, as the command succeeded.
+    let (code, stderr) = with_stdout(&["show", &evidence, "--json"], closed_pipe());
+    assert_eq!(code, 0, "{stderr}");
+    // Refused (a wrong nonce): exit 2 still.
+    let refused = [
+        "verify",
+        &evidence,
+        "--nonce",
+        "another",
+        "--offline",
+        "--json",
+    ];
+    let (code, stderr) = with_stdout(&refused, closed_pipe());
+    assert_eq!(code, 2, "{stderr}");
+    let (code, stderr) = with_stdout(&refused[..5], closed_pipe());
+    assert_eq!(code, 2, "{stderr}");
+    // A full device: exit 1, and the reason.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let (code, stderr) = with_stdout(&["show", &evidence], std::process::Stdio::from(full));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("snp-vtpm: cannot write output: No space left on device"),
+        "{stderr}"
+    );
+}

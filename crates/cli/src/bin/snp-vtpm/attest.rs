@@ -71,7 +71,10 @@ pub(crate) fn attest(args: AttestArgs) -> Outcome {
             Ok(ExitCode::Verified)
         }
         (Ok(document), false) => {
-            println!("{}", field(&document, "token").as_str().unwrap_or_default());
+            output::out(&format!(
+                "{}\n",
+                field(&document, "token").as_str().unwrap_or_default()
+            ));
             Ok(ExitCode::Verified)
         }
         (Err(Failure(code, message, answer)), json) => {
@@ -86,7 +89,7 @@ pub(crate) fn attest(args: AttestArgs) -> Outcome {
                 document.insert("error".into(), message.clone().into());
                 output::print_json(&Value::Object(document));
             } else {
-                eprintln!("snp-vtpm: {}", output::printable(&message));
+                output::err(&format!("snp-vtpm: {}", output::printable(&message)));
             }
             Ok(code)
         }
@@ -139,7 +142,7 @@ fn run(args: &AttestArgs) -> Result<Value, Failure> {
     let mut attester = Attester::open(args.tcti.tcti.as_deref(), options)?;
     let evidence = attester.evidence(&nonce, true)?;
     for warning in attester.warnings() {
-        eprintln!("warning: {}", output::printable_value(warning));
+        output::err(&format!("warning: {}", output::printable_value(warning)));
     }
 
     let evidence = evidence.to_json();

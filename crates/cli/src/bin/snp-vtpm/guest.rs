@@ -98,12 +98,12 @@ pub(crate) fn report(args: ReportArgs) -> Outcome {
             Ok(ExitCode::Verified)
         }
         (Ok(verified), false) => {
-            print!(
+            output::out(&format!(
                 "VERIFIED: SNP report signed by AMD, runtime claims bound\n{}",
                 output::describe_report(&verified)
-            );
+            ));
             if args.print {
-                print!("{}", output::printable(&description.text));
+                output::out(&output::printable(&description.text));
             }
             Ok(ExitCode::Verified)
         }
@@ -120,7 +120,7 @@ pub(crate) fn report(args: ReportArgs) -> Outcome {
         }
         (Err(error), false) => {
             if args.print {
-                print!("{}", output::printable(&description.text));
+                output::out(&output::printable(&description.text));
             }
             Err(error)
         }
@@ -275,7 +275,7 @@ pub(crate) fn evidence(args: EvidenceArgs) -> Outcome {
     let evidence = attester.evidence(&nonce, args.fresh)?;
     for warning in attester.warnings() {
         // Names and URLs come from the vTPM's certificate: no terminal controls.
-        eprintln!("warning: {}", output::printable_value(warning));
+        output::err(&format!("warning: {}", output::printable_value(warning)));
     }
     output::write_out(args.output.as_deref(), &evidence.to_json())?;
     Ok(ExitCode::Verified)

@@ -89,17 +89,29 @@ fn main() -> ProcessExit {
             return ProcessExit::from(1);
         }
     };
-    match result {
-        Ok(code) => ProcessExit::from(code as u8),
+    let code = match result {
+        Ok(code) => code,
         Err(error) => {
             // One line: an error quotes evidence (command lines, names), which must not start
             // lines of its own.
-            eprintln!("snp-vtpm: {}", output::printable_value(&error.to_string()));
+            output::err(&format!(
+                "snp-vtpm: {}",
+                output::printable_value(&error.to_string())
+            ));
             if let Some(hint) = exit::hint(&error) {
-                eprintln!("snp-vtpm: hint: {hint}");
+                output::err(&format!("snp-vtpm: hint: {hint}"));
             }
-            ProcessExit::from(ExitCode::of(&error) as u8)
+            ExitCode::of(&error)
         }
+    };
+    // A reader that stopped early (`| head`) does not change the verdict; any other failure to
+    // write the output is an error of its own.
+    match output::stdout_failure() {
+        Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            output::err(&format!("snp-vtpm: cannot write output: {e}"));
+            ProcessExit::from(ExitCode::Input as u8)
+        }
+        _ => ProcessExit::from(code as u8),
     }
 }
 

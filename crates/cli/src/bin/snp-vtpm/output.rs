@@ -40,7 +40,7 @@ pub(crate) fn report_result<T: Serialize>(
             Ok(ExitCode::Verified)
         }
         (Ok(value), false) => {
-            print!("{}", printable(&human(&value)));
+            out(&printable(&human(&value)));
             Ok(ExitCode::Verified)
         }
         (Err(error), true) => {
@@ -88,9 +88,48 @@ fn escape(text: &str, keep_line_breaks: bool) -> String {
 /// Prints a value as pretty JSON on stdout.
 pub(crate) fn print_json<T: Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
-        Err(e) => eprintln!("snp-vtpm: cannot write JSON: {e}"),
+        Ok(text) => out(&format!("{text}\n")),
+        Err(e) => err(&format!("snp-vtpm: cannot write JSON: {e}")),
     }
+}
+
+/// The first failure to write stdout (a closed pipe, a full disk): output never panics, and
+/// `main` turns this into the exit status.
+static STDOUT_FAILURE: std::sync::Mutex<Option<std::io::Error>> = std::sync::Mutex::new(None);
+
+/// Writes text to stdout; a failure is kept for [`stdout_failure`], and later writes are
+/// skipped.
+pub(crate) fn out(text: &str) {
+    write_stdout(text.as_bytes());
+}
+
+/// Writes bytes to stdout and flushes; as [`out`].
+pub(crate) fn write_stdout(bytes: &[u8]) {
+    use std::io::Write;
+    let mut failure = STDOUT_FAILURE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if failure.is_some() {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        *failure = Some(e);
+    }
+}
+
+/// Why stdout could not be written, if it could not.
+pub(crate) fn stdout_failure() -> Option<std::io::Error> {
+    STDOUT_FAILURE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
+}
+
+/// Writes a line to stderr; a closed stderr is ignored (there is nowhere left to say so).
+pub(crate) fn err(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// Checks that `path` can be written, before the TPM or the network is touched, so that no
@@ -111,13 +150,13 @@ pub(crate) fn check_writable(path: &std::path::Path, flag: &str) -> Result<(), E
 
 /// Writes bytes to a file, or to stdout when no file is named.
 pub(crate) fn write_out(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), Error> {
-    use std::io::Write;
     match path {
         Some(path) => std::fs::write(path, bytes)
             .map_err(|e| Error::input(format!("cannot write {}: {e}", path.display()))),
-        None => std::io::stdout()
-            .write_all(bytes)
-            .map_err(|e| Error::input(format!("cannot write to stdout: {e}"))),
+        None => {
+            write_stdout(bytes);
+            Ok(())
+        }
     }
 }
 

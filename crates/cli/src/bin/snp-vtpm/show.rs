@@ -105,7 +105,7 @@ pub(crate) fn show(args: ShowArgs) -> Outcome {
     if args.json {
         output::print_json(&description.json);
     } else {
-        print!("{}", output::printable(&description.text));
+        output::out(&output::printable(&description.text));
     }
     Ok(ExitCode::Verified)
 }

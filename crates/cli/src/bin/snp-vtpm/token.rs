@@ -87,12 +87,12 @@ pub(crate) fn verify_token_command(args: VerifyTokenArgs) -> Outcome {
                 .pointer("/submods/cvm/ear_status")
                 .and_then(serde_json::Value::as_str)
                 .unwrap_or("(no cvm submodule)");
-            println!(
-                "VALID: signed with {} by key {}, not expired; cvm status {}",
+            output::out(&format!(
+                "VALID: signed with {} by key {}, not expired; cvm status {}\n",
                 verified.algorithm.name(),
                 output::printable_value(&verified.kid),
                 output::printable_value(status)
-            );
+            ));
             Ok(ExitCode::Verified)
         }
         (Err(Failure(code, message)), true) => {
@@ -104,7 +104,7 @@ pub(crate) fn verify_token_command(args: VerifyTokenArgs) -> Outcome {
             Ok(code)
         }
         (Err(Failure(code, message)), false) => {
-            eprintln!("snp-vtpm: {}", output::printable(&message));
+            output::err(&format!("snp-vtpm: {}", output::printable(&message)));
             Ok(code)
         }
     }
