@@ -376,3 +376,18 @@ pub fn quote_samples() -> Vec<QuoteSample> {
         },
     ]
 }
+
+/// snp-verify's Azure report shape with the ID-key digests of snp-vtpm's built-in firmware
+/// catalog: what a program using snp-verify alone would pin for Azure's paravisor.
+pub fn azure_report_policy() -> snp_vtpm::snp_verify::Policy {
+    let catalog = snp_vtpm::FirmwareCatalog::builtin();
+    snp_vtpm::snp_verify::Policy {
+        allowed_id_key_digests: catalog
+            .entries
+            .iter()
+            .filter(|e| e.kind == snp_vtpm::IdentityKind::IdKeyDigest)
+            .map(|e| e.value)
+            .collect(),
+        ..snp_vtpm::snp_verify::Policy::azure_cvm_layout()
+    }
+}

@@ -11,6 +11,7 @@ use snp_verify::{
 use snp_vtpm_testkit::pki::{
     CaOverrides, CaRole, CrlSpec, Leaf, LeafKeyType, LeafSpec, PssParams, TestPki, sign_report,
 };
+use snp_vtpm_testkit::vectors;
 use zerocopy::IntoBytes;
 
 /// 2025-06-01: inside the test PKI's default validity (2024-2031).
@@ -824,7 +825,7 @@ fn every_policy_check_refuses_on_its_own() {
 fn azure_preset_names_the_firmware_values() {
     let pki = TestPki::shared();
     let mut case = Case::new(pki, Generation::Milan, 3);
-    case.policy = Policy::azure_cvm();
+    case.policy = vectors::azure_report_policy();
     let err = case.run().unwrap_err();
     let text = err.to_string();
     assert!(
@@ -835,7 +836,7 @@ fn azure_preset_names_the_firmware_values() {
         text.contains(&"1d".repeat(48)),
         "the digest found is printed: {text}"
     );
-    let mut allowed = Policy::azure_cvm();
+    let mut allowed = vectors::azure_report_policy();
     allowed
         .allowed_id_key_digests
         .push(hcl_parse::Hex([0x1D; 48]));
@@ -851,8 +852,9 @@ fn policies_load_from_json_and_refuse_unknown_fields() {
     assert!(serde_json::from_str::<Policy>(r#"{"require_vmpl":0}"#).is_err());
     assert!(serde_json::from_str::<Policy>(r#"{"allowed_host_data":["00"]}"#).is_err());
     let round_trip: Policy =
-        serde_json::from_value(serde_json::to_value(Policy::azure_cvm()).unwrap()).unwrap();
-    assert_eq!(round_trip, Policy::azure_cvm());
+        serde_json::from_value(serde_json::to_value(vectors::azure_report_policy()).unwrap())
+            .unwrap();
+    assert_eq!(round_trip, vectors::azure_report_policy());
 }
 
 /// Another PKI's roots from its CA certificates: pinned by the names AMD gives them, and a

@@ -31,7 +31,7 @@ fn verify(
 
 fn policy_for(sample: &SnpSample) -> Policy {
     if sample.azure {
-        Policy::azure_cvm()
+        vectors::azure_report_policy()
     } else {
         Policy::snp_default()
     }
@@ -207,7 +207,7 @@ fn the_vcek_of_one_sample_does_not_verify_another() {
 #[test]
 fn flipped_bytes_are_refused_with_the_specific_error() {
     let sample = &vectors::snp_samples()[0];
-    let policy = Policy::azure_cvm();
+    let policy = vectors::azure_report_policy();
     let flip = |offset: usize, mask: u8| {
         let mut report = sample.report.clone();
         report[offset] ^= mask;
@@ -271,7 +271,7 @@ fn certificates_outside_their_validity_are_refused() {
             &sample.vcek,
             &ca,
             &ReportOptions::at(UnixTime(secs)),
-            &Policy::azure_cvm(),
+            &vectors::azure_report_policy(),
         )
     };
     // 2031: the VCEK (valid 2023-2030) has expired.
@@ -351,7 +351,7 @@ fn an_unpinned_root_is_untrusted() {
 #[test]
 fn azure_policy_rejects_what_it_should() {
     let sample = &vectors::snp_samples()[4]; // snp/milan: not Azure's firmware
-    let err = verify(sample, &sample.report, &Policy::azure_cvm()).unwrap_err();
+    let err = verify(sample, &sample.report, &vectors::azure_report_policy()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Policy);
     assert!(
         matches!(&err, Error::Policy(v) if v.check == PolicyCheck::IdKeyDigest || v.check == PolicyCheck::MigrateMa || v.check == PolicyCheck::HostData || v.check == PolicyCheck::Vmpl),

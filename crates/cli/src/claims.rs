@@ -8,6 +8,8 @@ use snp_verify::{Listing, Policy};
 use tcg_eventlog::{BootSummary, LogFormat, VerifiedEventLog};
 use vtpm_quote::{HashAlg, PcrBankSelection};
 
+use crate::catalog::{FirmwareCatalog, IdentityKind};
+
 /// The values that identify the firmware, and whether each met the policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FirmwareClaims {
@@ -21,10 +23,13 @@ pub struct FirmwareClaims {
     pub vmpl: u32,
     /// Host data.
     pub host_data: Hex<32>,
-    /// The ID-key digest (and author key, if the policy lists any) is allowed.
+    /// The ID-key digest identifies known firmware (a firmware-catalog entry or the policy's
+    /// allow-list names it), and the author key, if the policy lists any, is allowed.
     pub id_key_allowed: bool,
-    /// The measurement is allowed.
+    /// The measurement identifies known firmware (a catalog entry or the policy's list).
     pub measurement_allowed: bool,
+    /// The names of the firmware-catalog entries the report matched, ID keys first.
+    pub catalog_entries: Vec<String>,
     /// VMPL is 0.
     pub vmpl_ok: bool,
     /// host_data is all zero, or one the policy names.
@@ -34,11 +39,20 @@ pub struct FirmwareClaims {
 }
 
 impl FirmwareClaims {
-    /// Reads the values from the report and compares them with the policy.
-    pub fn of(report: &SnpReport<'_>, policy: &Policy, unknown_firmware_allowed: bool) -> Self {
+    /// Reads the values from the report and compares them with the firmware catalog and the
+    /// policy.
+    pub fn of(
+        report: &SnpReport<'_>,
+        policy: &Policy,
+        catalog: &FirmwareCatalog,
+        unknown_firmware_allowed: bool,
+    ) -> Self {
         // The policy's allow-lists, read by snp-verify's one rule (`Listing`): identity needs
-        // the firmware named (Listed), an author key list may only narrow it down.
+        // the firmware named (Listed, or in the catalog), an author key list may only narrow it
+        // down.
         let listing = policy.firmware_listing(report);
+        let catalogued = catalog.matches_snp(report);
+        let catalogued_as = |kind| catalogued.iter().any(|e| e.kind == kind);
         // With no host_data list, Azure's CVMs have all-zero host_data (its container hosts set it).
         let host_data_ok = match listing.host_data {
             Listing::Unrestricted => report.host_data().iter().all(|&b| b == 0),
@@ -50,8 +64,12 @@ impl FirmwareClaims {
             measurement: Hex(*report.measurement()),
             vmpl: report.vmpl(),
             host_data: Hex(*report.host_data()),
-            id_key_allowed: listing.id_key == Listing::Listed && listing.author_key.accepts(),
-            measurement_allowed: listing.measurement == Listing::Listed,
+            id_key_allowed: (catalogued_as(IdentityKind::IdKeyDigest)
+                || listing.id_key == Listing::Listed)
+                && listing.author_key.accepts(),
+            measurement_allowed: catalogued_as(IdentityKind::Measurement)
+                || listing.measurement == Listing::Listed,
+            catalog_entries: catalogued.iter().map(|e| e.name.clone()).collect(),
             vmpl_ok: report.vmpl() == 0,
             host_data_ok,
             unknown_firmware_allowed,
@@ -67,7 +85,9 @@ impl FirmwareClaims {
     pub fn problems(&self) -> Vec<&'static str> {
         let mut problems = Vec::new();
         if !self.identified() {
-            problems.push("neither the ID-key digest nor the measurement is allowed by the policy");
+            problems.push(
+                "neither the ID-key digest nor the measurement is in the firmware catalog or allowed by the policy",
+            );
         }
         if !self.vmpl_ok {
             problems.push("the report was not requested at VMPL 0");

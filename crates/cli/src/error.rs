@@ -145,7 +145,8 @@ pub enum Error {
         /// The HCL report's value (hex).
         hcl: String,
     },
-    /// The TD's MRTD (the paravisor's measurement) is not in the policy's allow-list.
+    /// The TD's MRTD (the paravisor's measurement) is in neither the firmware catalog nor the
+    /// policy's allow-list.
     UnknownTdFirmware {
         /// The MRTD.
         mr_td: Hex<48>,
@@ -444,8 +445,8 @@ fn unknown_firmware_message(claims: &FirmwareClaims) -> String {
         "unknown firmware: {}. A report from unknown firmware proves nothing about the vTPM: code at VMPL 0 \
          of any SNP guest can invent runtime claims with a key of its own and sign any quote. Found: ID-key \
          digest {}, author-key digest {}, measurement {}, VMPL {}, host_data {}. To trust this firmware, add \
-         its ID-key digest to report.allowed_id_key_digests (or its measurement to report.allowed_measurements) \
-         in the policy.",
+         its ID-key digest (or its measurement) to a firmware catalog over the built-in one (docs/policy.md), \
+         after checking it through a channel you trust.",
         claims.problems().join("; "),
         claims.id_key_digest,
         claims.author_key_digest,
@@ -572,10 +573,12 @@ impl Error {
                 "the HCL report's TDREPORT {field}: expected the TD quote's {quote}, found {hcl}"
             ),
             Self::UnknownTdFirmware { mr_td } => format!(
-                "unknown firmware: the MRTD {mr_td} is not in the policy's tdx.allowed_mrtds. A TD \
-                 quote from unknown firmware proves nothing about the vTPM: code in any TD can \
-                 invent runtime claims with a key of its own and sign any quote. To trust this \
-                 firmware (Azure's paravisor), add its MRTD to tdx.allowed_mrtds in the policy."
+                "unknown firmware: the MRTD {mr_td} is in no firmware-catalog entry and not in the \
+                 policy's tdx.allowed_mrtds. A TD quote from unknown firmware proves nothing about \
+                 the vTPM: code in any TD can invent runtime claims with a key of its own and sign \
+                 any quote. To trust this firmware (Azure's paravisor), add its MRTD to a firmware \
+                 catalog over the built-in one (docs/policy.md), after checking it through a \
+                 channel you trust."
             ),
             Self::Policy(error) => error.to_string(),
         }

@@ -3,11 +3,13 @@
 //! Code at VMPL 0 of any SNP guest on genuine AMD hardware can ask for a report with any
 //! report_data, so it can invent runtime claims with an AK of its own and sign any "quote".
 //! Only Azure's paravisor layout makes the claims meaningful: known firmware (ID-key digest or
-//! launch measurement), VMPL 0, and an all-zero host_data (Azure's container hosts set it).
+//! launch measurement, in the firmware catalog or the policy's allow-lists), VMPL 0, and an
+//! all-zero host_data (Azure's container hosts set it).
 
 use hcl_parse::SnpReport;
 use snp_verify::Policy;
 
+use crate::catalog::FirmwareCatalog;
 use crate::claims::FirmwareClaims;
 use crate::error::{Check, Error};
 use crate::verdict::Recorder;
@@ -18,10 +20,11 @@ use crate::verdict::Recorder;
 pub(crate) fn identify(
     report: &SnpReport<'_>,
     policy: &Policy,
+    catalog: &FirmwareCatalog,
     unknown_firmware_allowed: bool,
     record: &mut Recorder,
 ) -> Result<(FirmwareClaims, Policy), Error> {
-    let firmware = FirmwareClaims::of(report, policy, unknown_firmware_allowed);
+    let firmware = FirmwareClaims::of(report, policy, catalog, unknown_firmware_allowed);
     if unknown_firmware_allowed {
         record.skipped(
             Check::FirmwareIdentity,

@@ -62,6 +62,7 @@
 pub mod attester;
 mod batch;
 mod cache;
+mod catalog;
 pub mod certs;
 mod claims;
 mod error;
@@ -79,6 +80,7 @@ mod verifier;
 pub use amd_kds;
 pub use batch::BatchItem;
 pub use cache::{CacheLimits, CacheMode, VerificationCache};
+pub use catalog::{CATALOG_FORMAT, CatalogEntry, FirmwareCatalog, IdentityKind};
 pub use claims::{AkCertificateClaims, EventLogClaims, FirmwareClaims, VmConfigurationClaims};
 pub use error::{Check, Error, ErrorKind, Missing, PolicyViolation, Staleness};
 pub use evidence::{DEFAULT_SIZE_LIMIT, Evidence, EvidenceVersion, MAX_CERT_CHAIN, QuoteParts};
@@ -88,10 +90,7 @@ pub use policy::{
     VmConfigurationPolicy,
 };
 pub use stages::HardwareReport;
-pub use tdx::{
-    AZURE_PARAVISOR_MRTD_2026_02, DEFAULT_TCB_STATUSES, TD_ATTRIBUTE_MIGRATABLE, TdxClaims,
-    TdxPolicy,
-};
+pub use tdx::{DEFAULT_TCB_STATUSES, TD_ATTRIBUTE_MIGRATABLE, TdxClaims, TdxPolicy};
 pub use verdict::{CheckRecord, Outcome, VerifiedEvidence};
 pub use verifier::{
     Certificates, Verifier, VerifyOptions, check_report_data, check_report_data_bytes,

@@ -174,6 +174,10 @@ pub struct EvidencePolicy {
     pub require_crl: bool,
     /// Whether the vTPM AK certificate must be present.
     pub ak_certificate: AkCertificateRule,
+    /// Raw reports and TD quotes (`verify-report`) must come from known firmware: a
+    /// firmware-catalog entry or the policy's allow-lists name it. (vTPM evidence always must,
+    /// unless the caller accepts unknown firmware.) True in the Azure presets.
+    pub require_known_firmware: bool,
 }
 
 impl EvidencePolicy {
@@ -197,6 +201,15 @@ impl EvidencePolicy {
             return Some(Self {
                 platform: Platform::Tdx,
                 tdx: TdxPolicy::azure(),
+                require_known_firmware: true,
+                ..Self::default()
+            });
+        }
+        if name == "azure-cvm" {
+            // Which paravisor builds are known is the firmware catalog's to say.
+            return Some(Self {
+                report: Policy::azure_cvm_layout(),
+                require_known_firmware: true,
                 ..Self::default()
             });
         }
@@ -466,9 +479,9 @@ mod tests {
         });
         let policy = EvidencePolicy::from_document(doc, DEFAULT_EVIDENCE_PRESET).unwrap();
         assert_eq!(
-            policy.report.allowed_id_key_digests.len(),
-            3,
-            "extends the two Azure digests"
+            policy.report.allowed_id_key_digests,
+            [hcl_parse::Hex([0x7e; 48])],
+            "the preset names no firmware (the catalog does): the list narrows"
         );
         assert_eq!(
             policy.report.required_vmpl,

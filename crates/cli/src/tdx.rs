@@ -3,8 +3,9 @@
 //!
 //! On Azure, the guest OS of a TDX CVM runs as an L2 VM under TD partitioning: only the
 //! paravisor, in the L1 TD, can ask the TDX module for a TDREPORT, and the TD quote made from it
-//! names the paravisor's MRTD. A known MRTD (in the policy's allow-list) is what SNP's ID-key
-//! digest and VMPL 0 are there: the claims in report_data were put there by Azure's paravisor.
+//! names the paravisor's MRTD. A known MRTD (in the firmware catalog or the policy's allow-list)
+//! is what SNP's ID-key digest and VMPL 0 are there: the claims in report_data were put there by
+//! Azure's paravisor.
 
 use std::collections::BTreeMap;
 
@@ -12,14 +13,10 @@ use hcl_parse::{Hex, TdReport};
 use serde::{Deserialize, Serialize};
 use tdx_verify::{Collateral, IntelRoots, TcbStatus, VerifiedTdQuote, verify_td_quote};
 
+use crate::catalog::{FirmwareCatalog, IdentityKind};
 use crate::error::{Check, Error, Missing, PolicyViolation};
 use crate::evidence::Evidence;
 use crate::verdict::Recorder;
-
-/// The MRTD of the Azure paravisor in the real TDX sample (DCesv5, February 2026).
-pub const AZURE_PARAVISOR_MRTD_2026_02: Hex<48> = Hex(attest_prims::hex_array(
-    "12bdbc1609ef066db7a9ec7b26d7509346f4ca46e846274096cb25939b1e711944061ca19a30c6743f1e599148eee451",
-));
 
 /// The TDX part of the policy (see `docs/policy.md`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,7 +25,8 @@ pub struct TdxPolicy {
     /// TCB statuses accepted (Intel's names); empty means [`DEFAULT_TCB_STATUSES`]. A list
     /// replaces the default rather than extending it, so that a policy can narrow it.
     pub allowed_tcb_statuses: Vec<TcbStatus>,
-    /// Firmware identity: the MRTDs (the paravisor's measurement) trusted.
+    /// MRTDs accepted (empty: any). Which MRTDs are known firmware at all is the firmware
+    /// catalog's to say; this list narrows it (or, for raw TD quotes, pins the TD).
     pub allowed_mrtds: Vec<Hex<48>>,
     /// Accept a TD with the debug attribute.
     pub allow_debug: bool,
@@ -90,10 +88,10 @@ impl TdxPolicy {
         }
     }
 
-    /// Azure's TDX CVMs: the known paravisor MRTDs, not migratable, the defaults otherwise.
+    /// Azure's TDX CVMs: not migratable, the defaults otherwise (the paravisor's MRTDs are in
+    /// the firmware catalog).
     pub fn azure() -> Self {
         Self {
-            allowed_mrtds: vec![AZURE_PARAVISOR_MRTD_2026_02],
             td_attributes_mask: TD_ATTRIBUTE_MIGRATABLE,
             td_attributes: Hex([0; 8]),
             ..Self::default()
@@ -107,8 +105,11 @@ pub struct TdxClaims {
     /// The verified quote: TD report body, TCB status and advisories, FMSPC.
     #[serde(flatten)]
     pub quote: VerifiedTdQuote,
-    /// The MRTD is in the policy's allow-list.
+    /// The MRTD identifies known firmware: a firmware-catalog entry or the policy's allow-list
+    /// names it.
     pub mrtd_allowed: bool,
+    /// The names of the firmware-catalog entries the MRTD matched.
+    pub catalog_entries: Vec<String>,
     /// The caller accepted unknown firmware ([`crate::VerifyOptions::allow_unknown_firmware`]).
     pub unknown_firmware_allowed: bool,
 }
@@ -182,42 +183,76 @@ fn bind_td_report(td_report: &TdReport, verified: &VerifiedTdQuote) -> Result<()
     Ok(())
 }
 
-/// Firmware identity (the MRTD), then the TDX policy; the claims on success.
+/// Firmware identity (the MRTD, in the catalog or the policy's list), then the TDX policy; the
+/// claims on success.
 pub(crate) fn appraise(
     verified: VerifiedTdQuote,
     policy: &TdxPolicy,
+    catalog: &FirmwareCatalog,
     unknown_firmware_allowed: bool,
     record: &mut Recorder,
 ) -> Result<TdxClaims, Error> {
     let body = verified.body();
-    let mrtd_allowed = policy.allowed_mrtds.contains(&body.mr_td);
+    let catalog_entries = catalog_names(catalog, &body.mr_td);
+    let mrtd_allowed = !catalog_entries.is_empty() || policy.allowed_mrtds.contains(&body.mr_td);
     if unknown_firmware_allowed {
         record.skipped(
             Check::FirmwareIdentity,
             "unknown firmware accepted by the caller: the vTPM binding is not trustworthy",
         );
+        // As for SNP, the caller set the identity lists aside with the identity.
+        let without_identity = TdxPolicy {
+            allowed_mrtds: Vec::new(),
+            ..policy.clone()
+        };
+        check_policy(&verified, &without_identity)?;
     } else if !mrtd_allowed {
         return Err(Error::UnknownTdFirmware { mr_td: body.mr_td });
     } else {
         record.passed(&[Check::FirmwareIdentity]);
+        check_policy(&verified, policy)?;
+    }
+    Ok(TdxClaims {
+        quote: verified,
+        mrtd_allowed,
+        catalog_entries,
+        unknown_firmware_allowed,
+    })
+}
+
+/// A raw TD quote's policy (no HCL report, no paravisor): known firmware when `known_in` is
+/// given (the policy requires it), then the TDX policy.
+pub(crate) fn appraise_raw(
+    verified: VerifiedTdQuote,
+    policy: &TdxPolicy,
+    known_in: Option<&FirmwareCatalog>,
+) -> Result<TdxClaims, Error> {
+    let mr_td = verified.body().mr_td;
+    let catalog_entries = known_in.map_or_else(Vec::new, |catalog| catalog_names(catalog, &mr_td));
+    let mrtd_allowed = !catalog_entries.is_empty() || policy.allowed_mrtds.contains(&mr_td);
+    if known_in.is_some() && !mrtd_allowed {
+        return Err(Error::UnknownTdFirmware { mr_td });
     }
     check_policy(&verified, policy)?;
     Ok(TdxClaims {
         quote: verified,
         mrtd_allowed,
-        unknown_firmware_allowed,
+        catalog_entries,
+        unknown_firmware_allowed: false,
     })
 }
 
-/// A raw TD quote's policy (no HCL report, no paravisor): the MRTD must be listed when the
-/// policy lists any, then the TDX policy.
-pub(crate) fn appraise_raw(
-    verified: VerifiedTdQuote,
-    policy: &TdxPolicy,
-) -> Result<TdxClaims, Error> {
+/// The names of the catalog entries an MRTD matches.
+fn catalog_names(catalog: &FirmwareCatalog, mr_td: &Hex<48>) -> Vec<String> {
+    catalog
+        .find(IdentityKind::Mrtd, &mr_td.0)
+        .map(|e| e.name.clone())
+        .collect()
+}
+
+fn check_policy(verified: &VerifiedTdQuote, policy: &TdxPolicy) -> Result<(), Error> {
     let body = verified.body();
-    let mrtd_allowed = policy.allowed_mrtds.contains(&body.mr_td);
-    if !policy.allowed_mrtds.is_empty() && !mrtd_allowed {
+    if !policy.allowed_mrtds.is_empty() && !policy.allowed_mrtds.contains(&body.mr_td) {
         return Err(PolicyViolation::TdxValue {
             field: "MRTD",
             expected: format!(
@@ -233,16 +268,6 @@ pub(crate) fn appraise_raw(
         }
         .into());
     }
-    check_policy(&verified, policy)?;
-    Ok(TdxClaims {
-        quote: verified,
-        mrtd_allowed,
-        unknown_firmware_allowed: false,
-    })
-}
-
-fn check_policy(verified: &VerifiedTdQuote, policy: &TdxPolicy) -> Result<(), Error> {
-    let body = verified.body();
     let tcb = verified.tcb();
     let evaluation = verified.tcb_evaluation_data_number();
     if evaluation < policy.min_tcb_evaluation_data_number {

@@ -23,12 +23,15 @@ use snp_verify::{
     AuthenticReport, CertRole, Revocation, RevocationStatus, TrustAnchors, UnixTime,
     VerifiedCaChain, VerifiedReport, authenticate_report,
 };
+use std::sync::Arc;
+
 use tcg_eventlog::KERNEL_STUB_PCR;
 use tdx_verify::{IntelRoots, VerifiedTdQuote};
 use vtpm_akcert::VtpmAnchors;
 use vtpm_quote::ExpectedNonce;
 
-use crate::claims::{EventLogClaims, VmConfigurationClaims};
+use crate::catalog::FirmwareCatalog;
+use crate::claims::{EventLogClaims, FirmwareClaims, VmConfigurationClaims};
 use crate::error::{Check, Error, Missing};
 use crate::evidence::Evidence;
 use crate::firmware;
@@ -107,7 +110,8 @@ pub struct Verifier {
     vtpm_anchors: VtpmAnchors,
     intel_roots: IntelRoots,
     policy: EvidencePolicy,
-    cache: Option<std::sync::Arc<crate::cache::VerificationCache>>,
+    catalog: Arc<FirmwareCatalog>,
+    cache: Option<Arc<crate::cache::VerificationCache>>,
 }
 
 impl Verifier {
@@ -118,6 +122,7 @@ impl Verifier {
             vtpm_anchors: VtpmAnchors::azure(),
             intel_roots: IntelRoots::intel(),
             policy,
+            catalog: FirmwareCatalog::builtin(),
             cache: None,
         }
     }
@@ -129,6 +134,7 @@ impl Verifier {
             vtpm_anchors: VtpmAnchors::azure(),
             intel_roots: IntelRoots::intel(),
             policy,
+            catalog: FirmwareCatalog::builtin(),
             cache: None,
         }
     }
@@ -156,14 +162,26 @@ impl Verifier {
 
     /// This verifier sharing `cache` (verified chains, VCEKs and their P-384 tables) across
     /// calls, clones and threads; see [`VerificationCache`](crate::VerificationCache).
-    pub fn with_cache(mut self, cache: std::sync::Arc<crate::cache::VerificationCache>) -> Self {
+    pub fn with_cache(mut self, cache: Arc<crate::cache::VerificationCache>) -> Self {
         self.cache = Some(cache);
+        self
+    }
+
+    /// This verifier knowing the firmware of `catalog` instead of the built-in catalog's
+    /// ([`FirmwareCatalog::with_file`] extends the built-in one).
+    pub fn with_firmware_catalog(mut self, catalog: Arc<FirmwareCatalog>) -> Self {
+        self.catalog = catalog;
         self
     }
 
     /// The policy.
     pub fn policy(&self) -> &EvidencePolicy {
         &self.policy
+    }
+
+    /// The firmware catalog.
+    pub fn firmware_catalog(&self) -> &FirmwareCatalog {
+        &self.catalog
     }
 
     /// Verifies evidence; see the module documentation for the order of checks.
@@ -258,6 +276,7 @@ impl Verifier {
                 let (firmware, report_policy) = firmware::identify(
                     unrevoked.report(),
                     &self.policy.report,
+                    &self.catalog,
                     options.allow_unknown_firmware,
                     &mut record,
                 )?;
@@ -279,6 +298,7 @@ impl Verifier {
                 let claims = tdx::appraise(
                     *verified,
                     &self.policy.tdx,
+                    &self.catalog,
                     options.allow_unknown_firmware,
                     &mut record,
                 )?;
@@ -345,7 +365,8 @@ impl Verifier {
     }
 
     /// Verifies a raw SNP report (hosts with `/dev/sev-guest`): chain, binding, signature,
-    /// revocation and the report policy.
+    /// revocation and the report policy, and known firmware when the policy requires it
+    /// ([`EvidencePolicy::require_known_firmware`]).
     pub fn verify_raw_report(
         &self,
         report: &[u8],
@@ -353,7 +374,13 @@ impl Verifier {
         options: &VerifyOptions,
     ) -> Result<VerifiedReport, Error> {
         let report = SnpReport::from_bytes(report).map_err(Error::from)?;
-        self.appraise_report(&report, certificates, options, || Ok(()))
+        self.appraise_report(&report, certificates, options, || {
+            if !self.policy.require_known_firmware {
+                return Ok(());
+            }
+            let firmware = FirmwareClaims::of(&report, &self.policy.report, &self.catalog, false);
+            firmware::require_known(&firmware)
+        })
     }
 
     /// Verifies a raw TD quote (a TD outside Azure's paravisor, or Intel's samples): the quote
@@ -373,11 +400,16 @@ impl Verifier {
         let verified =
             tdx_verify::verify_td_quote(quote, collateral, &self.intel_roots, options.time)
                 .map_err(Error::Tdx)?;
-        tdx::appraise_raw(verified, &self.policy.tdx)
+        tdx::appraise_raw(
+            verified,
+            &self.policy.tdx,
+            self.policy.require_known_firmware.then_some(&*self.catalog),
+        )
     }
 
     /// Verifies an HCL report on its own (a vTPM's NV contents, no quote): its hardware report
-    /// as [`Verifier::verify_raw_report`] does, and the runtime claims bound to it. This shows
+    /// as [`Verifier::verify_raw_report`] does, the runtime claims bound to it, and its firmware known
+    /// (the firmware catalog or the policy). This shows
     /// the report and claims are genuine; it says nothing of a quote or of freshness.
     pub fn verify_hcl_report(
         &self,
@@ -388,7 +420,10 @@ impl Verifier {
         let hcl = HclReport::parse(hcl_report).map_err(Error::from)?;
         let report = hcl.snp_report().map_err(Error::from)?;
         self.appraise_report(&report, certificates, options, || {
-            hcl.verify_report_data_binding().map_err(Error::from)
+            hcl.verify_report_data_binding().map_err(Error::from)?;
+            // The report vouches for runtime claims: only known firmware's claims mean anything.
+            let firmware = FirmwareClaims::of(&report, &self.policy.report, &self.catalog, false);
+            firmware::require_known(&firmware)
         })
     }
 

@@ -393,12 +393,13 @@ fn unknown_firmware_is_refused_unless_allowed() {
     assert_eq!(out.code, 2, "{}", out.stdout);
     assert_eq!(assert_valid(&out.stdout)["failed_check"], "chain");
 
-    let policy = dir.join("replace.toml");
-    std::fs::write(&policy, "replace = true\n").unwrap();
+    // A catalog that replaces the built-in one with nothing: no firmware is known.
+    let catalog = dir.join("empty-catalog.json");
+    std::fs::write(&catalog, r#"{"format": 1, "replace": true, "entries": []}"#).unwrap();
     let mut genoa = evidence_cases()[3].1.clone();
     genoa.extend([
-        "--policy".into(),
-        policy.display().to_string(),
+        "--firmware-catalog".into(),
+        catalog.display().to_string(),
         "--json".into(),
     ]);
     let out = run(&strs(&genoa));
@@ -425,8 +426,9 @@ fn unknown_firmware_is_refused_unless_allowed() {
     let out = run(&strs(&genoa));
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(
-        out.stderr
-            .contains("snp-vtpm: hint: trust it in a policy file given with --policy"),
+        out.stderr.contains(
+            "snp-vtpm: hint: trust it in a firmware catalog file given with --firmware-catalog"
+        ),
         "{}",
         out.stderr
     );

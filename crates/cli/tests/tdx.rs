@@ -10,12 +10,14 @@
 )]
 
 use std::process::Command;
+use std::sync::Arc;
 
 use snp_vtpm::snp_verify::UnixTime;
 use snp_vtpm::tdx_verify::TcbStatus;
+
 use snp_vtpm::{
-    AZURE_PARAVISOR_MRTD_2026_02, AkCertificateClaims, Certificates, Check, Error, ErrorKind,
-    Evidence, EvidencePolicy, ExpectedNonce, Platform, VerifiedEvidence, Verifier, VerifyOptions,
+    AkCertificateClaims, Certificates, Check, Error, ErrorKind, Evidence, EvidencePolicy,
+    ExpectedNonce, Platform, VerifiedEvidence, Verifier, VerifyOptions,
 };
 use snp_vtpm_testkit::evidence::{TDX_EVIDENCE_TIME, tdx_vm1_collateral, tdx_vm1_evidence};
 use snp_vtpm_testkit::vectors;
@@ -30,6 +32,16 @@ fn evidence() -> Evidence {
 
 fn collateral() -> Certificates {
     tdx_vm1_collateral()
+}
+
+/// The paravisor MRTD of the sample, as the built-in firmware catalog has it.
+fn paravisor_mrtd() -> hcl_parse::Hex<48> {
+    let catalog = snp_vtpm::FirmwareCatalog::builtin();
+    let mut mrtds = catalog
+        .entries
+        .iter()
+        .filter(|e| e.kind == snp_vtpm::IdentityKind::Mrtd);
+    mrtds.next().expect("the catalog has an MRTD").value
 }
 
 fn verify_with(
@@ -84,8 +96,9 @@ fn the_real_tdx_cvm_evidence_verifies_under_azure_tdx() {
     assert!(verified.report().is_none() && verified.firmware().is_none());
     let tdx = verified.tdx().unwrap();
     assert_eq!(tdx.quote.tcb().status, TcbStatus::UpToDate);
-    assert_eq!(tdx.quote.body().mr_td, AZURE_PARAVISOR_MRTD_2026_02);
+    assert_eq!(tdx.quote.body().mr_td, paravisor_mrtd());
     assert!(tdx.mrtd_allowed && !tdx.unknown_firmware_allowed);
+    assert_eq!(tdx.catalog_entries, ["azure-tdx-paravisor-2026-02"]);
     assert!(verified.report_bound_to_nonce());
     assert_eq!(verified.quote().nonce(), NONCE);
     let AkCertificateClaims::Verified(ak) = verified.ak_certificate() else {
@@ -257,7 +270,7 @@ fn the_tdx_policy_decides_status_firmware_and_owner_fields() {
             "platform": "tdx",
             "tdx": {
                 "allowed_tcb_statuses": ["SWHardeningNeeded"],
-                "allowed_mrtds": [AZURE_PARAVISOR_MRTD_2026_02.to_string()],
+                "allowed_mrtds": [paravisor_mrtd().to_string()],
             },
         }),
         "azure-tdx",
@@ -278,33 +291,61 @@ fn the_tdx_policy_decides_status_firmware_and_owner_fields() {
         "{error}"
     );
 
-    // An MRTD nobody listed: unknown firmware (exit 3), unless the caller accepts it.
+    // An MRTD no catalog entry names: unknown firmware (exit 3), unless the caller accepts it.
     let no_mrtd = EvidencePolicy::from_document(
         serde_json::json!({ "replace": true, "platform": "tdx" }),
         "azure-tdx",
     )
     .unwrap();
+    let without_catalog = |policy: EvidencePolicy| {
+        Verifier::new(policy).with_firmware_catalog(Arc::new(snp_vtpm::FirmwareCatalog::empty()))
+    };
+    let error = without_catalog(no_mrtd.clone())
+        .verify(
+            &evidence(),
+            ExpectedNonce::Exactly(&NONCE),
+            &collateral(),
+            &VerifyOptions::at(TIME),
+        )
+        .unwrap_err();
+    assert_eq!(error.check(), Check::FirmwareIdentity, "{error}");
+    assert_eq!(error.kind(), ErrorKind::Policy);
+    assert!(error.to_string().contains("12bdbc1609ef066d"), "{error}");
+    assert!(error.to_string().contains("firmware catalog"), "{error}");
+    let allowed = without_catalog(no_mrtd.clone())
+        .verify(
+            &evidence(),
+            ExpectedNonce::Exactly(&NONCE),
+            &collateral(),
+            &VerifyOptions {
+                allow_unknown_firmware: true,
+                ..VerifyOptions::at(TIME)
+            },
+        )
+        .unwrap();
+    assert!(allowed.tdx().unwrap().unknown_firmware_allowed);
+    // The same policy with the built-in catalog: the paravisor is known.
+    let known = verify_with(no_mrtd, &evidence(), &collateral(), VerifyOptions::at(TIME)).unwrap();
+    assert_eq!(
+        known.tdx().unwrap().catalog_entries,
+        ["azure-tdx-paravisor-2026-02"]
+    );
+
+    // A policy's MRTD list narrows what the catalog knows: another MRTD is a policy failure.
+    let other_mrtd = strict(serde_json::json!({ "tdx": { "allowed_mrtds": ["ab".repeat(48)] } }));
     let error = verify_with(
-        no_mrtd.clone(),
+        other_mrtd,
         &evidence(),
         &collateral(),
         VerifyOptions::at(TIME),
     )
     .unwrap_err();
-    assert_eq!(error.check(), Check::FirmwareIdentity, "{error}");
-    assert_eq!(error.kind(), ErrorKind::Policy);
-    assert!(error.to_string().contains("12bdbc1609ef066d"), "{error}");
-    let allowed = verify_with(
-        no_mrtd,
-        &evidence(),
-        &collateral(),
-        VerifyOptions {
-            allow_unknown_firmware: true,
-            ..VerifyOptions::at(TIME)
-        },
-    )
-    .unwrap();
-    assert!(allowed.tdx().unwrap().unknown_firmware_allowed);
+    assert_eq!(
+        (error.kind(), error.check()),
+        (ErrorKind::Policy, Check::Policy),
+        "{error}"
+    );
+    assert!(error.to_string().contains("MRTD"), "{error}");
 
     // RTMR values the policy expects: RTMR0 is zero in this sample, RTMR1 is not 0x11s.
     let rtmr = strict(serde_json::json!({
@@ -387,7 +428,10 @@ fn the_binary_picks_azure_tdx_and_prints_the_td_quote() {
         "{stdout}"
     );
     assert!(stdout.contains("TCB status:         UpToDate"), "{stdout}");
-    assert!(stdout.contains("MRTD allowed by the policy"), "{stdout}");
+    assert!(
+        stdout.contains("firmware identity:  firmware catalog: azure-tdx-paravisor-2026-02"),
+        "{stdout}"
+    );
 
     let out = run(&["--json"]);
     let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -423,7 +467,7 @@ fn show_decodes_td_quotes_tdreports_and_tdx_evidence() {
         );
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
     };
-    let mrtd = AZURE_PARAVISOR_MRTD_2026_02.to_string();
+    let mrtd = paravisor_mrtd().to_string();
 
     let quote = show(&vectors::dir().join("azure/tdx-vm1/td-quote.bin"));
     assert_eq!(quote["kind"], "TD quote (Intel TDX)");

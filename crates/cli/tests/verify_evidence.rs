@@ -481,7 +481,7 @@ fn unknown_firmware_is_refused_by_default_and_named() {
         "prints the digest: {err}"
     );
     assert!(
-        err.message().contains("allowed_id_key_digests"),
+        err.message().contains("firmware catalog"),
         "says how to configure: {err}"
     );
 

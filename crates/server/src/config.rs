@@ -63,6 +63,10 @@ pub struct Args {
     /// Policy file for TDX evidence [default: the azure-tdx preset]
     #[arg(long, env = "SNP_VTPM_SERVER_TDX_POLICY", value_name = "FILE")]
     pub tdx_policy: Option<PathBuf>,
+    /// Firmware catalog file (JSON) that extends the built-in one, or replaces it when it says
+    /// "replace": true; result policy ids then name its SHA-256 [default: the built-in catalog]
+    #[arg(long, env = "SNP_VTPM_SERVER_FIRMWARE_CATALOG", value_name = "FILE")]
+    pub firmware_catalog: Option<PathBuf>,
     /// PKCS#8 PEM signing key (P-256 for ES256, P-384 for ES384); repeat to publish several:
     /// all are in the JWKS, the last one signs [default: one generated at start]
     #[arg(
@@ -144,6 +148,7 @@ struct FileConfig {
     nonce_store: Option<String>,
     policy: Option<PathBuf>,
     tdx_policy: Option<PathBuf>,
+    firmware_catalog: Option<PathBuf>,
     #[serde(default)]
     signing_keys: Vec<PathBuf>,
     nonce_ttl: Option<u64>,
@@ -173,6 +178,8 @@ pub struct Config {
     pub policy: Option<PathBuf>,
     /// The TDX policy file (`None`: azure-tdx).
     pub tdx_policy: Option<PathBuf>,
+    /// A firmware catalog file over the built-in catalog (`None`: the built-in one).
+    pub firmware_catalog: Option<PathBuf>,
     /// Signing key files; the last signs (`None` of them: one generated key).
     pub signing_keys: Vec<PathBuf>,
     /// How long a nonce is valid.
@@ -262,6 +269,7 @@ impl Config {
             nonce_store,
             policy: args.policy.or(file.policy),
             tdx_policy: args.tdx_policy.or(file.tdx_policy),
+            firmware_catalog: args.firmware_catalog.or(file.firmware_catalog),
             signing_keys: either(args.signing_keys, file.signing_keys),
             nonce_ttl: seconds("nonce-ttl", args.nonce_ttl.or(file.nonce_ttl), 60)?,
             token_ttl: seconds("token-ttl", args.token_ttl.or(file.token_ttl), 300)?,

@@ -29,8 +29,8 @@ use snp_vtpm::tdx_verify::IntelRoots;
 use snp_vtpm::vtpm_akcert::VtpmAnchors;
 use snp_vtpm::vtpm_quote::QuoteAttest;
 use snp_vtpm::{
-    CacheLimits, CacheMode, ErrorKind, Evidence, EvidencePolicy, ExpectedNonce, VerificationCache,
-    Verifier, VerifyOptions,
+    CacheLimits, CacheMode, ErrorKind, Evidence, EvidencePolicy, ExpectedNonce, FirmwareCatalog,
+    VerificationCache, Verifier, VerifyOptions,
 };
 use tower::ServiceExt as _;
 
@@ -104,6 +104,25 @@ fn policy(path: Option<&Path>, preset: &str) -> Result<(EvidencePolicy, String),
     Ok((policy, format!("snp-vtpm:policy/sha256:{digest}")))
 }
 
+/// The built-in firmware catalog, or it with a local file applied; with the suffix that policy
+/// ids then carry (the file's SHA-256), so results say which firmware list decided.
+fn firmware_catalog(path: Option<&Path>) -> Result<(Arc<FirmwareCatalog>, String), String> {
+    let builtin = FirmwareCatalog::builtin();
+    let Some(path) = path else {
+        return Ok((builtin, String::new()));
+    };
+    let bytes = read(path, "firmware catalog")?;
+    let origin = format!("firmware catalog {}", path.display());
+    let catalog = builtin
+        .with_file(&bytes, &origin)
+        .map_err(|e| e.to_string())?;
+    let digest = snp_vtpm::attest_prims::HexSlice(&sha256(&bytes)).to_string();
+    Ok((
+        Arc::new(catalog),
+        format!("+firmware-catalog/sha256:{digest}"),
+    ))
+}
+
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).into()
@@ -160,8 +179,10 @@ impl AppState {
         fetch.vtpm_anchors = vtpm.clone();
         let source = fetch.source().map_err(|e| e.to_string())?;
 
+        let (catalog, catalog_id) = firmware_catalog(config.firmware_catalog.as_deref())?;
         let appraiser = |path: Option<&Path>, preset: &str| -> Result<Appraiser, String> {
-            let (policy, policy_id) = policy(path, preset)?;
+            let (policy, mut policy_id) = policy(path, preset)?;
+            policy_id.push_str(&catalog_id);
             let boot_pinned = !policy.pcrs.expected.is_empty()
                 || !policy.event_log.allowed_kernel_cmdlines.is_empty();
             let mut verifier = match &anchors {
@@ -169,6 +190,7 @@ impl AppState {
                 None => Verifier::new(policy),
             }
             .with_intel_roots(intel_roots.clone())
+            .with_firmware_catalog(catalog.clone())
             .with_cache(Arc::new(VerificationCache::new(
                 CacheMode::ChainAndLeaf,
                 CacheLimits::default(),

@@ -202,6 +202,54 @@ fn every_key_is_published_and_the_last_one_signs() {
 }
 
 #[test]
+fn a_firmware_catalog_file_is_applied_and_named_in_results() {
+    let dir = TempDir::new("catalog-file");
+    let catalog = dir.0.join("lab-catalog.json");
+    let text = serde_json::json!({
+        "format": 1,
+        "version": "lab-1",
+        "entries": [{
+            "name": "lab-firmware",
+            "platform": "snp",
+            "kind": "id_key_digest",
+            "value": hex::encode(TEST_FIRMWARE_ID_KEY_DIGEST),
+            "first_seen": "2026-12-07",
+            "source": "the test PKI's synthetic paravisor",
+        }],
+    })
+    .to_string();
+    std::fs::write(&catalog, &text).unwrap();
+    let server = Server::start(
+        "catalog",
+        &["--firmware-catalog", catalog.to_str().unwrap()],
+    );
+    let nonce = server.challenge();
+    let (status, body, _) = server.post("/attest", &evidence(&nonce));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["verdict"]["firmware"]["catalog_entries"],
+        serde_json::json!(["lab-firmware"])
+    );
+    let token = body["token"].as_str().unwrap();
+    let (_, jwks) = server.get("/.well-known/jwks.json");
+    let claims = verify_token(token, &Jwks::from_json(jwks.as_bytes()).unwrap(), now())
+        .unwrap()
+        .claims;
+    let digest = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(text.as_bytes()))
+    };
+    let policy_id = claims["submods"]["cvm"]["ear_appraisal_policy_ids"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        policy_id.ends_with(&format!("+firmware-catalog/sha256:{digest}+test-roots")),
+        "{policy_id}"
+    );
+}
+
+#[test]
 fn configuration_errors_stop_the_start() {
     for args in [
         &["--listen", "nowhere"][..],
@@ -209,6 +257,8 @@ fn configuration_errors_stop_the_start() {
         &["--nonce-ttl", "0"],
         &["--signing-key", "/nonexistent/key.pem"],
         &["--policy", "/nonexistent/policy.toml"],
+        &["--firmware-catalog", "/nonexistent/catalog.json"],
+        &["--firmware-catalog", env!("CARGO_MANIFEST_DIR")],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_snp-vtpm-server"))
             .args(args)

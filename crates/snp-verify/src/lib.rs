@@ -7,7 +7,7 @@
 //! | binding | generation sources agree; key kind (VCEK/VLEK), hwID == chip_id and every SPL == reported_tcb, before the signature |
 //! | signature | ECDSA P-384 over SHA-384 of the received bytes 0x000..0x2A0; R/S padding zero |
 //! | revocation | a KDS CRL signed by the pinned ARK, current at the given time ([`Revocation`]) |
-//! | appraisal | a [`Policy`] (presets `snp-default`, `azure-cvm`); a different [`ErrorKind`] |
+//! | appraisal | a [`Policy`] (preset `snp-default`; [`Policy::azure_cvm_layout`]); a different [`ErrorKind`] |
 //!
 //! The report signature is checked by attest-prims' verification-only P-384 path (precomputed
 //! generator table, per-VCEK tables kept in a bounded [`KeyTableCache`], no final inversion),
@@ -63,8 +63,7 @@ pub use error::{CertRole, Error, ErrorKind, Result};
 pub use extensions::AmdExtensions;
 pub use hcl_parse;
 pub use policy::{
-    AZURE_PARAVISOR_ID_KEY_DIGESTS, FirmwareListing, Listing, MinimumTcb, PRESETS, Policy,
-    PolicyCheck, PolicyViolation,
+    FirmwareListing, Listing, MinimumTcb, PRESETS, Policy, PolicyCheck, PolicyViolation,
 };
 pub use signature::{report_signature, verify_report_signature};
 pub use verified::{GuestPolicyClaims, TcbClaims, VerifiedReport};

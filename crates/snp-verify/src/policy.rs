@@ -10,22 +10,6 @@ use core::fmt;
 
 use hcl_parse::{FirmwareVersion, Generation, Hex, HexSlice, SnpReport, TcbComponents, TcbVersion};
 
-/// ID-key digests of Azure's paravisor (the key Microsoft signs the guest firmware with), each
-/// seen in a real Azure report whose signature verifies to AMD's roots (see `docs/policy.md`).
-///
-/// Microsoft rotates this key: extend the list in a policy file rather than waiting for a
-/// release, or pin launch measurements instead, which is stricter.
-pub const AZURE_PARAVISOR_ID_KEY_DIGESTS: [Hex<48>; 2] = [
-    // milan-v2 (2024 paravisor; the same digest appears in 2023-format reports elsewhere).
-    Hex(attest_prims::hex_array(
-        "0356215882a825279a85b300b0b742931d113bf7e32dde2e50ffde7ec743ca491ecdd7f336dc28a6e0b2bb57af7a44a3",
-    )),
-    // milan-v3, milan-v3-userdata and genoa-v3.
-    Hex(attest_prims::hex_array(
-        "942fd93ebde6ea7a96efadeafc60f1c6b3d10e703b1dafd7555b92f7f3d32d0e006767648cba5b102af3d65756af4177",
-    )),
-];
-
 /// Minimum SPLs for each TCB value a report carries; `None` checks nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -114,7 +98,7 @@ impl Default for Policy {
 }
 
 /// The names of the presets, for command lines and policy files.
-pub const PRESETS: [&str; 2] = ["snp-default", "azure-cvm"];
+pub const PRESETS: [&str; 1] = ["snp-default"];
 
 impl Policy {
     /// `snp-default`: debug off, everything else as the defaults say. For raw SNP reports.
@@ -122,14 +106,15 @@ impl Policy {
         Self::default()
     }
 
-    /// `azure-cvm`: Azure's paravisor at VMPL 0, debug and migration agent off, all-zero
-    /// host_data, ID-key digest in [`AZURE_PARAVISOR_ID_KEY_DIGESTS`].
-    pub fn azure_cvm() -> Self {
+    /// The shape of Azure's paravisor reports: VMPL 0, debug and migration agent off, all-zero
+    /// host_data. It names **no firmware**: which paravisor builds are known is data that
+    /// changes (snp-vtpm's firmware catalog); pin `allowed_id_key_digests` or
+    /// `allowed_measurements` yourself when using this crate alone.
+    pub fn azure_cvm_layout() -> Self {
         Self {
             allow_migrate_ma: false,
             required_vmpl: Some(0),
             allowed_host_data: alloc::vec![Hex([0; 32])],
-            allowed_id_key_digests: AZURE_PARAVISOR_ID_KEY_DIGESTS.to_vec(),
             ..Self::default()
         }
     }
@@ -138,7 +123,6 @@ impl Policy {
     pub fn preset(name: &str) -> Option<Self> {
         match name {
             "snp-default" => Some(Self::snp_default()),
-            "azure-cvm" => Some(Self::azure_cvm()),
             _ => None,
         }
     }

@@ -1,10 +1,11 @@
 //! Arguments shared by several commands.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Args;
 use snp_vtpm::fetch::FetchOptions;
-use snp_vtpm::{Error, EvidencePolicy};
+use snp_vtpm::{Error, EvidencePolicy, FirmwareCatalog};
 
 /// The verifier's nonce.
 #[derive(Debug, Clone, Args)]
@@ -110,9 +111,24 @@ pub(crate) struct PolicyArgs {
     /// A built-in policy: azure-cvm (default for vTPM evidence) or snp-default (raw reports)
     #[arg(long, value_name = "NAME")]
     pub preset: Option<String>,
+    /// Firmware catalog file (JSON) that extends the built-in one, or replaces it when it says
+    /// "replace": true (see `snp-vtpm policy catalog` and docs/policy.md)
+    #[arg(long, env = "SNP_VTPM_FIRMWARE_CATALOG", value_name = "FILE")]
+    pub firmware_catalog: Option<PathBuf>,
 }
 
 impl PolicyArgs {
+    /// The firmware catalog: the built-in one, with `--firmware-catalog` applied.
+    pub(crate) fn catalog(&self) -> Result<Arc<FirmwareCatalog>, Error> {
+        let builtin = FirmwareCatalog::builtin();
+        let Some(path) = &self.firmware_catalog else {
+            return Ok(builtin);
+        };
+        let bytes = crate::inputs::read(path)?;
+        let origin = format!("--firmware-catalog {}", path.display());
+        Ok(Arc::new(builtin.with_file(&bytes, &origin)?))
+    }
+
     /// The policy, with `default_preset` when neither option is given.
     pub(crate) fn load(&self, default_preset: &str) -> Result<EvidencePolicy, Error> {
         if let Some(path) = &self.policy {

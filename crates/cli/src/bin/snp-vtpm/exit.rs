@@ -45,8 +45,8 @@ pub(crate) fn hint(error: &Error) -> Option<&'static str> {
             "give the ASK and ARK with --chain, or let snp-vtpm fetch them (without --offline)",
         ),
         Error::Missing(Missing::Product) => Some("give --product, or the chain with --chain"),
-        Error::UnknownFirmware(_) => Some(
-            "trust it in a policy file given with --policy; for tests and labs only, --allow-unknown-firmware accepts it and the verdict records that",
+        Error::UnknownFirmware(_) | Error::UnknownTdFirmware { .. } => Some(
+            "trust it in a firmware catalog file given with --firmware-catalog (`snp-vtpm policy catalog` lists the known firmware); for tests and labs only, --allow-unknown-firmware accepts it and the verdict records that",
         ),
         Error::Fetch(snp_vtpm::amd_kds::Error::NotCachedOffline {
             kind: ArtifactKind::Crl,

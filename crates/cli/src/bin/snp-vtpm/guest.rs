@@ -63,6 +63,7 @@ impl ReportArgs {
             policy: PolicyArgs {
                 policy: None,
                 preset: None,
+                firmware_catalog: std::env::var_os("SNP_VTPM_FIRMWARE_CATALOG").map(Into::into),
             },
             tcti: TctiArgs {
                 tcti: std::env::var("SNP_VTPM_TCTI").ok(),
@@ -153,7 +154,9 @@ fn verify_hcl(
     }
     let policy = args.policy.load(DEFAULT_EVIDENCE_PRESET)?;
     let options = VerifyOptions::at(UnixTime::from_secs(inputs::now()));
-    Verifier::new(policy).verify_hcl_report(bytes, &certificates, &options)
+    Verifier::new(policy)
+        .with_firmware_catalog(args.policy.catalog()?)
+        .verify_hcl_report(bytes, &certificates, &options)
 }
 
 /// Quote the vTPM's PCRs with a nonce (guest)

@@ -6,6 +6,7 @@ mod exit;
 mod guest;
 mod inputs;
 mod output;
+mod policy;
 mod show;
 mod token;
 mod verify;
@@ -55,6 +56,7 @@ enum Command {
     VerifyToken(token::VerifyTokenArgs),
     Fetch(guest::FetchCommand),
     Show(show::ShowArgs),
+    Policy(policy::PolicyCommand),
 }
 
 fn main() -> ProcessExit {
@@ -83,6 +85,7 @@ fn main() -> ProcessExit {
         Some(Command::VerifyToken(args)) => token::verify_token_command(args),
         Some(Command::Fetch(args)) => guest::fetch(args),
         Some(Command::Show(args)) => show::show(args),
+        Some(Command::Policy(args)) => policy::policy(args),
         None if cli.print => guest::report(guest::ReportArgs::print_from_vtpm()),
         None => {
             let _ = Cli::command().print_help();

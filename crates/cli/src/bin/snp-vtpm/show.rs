@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 use snp_vtpm::tcg_eventlog::{DataBinding, EventLog, LogFormat};
 use snp_vtpm::tdx_verify::TdQuote;
 use snp_vtpm::vtpm_quote::{HashAlg, QuoteAttest, QuoteFile};
-use snp_vtpm::{DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, Error, Evidence, EvidencePolicy};
+use snp_vtpm::{
+    DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, Error, Evidence, EvidencePolicy,
+    FirmwareCatalog,
+};
 
 use crate::args::PolicyArgs;
 use crate::{Outcome, inputs, output};
@@ -118,6 +121,7 @@ fn describe(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error> {
                 &mut description,
                 &report,
                 &policy.load(DEFAULT_EVIDENCE_PRESET)?,
+                &*policy.catalog()?,
             );
         }
         return Ok(description);
@@ -143,6 +147,7 @@ fn describe(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error> {
             &mut description,
             &report,
             &policy.load(DEFAULT_REPORT_PRESET)?,
+            &*policy.catalog()?,
         );
         return Ok(description);
     }
@@ -441,13 +446,18 @@ fn snp_json(report: &SnpReport<'_>) -> Value {
     })
 }
 
-fn add_policy(description: &mut Description, report: &SnpReport<'_>, policy: &EvidencePolicy) {
+fn add_policy(
+    description: &mut Description,
+    report: &SnpReport<'_>,
+    policy: &EvidencePolicy,
+    catalog: &FirmwareCatalog,
+) {
     let generation = report
         .generation()
         .ok()
         .flatten()
         .unwrap_or(Generation::Milan);
-    let firmware = snp_vtpm::FirmwareClaims::of(report, &policy.report, false);
+    let firmware = snp_vtpm::FirmwareClaims::of(report, &policy.report, catalog, false);
     let outcomes: Vec<Value> = policy
         .report
         .outcomes(report, generation)
@@ -463,6 +473,7 @@ fn add_policy(description: &mut Description, report: &SnpReport<'_>, policy: &Ev
         "firmware_identity": {
             "id_key_digest_allowed": firmware.id_key_allowed,
             "measurement_allowed": firmware.measurement_allowed,
+            "catalog_entries": firmware.catalog_entries,
             "vmpl_is_0": firmware.vmpl_ok,
             "host_data_ok": firmware.host_data_ok,
             "known_firmware": firmware.identified() && firmware.vmpl_ok && firmware.host_data_ok,
@@ -570,6 +581,7 @@ fn describe_json(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error
                 &mut description,
                 &report,
                 &policy.load(DEFAULT_EVIDENCE_PRESET)?,
+                &*policy.catalog()?,
             );
         }
         return Ok(description);

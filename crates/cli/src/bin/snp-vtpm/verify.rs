@@ -259,6 +259,7 @@ fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
         platform.default_preset()
     };
     let policy = args.policy.load(default_preset)?;
+    let catalog = args.policy.catalog()?;
     let options = VerifyOptions {
         time: time(args.at.as_deref())?,
         allow_unknown_firmware: args.allow_unknown_firmware,
@@ -337,7 +338,8 @@ fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
             }
         }
     }
-    let verifier = Verifier::with_anchors(TrustAnchors::amd(), policy);
+    let verifier =
+        Verifier::with_anchors(TrustAnchors::amd(), policy).with_firmware_catalog(catalog);
     let nonce = match &nonce_bytes {
         Some(bytes) => ExpectedNonce::Exactly(bytes),
         None => ExpectedNonce::NotChecked,
@@ -369,32 +371,42 @@ fn nonce_text(nonce: &[u8]) -> String {
     }
 }
 
+/// How known firmware was recognised: the catalog entries it matched, else the policy's list.
+fn known_by(catalog_entries: &[String], by_policy: &str) -> String {
+    if catalog_entries.is_empty() {
+        by_policy.to_string()
+    } else {
+        format!("firmware catalog: {}", catalog_entries.join(", "))
+    }
+}
+
 fn human_verdict(verified: &VerifiedEvidence) -> String {
     let mut text = String::from("VERIFIED\n");
     let unknown = "NOT CHECKED (--allow-unknown-firmware: the vTPM binding is not trustworthy)";
     if let (Some(report), Some(firmware)) = (verified.report(), verified.firmware()) {
         text.push_str(&output::describe_report(report));
-        text.push_str(&format!(
-            "  firmware identity:  {}\n",
-            if firmware.unknown_firmware_allowed {
-                unknown
-            } else if firmware.id_key_allowed {
-                "ID-key digest allowed by the policy"
-            } else {
-                "measurement allowed by the policy"
-            }
-        ));
+        let identity = if firmware.unknown_firmware_allowed {
+            unknown.to_string()
+        } else {
+            known_by(
+                &firmware.catalog_entries,
+                if firmware.id_key_allowed {
+                    "ID-key digest allowed by the policy"
+                } else {
+                    "measurement allowed by the policy"
+                },
+            )
+        };
+        text.push_str(&format!("  firmware identity:  {identity}\n"));
     }
     if let Some(tdx) = verified.tdx() {
         text.push_str(&output::describe_td_quote(&tdx.quote));
-        text.push_str(&format!(
-            "  firmware identity:  {}\n",
-            if tdx.unknown_firmware_allowed {
-                unknown
-            } else {
-                "MRTD allowed by the policy"
-            }
-        ));
+        let identity = if tdx.unknown_firmware_allowed {
+            unknown.to_string()
+        } else {
+            known_by(&tdx.catalog_entries, "MRTD allowed by the policy")
+        };
+        text.push_str(&format!("  firmware identity:  {identity}\n"));
     }
     text.push_str(&format!(
         "  nonce:              {}\n  report fresh:       {}\n",
