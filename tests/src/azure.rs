@@ -278,6 +278,17 @@ pub fn synthetic_evidence(
     nonce: &[u8],
     bind: bool,
 ) -> SyntheticEvidence {
+    synthetic_evidence_quoting(pki, report, nonce, bind, &synthetic_pcrs())
+}
+
+/// [`synthetic_evidence`] whose quote covers these SHA-256 values of PCRs 0 to 23.
+pub fn synthetic_evidence_quoting(
+    pki: &TestPki,
+    report: &SyntheticReport,
+    nonce: &[u8],
+    bind: bool,
+    pcrs: &[[u8; 32]],
+) -> SyntheticEvidence {
     let ak = SoftwareAk::shared();
     let mut report = SyntheticReport {
         ak_modulus: ak.modulus(),
@@ -288,8 +299,7 @@ pub fn synthetic_evidence(
         report.user_data[..nonce.len()].copy_from_slice(nonce);
     }
     let (hcl, vcek) = report.build(pki);
-    let pcrs = synthetic_pcrs();
-    let (message, signature) = ak.quote(nonce, &pcrs);
+    let (message, signature) = ak.quote(nonce, pcrs);
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let json = serde_json::json!({
         "version": if bind { 2 } else { 1 },
@@ -321,7 +331,7 @@ pub fn service_evidence(pki: &TestPki, nonce: &[u8]) -> Vec<u8> {
 }
 
 /// The PCR values synthetic evidence quotes: PCR i holds i repeated, PCRs 17 to 22 hold 0xFF.
-fn synthetic_pcrs() -> Vec<[u8; 32]> {
+pub fn synthetic_pcrs() -> Vec<[u8; 32]> {
     (0..24u8)
         .map(|i| {
             if (17..=22).contains(&i) {

@@ -3,7 +3,7 @@
 //! that matches its quote.
 
 use base64::Engine;
-use tcg_eventlog::compose::EventLogBuilder;
+use tcg_eventlog::compose::{EventLogBuilder, image_load_event};
 use tcg_eventlog::{EFI_GLOBAL_VARIABLE, EventLog, EventType};
 use vtpm_quote::HashAlg;
 
@@ -14,13 +14,34 @@ use crate::pki::TestPki;
 /// SecureBoot, separators 0-7, shim and GRUB in PCR 4, GRUB commands and the kernel command
 /// line in PCR 8.
 pub fn linux_boot_log(secure_boot: bool, kernel_cmdline: &str) -> Vec<u8> {
+    linux_boot_log_with(secure_boot, kernel_cmdline, b"shim image", None)
+}
+
+/// [`linux_boot_log`] with shim's image bytes given, and optionally one more image measured
+/// into PCR 4 as a boot *driver* (an application relabelled: its type is covered by no
+/// digest).
+pub fn linux_boot_log_with(
+    secure_boot: bool,
+    kernel_cmdline: &str,
+    shim_image: &[u8],
+    relabelled_image: Option<&[u8]>,
+) -> Vec<u8> {
     let mut builder = EventLogBuilder::crypto_agile(&[HashAlg::Sha1, HashAlg::Sha256]);
     builder
         .measure(0, EventType::S_CRTM_CONTENTS, b"synthetic firmware")
         .efi_variable(&EFI_GLOBAL_VARIABLE, "SecureBoot", &[u8::from(secure_boot)])
         .separators(0..=7)
-        .boot_application("\\EFI\\ubuntu\\shimx64.efi", b"shim image")
-        .boot_application("\\EFI\\ubuntu\\grubx64.efi", b"grub image")
+        .boot_application("\\EFI\\ubuntu\\shimx64.efi", shim_image)
+        .boot_application("\\EFI\\ubuntu\\grubx64.efi", b"grub image");
+    if let Some(image) = relabelled_image {
+        builder.measure_hashing(
+            4,
+            EventType::EFI_BOOT_SERVICES_DRIVER,
+            image,
+            &image_load_event(Some("\\EFI\\ubuntu\\hidden.efi")),
+        );
+    }
+    builder
         .grub_command(&format!("linux {kernel_cmdline}"))
         .kernel_cmdline(kernel_cmdline);
     builder.build()

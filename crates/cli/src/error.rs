@@ -284,14 +284,14 @@ pub enum PolicyViolation {
         index: u8,
     },
     /// A quoted PCR has another value than the policy expects.
-    #[error("PCR {bank}:{index}: expected {expected}, found {found}")]
+    #[error("PCR {bank}:{index}: expected {}, found {found}", one_of(expected))]
     PcrValue {
         /// The bank.
         bank: HashAlg,
         /// The PCR.
         index: u8,
-        /// The policy's value.
-        expected: HexBytes,
+        /// The policy's accepted values.
+        expected: Vec<HexBytes>,
         /// The quoted value.
         found: HexBytes,
     },
@@ -367,6 +367,48 @@ pub enum PolicyViolation {
         /// Every measured command line.
         measured: Vec<String>,
     },
+    /// PCR 4, where the firmware measures boot applications, is not attested in SHA-256.
+    #[error(
+        "boot images: expected PCR {pcr} (where the firmware measures boot applications) to be attested by the quote's sha256 bank, found it not quoted there"
+    )]
+    BootImagePcrNotQuoted {
+        /// The PCR.
+        pcr: u8,
+    },
+    /// PCR 4 holds an event that is no boot application and whose data is not what was hashed.
+    #[error(
+        "boot images: expected only boot applications and readable events in PCR {pcr}, found events {events:?} whose digests cover something the log does not name: an image could hide behind them"
+    )]
+    OpaqueBootEvents {
+        /// The PCR.
+        pcr: u8,
+        /// The events' indices.
+        events: Vec<usize>,
+    },
+    /// A boot application the firmware loaded is not among those allowed.
+    #[error(
+        "boot images: expected every image the firmware loaded to be one of the {allowed} allowed, found {} (event {event}{})",
+        sha256.as_ref().map_or_else(|| "one without a SHA-256 digest".to_string(), |d| format!("SHA-256 {d}")),
+        path.as_ref().map_or_else(String::new, |p| format!(", logged as \"{p}\""))
+    )]
+    BootImageNotAllowed {
+        /// How many digests the policy allows.
+        allowed: usize,
+        /// The event's index.
+        event: usize,
+        /// The image's SHA-256 Authenticode digest (absent when the log has no SHA-256 bank).
+        sha256: Option<HexBytes>,
+        /// The path the log gives (not covered by the digest).
+        path: Option<String>,
+    },
+    /// The policy allows boot images and the attested log shows none.
+    #[error(
+        "boot images: expected one of the {allowed} allowed, found no boot application in an attested PCR 4"
+    )]
+    NoBootImages {
+        /// How many digests the policy allows.
+        allowed: usize,
+    },
     /// The TD quote's TCB status is not one the policy accepts.
     #[error(
         "TDX TCB status: expected one of [{}], found {status}{}",
@@ -419,6 +461,10 @@ impl PolicyViolation {
             | Self::KernelLoadOptionsUnmatched { .. }
             | Self::OpaqueCmdlineEvents { .. }
             | Self::CmdlineNotAllowed { .. }
+            | Self::BootImagePcrNotQuoted { .. }
+            | Self::OpaqueBootEvents { .. }
+            | Self::BootImageNotAllowed { .. }
+            | Self::NoBootImages { .. }
             | Self::TdxTcbStatus { .. }
             | Self::TdxDebug
             | Self::TdxValue { .. }
@@ -438,6 +484,20 @@ fn quoted_list(items: &[String]) -> String {
         .map(|item| format!("\"{item}\""))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A value, or "one of [a, b]" for several.
+fn one_of<T: std::fmt::Display>(values: &[T]) -> String {
+    match values {
+        [one] => one.to_string(),
+        many => format!(
+            "one of [{}]",
+            many.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 fn unknown_firmware_message(claims: &FirmwareClaims) -> String {

@@ -62,6 +62,7 @@
 pub mod attester;
 mod batch;
 mod cache;
+mod capture;
 mod catalog;
 pub mod certs;
 mod claims;
@@ -71,6 +72,7 @@ mod evidence;
 pub mod fetch;
 mod firmware;
 mod policy;
+pub mod policy_text;
 mod stages;
 mod tdx;
 mod verdict;
@@ -80,13 +82,16 @@ mod verifier;
 pub use amd_kds;
 pub use batch::BatchItem;
 pub use cache::{CacheLimits, CacheMode, VerificationCache};
+pub use capture::{
+    CaptureOptions, DEFAULT_CAPTURE_PCRS, EventLogReference, ReferenceValues, capture, capture_into,
+};
 pub use catalog::{CATALOG_FORMAT, CatalogEntry, FirmwareCatalog, IdentityKind};
 pub use claims::{AkCertificateClaims, EventLogClaims, FirmwareClaims, VmConfigurationClaims};
 pub use error::{Check, Error, ErrorKind, Missing, PolicyViolation, Staleness};
 pub use evidence::{DEFAULT_SIZE_LIMIT, Evidence, EvidenceVersion, MAX_CERT_CHAIN, QuoteParts};
 pub use policy::{
     AkCertificateRule, DEFAULT_EVIDENCE_PRESET, DEFAULT_REPORT_PRESET, DEFAULT_TD_QUOTE_PRESET,
-    DEFAULT_TDX_PRESET, EventLogPolicy, EvidencePolicy, PRESETS, PcrPolicy, Platform,
+    DEFAULT_TDX_PRESET, EventLogPolicy, EvidencePolicy, PRESETS, PcrPolicy, PcrValues, Platform,
     VmConfigurationPolicy,
 };
 pub use stages::HardwareReport;

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use hcl_parse::HexBytes;
+use hcl_parse::{Hex, HexBytes};
 use serde::{Deserialize, Serialize};
 use snp_verify::Policy;
-use tcg_eventlog::{CMDLINE_PCRS, KERNEL_STUB_PCR};
+use tcg_eventlog::{BOOT_APPLICATIONS_PCR, CMDLINE_PCRS, KERNEL_STUB_PCR};
 use vtpm_quote::{HashAlg, VerifiedQuote};
 
 use crate::claims::{AkCertificateClaims, EventLogClaims};
@@ -79,8 +79,80 @@ pub struct PcrPolicy {
     pub bank: HashAlg,
     /// PCR indices the quote must cover.
     pub required: Vec<u8>,
-    /// Expected values by PCR index (each must also be covered by the quote).
-    pub expected: BTreeMap<u8, HexBytes>,
+    /// Accepted values by PCR index (each must also be covered by the quote): one value, or
+    /// a list of values any of which is accepted (a fleet's policy, `policy capture --merge`).
+    pub expected: BTreeMap<u8, PcrValues>,
+}
+
+/// The values a PCR may have: one (written as a string) or several (a list).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PcrValues(pub Vec<HexBytes>);
+
+impl PcrValues {
+    /// One accepted value.
+    pub fn one(value: HexBytes) -> Self {
+        Self(vec![value])
+    }
+
+    /// Whether `value` is one of them.
+    pub fn accepts(&self, value: &[u8]) -> bool {
+        self.0.iter().any(|accepted| accepted.0 == value)
+    }
+}
+
+impl Serialize for PcrValues {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => one.serialize(serializer),
+            many => many.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PcrValues {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(HexBytes),
+            Many(Vec<HexBytes>),
+        }
+        // Untagged errors say nothing useful: name the shape instead.
+        let value = serde_json::Value::deserialize(deserializer)?;
+        match serde_json::from_value::<OneOrMany>(value) {
+            Ok(OneOrMany::One(one)) => Ok(Self(vec![one])),
+            Ok(OneOrMany::Many(many)) if !many.is_empty() => Ok(Self(many)),
+            Ok(OneOrMany::Many(_)) => Err(serde::de::Error::custom(
+                "a PCR's accepted values must not be an empty list",
+            )),
+            Err(_) => Err(serde::de::Error::custom(
+                "a PCR value must be a hex string or a list of hex strings",
+            )),
+        }
+    }
+}
+
+impl PcrPolicy {
+    /// PCR indices 0 to 23, and values as long as the bank's digests.
+    fn check_values(&self) -> Result<(), Error> {
+        let indices = self.required.iter().chain(self.expected.keys());
+        if let Some(index) = indices.into_iter().find(|&&i| i > 23) {
+            return Err(Error::input(format!(
+                "policy [pcrs]: PCR {index} does not exist (a TPM has PCRs 0 to 23)"
+            )));
+        }
+        let length = self.bank.digest_len();
+        for (index, values) in &self.expected {
+            if let Some(bad) = values.0.iter().find(|v| v.0.len() != length) {
+                return Err(Error::input(format!(
+                    "policy [pcrs] expected.\"{index}\": {} bytes, but a {} PCR has {length}: {bad}",
+                    bad.0.len(),
+                    self.bank
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for PcrPolicy {
@@ -116,6 +188,9 @@ pub struct EventLogPolicy {
     /// The measured kernel command line must be one of these: exactly, or, for an entry
     /// ending in `*`, starting with the text before the `*`. Empty: any.
     pub allowed_kernel_cmdlines: Vec<String>,
+    /// Every boot application the firmware loaded (PCR 4) must have one of these SHA-256
+    /// Authenticode digests. Empty: any.
+    pub allowed_boot_images: Vec<Hex<32>>,
 }
 
 impl EventLogPolicy {
@@ -133,7 +208,10 @@ impl EventLogPolicy {
 
     /// Whether any field needs a log.
     pub fn needs_log(&self) -> bool {
-        self.required || self.secure_boot.is_some() || !self.allowed_kernel_cmdlines.is_empty()
+        self.required
+            || self.secure_boot.is_some()
+            || !self.allowed_kernel_cmdlines.is_empty()
+            || !self.allowed_boot_images.is_empty()
     }
 }
 
@@ -260,6 +338,7 @@ impl EvidencePolicy {
         merge(&mut merged, serde_json::Value::Object(fields));
         let policy: Self =
             serde_json::from_value(merged).map_err(|e| Error::input(format!("policy: {e}")))?;
+        policy.pcrs.check_values()?;
         // A section for the other platform would be ignored: say so instead.
         let ignored = match (policy.platform, sections) {
             (Platform::Snp, (_, true)) => Some(("[tdx]", "extends = \"azure-tdx\"")),
@@ -337,11 +416,11 @@ impl EvidencePolicy {
                 }
                 .into());
             };
-            if let Some(expected) = pcrs.expected.get(&index).filter(|e| e.0 != value) {
+            if let Some(expected) = pcrs.expected.get(&index).filter(|e| !e.accepts(value)) {
                 return Err(PolicyViolation::PcrValue {
                     bank: pcrs.bank,
                     index,
-                    expected: expected.clone(),
+                    expected: expected.0.clone(),
                     found: HexBytes(value.to_vec()),
                 }
                 .into());
@@ -369,6 +448,9 @@ impl EvidencePolicy {
         }
         if !wanted.allowed_kernel_cmdlines.is_empty() {
             check_kernel_cmdlines(wanted, log)?;
+        }
+        if !wanted.allowed_boot_images.is_empty() {
+            check_boot_images(&wanted.allowed_boot_images, log)?;
         }
         Ok(())
     }
@@ -407,6 +489,50 @@ impl EvidencePolicy {
         }
         Ok(())
     }
+}
+
+/// The boot applications the firmware measured into an attested PCR 4, each one the policy
+/// allows, and nothing there that could be an image under another type.
+fn check_boot_images(allowed: &[Hex<32>], log: &EventLogClaims) -> Result<(), PolicyViolation> {
+    let pcr = BOOT_APPLICATIONS_PCR;
+    // The digests compared are SHA-256 ones: that bank must be the attested one.
+    let attested = log
+        .matched_pcrs
+        .iter()
+        .any(|bank| bank.bank == HashAlg::Sha256 && bank.indices.contains(&pcr));
+    if !attested {
+        return Err(PolicyViolation::BootImagePcrNotQuoted { pcr });
+    }
+    if !log.summary.opaque_boot_events.is_empty() {
+        return Err(PolicyViolation::OpaqueBootEvents {
+            pcr,
+            events: log.summary.opaque_boot_events.clone(),
+        });
+    }
+    let is_allowed = |digest: &Option<Vec<u8>>| {
+        digest
+            .as_deref()
+            .is_some_and(|d| allowed.iter().any(|a| a.0.as_slice() == d))
+    };
+    if let Some(image) = log
+        .summary
+        .boot_chain
+        .iter()
+        .find(|i| !is_allowed(&i.sha256))
+    {
+        return Err(PolicyViolation::BootImageNotAllowed {
+            allowed: allowed.len(),
+            event: image.event,
+            sha256: image.sha256.clone().map(HexBytes),
+            path: image.path.clone(),
+        });
+    }
+    if log.summary.boot_chain.is_empty() {
+        return Err(PolicyViolation::NoBootImages {
+            allowed: allowed.len(),
+        });
+    }
+    Ok(())
 }
 
 /// The command lines measured in attested PCRs, each one the policy allows.
@@ -489,7 +615,7 @@ mod tests {
             "keeps the preset's VMPL"
         );
         assert_eq!(policy.pcrs.required, [0, 7]);
-        assert_eq!(policy.pcrs.expected[&7].0, [0; 32]);
+        assert_eq!(policy.pcrs.expected[&7].0, [HexBytes(vec![0; 32])]);
 
         let replaced = EvidencePolicy::from_document(
             serde_json::json!({"replace": true, "report": {"allow_debug": true}}),

@@ -373,10 +373,10 @@ fn a_swapped_vcek_and_flipped_bytes_fail_with_their_check() {
 fn policy_violations_exit_3() {
     let sample = &samples()[1];
     let mut policy = EvidencePolicy::preset("azure-cvm").unwrap();
-    policy
-        .pcrs
-        .expected
-        .insert(7, hcl_parse::HexBytes(vec![0; 32]));
+    policy.pcrs.expected.insert(
+        7,
+        snp_vtpm::PcrValues::one(hcl_parse::HexBytes(vec![0; 32])),
+    );
     let err = Verifier::new(policy)
         .verify(
             &sample.evidence,

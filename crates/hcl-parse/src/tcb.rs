@@ -6,7 +6,9 @@
 use core::fmt;
 
 /// The AMD EPYC generation that produced a report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Generation {
     /// 3rd generation EPYC (Zen 3).
     Milan,

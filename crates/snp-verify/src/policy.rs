@@ -3,6 +3,7 @@
 //! A policy failure is a different error kind from a cryptographic one: the evidence is
 //! genuine, but it describes a VM the relying party does not accept.
 
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -24,6 +25,24 @@ pub struct MinimumTcb {
     pub current: Option<TcbComponents>,
 }
 
+impl MinimumTcb {
+    /// Whether any minimum is set.
+    pub fn is_set(&self) -> bool {
+        self.reported.is_some()
+            || self.committed.is_some()
+            || self.launch.is_some()
+            || self.current.is_some()
+    }
+
+    /// No minimum.
+    pub const NONE: Self = Self {
+        reported: None,
+        committed: None,
+        launch: None,
+        current: None,
+    };
+}
+
 /// The appraisal policy for an SNP report. Every field has a default (see `docs/policy.md`);
 /// an empty allow-list allows anything.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -37,8 +56,12 @@ pub struct Policy {
     pub allow_smt: bool,
     /// The VMPL the report must come from. Default: any.
     pub required_vmpl: Option<u32>,
-    /// Minimum TCB values.
+    /// Minimum TCB values for reports of every product.
     pub minimum_tcb: MinimumTcb,
+    /// Minimum TCB values for reports of one product (`Milan`, `Genoa`, `Turin`), applied
+    /// with `minimum_tcb`: SPLs of different products do not compare, so a fleet's floors are
+    /// kept per product.
+    pub minimum_tcb_by_product: BTreeMap<Generation, MinimumTcb>,
     /// Accept firmware that is running but not committed (current != committed). Default true.
     pub allow_provisional_firmware: bool,
     /// Minimum running firmware version. Default: any.
@@ -79,6 +102,7 @@ impl Default for Policy {
             allow_smt: true,
             required_vmpl: None,
             minimum_tcb: MinimumTcb::default(),
+            minimum_tcb_by_product: BTreeMap::new(),
             allow_provisional_firmware: true,
             minimum_firmware: None,
             minimum_guest_svn: None,
@@ -127,11 +151,14 @@ impl Policy {
         }
     }
 
-    /// Whether any minimum TCB is set: without one, firmware with known, fixed
-    /// vulnerabilities is accepted (a verified report then carries a warning).
-    pub fn has_minimum_tcb(&self) -> bool {
-        let m = &self.minimum_tcb;
-        m.reported.is_some() || m.committed.is_some() || m.launch.is_some() || m.current.is_some()
+    /// Whether any minimum TCB applies to reports of `generation`: without one, firmware with
+    /// known, fixed vulnerabilities is accepted (a verified report then carries a warning).
+    pub fn has_minimum_tcb(&self, generation: Generation) -> bool {
+        self.minimum_tcb.is_set()
+            || self
+                .minimum_tcb_by_product
+                .get(&generation)
+                .is_some_and(MinimumTcb::is_set)
     }
 
     /// Compares an authentic report with the policy; the first violation is returned.
@@ -207,37 +234,44 @@ impl Policy {
                 report.vmpl().to_string(),
             );
         }
-        let tcbs = [
+        let floors = [
+            (&self.minimum_tcb, ""),
             (
-                PolicyCheck::ReportedTcb,
-                &self.minimum_tcb.reported,
-                report.reported_tcb(),
-            ),
-            (
-                PolicyCheck::CommittedTcb,
-                &self.minimum_tcb.committed,
-                report.committed_tcb(),
-            ),
-            (
-                PolicyCheck::LaunchTcb,
-                &self.minimum_tcb.launch,
-                report.launch_tcb(),
-            ),
-            (
-                PolicyCheck::CurrentTcb,
-                &self.minimum_tcb.current,
-                report.current_tcb(),
+                self.minimum_tcb_by_product
+                    .get(&generation)
+                    .unwrap_or(&MinimumTcb::NONE),
+                " (the floor for this product)",
             ),
         ];
-        for (check, minimum, tcb) in tcbs {
-            if let Some(minimum) = minimum {
-                let found = tcb.components(generation);
-                push(
-                    check,
-                    meets(&found, minimum),
-                    format!("at least {minimum}"),
-                    found.to_string(),
-                );
+        for (floor, scope) in floors {
+            let tcbs = [
+                (
+                    PolicyCheck::ReportedTcb,
+                    &floor.reported,
+                    report.reported_tcb(),
+                ),
+                (
+                    PolicyCheck::CommittedTcb,
+                    &floor.committed,
+                    report.committed_tcb(),
+                ),
+                (PolicyCheck::LaunchTcb, &floor.launch, report.launch_tcb()),
+                (
+                    PolicyCheck::CurrentTcb,
+                    &floor.current,
+                    report.current_tcb(),
+                ),
+            ];
+            for (check, minimum, tcb) in tcbs {
+                if let Some(minimum) = minimum {
+                    let found = tcb.components(generation);
+                    push(
+                        check,
+                        meets(&found, minimum),
+                        format!("at least {minimum}{scope}"),
+                        found.to_string(),
+                    );
+                }
             }
         }
         // The TCB values must be ordered as firmware keeps them, component by component:

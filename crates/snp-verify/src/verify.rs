@@ -173,7 +173,7 @@ impl<'r> UnrevokedReport<'r, '_> {
         let a = self.authentic;
         policy.check(&a.report, a.generation)?;
         let mut warnings = Vec::new();
-        if !policy.has_minimum_tcb() {
+        if !policy.has_minimum_tcb(a.generation) {
             warnings.push(String::from(
                 "no minimum TCB is configured (minimum_tcb): firmware with known, fixed vulnerabilities is accepted",
             ));

@@ -69,7 +69,7 @@ pub use decode::{CMDLINE_PCRS, KERNEL_STUB_PCR, LOAD_OPTIONS_TAG};
 pub use efi::{EfiVariable, SignatureEntry, VariableValue};
 pub use error::{Divergence, Error, Result};
 pub use replay::{LogDifference, ReplayedBank, ReplayedPcrs, VerifiedEventLog, start_value};
-pub use summary::{BootApplication, BootSummary, LoadOptions};
+pub use summary::{BOOT_APPLICATIONS_PCR, BootApplication, BootSummary, LoadOptions};
 pub use text::{EFI_GLOBAL_VARIABLE, EFI_IMAGE_SECURITY_DATABASE, Guid, SHIM_LOCK};
 pub use types::{Event, EventDigest, EventType, LogFormat, SpecIdEvent};
 

@@ -35,6 +35,9 @@ fn hex_option<S: serde::Serializer>(value: &Option<Vec<u8>>, s: S) -> Result<S::
     }
 }
 
+/// The PCR the firmware measures boot applications into (`EV_EFI_BOOT_SERVICES_APPLICATION`).
+pub const BOOT_APPLICATIONS_PCR: u8 = 4;
+
 /// What a log says booted.
 ///
 /// Read by PCR, not by event type (the type is covered by no digest, so a relabelled event
@@ -56,6 +59,10 @@ pub struct BootSummary {
     pub secure_boot: Option<bool>,
     /// Boot applications in load order (shim, GRUB, systemd-boot, a UKI, ...).
     pub boot_chain: Vec<BootApplication>,
+    /// Events of PCR 4 that are no boot application and whose data is not what their digests
+    /// hashed: what they measured cannot be read (it may be an image under another type), so a
+    /// policy on boot images cannot be met while there are any.
+    pub opaque_boot_events: Vec<usize>,
     /// Every kernel command line measured (GRUB's `kernel_cmdline` in PCR 8, systemd's UTF-16
     /// command lines in PCR 8 or 12, and any other string a command-line PCR's digest covers),
     /// in log order; text that is not valid UTF-8/UTF-16 is shown with replacement characters.
@@ -133,7 +140,9 @@ pub(crate) fn summarize<'l, 'a: 'l>(
                 device_path,
                 file_path,
                 ..
-            } if event.pcr == 4 && event.event_type == EventType::EFI_BOOT_SERVICES_APPLICATION => {
+            } if event.pcr == BOOT_APPLICATIONS_PCR
+                && event.event_type == EventType::EFI_BOOT_SERVICES_APPLICATION =>
+            {
                 summary.boot_chain.push(BootApplication {
                     event: event.index,
                     path: file_path,
@@ -143,6 +152,11 @@ pub(crate) fn summarize<'l, 'a: 'l>(
             }
             EventContent::ConfidentialPlatform { technology, .. } if bound => {
                 summary.confidential_technology = Some(technology);
+            }
+            // The type is covered by no digest: a boot application relabelled as anything else
+            // must not drop out of the chain unseen.
+            _ if event.pcr == BOOT_APPLICATIONS_PCR && !bound => {
+                summary.opaque_boot_events.push(event.index);
             }
             _ => {}
         }

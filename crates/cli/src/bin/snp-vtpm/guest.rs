@@ -177,36 +177,10 @@ pub(crate) struct QuoteArgs {
     pub tcti: TctiArgs,
 }
 
-fn pcr_list(text: &str) -> Result<Vec<u8>, Error> {
-    let bad = || {
-        Error::input(format!(
-            "--pcr-select: expected indices like 0-7,14, found {text}"
-        ))
-    };
-    let mut indices = Vec::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (from, to) = part.split_once('-').unwrap_or((part, part));
-        let (from, to): (u8, u8) = (
-            from.parse().map_err(|_| bad())?,
-            to.parse().map_err(|_| bad())?,
-        );
-        if from > to || to > 23 {
-            return Err(bad());
-        }
-        indices.extend(from..=to);
-    }
-    indices.sort_unstable();
-    indices.dedup();
-    if indices.is_empty() {
-        return Err(bad());
-    }
-    Ok(indices)
-}
-
 /// Runs `quote`.
 pub(crate) fn quote(args: QuoteArgs) -> Outcome {
     let nonce = args.nonce.bytes()?;
-    let indices = pcr_list(&args.pcr_select)?;
+    let indices = inputs::pcr_list(&args.pcr_select, "--pcr-select")?;
     let mut vtpm = Vtpm::open(args.tcti.tcti.as_deref()).map_err(Error::from)?;
     let selection = [PcrBankSelection {
         bank: HashAlg::Sha256,

@@ -79,6 +79,33 @@ pub(crate) fn now() -> u64 {
         .unwrap_or(0)
 }
 
+/// PCR indices as a command line gives them (`0-7,14`), sorted and without repeats.
+pub(crate) fn pcr_list(text: &str, flag: &str) -> Result<Vec<u8>, Error> {
+    let bad = || {
+        Error::input(format!(
+            "{flag}: expected indices like 0-7,14, found {text}"
+        ))
+    };
+    let mut indices = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (from, to) = part.split_once('-').unwrap_or((part, part));
+        let (from, to): (u8, u8) = (
+            from.trim().parse().map_err(|_| bad())?,
+            to.trim().parse().map_err(|_| bad())?,
+        );
+        if from > to || to > 23 {
+            return Err(bad());
+        }
+        indices.extend(from..=to);
+    }
+    indices.sort_unstable();
+    indices.dedup();
+    if indices.is_empty() {
+        return Err(bad());
+    }
+    Ok(indices)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -226,7 +226,7 @@ pub(crate) fn verify(args: VerifyArgs) -> Outcome {
     output::report_result(result, args.json, human_verdict)
 }
 
-fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
+pub(crate) fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
     let nonce_bytes = match (&args.nonce, &args.nonce_hex, args.no_nonce) {
         (Some(text), _, _) => Some(text.as_bytes().to_vec()),
         (None, Some(hex_text), _) => Some(inputs::hex_bytes(hex_text, "--nonce-hex")?),
