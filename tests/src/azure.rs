@@ -26,6 +26,25 @@ pub const TEST_TCB: TcbComponents = TcbComponents {
 /// The chip id of the synthetic platform.
 pub const TEST_CHIP_ID: [u8; 64] = [0xC1; 64];
 
+/// A firmware catalog file (JSON) naming the test firmware's ID-key digest as the entry
+/// `lab-firmware`, version `lab-1`; `replace` makes it the whole catalog.
+pub fn test_firmware_catalog(replace: bool) -> String {
+    serde_json::json!({
+        "format": 1,
+        "version": "lab-1",
+        "replace": replace,
+        "entries": [{
+            "name": "lab-firmware",
+            "platform": "snp",
+            "kind": "id_key_digest",
+            "value": hex::encode(TEST_FIRMWARE_ID_KEY_DIGEST),
+            "first_seen": "2026-12-07",
+            "source": "the test PKI's synthetic paravisor",
+        }],
+    })
+    .to_string()
+}
+
 /// What the synthetic paravisor puts in a report.
 #[derive(Debug, Clone)]
 pub struct SyntheticReport {

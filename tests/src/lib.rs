@@ -13,6 +13,26 @@ pub mod server;
 pub mod swtpm;
 pub mod vectors;
 
+/// Runs `program` with `args` and without the `SNP_VTPM_*` settings of the caller's
+/// environment: (exit code, stdout, stderr); -1 when a signal ended it.
+pub fn run_program(program: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let mut command = std::process::Command::new(program);
+    command.args(args);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SNP_VTPM_") {
+            command.env_remove(name);
+        }
+    }
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Whether `program` runs here (`program --version` succeeds). Tests that need it skip with a
 /// message when it is missing, except under `CI=true`, where its absence panics: CI must test
 /// with the real thing (`cargo xtask test` installs it).

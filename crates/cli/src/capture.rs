@@ -206,60 +206,108 @@ impl ReferenceValues {
     }
 
     /// This policy widened to accept what `other` accepts too: allow-lists and PCR values are
-    /// unions, TCB floors are kept per product and lowered to the lower of the two (a Milan
-    /// floor never moves a Genoa one). Settings that cannot be widened without dropping a
-    /// check (platform, PCR bank, VMPL, vm-configuration, Secure Boot) must agree.
+    /// unions (an empty list, which accepts anything, stays empty), TCB floors are kept per
+    /// product and lowered to the lower of the two (a Milan floor never moves a Genoa one; a
+    /// product the policy has no floor for gets `other`'s). Whatever cannot widen without
+    /// dropping a check is refused with the setting named: another platform, PCR bank, set of
+    /// pinned PCRs or VMPL; a requirement (fresh report, AK certificate, event log) `other`
+    /// does not meet; a guest-policy bit the policy refuses and `other` allows; a pinned value
+    /// (vm-configuration, Secure Boot, a list) that `other` contradicts or cannot give.
     pub fn merge(mut self, other: &Self) -> Result<Self, Error> {
-        let disagree = |what: &str, ours: String, theirs: String| {
-            Error::input(format!(
-                "cannot merge: {what} is {ours} in the policy and {theirs} in the evidence; widening it would drop the check, so edit the policy by hand if both are meant"
-            ))
+        let same = |what: &str, ours: String, theirs: String| {
+            if ours == theirs {
+                Ok(())
+            } else {
+                Err(refuse(what, &ours, &theirs))
+            }
         };
-        if self.platform != other.platform {
-            return Err(disagree(
-                "the platform",
-                self.platform.to_string(),
-                other.platform.to_string(),
-            ));
+        same(
+            "the platform",
+            self.platform.to_string(),
+            other.platform.to_string(),
+        )?;
+        same(
+            "the PCR bank",
+            self.pcr_bank.to_string(),
+            other.pcr_bank.to_string(),
+        )?;
+        same(
+            "the VMPL",
+            format!("{:?}", self.vmpl),
+            format!("{:?}", other.vmpl),
+        )?;
+        same(
+            "the set of pinned PCRs",
+            format!("{:?}", self.pcrs.keys().collect::<Vec<_>>()),
+            format!("{:?}", other.pcrs.keys().collect::<Vec<_>>()),
+        )?;
+        let requirements = [
+            (
+                "a report bound to the nonce (version 2 evidence, `evidence --fresh`)",
+                self.report_bound_to_nonce,
+                other.report_bound_to_nonce,
+            ),
+            (
+                "an AK certificate",
+                self.ak_certificate_required,
+                other.ak_certificate_required,
+            ),
+        ];
+        for (what, ours, theirs) in requirements {
+            if ours && !theirs {
+                return Err(refuse(
+                    &format!("the requirement of {what}"),
+                    "set",
+                    "not met",
+                ));
+            }
         }
-        if self.pcr_bank != other.pcr_bank {
-            return Err(disagree(
-                "the PCR bank",
-                self.pcr_bank.to_string(),
-                other.pcr_bank.to_string(),
-            ));
+        let bits = [
+            ("debugging", self.allow_debug, other.allow_debug),
+            (
+                "a migration agent",
+                self.allow_migrate_ma,
+                other.allow_migrate_ma,
+            ),
+            ("SMT", self.allow_smt, other.allow_smt),
+        ];
+        for (what, ours, theirs) in bits {
+            if !ours && theirs {
+                return Err(refuse(
+                    &format!("the guest policy on {what}"),
+                    "refused",
+                    "allowed",
+                ));
+            }
         }
-        if self.vmpl != other.vmpl {
-            return Err(disagree(
-                "the VMPL",
-                format!("{:?}", self.vmpl),
-                format!("{:?}", other.vmpl),
-            ));
-        }
-        let ours: Vec<&u8> = self.pcrs.keys().collect();
-        let theirs: Vec<&u8> = other.pcrs.keys().collect();
-        if ours != theirs {
-            return Err(disagree(
-                "the set of pinned PCRs",
-                format!("{ours:?}"),
-                format!("{theirs:?}"),
-            ));
-        }
-        if self.vm_configuration != other.vm_configuration {
-            return Err(disagree(
-                "vm-configuration",
-                format!("{:?}", self.vm_configuration),
-                format!("{:?}", other.vm_configuration),
-            ));
-        }
-        self.report_bound_to_nonce &= other.report_bound_to_nonce;
-        self.ak_certificate_required &= other.ak_certificate_required;
-        union(&mut self.id_key_digests, &other.id_key_digests);
-        union(&mut self.measurements, &other.measurements);
-        union(&mut self.mrtds, &other.mrtds);
-        self.allow_debug |= other.allow_debug;
-        self.allow_migrate_ma |= other.allow_migrate_ma;
-        self.allow_smt |= other.allow_smt;
+        widen(
+            "report.allowed_id_key_digests",
+            &mut self.id_key_digests,
+            &other.id_key_digests,
+        )?;
+        widen(
+            "report.allowed_measurements",
+            &mut self.measurements,
+            &other.measurements,
+        )?;
+        widen("tdx.allowed_mrtds", &mut self.mrtds, &other.mrtds)?;
+        let config = &self.vm_configuration;
+        let theirs = &other.vm_configuration;
+        pinned(
+            "vm_configuration.secure_boot",
+            config.secure_boot,
+            theirs.secure_boot,
+        )?;
+        pinned(
+            "vm_configuration.tpm_enabled",
+            config.tpm_enabled,
+            theirs.tpm_enabled,
+        )?;
+        pinned(
+            "vm_configuration.console_enabled",
+            config.console_enabled,
+            theirs.console_enabled,
+        )?;
         for (product, theirs) in &other.tcb_floors {
             self.tcb_floors
                 .entry(*product)
@@ -269,24 +317,31 @@ impl ReferenceValues {
         for (index, theirs) in &other.pcrs {
             union(self.pcrs.entry(*index).or_default(), theirs);
         }
-        self.event_log = match (self.event_log.take(), &other.event_log) {
-            (Some(mut ours), Some(theirs)) => {
-                if ours.secure_boot != theirs.secure_boot {
-                    return Err(disagree(
-                        "Secure Boot (event log)",
-                        format!("{:?}", ours.secure_boot),
-                        format!("{:?}", theirs.secure_boot),
-                    ));
-                }
-                // A list a VM could not pin (empty) accepts anything: it stays empty.
-                if ours.kernel_cmdlines.is_empty() || theirs.kernel_cmdlines.is_empty() {
-                    ours.kernel_cmdlines.clear();
-                } else {
-                    union(&mut ours.kernel_cmdlines, &theirs.kernel_cmdlines);
-                }
-                if ours.boot_images.is_empty() || theirs.boot_images.is_empty() {
-                    ours.boot_images.clear();
-                } else {
+        match (&mut self.event_log, &other.event_log) {
+            // The policy requires no log: it still requires none.
+            (None, _) => {}
+            (Some(_), None) => {
+                return Err(refuse("the event log", "required", "absent"));
+            }
+            (Some(ours), Some(theirs)) => {
+                pinned(
+                    "event_log.secure_boot",
+                    ours.secure_boot,
+                    theirs.secure_boot,
+                )?;
+                widen(
+                    "event_log.allowed_kernel_cmdlines",
+                    &mut ours.kernel_cmdlines,
+                    &theirs.kernel_cmdlines,
+                )?;
+                if !ours.boot_images.is_empty() {
+                    if theirs.boot_images.is_empty() {
+                        return Err(refuse(
+                            "event_log.allowed_boot_images",
+                            "pinned",
+                            "not measurable",
+                        ));
+                    }
                     for image in &theirs.boot_images {
                         match ours.boot_images.iter_mut().find(|(d, _)| *d == image.0) {
                             Some(known) if known.1.is_none() => known.1.clone_from(&image.1),
@@ -295,24 +350,41 @@ impl ReferenceValues {
                         }
                     }
                 }
-                Some(ours)
             }
-            // Evidence without a log cannot meet a policy that requires one.
-            (None, None) => None,
-            (ours, theirs) => {
-                return Err(disagree(
-                    "the event log",
-                    presence(ours.is_some()),
-                    presence(theirs.is_some()),
-                ));
-            }
-        };
+        }
         Ok(self)
     }
 }
 
-fn presence(present: bool) -> String {
-    if present { "required" } else { "absent" }.to_string()
+/// A merge that would drop a check.
+fn refuse(what: &str, ours: &str, theirs: &str) -> Error {
+    Error::input(format!(
+        "cannot merge: {what} is {ours} in the policy and {theirs} in the evidence; widening it would drop the check, so edit the policy by hand if both are meant"
+    ))
+}
+
+/// Widens a pinned list by `theirs`; an empty list accepts anything and stays so.
+fn widen<T: PartialEq + Clone>(what: &str, ours: &mut Vec<T>, theirs: &[T]) -> Result<(), Error> {
+    if ours.is_empty() {
+        return Ok(());
+    }
+    if theirs.is_empty() {
+        return Err(refuse(what, "pinned", "not known (nothing to add)"));
+    }
+    union(ours, theirs);
+    Ok(())
+}
+
+/// A value the policy pins (Some) must be the evidence's; an unpinned one stays unpinned.
+fn pinned(what: &str, ours: Option<bool>, theirs: Option<bool>) -> Result<(), Error> {
+    match ours {
+        Some(value) if theirs != Some(value) => Err(refuse(
+            what,
+            &value.to_string(),
+            &theirs.map_or_else(|| "absent".to_string(), |t| t.to_string()),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `old` widened to accept the VM `verified` proves too: the evidence is captured with the
@@ -339,10 +411,14 @@ pub fn capture(
     verified: &VerifiedEvidence,
     options: &CaptureOptions,
 ) -> Result<ReferenceValues, Error> {
+    // Unknown firmware is firmware that was accepted only because the caller allowed it (with
+    // that allowance, VMPL and host_data went unchecked too).
     let unknown_firmware = verified
         .firmware()
-        .is_some_and(|f| f.unknown_firmware_allowed)
-        || verified.tdx().is_some_and(|t| t.unknown_firmware_allowed);
+        .is_some_and(|f| f.unknown_firmware_allowed && !f.problems().is_empty())
+        || verified
+            .tdx()
+            .is_some_and(|t| t.unknown_firmware_allowed && !t.mrtd_allowed);
     if unknown_firmware && !options.trust_unknown_firmware {
         return Err(Error::input(
             "the evidence was accepted only because unknown firmware was allowed: a policy captured from it would bless firmware nobody identified (trust it explicitly to capture anyway)",
@@ -371,7 +447,9 @@ pub fn capture(
     }
     let mut values = ReferenceValues {
         platform: verified.platform(),
-        report_bound_to_nonce: verified.report_bound_to_nonce(),
+        // Only version 2 evidence shows a fresh report to the policy check.
+        report_bound_to_nonce: verified.report_bound_to_nonce()
+            && verified.evidence_version() == crate::EvidenceVersion::V2,
         ak_certificate_required: matches!(
             verified.ak_certificate(),
             AkCertificateClaims::Verified(_)
@@ -391,7 +469,12 @@ pub fn capture(
         event_log: verified.event_log().map(event_log_reference),
     };
     if let Some(report) = verified.report() {
-        values.id_key_digests = vec![Hex(*report.id_key_digest())];
+        // The key is pinned when it is known (or trusted explicitly): firmware known by its
+        // measurement alone must not make its signing key trusted for every other build.
+        let key_known = verified.firmware().is_some_and(|f| f.id_key_allowed);
+        if key_known || options.trust_unknown_firmware {
+            values.id_key_digests = vec![Hex(*report.id_key_digest())];
+        }
         values.measurements = vec![Hex(*report.measurement())];
         let policy = report.policy();
         values.allow_debug = policy.debug_allowed;
@@ -440,7 +523,9 @@ fn event_log_reference(log: &crate::EventLogClaims) -> EventLogReference {
         && summary
             .kernel_load_options
             .iter()
-            .all(|o| o.matches_a_cmdline);
+            .all(|o| o.matches_a_cmdline)
+        // A policy entry ending in '*' is a prefix: such a command line cannot be pinned.
+        && !summary.kernel_cmdlines.iter().any(|c| c.ends_with('*'));
     let images_judgeable = attested(HashAlg::Sha256, tcg_eventlog::BOOT_APPLICATIONS_PCR)
         && summary.opaque_boot_events.is_empty()
         && summary.boot_chain.iter().all(|i| i.sha256.is_some());

@@ -3,7 +3,8 @@
 //!
 //! A report or TD quote whose firmware no catalog entry (and no policy allow-list) names proves
 //! nothing about the vTPM (see [`crate::firmware`]). The catalog says which firmware is *known*;
-//! a policy's allow-lists only ever narrow what is accepted. The built-in catalog is
+//! a policy's non-empty allow-lists narrow what is accepted to their members, which a policy
+//! thereby also makes known (a private or test firmware pinned by its policy alone). The built-in catalog is
 //! `firmware-catalog.json` beside this crate's manifest; a local file extends or replaces it at
 //! run time ([`FirmwareCatalog::with_file`]). Nothing is ever fetched.
 
@@ -176,6 +177,8 @@ impl FirmwareCatalog {
 /// Reads and checks a catalog file: known format, unique names, values for their platform,
 /// dates in the documented shape, a source for every entry.
 fn parse(bytes: &[u8], origin: &str) -> Result<CatalogFile, Error> {
+    // Editors on some systems start files with a byte-order mark.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let file: CatalogFile = serde_json::from_slice(bytes)
         .map_err(|e| Error::input(format!("{origin}: not a firmware catalog: {e}")))?;
     if file.format != CATALOG_FORMAT {
@@ -186,10 +189,15 @@ fn parse(bytes: &[u8], origin: &str) -> Result<CatalogFile, Error> {
     }
     let mut names = std::collections::BTreeSet::new();
     for (index, entry) in file.entries.iter().enumerate() {
-        let at = format!("{origin}: entry {index} (\"{}\")", entry.name);
-        if entry.name.trim().is_empty() {
-            return Err(Error::input(format!("{at}: the name is empty")));
+        let at = format!("{origin}: entry {index}");
+        // Names end up in verdicts, policies and terminals: plain identifiers only.
+        if !is_entry_name(&entry.name) {
+            return Err(Error::input(format!(
+                "{at}: the name must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, found {:?}",
+                entry.name
+            )));
         }
+        let at = format!("{at} (\"{}\")", entry.name);
         if !names.insert(entry.name.as_str()) {
             return Err(Error::input(format!("{at}: the name is used twice")));
         }
@@ -207,11 +215,44 @@ fn parse(bytes: &[u8], origin: &str) -> Result<CatalogFile, Error> {
                 entry.first_seen
             )));
         }
-        if entry.source.trim().is_empty() {
-            return Err(Error::input(format!("{at}: the source is empty")));
+        if entry.source.trim().is_empty() || !is_one_line(&entry.source) {
+            return Err(Error::input(format!(
+                "{at}: the source must be one line of text (no control characters), found {:?}",
+                entry.source
+            )));
+        }
+    }
+    for (field, text) in [
+        ("version", &file.version),
+        ("description", &file.description),
+    ] {
+        if let Some(text) = text.as_deref().filter(|t| !is_one_line(t)) {
+            return Err(Error::input(format!(
+                "{origin}: the {field} must be one line of text (no control characters), found {text:?}"
+            )));
         }
     }
     Ok(file)
+}
+
+/// 1 to 64 ASCII letters, digits, '.', '_' or '-', the first a letter or digit.
+fn is_entry_name(name: &str) -> bool {
+    name.len() <= 64
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Text without control characters or Unicode line and paragraph separators.
+fn is_one_line(text: &str) -> bool {
+    text.len() <= 4096
+        && !text
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
 }
 
 /// `YYYY`, `YYYY-MM` or `YYYY-MM-DD` with a plausible month and day.
@@ -222,11 +263,23 @@ fn is_partial_date(text: &str) -> bool {
             && part.bytes().all(|b| b.is_ascii_digit())
             && part.parse::<u32>().is_ok_and(|n| range.contains(&n))
     };
+    let year_ok = |year: &str| number(year, 4, 2000..=9999);
     match parts.as_slice() {
-        [year] => number(year, 4, 2000..=9999),
-        [year, month] => number(year, 4, 2000..=9999) && number(month, 2, 1..=12),
-        [year, month, day] => {
-            number(year, 4, 2000..=9999) && number(month, 2, 1..=12) && number(day, 2, 1..=31)
+        [year] => year_ok(year),
+        [year, month] => year_ok(year) && number(month, 2, 1..=12),
+        [year, month, day] if year_ok(year) && number(month, 2, 1..=12) => {
+            let (y, m) = (
+                year.parse::<u32>().unwrap_or(0),
+                month.parse::<u32>().unwrap_or(0),
+            );
+            let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+            let days = match m {
+                2 if leap => 29,
+                2 => 28,
+                4 | 6 | 9 | 11 => 30,
+                _ => 31,
+            };
+            number(day, 2, 1..=days)
         }
         _ => false,
     }
@@ -342,10 +395,54 @@ mod tests {
             "unknown field",
         );
         refuse(serde_json::json!([]), "not a firmware catalog");
+        for name in [
+            "x\n]\nallowed_host_data = [",
+            "a\u{200B}b",
+            "-lead",
+            "",
+            &"n".repeat(65),
+        ] {
+            let mut named = entry.clone();
+            named["name"] = name.into();
+            refuse(
+                serde_json::json!({"format": 1, "entries": [named]}),
+                "the name must be",
+            );
+        }
+        for source in ["line\nforged", "bell\u{7}", "sep\u{2028}x", " "] {
+            let mut sourced = entry.clone();
+            sourced["source"] = source.into();
+            refuse(
+                serde_json::json!({"format": 1, "entries": [sourced]}),
+                "one line",
+            );
+        }
+        // A byte-order mark is not an error.
+        let with_bom = [
+            b"\xEF\xBB\xBF".as_slice(),
+            serde_json::json!({"format": 1, "entries": [entry]})
+                .to_string()
+                .as_bytes(),
+        ]
+        .concat();
+        assert!(builtin.with_file(&with_bom, "bom.json").is_ok());
         for good in ["2026", "2026-02", "2026-02-18"] {
             assert!(is_partial_date(good), "{good}");
         }
-        for bad in ["26", "2026-2", "2026-13", "2026-02-32", "2026-02-18T00", ""] {
+        for good in ["2024-02-29", "2000-02-29"] {
+            assert!(is_partial_date(good), "{good}");
+        }
+        for bad in [
+            "26",
+            "2026-2",
+            "2026-13",
+            "2026-02-32",
+            "2026-02-29",
+            "2100-02-29",
+            "2026-04-31",
+            "2026-02-18T00",
+            "",
+        ] {
             assert!(!is_partial_date(bad), "{bad}");
         }
     }

@@ -598,6 +598,8 @@ impl Error {
         match self {
             Self::Input(message) => message.clone(),
             Self::Hcl(error) => error.to_string(),
+            // The check's name prefixes the message already.
+            Self::Report(snp_verify::Error::Policy(violation)) => violation.to_string(),
             Self::Report(error) => error.to_string(),
             Self::Quote(error) => error.to_string(),
             Self::EventLog(error) => error.to_string(),

@@ -339,6 +339,18 @@ impl EvidencePolicy {
         let policy: Self =
             serde_json::from_value(merged).map_err(|e| Error::input(format!("policy: {e}")))?;
         policy.pcrs.check_values()?;
+        // Only Turin has an FMC SPL: a floor that names one for another product refuses every
+        // report of it.
+        for (product, floor) in &policy.report.minimum_tcb_by_product {
+            let tcbs = [floor.reported, floor.committed, floor.launch, floor.current];
+            if *product != hcl_parse::Generation::Turin
+                && tcbs.iter().flatten().any(|tcb| tcb.fmc.is_some())
+            {
+                return Err(Error::input(format!(
+                    "policy [report.minimum_tcb_by_product.{product:?}]: fmc is a Turin SPL; {product:?} reports have none"
+                )));
+            }
+        }
         // A section for the other platform would be ignored: say so instead.
         let ignored = match (policy.platform, sections) {
             (Platform::Snp, (_, true)) => Some(("[tdx]", "extends = \"azure-tdx\"")),
@@ -639,6 +651,31 @@ mod tests {
             EvidencePolicy::from_document(serde_json::json!({"reprot": {}}), "azure-cvm").is_err()
         );
         assert!(EvidencePolicy::from_document(serde_json::json!([1]), "azure-cvm").is_err());
+        // Load-time checks name the table and key.
+        let refused = |doc: serde_json::Value, needle: &str| {
+            let error = EvidencePolicy::from_document(doc, "azure-cvm").unwrap_err();
+            assert!(error.to_string().contains(needle), "{error}");
+        };
+        let tcb =
+            serde_json::json!({"bootloader": 1, "tee": 0, "snp": 1, "microcode": 1, "fmc": 1});
+        refused(
+            serde_json::json!({"report": {"minimum_tcb_by_product": {"Milan": {"reported": tcb}}}}),
+            "fmc is a Turin SPL",
+        );
+        refused(
+            serde_json::json!({"pcrs": {"expected": {"7": "00"}}}),
+            "expected.\"7\": 1 bytes",
+        );
+        refused(serde_json::json!({"pcrs": {"required": [24]}}), "PCR 24");
+        refused(
+            serde_json::json!({"pcrs": {"expected": {"7": []}}}),
+            "must not be an empty list",
+        );
+        let turin = EvidencePolicy::from_document(
+            serde_json::json!({"report": {"minimum_tcb_by_product": {"Turin": {"reported": tcb}}}}),
+            "azure-cvm",
+        );
+        assert!(turin.is_ok());
     }
 
     #[test]

@@ -78,7 +78,7 @@ fn catalog_note(catalog: &FirmwareCatalog, kind: IdentityKind, value: &Hex<48>) 
     if names.is_empty() {
         "in no firmware-catalog entry: this policy is what makes it known".into()
     } else {
-        format!("firmware catalog: {}", names.join(", "))
+        format!("firmware catalog: {}", comment_text(&names.join(", ")))
     }
 }
 
@@ -244,7 +244,8 @@ fn event_log_section(out: &mut String, values: &ReferenceValues) {
     if log.kernel_cmdlines.is_empty() {
         out.push_str(
             "# allowed_kernel_cmdlines: none pinned (PCRs 8, 9 and 12 not all attested, an opaque\n\
-             # command-line event, or a kernel record no command line matches; pin PCR 12 instead)\n",
+             # command-line event, a kernel record no command line matches, or a command line\n\
+             # ending in '*', which a policy reads as a prefix; pin PCRs 8 and 12 instead)\n",
         );
     } else {
         out.push_str("# Every kernel command line the log measured (PCRs 8 and 12).\nallowed_kernel_cmdlines = [\n");
@@ -404,12 +405,17 @@ fn explain_snp(out: &mut String, policy: &EvidencePolicy) {
     let _ = writeln!(
         out,
         "  - ID-key digest: {}\n  - launch measurement: {}\n  - VMPL: {}\n  - host_data: {}",
-        list_or(&report.allowed_id_key_digests, "any known"),
-        list_or(&report.allowed_measurements, "any"),
-        report.required_vmpl.map_or_else(
-            || "0 (vTPM evidence always needs VMPL 0)".to_string(),
-            |v| v.to_string()
+        list_or(
+            &report.allowed_id_key_digests,
+            "any (the firmware must still be known, by its key or its measurement)"
         ),
+        list_or(&report.allowed_measurements, "any"),
+        match report.required_vmpl {
+            None | Some(0) => "0 (vTPM evidence always needs VMPL 0)".to_string(),
+            Some(other) => format!(
+                "{other}, but vTPM evidence always needs VMPL 0: no vTPM evidence meets this policy"
+            ),
+        },
         if report.allowed_host_data.is_empty() || report.allowed_host_data == [Hex([0; 32])] {
             "all zero".to_string()
         } else {
@@ -600,7 +606,12 @@ fn explain_vtpm(out: &mut String, policy: &EvidencePolicy) {
                 list_or(
                     &log.allowed_kernel_cmdlines
                         .iter()
-                        .map(|c| format!("\"{}\"", comment_text(c)))
+                        .map(|c| match c.strip_suffix('*') {
+                            Some(prefix) => {
+                                format!("anything starting with \"{}\"", comment_text(prefix))
+                            }
+                            None => format!("\"{}\"", comment_text(c)),
+                        })
                         .collect::<Vec<_>>(),
                     ""
                 )

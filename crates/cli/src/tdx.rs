@@ -25,8 +25,9 @@ pub struct TdxPolicy {
     /// TCB statuses accepted (Intel's names); empty means [`DEFAULT_TCB_STATUSES`]. A list
     /// replaces the default rather than extending it, so that a policy can narrow it.
     pub allowed_tcb_statuses: Vec<TcbStatus>,
-    /// MRTDs accepted (empty: any). Which MRTDs are known firmware at all is the firmware
-    /// catalog's to say; this list narrows it (or, for raw TD quotes, pins the TD).
+    /// MRTDs accepted (empty: any known one). Which MRTDs are known firmware is the firmware
+    /// catalog's to say; a non-empty list narrows that to its members, which it thereby also
+    /// makes known (for raw TD quotes, it pins the TD).
     pub allowed_mrtds: Vec<Hex<48>>,
     /// Accept a TD with the debug attribute.
     pub allow_debug: bool,

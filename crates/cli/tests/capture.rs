@@ -10,7 +10,6 @@
     clippy::indexing_slicing
 )]
 
-use std::process::Command;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -24,8 +23,7 @@ use snp_vtpm::{
     capture, capture_into,
 };
 use snp_vtpm_testkit::azure::{
-    SyntheticReport, TEST_FIRMWARE_ID_KEY_DIGEST, TEST_TCB, synthetic_evidence_quoting,
-    synthetic_pcrs,
+    SyntheticReport, TEST_TCB, synthetic_evidence_quoting, synthetic_pcrs,
 };
 use snp_vtpm_testkit::evidence::{
     REAL_EVIDENCE_TIME, RealEvidence, TDX_EVIDENCE_TIME, real_evidence, tdx_vm1_collateral,
@@ -215,8 +213,108 @@ fn merging_refuses_what_would_drop_a_check() {
     // Contradicting vm-configuration values are not widened to "any".
     let mut console_off = values.clone();
     console_off.vm_configuration.console_enabled = Some(false);
-    let error = values.merge(&console_off).unwrap_err();
-    assert!(error.to_string().contains("vm-configuration"), "{error}");
+    let error = values.clone().merge(&console_off).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("vm_configuration.console_enabled"),
+        "{error}"
+    );
+    // Requirements the new evidence does not meet are not dropped.
+    let mut fresh = values.clone();
+    fresh.report_bound_to_nonce = true;
+    let error = fresh.clone().merge(&values).unwrap_err();
+    assert!(error.to_string().contains("bound to the nonce"), "{error}");
+    assert!(
+        values.clone().merge(&fresh).is_ok(),
+        "a requirement the policy lacks is not added"
+    );
+    let mut with_ak = values.clone();
+    with_ak.ak_certificate_required = true;
+    let error = with_ak.merge(&values).unwrap_err();
+    assert!(error.to_string().contains("AK certificate"), "{error}");
+    let mut debuggable = values.clone();
+    debuggable.allow_debug = true;
+    let error = values.clone().merge(&debuggable).unwrap_err();
+    assert!(error.to_string().contains("debugging"), "{error}");
+    let mut with_log = values.clone();
+    with_log.event_log = Some(snp_vtpm::EventLogReference::default());
+    let error = with_log.merge(&values).unwrap_err();
+    assert!(error.to_string().contains("the event log"), "{error}");
+    // What the user emptied (any value) stays empty, and a field they unpinned stays unpinned.
+    let mut loose = values.clone();
+    loose.measurements.clear();
+    loose.vm_configuration.console_enabled = None;
+    let mut other = values.clone();
+    other.measurements = vec![hcl_parse::Hex([0x22; 48])];
+    other.vm_configuration.console_enabled = Some(false);
+    let merged = loose.merge(&other).unwrap();
+    assert!(merged.measurements.is_empty());
+    assert_eq!(merged.vm_configuration.console_enabled, None);
+}
+
+#[test]
+fn capture_pins_only_what_the_evidence_proves() {
+    let samples = real_evidence();
+    let userdata = samples
+        .iter()
+        .find(|s| s.name == "milan-v3-userdata")
+        .unwrap();
+    // Version 1 evidence cannot show a fresh report to a policy, even when its user-data
+    // happens to be the nonce: the capture does not require one.
+    let v1 = RealEvidence {
+        evidence: Evidence {
+            version: snp_vtpm::EvidenceVersion::V1,
+            ..userdata.evidence.clone()
+        },
+        ..userdata.clone()
+    };
+    let values = captured(&v1);
+    assert!(!values.report_bound_to_nonce);
+    verify_real(&v1, values.to_policy().unwrap()).unwrap();
+    assert!(captured(userdata).report_bound_to_nonce, "version 2 does");
+
+    // Firmware known by its measurement alone: its key is not pinned (it would make every
+    // build signed with it known).
+    let sample = &samples[1];
+    let measurement = hex::encode(
+        verify_real(sample, EvidencePolicy::preset("azure-cvm").unwrap())
+            .unwrap()
+            .report()
+            .unwrap()
+            .measurement(),
+    );
+    let by_measurement = EvidencePolicy::from_document(
+        serde_json::json!({"report": {"allowed_measurements": [measurement]}}),
+        "azure-cvm",
+    )
+    .unwrap();
+    let verified = Verifier::new(by_measurement)
+        .with_firmware_catalog(Arc::new(FirmwareCatalog::empty()))
+        .verify(
+            &sample.evidence,
+            ExpectedNonce::Exactly(&sample.nonce),
+            &sample.certificates,
+            &real_time(),
+        )
+        .unwrap();
+    let values = capture(&verified, &CaptureOptions::default()).unwrap();
+    assert!(values.id_key_digests.is_empty());
+    assert_eq!(values.measurements.len(), 1);
+
+    // Known firmware verified with --allow-unknown-firmware is still known: capture works.
+    let verified = Verifier::new(EvidencePolicy::preset("azure-cvm").unwrap())
+        .verify(
+            &sample.evidence,
+            ExpectedNonce::Exactly(&sample.nonce),
+            &sample.certificates,
+            &VerifyOptions {
+                allow_unknown_firmware: true,
+                ..real_time()
+            },
+        )
+        .unwrap();
+    assert!(capture(&verified, &CaptureOptions::default()).is_ok());
 }
 
 // --- Synthetic evidence from the test PKI: what no real sample can show. ---
@@ -225,17 +323,10 @@ const NONCE: &[u8] = b"capture nonce";
 
 /// The built-in catalog with the test firmware in it.
 fn lab_catalog() -> Arc<FirmwareCatalog> {
-    let file = serde_json::json!({
-        "format": 1,
-        "entries": [{
-            "name": "lab-firmware", "platform": "snp", "kind": "id_key_digest",
-            "value": hex::encode(TEST_FIRMWARE_ID_KEY_DIGEST), "first_seen": "2026-12",
-            "source": "the test PKI",
-        }],
-    });
+    let file = snp_vtpm_testkit::azure::test_firmware_catalog(false);
     Arc::new(
         FirmwareCatalog::builtin()
-            .with_file(file.to_string().as_bytes(), "lab.json")
+            .with_file(file.as_bytes(), "lab.json")
             .unwrap(),
     )
 }
@@ -428,6 +519,20 @@ fn explain_says_what_a_captured_policy_accepts() {
         &EvidencePolicy::preset("azure-tdx").unwrap(),
         &FirmwareCatalog::builtin(),
     );
+    let vmpl2 = EvidencePolicy::from_document(
+        serde_json::json!({"report": {"required_vmpl": 2}, "event_log": {"allowed_kernel_cmdlines": ["/vmlinuz root=*"]}}),
+        "azure-cvm",
+    )
+    .unwrap();
+    let text = explain(&vmpl2, &FirmwareCatalog::builtin());
+    assert!(
+        text.contains("no vTPM evidence meets this policy"),
+        "{text}"
+    );
+    assert!(
+        text.contains("anything starting with \"/vmlinuz root=\""),
+        "{text}"
+    );
     assert!(preset.contains("MRTD: any known"), "{preset}");
     assert!(preset.contains("azure-tdx-paravisor-2026-02"), "{preset}");
     assert!(preset.contains("none pinned"), "{preset}");
@@ -436,16 +541,7 @@ fn explain_says_what_a_captured_policy_accepts() {
 // --- The command line. ---
 
 fn snp_vtpm(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_snp-vtpm"))
-        .args(args)
-        .env_remove("SNP_VTPM_FIRMWARE_CATALOG")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    snp_vtpm_testkit::run_program(std::path::Path::new(env!("CARGO_BIN_EXE_snp-vtpm")), args)
 }
 
 #[test]
@@ -493,6 +589,22 @@ fn the_command_writes_nothing_unless_verification_succeeds() {
     let verdict: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(verdict["failed_check"], "nonce");
     assert!(!out.exists());
+    // --no-nonce: a capture needs fresh evidence.
+    let mut no_nonce = base("x");
+    no_nonce.retain(|a| a != "--nonce" && a != "x");
+    no_nonce.push("--no-nonce".into());
+    let (code, _, stderr) = run(no_nonce);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!out.exists());
+    // RVPS values are exact: they cannot be merged.
+    let mut rvps_merge = base("challenge");
+    rvps_merge.extend([
+        "--format".into(),
+        "rvps".into(),
+        "--merge".into(),
+        "x.toml".into(),
+    ]);
+    assert_eq!(run(rvps_merge).0, 1);
     // A PCR list that is not one: exit 1 before anything is verified.
     let mut bad = base("challenge");
     bad.extend(["--pcrs".into(), "7,99".into()]);
@@ -531,6 +643,27 @@ fn the_command_writes_nothing_unless_verification_succeeds() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(code, 3);
+
+    // A merge that cannot be done is exit 1, as a JSON document with --json, and leaves the
+    // policy as it was.
+    let hand = dir.join("hand.toml");
+    let text = std::fs::read_to_string(&out).unwrap();
+    std::fs::write(&hand, format!("require_crl = true\n{text}")).unwrap();
+    let mut merge = base("challenge");
+    merge.extend([
+        "--merge".into(),
+        hand.display().to_string(),
+        "--json".into(),
+    ]);
+    let before = std::fs::read(&out).unwrap();
+    let (code, stdout, _) = run(merge);
+    assert_eq!(code, 1, "{stdout}");
+    let verdict: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        verdict["error"].as_str().unwrap().contains("require_crl"),
+        "{verdict}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), before);
 
     // Explain reads it.
     let (code, stdout, _) = snp_vtpm(&["policy", "explain", out.to_str().unwrap()]);
@@ -678,4 +811,21 @@ fn the_event_log_part_pins_secure_boot_command_lines_and_boot_images() {
         matches!(error, Error::Policy(PolicyViolation::NoEventLog)),
         "{error}"
     );
+
+    // A command line ending in '*' would read as a prefix in a policy: it is not pinned.
+    let starred = linux_boot_log_with(
+        true,
+        "/vmlinuz-6.8.0 root=/dev/vda1 opt=*",
+        b"shim image",
+        None,
+    );
+    let verified = verify_synthetic(
+        &with_log(&starred, Some(&starred)),
+        EvidencePolicy::preset("azure-cvm").unwrap(),
+        lab_catalog(),
+        false,
+    )
+    .unwrap();
+    let values = capture(&verified, &CaptureOptions::default()).unwrap();
+    assert!(values.event_log.unwrap().kernel_cmdlines.is_empty());
 }

@@ -9,7 +9,6 @@
 )]
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::sync::Arc;
 
 use snp_verify::UnixTime;
@@ -17,7 +16,7 @@ use snp_vtpm::{
     Certificates, Check, ErrorKind, Evidence, EvidencePolicy, ExpectedNonce, FirmwareCatalog,
     IdentityKind, Verifier, VerifyOptions,
 };
-use snp_vtpm_testkit::azure::{SyntheticReport, TEST_FIRMWARE_ID_KEY_DIGEST, synthetic_evidence};
+use snp_vtpm_testkit::azure::{SyntheticReport, synthetic_evidence, test_firmware_catalog};
 use snp_vtpm_testkit::evidence::{
     REAL_EVIDENCE_TIME, TDX_EVIDENCE_TIME, real_evidence, tdx_vm1_collateral, tdx_vm1_evidence,
 };
@@ -114,23 +113,6 @@ fn synthetic() -> (Evidence, Certificates, Vec<u8>) {
     (evidence, certificates, made.nonce)
 }
 
-fn lab_catalog_file(replace: bool) -> String {
-    serde_json::json!({
-        "format": 1,
-        "version": "lab-1",
-        "replace": replace,
-        "entries": [{
-            "name": "lab-firmware",
-            "platform": "snp",
-            "kind": "id_key_digest",
-            "value": hex::encode(TEST_FIRMWARE_ID_KEY_DIGEST),
-            "first_seen": "2026-12-07",
-            "source": "the test PKI's synthetic paravisor",
-        }],
-    })
-    .to_string()
-}
-
 #[test]
 fn a_local_catalog_makes_firmware_known_and_the_verdict_names_it() {
     let (evidence, certificates, nonce) = synthetic();
@@ -155,7 +137,7 @@ fn a_local_catalog_makes_firmware_known_and_the_verdict_names_it() {
 
     // A file that extends it does, and the verdict names the entry.
     let extended = FirmwareCatalog::builtin()
-        .with_file(lab_catalog_file(false).as_bytes(), "lab.json")
+        .with_file(test_firmware_catalog(false).as_bytes(), "lab.json")
         .unwrap();
     let verified = verify(Arc::new(extended.clone()), azure()).unwrap();
     let firmware = verified.firmware().unwrap();
@@ -203,16 +185,7 @@ fn a_local_catalog_makes_firmware_known_and_the_verdict_names_it() {
 }
 
 fn snp_vtpm(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_snp-vtpm"))
-        .args(args)
-        .env_remove("SNP_VTPM_FIRMWARE_CATALOG")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    snp_vtpm_testkit::run_program(std::path::Path::new(env!("CARGO_BIN_EXE_snp-vtpm")), args)
 }
 
 #[test]
@@ -237,7 +210,7 @@ fn policy_catalog_lists_the_built_in_catalog_and_local_files() {
     let dir = std::env::temp_dir().join(format!("snp-vtpm-catalog-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let lab = dir.join("lab.json");
-    std::fs::write(&lab, lab_catalog_file(false)).unwrap();
+    std::fs::write(&lab, test_firmware_catalog(false)).unwrap();
     let (code, stdout, stderr) = snp_vtpm(&[
         "policy",
         "catalog",
@@ -267,5 +240,49 @@ fn policy_catalog_lists_the_built_in_catalog_and_local_files() {
         stderr.contains("--firmware-catalog") && stderr.contains("broken.json"),
         "{stderr}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn verify_report_uses_the_catalog_given() {
+    let dir = std::env::temp_dir().join(format!("snp-vtpm-catalog-raw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The SNP report inside the milan-v2 HCL report (after the 32-byte HCL header).
+    let hcl = snp_vtpm_testkit::vectors::read("azure/milan-v2/hcl-report.bin");
+    let raw = dir.join("report.bin");
+    std::fs::write(&raw, &hcl[32..32 + 1184]).unwrap();
+    let empty = dir.join("empty.json");
+    std::fs::write(&empty, r#"{"format": 1, "replace": true, "entries": []}"#).unwrap();
+    let vcek = snp_vtpm_testkit::vectors::dir().join("azure/milan-v2/vcek.pem");
+    let args = |catalog: Option<&str>| {
+        let mut args = vec![
+            "verify-report".to_string(),
+            "--report".into(),
+            raw.display().to_string(),
+            "--vcek".into(),
+            vcek.display().to_string(),
+            "--offline".into(),
+            "--at".into(),
+            "2025-06-01T00:00:00Z".into(),
+            "--preset".into(),
+            "azure-cvm".into(),
+        ];
+        if let Some(catalog) = catalog {
+            args.extend(["--firmware-catalog".into(), catalog.into()]);
+        }
+        args
+    };
+    let run = |args: Vec<String>| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        snp_vtpm(&refs)
+    };
+    let (code, _, stderr) = run(args(None));
+    assert_eq!(code, 0, "{stderr}");
+    // Withdrawing every entry withdraws them here too.
+    let (code, _, stderr) = run(args(Some(empty.to_str().unwrap())));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("unknown firmware"), "{stderr}");
+    let (code, _, _) = run(args(Some("/nonexistent/catalog.json")));
+    assert_eq!(code, 1);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -217,15 +217,7 @@ fn an_unknown_cpuid_model_of_the_roots_family_is_a_warning() {
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_snp-vtpm"))
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    snp_vtpm_testkit::run_program(std::path::Path::new(env!("CARGO_BIN_EXE_snp-vtpm")), args)
 }
 
 fn vector(relative: &str) -> String {

@@ -184,7 +184,8 @@ impl AppState {
             let (policy, mut policy_id) = policy(path, preset)?;
             policy_id.push_str(&catalog_id);
             let boot_pinned = !policy.pcrs.expected.is_empty()
-                || !policy.event_log.allowed_kernel_cmdlines.is_empty();
+                || !policy.event_log.allowed_kernel_cmdlines.is_empty()
+                || !policy.event_log.allowed_boot_images.is_empty();
             let mut verifier = match &anchors {
                 Some(anchors) => Verifier::with_anchors(anchors.clone(), policy),
                 None => Verifier::new(policy),

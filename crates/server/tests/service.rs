@@ -205,19 +205,7 @@ fn every_key_is_published_and_the_last_one_signs() {
 fn a_firmware_catalog_file_is_applied_and_named_in_results() {
     let dir = TempDir::new("catalog-file");
     let catalog = dir.0.join("lab-catalog.json");
-    let text = serde_json::json!({
-        "format": 1,
-        "version": "lab-1",
-        "entries": [{
-            "name": "lab-firmware",
-            "platform": "snp",
-            "kind": "id_key_digest",
-            "value": hex::encode(TEST_FIRMWARE_ID_KEY_DIGEST),
-            "first_seen": "2026-12-07",
-            "source": "the test PKI's synthetic paravisor",
-        }],
-    })
-    .to_string();
+    let text = snp_vtpm_testkit::azure::test_firmware_catalog(false);
     std::fs::write(&catalog, &text).unwrap();
     let server = Server::start(
         "catalog",

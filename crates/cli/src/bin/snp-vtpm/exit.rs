@@ -46,7 +46,7 @@ pub(crate) fn hint(error: &Error) -> Option<&'static str> {
         ),
         Error::Missing(Missing::Product) => Some("give --product, or the chain with --chain"),
         Error::UnknownFirmware(_) | Error::UnknownTdFirmware { .. } => Some(
-            "trust it in a firmware catalog file given with --firmware-catalog (`snp-vtpm policy catalog` lists the known firmware); for tests and labs only, --allow-unknown-firmware accepts it and the verdict records that",
+            "trust it in a firmware catalog file given with --firmware-catalog (`snp-vtpm policy catalog` lists the known firmware); for tests and labs only, `verify --allow-unknown-firmware` accepts it and the verdict records that",
         ),
         Error::Fetch(snp_vtpm::amd_kds::Error::NotCachedOffline {
             kind: ArtifactKind::Crl,

@@ -148,16 +148,32 @@ pub(crate) fn check_writable(path: &std::path::Path, flag: &str) -> Result<(), E
     Ok(())
 }
 
-/// Writes bytes to a file, or to stdout when no file is named.
+/// Writes bytes to a file, or to stdout when no file is named. A file is written beside its
+/// final name and renamed over it, so a reader (or a file this command also read, such as
+/// `--merge`'s) never sees half of it; devices, pipes and links are written through.
 pub(crate) fn write_out(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), Error> {
-    match path {
-        Some(path) => std::fs::write(path, bytes)
-            .map_err(|e| Error::input(format!("cannot write {}: {e}", path.display()))),
-        None => {
-            write_stdout(bytes);
-            Ok(())
-        }
+    let Some(path) = path else {
+        write_stdout(bytes);
+        return Ok(());
+    };
+    let cannot = |e: std::io::Error| Error::input(format!("cannot write {}: {e}", path.display()));
+    // Devices, pipes and symbolic links are written through, as they are.
+    let regular_or_new = match std::fs::symlink_metadata(path) {
+        Ok(metadata) => metadata.is_file(),
+        Err(_) => true,
+    };
+    if !regular_or_new {
+        return std::fs::write(path, bytes).map_err(cannot);
     }
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(format!(".partial-{}", std::process::id()));
+    let partial = std::path::PathBuf::from(partial);
+    let written = std::fs::write(&partial, bytes).and_then(|()| std::fs::rename(&partial, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&partial);
+        return Err(cannot(e));
+    }
+    Ok(())
 }
 
 /// Human text for a verified report's identity and TCB.

@@ -47,8 +47,9 @@ struct CaptureArgs {
     /// take the lower)
     #[arg(long, value_name = "FILE")]
     merge: Option<PathBuf>,
-    /// toml: a policy for `verify --policy`; rvps: trustee reference values (RVPS message)
-    #[arg(long, value_enum, default_value_t = Format::Toml)]
+    /// toml: a policy for `verify --policy`; rvps: trustee reference values of this one VM
+    /// (RVPS compares exact values, so merged floors cannot be written as RVPS)
+    #[arg(long, value_enum, default_value_t = Format::Toml, conflicts_with = "merge")]
     format: Format,
     /// Write here instead of stdout (may be the --merge file)
     #[arg(short = 'o', long, value_name = "FILE")]
@@ -112,7 +113,21 @@ pub(crate) fn policy(command: PolicyCommand) -> Outcome {
 }
 
 fn capture(args: CaptureArgs) -> Outcome {
+    let json = args.verify.json;
+    match run_capture(args) {
+        Ok(code) => Ok(code),
+        // With --json, every failure is the verdict document, as for `verify`.
+        Err(error) => output::report_result::<()>(Err(error), json, |_| String::new()),
+    }
+}
+
+fn run_capture(args: CaptureArgs) -> Outcome {
     // Every argument is checked before the evidence is verified or anything fetched.
+    if args.verify.no_nonce {
+        return Err(Error::input(
+            "policy capture needs the nonce (--nonce or --nonce-hex): a policy is captured from evidence known to be fresh",
+        ));
+    }
     if let Some(path) = &args.output {
         output::check_writable(path, "-o")?;
     }
@@ -134,13 +149,7 @@ fn capture(args: CaptureArgs) -> Outcome {
         }
         None => None,
     };
-    let verified = match crate::verify::run_verify(&args.verify) {
-        Ok(verified) => verified,
-        // The failure as `verify` reports it (with --json, the verdict document).
-        Err(error) => {
-            return output::report_result::<()>(Err(error), args.verify.json, |_| String::new());
-        }
-    };
+    let verified = crate::verify::run_verify(&args.verify)?;
     let values = match old {
         Some(old) => snp_vtpm::capture_into(old, &verified, args.trust_unknown_firmware)?,
         None => snp_vtpm::capture(

@@ -507,7 +507,9 @@ fn verify_td_quote(args: &VerifyReportArgs, quote: &[u8]) -> Outcome {
             )?),
             ..Certificates::default()
         };
-        let verified = Verifier::new(policy).verify_raw_td_quote(quote, &certificates, &options)?;
+        let verified = Verifier::new(policy)
+            .with_firmware_catalog(args.policy.catalog()?)
+            .verify_raw_td_quote(quote, &certificates, &options)?;
         if let Some(expected) = &expected_data {
             snp_vtpm::check_report_data_bytes(&verified.quote.body().report_data.0, expected)?;
         }
@@ -588,7 +590,9 @@ fn verify_snp_report(args: VerifyReportArgs, read: Result<Vec<u8>, Error>) -> Ou
             require_crl: args.require_crl,
             generation_hint: hint,
         };
-        let verified = Verifier::new(policy).verify_raw_report(&report, &certificates, &options)?;
+        let verified = Verifier::new(policy)
+            .with_firmware_catalog(args.policy.catalog()?)
+            .verify_raw_report(&report, &certificates, &options)?;
         if let Some(expected) = &expected_data {
             snp_vtpm::check_report_data(&verified, expected)?;
         }
