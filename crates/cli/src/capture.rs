@@ -231,11 +231,8 @@ impl ReferenceValues {
             self.pcr_bank.to_string(),
             other.pcr_bank.to_string(),
         )?;
-        same(
-            "the VMPL",
-            format!("{:?}", self.vmpl),
-            format!("{:?}", other.vmpl),
-        )?;
+        let vmpl = |v: Option<u32>| v.map_or_else(|| "any".to_string(), |v| v.to_string());
+        same("the VMPL", vmpl(self.vmpl), vmpl(other.vmpl))?;
         same(
             "the set of pinned PCRs",
             format!("{:?}", self.pcrs.keys().collect::<Vec<_>>()),
@@ -308,11 +305,15 @@ impl ReferenceValues {
             config.console_enabled,
             theirs.console_enabled,
         )?;
-        for (product, theirs) in &other.tcb_floors {
-            self.tcb_floors
-                .entry(*product)
-                .and_modify(|ours| *ours = lower(ours, theirs))
-                .or_insert(*theirs);
+        // A policy without any floor (the user deleted them) stays without; one with floors
+        // gets a floor for each product it sees.
+        if !self.tcb_floors.is_empty() {
+            for (product, theirs) in &other.tcb_floors {
+                self.tcb_floors
+                    .entry(*product)
+                    .and_modify(|ours| *ours = lower(ours, theirs))
+                    .or_insert(*theirs);
+            }
         }
         for (index, theirs) in &other.pcrs {
             union(self.pcrs.entry(*index).or_default(), theirs);
@@ -403,6 +404,17 @@ pub fn capture_into(
     old.merge(&captured)
 }
 
+/// Whether `verified` was accepted only because the caller allowed unknown firmware (with that
+/// allowance, VMPL and host_data went unchecked too): firmware nobody identified.
+pub fn accepted_unknown_firmware(verified: &VerifiedEvidence) -> bool {
+    verified
+        .firmware()
+        .is_some_and(|f| f.unknown_firmware_allowed && !f.problems().is_empty())
+        || verified
+            .tdx()
+            .is_some_and(|t| t.unknown_firmware_allowed && !t.mrtd_allowed)
+}
+
 /// What `verified` proves about the VM, for a policy that accepts it. Refuses evidence whose
 /// firmware was accepted only because the caller allowed unknown firmware, unless
 /// [`CaptureOptions::trust_unknown_firmware`]; and PCRs the quote does not cover when they
@@ -411,14 +423,7 @@ pub fn capture(
     verified: &VerifiedEvidence,
     options: &CaptureOptions,
 ) -> Result<ReferenceValues, Error> {
-    // Unknown firmware is firmware that was accepted only because the caller allowed it (with
-    // that allowance, VMPL and host_data went unchecked too).
-    let unknown_firmware = verified
-        .firmware()
-        .is_some_and(|f| f.unknown_firmware_allowed && !f.problems().is_empty())
-        || verified
-            .tdx()
-            .is_some_and(|t| t.unknown_firmware_allowed && !t.mrtd_allowed);
+    let unknown_firmware = accepted_unknown_firmware(verified);
     if unknown_firmware && !options.trust_unknown_firmware {
         return Err(Error::input(
             "the evidence was accepted only because unknown firmware was allowed: a policy captured from it would bless firmware nobody identified (trust it explicitly to capture anyway)",
@@ -472,7 +477,7 @@ pub fn capture(
         // The key is pinned when it is known (or trusted explicitly): firmware known by its
         // measurement alone must not make its signing key trusted for every other build.
         let key_known = verified.firmware().is_some_and(|f| f.id_key_allowed);
-        if key_known || options.trust_unknown_firmware {
+        if key_known || (unknown_firmware && options.trust_unknown_firmware) {
             values.id_key_digests = vec![Hex(*report.id_key_digest())];
         }
         values.measurements = vec![Hex(*report.measurement())];

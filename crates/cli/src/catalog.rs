@@ -133,7 +133,8 @@ impl FirmwareCatalog {
     /// `"replace": true`, they are the whole catalog. `origin` names the file in errors.
     pub fn with_file(&self, bytes: &[u8], origin: &str) -> Result<Self, Error> {
         let file = parse(bytes, origin)?;
-        let file_version = file.version.unwrap_or_else(|| origin.to_string());
+        // A file without a version is "local" (its path stays out of verdicts and listings).
+        let file_version = file.version.unwrap_or_else(|| "local".to_string());
         if file.replace {
             return Ok(Self {
                 version: file_version,
@@ -334,7 +335,7 @@ mod tests {
             .unwrap();
         assert_eq!(overridden.entries.len(), builtin.entries.len());
         assert_eq!(overridden.entries[0].value.0, [0xcd; 48]);
-        assert!(overridden.version.ends_with("+over.json"));
+        assert!(overridden.version.ends_with("+local"));
 
         let replace =
             serde_json::json!({"format": 1, "replace": true, "entries": [entry("only", "ef")]});
@@ -342,7 +343,7 @@ mod tests {
             .with_file(replace.to_string().as_bytes(), "r.json")
             .unwrap();
         assert_eq!(replaced.entries.len(), 1);
-        assert_eq!(replaced.version, "r.json");
+        assert_eq!(replaced.version, "local");
     }
 
     #[test]

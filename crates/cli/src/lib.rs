@@ -83,7 +83,8 @@ pub use amd_kds;
 pub use batch::BatchItem;
 pub use cache::{CacheLimits, CacheMode, VerificationCache};
 pub use capture::{
-    CaptureOptions, DEFAULT_CAPTURE_PCRS, EventLogReference, ReferenceValues, capture, capture_into,
+    CaptureOptions, DEFAULT_CAPTURE_PCRS, EventLogReference, ReferenceValues,
+    accepted_unknown_firmware, capture, capture_into,
 };
 pub use catalog::{CATALOG_FORMAT, CatalogEntry, FirmwareCatalog, IdentityKind};
 pub use claims::{AkCertificateClaims, EventLogClaims, FirmwareClaims, VmConfigurationClaims};

@@ -140,12 +140,16 @@ pub fn to_toml(values: &ReferenceValues, catalog: &FirmwareCatalog) -> String {
 }
 
 fn snp_section(out: &mut String, values: &ReferenceValues, catalog: &FirmwareCatalog) {
-    out.push_str(
+    out.push_str(if values.id_key_digests.is_empty() {
+        "\n[report]\n\
+         # Firmware identity: the build that ran. Its signing key is in no catalog entry, so no key\n\
+         # is pinned and only these builds are accepted.\n"
+    } else {
         "\n[report]\n\
          # Firmware identity: the key that signed the paravisor and the build that ran. A paravisor\n\
          # update changes the measurement: delete allowed_measurements to accept every build\n\
-         # signed with the key.\n",
-    );
+         # signed with the key.\n"
+    });
     let note = |kind, list: &[Hex<48>]| -> (Vec<String>, Vec<String>) {
         (
             list.iter().map(ToString::to_string).collect(),
@@ -607,6 +611,7 @@ fn explain_vtpm(out: &mut String, policy: &EvidencePolicy) {
                     &log.allowed_kernel_cmdlines
                         .iter()
                         .map(|c| match c.strip_suffix('*') {
+                            Some("") => "anything".to_string(),
                             Some(prefix) => {
                                 format!("anything starting with \"{}\"", comment_text(prefix))
                             }

@@ -10,6 +10,7 @@
     clippy::indexing_slicing
 )]
 
+use std::process::Command;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -248,9 +249,11 @@ fn merging_refuses_what_would_drop_a_check() {
     let mut other = values.clone();
     other.measurements = vec![hcl_parse::Hex([0x22; 48])];
     other.vm_configuration.console_enabled = Some(false);
+    loose.tcb_floors.clear();
     let merged = loose.merge(&other).unwrap();
     assert!(merged.measurements.is_empty());
     assert_eq!(merged.vm_configuration.console_enabled, None);
+    assert!(merged.tcb_floors.is_empty(), "deleted floors stay deleted");
 }
 
 #[test]
@@ -301,6 +304,31 @@ fn capture_pins_only_what_the_evidence_proves() {
     let values = capture(&verified, &CaptureOptions::default()).unwrap();
     assert!(values.id_key_digests.is_empty());
     assert_eq!(values.measurements.len(), 1);
+    let text = to_toml(&values, &FirmwareCatalog::empty());
+    assert!(
+        text.contains("no key\n# is pinned and only these builds are accepted"),
+        "{text}"
+    );
+    // Trusting unknown firmware does not pin a key the firmware was not known by either.
+    let values = capture(
+        &verified,
+        &CaptureOptions {
+            trust_unknown_firmware: true,
+            ..CaptureOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(values.id_key_digests.is_empty());
+
+    // An FMC floor says nothing of products without an FMC SPL.
+    let global_fmc = EvidencePolicy::from_document(
+        serde_json::json!({"report": {"minimum_tcb": {"reported": {
+            "bootloader": 0, "tee": 0, "snp": 0, "microcode": 0, "fmc": 5
+        }}}}),
+        "azure-cvm",
+    )
+    .unwrap();
+    verify_real(sample, global_fmc).unwrap();
 
     // Known firmware verified with --allow-unknown-firmware is still known: capture works.
     let verified = Verifier::new(EvidencePolicy::preset("azure-cvm").unwrap())
@@ -604,7 +632,9 @@ fn the_command_writes_nothing_unless_verification_succeeds() {
         "--merge".into(),
         "x.toml".into(),
     ]);
-    assert_eq!(run(rvps_merge).0, 1);
+    let (code, _, stderr) = run(rvps_merge);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("does not combine with --merge"), "{stderr}");
     // A PCR list that is not one: exit 1 before anything is verified.
     let mut bad = base("challenge");
     bad.extend(["--pcrs".into(), "7,99".into()]);
@@ -653,6 +683,8 @@ fn the_command_writes_nothing_unless_verification_succeeds() {
     merge.extend([
         "--merge".into(),
         hand.display().to_string(),
+        "--format".into(),
+        "toml".into(),
         "--json".into(),
     ]);
     let before = std::fs::read(&out).unwrap();
@@ -664,6 +696,58 @@ fn the_command_writes_nothing_unless_verification_succeeds() {
         "{verdict}"
     );
     assert_eq!(std::fs::read(&out).unwrap(), before);
+
+    // A policy file starting with a byte-order mark reads as any other.
+    let bom = dir.join("bom.toml");
+    std::fs::write(&bom, format!("\u{feff}{text}")).unwrap();
+    let (code, _, stderr) = snp_vtpm(&[
+        "verify",
+        evidence.to_str().unwrap(),
+        "--nonce",
+        "challenge",
+        "--offline",
+        "--at",
+        "2025-06-01T00:00:00Z",
+        "--policy",
+        bom.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+
+    // -o through a link to nothing writes the link's target and keeps the link; -o to a pipe
+    // hands the reader the whole policy.
+    let target = dir.join("target.toml");
+    let link = dir.join("link.toml");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let mut through_link = base("challenge");
+    let at = through_link.len() - 1;
+    through_link[at] = link.display().to_string();
+    let (code, _, stderr) = run(through_link);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), text);
+    let fifo = dir.join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let mut to_fifo = base("challenge");
+    let at = to_fifo.len() - 1;
+    to_fifo[at] = fifo.display().to_string();
+    let (code, _, stderr) = run(to_fifo);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(reader.join().unwrap(), text);
 
     // Explain reads it.
     let (code, stdout, _) = snp_vtpm(&["policy", "explain", out.to_str().unwrap()]);

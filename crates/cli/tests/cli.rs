@@ -618,8 +618,16 @@ fn the_policy_example_in_the_docs_loads() {
         path.to_str().unwrap(),
         "--json",
     ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    // The example pins another paravisor key than milan-v2's: a policy it does not meet.
+    assert_eq!(out.code, 3, "{}", out.stderr);
     let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(
+        value["policy_evaluation"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("id_key_digest"),
+        "{value}"
+    );
     let checks = value["policy_evaluation"]["checks"].as_array().unwrap();
     assert!(
         checks.iter().any(|c| c["check"] == "reported_tcb"),

@@ -425,3 +425,77 @@ fn a_closed_or_full_stdout_ends_cleanly_with_the_verdicts_code() {
         "{stderr}"
     );
 }
+
+/// Views of unverified artifacts say so; `show --policy/--preset` exits 3 when a check is not
+/// met; `verify` names the checks the caller skipped in its headline (issue 22, item 2).
+#[test]
+fn views_say_what_was_not_verified() {
+    let raw = vector("snp/milan/report_milan.hex");
+    let (code, stdout, stderr) = run(&["show", &raw]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut lines = stdout.lines();
+    assert!(
+        lines
+            .next()
+            .is_some_and(|l| l.starts_with("DECODED ONLY: no signature")),
+        "{stdout}"
+    );
+    assert!(
+        lines.next().is_some_and(|l| l.starts_with("policy: all ")
+            && l.ends_with("checks met (were the report authentic)")),
+        "{stdout}"
+    );
+    // A policy named on the command line that the report does not meet: exit 3, and the
+    // summary names the checks.
+    let (code, stdout, _) = run(&["show", &raw, "--preset", "azure-cvm"]);
+    assert_eq!(code, 3, "{stdout}");
+    assert!(
+        stdout.contains("checks not met: firmware_identity"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = run(&["show", &raw, "--preset", "azure-cvm", "--json"]);
+    assert_eq!(code, 3);
+    let shown: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        shown["decoded_only"]
+            .as_str()
+            .unwrap()
+            .contains("snp-vtpm verify")
+    );
+    assert!(
+        shown["policy_evaluation"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("not met: firmware_identity"),
+        "{shown}"
+    );
+    // Evidence is decoded only too.
+    let (code, stdout, _) = run(&["show", &vector("azure/milan-v3/evidence-v0.json")]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("DECODED ONLY:"), "{stdout}");
+
+    // verify: the headline names what the caller chose not to check.
+    let evidence = vector("azure/milan-v3/evidence-v0.json");
+    let base = [
+        "verify",
+        &evidence,
+        "--offline",
+        "--at",
+        "2025-06-01T00:00:00Z",
+    ];
+    let (code, stdout, _) = run(&[&base[..], &["--nonce", "challenge"]].concat());
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("VERIFIED\n"), "{stdout}");
+    let (code, stdout, _) = run(&[&base[..], &["--no-nonce"]].concat());
+    assert_eq!(code, 0);
+    assert!(
+        stdout.starts_with("VERIFIED WITH EXCEPTIONS: nonce not checked\n"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = run(&[&base[..], &["--no-nonce", "--allow-unknown-firmware"]].concat());
+    assert_eq!(code, 0);
+    assert!(
+        stdout.starts_with("VERIFIED WITH EXCEPTIONS: nonce, firmware identity not checked\n"),
+        "{stdout}"
+    );
+}

@@ -93,10 +93,11 @@ fn policy(path: Option<&Path>, preset: &str) -> Result<(EvidencePolicy, String),
     let bytes = read(path, "policy")?;
     let text =
         String::from_utf8(bytes).map_err(|_| format!("policy {}: not UTF-8", path.display()))?;
-    let document: Value = if text.trim_start().starts_with('{') {
-        serde_json::from_str(&text).map_err(|e| format!("policy {}: {e}", path.display()))?
+    let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let document: Value = if body.trim_start().starts_with('{') {
+        serde_json::from_str(body).map_err(|e| format!("policy {}: {e}", path.display()))?
     } else {
-        toml::from_str(&text).map_err(|e| format!("policy {}: {e}", path.display()))?
+        toml::from_str(body).map_err(|e| format!("policy {}: {e}", path.display()))?
     };
     let policy = EvidencePolicy::from_document(document, preset)
         .map_err(|e| format!("policy {}: {e}", path.display()))?;

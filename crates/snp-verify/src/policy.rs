@@ -431,7 +431,10 @@ fn meets(found: &TcbComponents, minimum: &TcbComponents) -> bool {
         && found.tee >= minimum.tee
         && found.snp >= minimum.snp
         && found.microcode >= minimum.microcode
-        && found.fmc.unwrap_or(0) >= minimum.fmc.unwrap_or(0)
+        // Only Turin reports an FMC SPL: a floor's fmc says nothing of other products.
+        && found
+            .fmc
+            .is_none_or(|fmc| fmc >= minimum.fmc.unwrap_or(0))
 }
 
 fn push_allowed<const N: usize>(

@@ -100,7 +100,7 @@ pub(crate) fn report(args: ReportArgs) -> Outcome {
         }
         (Ok(verified), false) => {
             output::out(&format!(
-                "VERIFIED: SNP report signed by AMD, runtime claims bound\n{}",
+                "VERIFIED: SNP report signed by AMD, known firmware, runtime claims bound. No quote or nonce was checked: this does not show the vTPM is live or the report fresh (use `snp-vtpm evidence` and `verify`)\n{}",
                 output::describe_report(&verified)
             ));
             if args.print {
@@ -121,7 +121,10 @@ pub(crate) fn report(args: ReportArgs) -> Outcome {
         }
         (Err(error), false) => {
             if args.print {
-                output::out(&output::printable(&description.text));
+                output::out(&output::printable(&format!(
+                    "DECODED ONLY: verification failed (below), so none of this is vouched for\n{}",
+                    description.text
+                )));
             }
             Err(error)
         }

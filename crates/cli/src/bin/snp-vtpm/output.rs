@@ -134,46 +134,64 @@ pub(crate) fn err(line: &str) {
 
 /// Checks that `path` can be written, before the TPM or the network is touched, so that no
 /// fresh report or quote is made for output that cannot be kept. Leaves an existing file as
-/// it was and no new file behind.
+/// it was and no new file behind; pipes and devices are not opened (a reader would see the
+/// end of its input), and a symbolic link is judged by what it points to.
 pub(crate) fn check_writable(path: &std::path::Path, flag: &str) -> Result<(), Error> {
-    let existed = path.exists();
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(|e| Error::input(format!("{flag} {}: cannot write: {e}", path.display())))?;
-    if !existed {
-        let _ = std::fs::remove_file(path);
+    let cannot = |e: std::io::Error| {
+        Error::input(format!(
+            "{flag} {}: cannot write: {e}",
+            printable_value(&path.display().to_string())
+        ))
+    };
+    match std::fs::metadata(path) {
+        Ok(metadata) if metadata.is_dir() => Err(cannot(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "a directory",
+        ))),
+        Ok(metadata) if metadata.is_file() => std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop)
+            .map_err(cannot),
+        // A pipe or a device: opening it would be a write of its own.
+        Ok(_) => Ok(()),
+        // Nothing there, or a link to nothing: the file the write would create must be
+        // creatable (through a link, its target), and is removed again; the link stays.
+        Err(_) => {
+            let target = match std::fs::read_link(path) {
+                Ok(target) if target.is_relative() => path
+                    .parent()
+                    .map_or_else(|| target.clone(), |dir| dir.join(&target)),
+                Ok(target) => target,
+                Err(_) => path.to_path_buf(),
+            };
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&target)
+                .map_err(cannot)?;
+            let _ = std::fs::remove_file(&target);
+            Ok(())
+        }
     }
-    Ok(())
 }
 
-/// Writes bytes to a file, or to stdout when no file is named. A file is written beside its
-/// final name and renamed over it, so a reader (or a file this command also read, such as
-/// `--merge`'s) never sees half of it; devices, pipes and links are written through.
+/// Writes bytes to a file (created, or replaced in place: its owner, mode and links stay as
+/// they are), or to stdout when no file is named. Everything was computed before: the write
+/// is the last step.
 pub(crate) fn write_out(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), Error> {
-    let Some(path) = path else {
-        write_stdout(bytes);
-        return Ok(());
-    };
-    let cannot = |e: std::io::Error| Error::input(format!("cannot write {}: {e}", path.display()));
-    // Devices, pipes and symbolic links are written through, as they are.
-    let regular_or_new = match std::fs::symlink_metadata(path) {
-        Ok(metadata) => metadata.is_file(),
-        Err(_) => true,
-    };
-    if !regular_or_new {
-        return std::fs::write(path, bytes).map_err(cannot);
+    match path {
+        Some(path) => std::fs::write(path, bytes).map_err(|e| {
+            Error::input(format!(
+                "cannot write {}: {e}",
+                printable_value(&path.display().to_string())
+            ))
+        }),
+        None => {
+            write_stdout(bytes);
+            Ok(())
+        }
     }
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(format!(".partial-{}", std::process::id()));
-    let partial = std::path::PathBuf::from(partial);
-    let written = std::fs::write(&partial, bytes).and_then(|()| std::fs::rename(&partial, path));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&partial);
-        return Err(cannot(e));
-    }
-    Ok(())
 }
 
 /// Human text for a verified report's identity and TCB.

@@ -49,7 +49,7 @@ struct CaptureArgs {
     merge: Option<PathBuf>,
     /// toml: a policy for `verify --policy`; rvps: trustee reference values of this one VM
     /// (RVPS compares exact values, so merged floors cannot be written as RVPS)
-    #[arg(long, value_enum, default_value_t = Format::Toml, conflicts_with = "merge")]
+    #[arg(long, value_enum, default_value_t = Format::Toml)]
     format: Format,
     /// Write here instead of stdout (may be the --merge file)
     #[arg(short = 'o', long, value_name = "FILE")]
@@ -123,6 +123,11 @@ fn capture(args: CaptureArgs) -> Outcome {
 
 fn run_capture(args: CaptureArgs) -> Outcome {
     // Every argument is checked before the evidence is verified or anything fetched.
+    if matches!(args.format, Format::Rvps) && args.merge.is_some() {
+        return Err(Error::input(
+            "--format rvps writes one VM's exact values; it does not combine with --merge (write one message per VM)",
+        ));
+    }
     if args.verify.no_nonce {
         return Err(Error::input(
             "policy capture needs the nonce (--nonce or --nonce-hex): a policy is captured from evidence known to be fresh",
@@ -150,6 +155,11 @@ fn run_capture(args: CaptureArgs) -> Outcome {
         None => None,
     };
     let verified = crate::verify::run_verify(&args.verify)?;
+    if snp_vtpm::accepted_unknown_firmware(&verified) && !args.trust_unknown_firmware {
+        return Err(Error::input(
+            "the evidence was accepted only through --allow-unknown-firmware: a policy captured from it would bless firmware nobody identified; add --trust-unknown-firmware to capture it anyway (labs and private firmware only)",
+        ));
+    }
     let values = match old {
         Some(old) => snp_vtpm::capture_into(old, &verified, args.trust_unknown_firmware)?,
         None => snp_vtpm::capture(
@@ -174,7 +184,7 @@ fn run_capture(args: CaptureArgs) -> Outcome {
     if let Some(path) = &args.output {
         output::err(&format!(
             "snp-vtpm: wrote {} ({})",
-            path.display(),
+            output::printable_value(&path.display().to_string()),
             match args.format {
                 Format::Toml => "a policy for `snp-vtpm verify --policy`",
                 Format::Rvps => "an RVPS message for trustee's rvps-client register",

@@ -43,13 +43,19 @@ pub(crate) struct Description {
     pub json: Value,
     /// As text.
     pub text: String,
+    /// How it fares under the policy, for a report.
+    pub policy: Option<PolicyOutcome>,
 }
 
 impl Description {
     fn new(json: Value) -> Self {
         let mut text = String::new();
         render(&json, 0, &mut text);
-        Self { json, text }
+        Self {
+            json,
+            text,
+            policy: None,
+        }
     }
 }
 
@@ -101,16 +107,60 @@ fn scalar_text(value: &Value) -> String {
     }
 }
 
-/// Runs `show`.
+/// What `show` says of everything it shows.
+const DECODED_ONLY: &str =
+    "no signature, certificate chain or quote is verified here (use `snp-vtpm verify`)";
+
+/// Runs `show`: exit 3 when a policy given with `--policy` or `--preset` is not met.
 pub(crate) fn show(args: ShowArgs) -> Outcome {
     let bytes = inputs::read(&args.file)?;
-    let description = describe(&bytes, &args.policy)?;
+    let mut description = describe(&bytes, &args.policy)?;
+    let summary = description.policy.as_ref().map(|outcome| {
+        format!(
+            "policy: {} (were the report authentic)\n",
+            outcome.summary()
+        )
+    });
     if args.json {
+        set(&mut description.json, "decoded_only", json!(DECODED_ONLY));
         output::print_json(&description.json);
     } else {
-        output::out(&output::printable(&description.text));
+        let text = format!(
+            "DECODED ONLY: {DECODED_ONLY}\n{}\n{}",
+            summary.unwrap_or_default(),
+            description.text
+        );
+        output::out(&output::printable(&text));
     }
-    Ok(ExitCode::Verified)
+    let policy_named = args.policy.policy.is_some() || args.policy.preset.is_some();
+    match &description.policy {
+        Some(outcome) if policy_named && !outcome.unmet.is_empty() => Ok(ExitCode::Policy),
+        _ => Ok(ExitCode::Verified),
+    }
+}
+
+/// How a decoded report fares under a policy.
+pub(crate) struct PolicyOutcome {
+    /// How many checks were evaluated.
+    checks: usize,
+    /// The names of those not met.
+    unmet: Vec<String>,
+}
+
+impl PolicyOutcome {
+    /// "all 8 checks met", or "1 of 8 checks not met: reported_tcb".
+    fn summary(&self) -> String {
+        if self.unmet.is_empty() {
+            format!("all {} checks met", self.checks)
+        } else {
+            format!(
+                "{} of {} checks not met: {}",
+                self.unmet.len(),
+                self.checks,
+                self.unmet.join(", ")
+            )
+        }
+    }
 }
 
 fn describe(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error> {
@@ -122,6 +172,7 @@ fn describe(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error> {
                 &report,
                 &policy.load(DEFAULT_EVIDENCE_PRESET)?,
                 &*policy.catalog()?,
+                true,
             );
         }
         return Ok(description);
@@ -143,11 +194,14 @@ fn describe(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error> {
     {
         let mut description =
             Description::new(json!({ "kind": "SNP report", "report": snp_json(&report) }));
+        let report_policy = policy.load(DEFAULT_REPORT_PRESET)?;
+        let identity_applies = report_policy.require_known_firmware;
         add_policy(
             &mut description,
             &report,
-            &policy.load(DEFAULT_REPORT_PRESET)?,
+            &report_policy,
             &*policy.catalog()?,
+            identity_applies,
         );
         return Ok(description);
     }
@@ -326,7 +380,11 @@ pub(crate) fn describe_event_log(bytes: &[u8]) -> Result<Description, Error> {
             text.push_str(&format!("    {pcr:<2} {}\n", HexSlice(value)));
         }
     }
-    Ok(Description { json, text })
+    Ok(Description {
+        json,
+        text,
+        policy: None,
+    })
 }
 
 /// Describes an HCL report: header, SNP report and runtime claims.
@@ -446,11 +504,14 @@ fn snp_json(report: &SnpReport<'_>) -> Value {
     })
 }
 
+/// The policy's verdict on a decoded report; firmware identity counts when it applies (vTPM
+/// reports; raw reports under a policy that requires known firmware).
 fn add_policy(
     description: &mut Description,
     report: &SnpReport<'_>,
     policy: &EvidencePolicy,
     catalog: &FirmwareCatalog,
+    identity_applies: bool,
 ) {
     let generation = report
         .generation()
@@ -458,30 +519,41 @@ fn add_policy(
         .flatten()
         .unwrap_or(Generation::Milan);
     let firmware = snp_vtpm::FirmwareClaims::of(report, &policy.report, catalog, false);
-    let outcomes: Vec<Value> = policy
-        .report
-        .outcomes(report, generation)
-        .into_iter()
+    let evaluated = policy.report.outcomes(report, generation);
+    let known = firmware.identified() && firmware.vmpl_ok && firmware.host_data_ok;
+    let mut unmet: Vec<String> = Vec::new();
+    if identity_applies && !known {
+        unmet.push("firmware_identity".into());
+    }
+    let outcomes: Vec<Value> = evaluated
+        .iter()
         .map(|outcome| match outcome {
             Ok(check) => json!({ "check": check, "met": true }),
             Err(v) => {
+                unmet.push(json!(v.check).as_str().unwrap_or_default().to_string());
                 json!({ "check": v.check, "met": false, "expected": v.expected, "found": v.found })
             }
         })
         .collect();
+    let outcome = PolicyOutcome {
+        checks: evaluated.len() + usize::from(identity_applies),
+        unmet,
+    };
     let section = json!({
+        "summary": outcome.summary(),
         "firmware_identity": {
             "id_key_digest_allowed": firmware.id_key_allowed,
             "measurement_allowed": firmware.measurement_allowed,
             "catalog_entries": firmware.catalog_entries,
             "vmpl_is_0": firmware.vmpl_ok,
             "host_data_ok": firmware.host_data_ok,
-            "known_firmware": firmware.identified() && firmware.vmpl_ok && firmware.host_data_ok,
+            "known_firmware": known,
         },
         "checks": outcomes,
     });
     set(&mut description.json, "policy_evaluation", section);
     *description = Description::new(description.json.take());
+    description.policy = Some(outcome);
 }
 
 fn describe_attest(bytes: &[u8]) -> Result<Value, Error> {
@@ -582,6 +654,7 @@ fn describe_json(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error
                 &report,
                 &policy.load(DEFAULT_EVIDENCE_PRESET)?,
                 &*policy.catalog()?,
+                true,
             );
         }
         return Ok(description);

@@ -8,8 +8,9 @@ use snp_vtpm::snp_verify::{TrustAnchors, UnixTime};
 use snp_vtpm::tdx_verify::Collateral;
 use snp_vtpm::vtpm_quote::QuoteFile;
 use snp_vtpm::{
-    Certificates, DEFAULT_REPORT_PRESET, DEFAULT_TD_QUOTE_PRESET, Error, Evidence, EvidenceVersion,
-    ExpectedNonce, Missing, Platform, QuoteParts, VerifiedEvidence, Verifier, VerifyOptions, fetch,
+    Certificates, Check, DEFAULT_REPORT_PRESET, DEFAULT_TD_QUOTE_PRESET, Error, Evidence,
+    EvidenceVersion, ExpectedNonce, Missing, Platform, QuoteParts, VerifiedEvidence, Verifier,
+    VerifyOptions, fetch,
 };
 
 use crate::args::{FetchArgs, PolicyArgs};
@@ -380,8 +381,30 @@ fn known_by(catalog_entries: &[String], by_policy: &str) -> String {
     }
 }
 
+/// Checks every verification makes unless the caller said otherwise (`--no-nonce`,
+/// `--allow-unknown-firmware`): skipping one is an exception the headline names.
+const CALLER_SKIPPABLE: [Check; 2] = [Check::Nonce, Check::FirmwareIdentity];
+
+/// `VERIFIED`, or `VERIFIED WITH EXCEPTIONS: nonce, firmware_identity not checked`.
+fn headline(verified: &VerifiedEvidence) -> String {
+    let skipped: Vec<String> = verified
+        .checks()
+        .iter()
+        .filter(|c| c.outcome == snp_vtpm::Outcome::Skipped && CALLER_SKIPPABLE.contains(&c.check))
+        .map(|c| c.check.to_string())
+        .collect();
+    if skipped.is_empty() {
+        "VERIFIED\n".into()
+    } else {
+        format!(
+            "VERIFIED WITH EXCEPTIONS: {} not checked\n",
+            skipped.join(", ")
+        )
+    }
+}
+
 fn human_verdict(verified: &VerifiedEvidence) -> String {
-    let mut text = String::from("VERIFIED\n");
+    let mut text = headline(verified);
     let unknown = "NOT CHECKED (--allow-unknown-firmware: the vTPM binding is not trustworthy)";
     if let (Some(report), Some(firmware)) = (verified.report(), verified.firmware()) {
         text.push_str(&output::describe_report(report));
