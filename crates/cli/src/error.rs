@@ -576,6 +576,9 @@ impl Error {
                 | amd_kds::ErrorKind::Refused
                 | amd_kds::ErrorKind::Cache => ErrorKind::Unavailable,
             },
+            // A TCTI string nothing understands is a usage error, not the TPM's.
+            #[cfg(feature = "attester")]
+            Self::Tpm(vtpm_quote::guest::TpmError::BadTcti { .. }) => ErrorKind::Input,
             #[cfg(feature = "attester")]
             Self::Tpm(_) => ErrorKind::Tpm,
             Self::Missing(_) => ErrorKind::Unavailable,

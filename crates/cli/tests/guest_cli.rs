@@ -136,10 +136,10 @@ fn evidence_and_quote_from_a_simulated_vtpm_verify() {
     )
     .unwrap();
 
-    // A 51-byte nonce is refused before the TPM with exit code 5 and a clear message.
+    // A 51-byte nonce is a usage error, refused before the TPM with a clear message.
     let out = snp_vtpm(&["quote", "--nonce", &"x".repeat(51), "--tcti", &tcti]);
-    assert_eq!(out.status.code(), Some(5));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("at most 50"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("quotes 1 to 50"));
 }
 
 #[test]
@@ -156,5 +156,137 @@ fn an_unreachable_tpm_exits_5() {
         Some(5),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The binary without TSS2_LOG or SNP_VTPM_* from the test's environment: (code, stderr).
+fn quietly(args: &[&str]) -> (i32, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_snp-vtpm"));
+    command
+        .args(args)
+        .env_remove("TSS2_LOG")
+        .env_remove("SNP_VTPM_TCTI");
+    let out = command.output().expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// TPM errors name their cause and the device or TCTI, with a hint, and nothing of libtss2's
+/// own log unless asked for; arguments are checked before the TPM is touched (issue 22,
+/// item 3).
+#[test]
+fn tpm_errors_say_what_is_wrong() {
+    // No device: exit 5, the path named, two lines (the error and the hint).
+    let (code, stderr) = quietly(&[
+        "quote",
+        "--nonce",
+        "n",
+        "--tcti",
+        "device:/nonexistent/tpmrm0",
+    ]);
+    assert_eq!(code, 5, "{stderr}");
+    assert!(stderr.contains("no TPM at /nonexistent/tpmrm0"), "{stderr}");
+    assert!(
+        stderr.contains("hint: on an Azure confidential VM"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 2, "{stderr}");
+    // A TCTI nothing understands: a usage error listing the forms.
+    let (code, stderr) = quietly(&["report", "--tcti", "bogus:zzz"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("valid forms: device:/dev/tpmrm0"),
+        "{stderr}"
+    );
+    // A nonce the vTPM cannot carry: exit 1 before the (absent) TPM is looked at.
+    let long = "n".repeat(51);
+    let (code, stderr) = quietly(&[
+        "quote",
+        "--nonce",
+        &long,
+        "--tcti",
+        "device:/nonexistent/tpmrm0",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("a nonce of 51 bytes"), "{stderr}");
+    // An output path that cannot be written: exit 1 before the TPM.
+    let (code, stderr) = quietly(&[
+        "evidence",
+        "--nonce",
+        "n",
+        "--fresh",
+        "-o",
+        "/nonexistent/dir/evidence.json",
+        "--tcti",
+        "device:/nonexistent/tpmrm0",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("-o /nonexistent/dir/evidence.json"),
+        "{stderr}"
+    );
+
+    if !swtpm::available() {
+        return;
+    }
+    // A simulator that is not there: libtss2's own lines only with --verbose.
+    let (code, stderr) = quietly(&[
+        "quote",
+        "--nonce",
+        "n",
+        "--tcti",
+        "swtpm:host=127.0.0.1,port=1",
+    ]);
+    assert_eq!(code, 5, "{stderr}");
+    assert_eq!(stderr.lines().count(), 2, "{stderr}");
+    assert!(stderr.contains("is the simulator running"), "{stderr}");
+    let (_, verbose) = quietly(&[
+        "quote",
+        "--nonce",
+        "n",
+        "--tcti",
+        "swtpm:host=127.0.0.1,port=1",
+        "--verbose",
+    ]);
+    assert!(
+        verbose.lines().count() > 2,
+        "libtss2 logs when asked: {verbose}"
+    );
+
+    // A TPM that is not an Azure vTPM (a fresh simulator): the HCL report's NV index and the
+    // attestation key are named.
+    let sim = Swtpm::start().unwrap();
+    let tcti = sim.tcti();
+    let (code, stderr) = quietly(&["report", "--tcti", &tcti]);
+    assert_eq!(code, 5, "{stderr}");
+    assert!(
+        stderr.contains("has no NV index 0x01400001 (the HCL report)"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 2, "{stderr}");
+    let (code, stderr) = quietly(&["quote", "--nonce", "n", "--tcti", &tcti]);
+    assert_eq!(code, 5, "{stderr}");
+    assert!(
+        stderr.contains("no key at persistent handle 0x81000003"),
+        "{stderr}"
+    );
+    // An unusable output path leaves NV 0x01400002 unwritten.
+    let (code, _) = quietly(&[
+        "evidence",
+        "--nonce",
+        "n",
+        "--fresh",
+        "-o",
+        "/nonexistent/dir/evidence.json",
+        "--tcti",
+        &tcti,
+    ]);
+    assert_eq!(code, 1);
+    let mut vtpm = Vtpm::open(Some(&tcti)).unwrap();
+    assert!(
+        vtpm.read_nv(guest::USER_DATA_NV_INDEX).is_err(),
+        "NV 0x01400002 was not written"
     );
 }

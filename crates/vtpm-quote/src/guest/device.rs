@@ -74,8 +74,15 @@ impl Vtpm {
             Some(tcti) => tcti.to_string(),
             None => std::env::var(TCTI_ENV).unwrap_or_else(|_| DEFAULT_TCTI.to_string()),
         };
-        let opened = TctiNameConf::from_str(&tcti).and_then(Context::new);
-        let context = opened.map_err(|source| TpmError::Open {
+        let conf = TctiNameConf::from_str(&tcti).map_err(|source| TpmError::BadTcti {
+            tcti: tcti.clone(),
+            source,
+        })?;
+        // libtss2 says little about a device it cannot open: look first.
+        if let TctiNameConf::Device(_) = conf {
+            check_device(&device_path(&tcti))?;
+        }
+        let context = Context::new(conf).map_err(|source| TpmError::Open {
             tcti: tcti.clone(),
             source,
         })?;
@@ -106,6 +113,12 @@ impl Vtpm {
 
     /// The HCL report: the whole NV index 0x01400001 (zero padding included).
     pub fn hcl_report(&mut self) -> Result<Vec<u8>, TpmError> {
+        if !self.handle_exists(HCL_REPORT_NV_INDEX)? {
+            return Err(TpmError::NotAnAzureVtpm {
+                index: HCL_REPORT_NV_INDEX,
+                tcti: self.tcti.clone(),
+            });
+        }
         let bytes = self.read_nv(HCL_REPORT_NV_INDEX)?;
         self.last_report_read = Some(self.clock.monotonic());
         Ok(bytes)
@@ -293,7 +306,7 @@ impl Vtpm {
     /// The AK certificate Azure provisions in NV 0x01C101D0, without its zero padding;
     /// `None` when the index does not exist.
     pub fn ak_certificate(&mut self) -> Result<Option<Vec<u8>>, TpmError> {
-        if !self.nv_exists(AK_CERT_NV_INDEX)? {
+        if !self.handle_exists(AK_CERT_NV_INDEX)? {
             return Ok(None);
         }
         let bytes = self.read_nv(AK_CERT_NV_INDEX)?;
@@ -364,7 +377,7 @@ impl Vtpm {
     }
 
     fn ensure_nv(&mut self, index: u32, size: usize) -> Result<NvIndexHandle, TpmError> {
-        if self.nv_exists(index)? {
+        if self.handle_exists(index)? {
             let handle = self.nv_handle(index)?;
             let (public, _) = self
                 .context
@@ -399,13 +412,14 @@ impl Vtpm {
     }
 
     /// Whether an NV index is defined (asked with GetCapability, which fails on nothing).
-    fn nv_exists(&mut self, index: u32) -> Result<bool, TpmError> {
+    /// Whether an NV index or a persistent object exists at `handle`.
+    fn handle_exists(&mut self, handle: u32) -> Result<bool, TpmError> {
         let (data, _) = self
             .context
-            .execute_without_session(|ctx| ctx.get_capability(CapabilityType::Handles, index, 1))
-            .map_err(TpmError::command("GetCapability of NV handles"))?;
+            .execute_without_session(|ctx| ctx.get_capability(CapabilityType::Handles, handle, 1))
+            .map_err(TpmError::command("GetCapability of handles"))?;
         Ok(match data {
-            CapabilityData::Handles(handles) => handles.iter().any(|h| u32::from(*h) == index),
+            CapabilityData::Handles(handles) => handles.iter().any(|h| u32::from(*h) == handle),
             _ => false,
         })
     }
@@ -419,6 +433,12 @@ impl Vtpm {
     }
 
     fn ak_handle(&mut self) -> Result<KeyHandle, TpmError> {
+        if !self.handle_exists(AK_PERSISTENT_HANDLE)? {
+            return Err(TpmError::NoAttestationKey {
+                handle: AK_PERSISTENT_HANDLE,
+                tcti: self.tcti.clone(),
+            });
+        }
         let handle = PersistentTpmHandle::new(AK_PERSISTENT_HANDLE)
             .map_err(TpmError::command("AK handle"))?;
         self.context
@@ -491,4 +511,30 @@ fn der_length(bytes: &[u8]) -> Option<usize> {
         _ => None,
     }
     .filter(|&len| len <= bytes.len())
+}
+
+/// The device a `device` TCTI names (libtss2's default without a path is /dev/tpm0).
+fn device_path(tcti: &str) -> String {
+    match tcti.strip_prefix("device:") {
+        Some(path) if !path.is_empty() => path.to_string(),
+        _ => "/dev/tpm0".to_string(),
+    }
+}
+
+/// The device exists and opens for reading and writing (what libtss2 will do).
+fn check_device(path: &str) -> Result<(), TpmError> {
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(TpmError::NoDevice {
+            path: path.to_string(),
+        }),
+        Err(source) => Err(TpmError::DeviceAccess {
+            path: path.to_string(),
+            source,
+        }),
+    }
 }

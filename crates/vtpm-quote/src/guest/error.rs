@@ -4,8 +4,54 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TpmError {
-    /// The TCTI string could not be parsed or the TPM could not be opened.
-    #[error("cannot open the TPM with TCTI \"{tcti}\": {source}")]
+    /// The TCTI string is not one libtss2 understands.
+    #[error(
+        "TCTI \"{tcti}\" is not understood ({source}); valid forms: device:/dev/tpmrm0, swtpm:host=127.0.0.1,port=2321, mssim:host=127.0.0.1,port=2321, tabrmd:"
+    )]
+    BadTcti {
+        /// The TCTI given.
+        tcti: String,
+        /// The library's error.
+        source: tss_esapi::Error,
+    },
+    /// The device a `device:` TCTI names does not exist.
+    #[error("no TPM at {path}: this machine has no such device (not a confidential VM?)")]
+    NoDevice {
+        /// The device path.
+        path: String,
+    },
+    /// The device exists but cannot be opened for reading and writing.
+    #[error("cannot open the TPM at {path}: {source}")]
+    DeviceAccess {
+        /// The device path.
+        path: String,
+        /// Why (permission denied, busy, ...).
+        source: std::io::Error,
+    },
+    /// The TPM has no HCL report: it is not an Azure confidential VM's vTPM.
+    #[error(
+        "the TPM at {tcti} has no NV index {index:#010x} (the HCL report): it is not the vTPM of an Azure confidential VM"
+    )]
+    NotAnAzureVtpm {
+        /// The NV index looked for.
+        index: u32,
+        /// The TCTI in use.
+        tcti: String,
+    },
+    /// The TPM has no key at the Azure attestation key's persistent handle.
+    #[error(
+        "the TPM at {tcti} has no key at persistent handle {handle:#010x} (Azure's attestation key): not an Azure vTPM, or the key was evicted"
+    )]
+    NoAttestationKey {
+        /// The persistent handle.
+        handle: u32,
+        /// The TCTI in use.
+        tcti: String,
+    },
+    /// The TPM could not be opened.
+    #[error(
+        "cannot open the TPM with TCTI \"{tcti}\": libtss2 failed ({source}); its own log says why (snp-vtpm --verbose)"
+    )]
     Open {
         /// The TCTI used.
         tcti: String,

@@ -182,8 +182,12 @@ pub(crate) struct QuoteArgs {
 
 /// Runs `quote`.
 pub(crate) fn quote(args: QuoteArgs) -> Outcome {
-    let nonce = args.nonce.bytes()?;
+    // Every argument is checked before the TPM is touched.
+    let nonce = vtpm_nonce(&args.nonce)?;
     let indices = inputs::pcr_list(&args.pcr_select, "--pcr-select")?;
+    if let Some(path) = &args.output {
+        output::check_writable(path, "-o")?;
+    }
     let mut vtpm = Vtpm::open(args.tcti.tcti.as_deref()).map_err(Error::from)?;
     let selection = [PcrBankSelection {
         bank: HashAlg::Sha256,
@@ -244,7 +248,12 @@ pub(crate) struct EvidenceArgs {
 
 /// Runs `evidence`.
 pub(crate) fn evidence(args: EvidenceArgs) -> Outcome {
-    let nonce = args.nonce.bytes()?;
+    // Every argument is checked before the TPM is touched (with --fresh, NV 0x01400002 is
+    // written: not for output that cannot be kept).
+    let nonce = vtpm_nonce(&args.nonce)?;
+    if let Some(path) = &args.output {
+        output::check_writable(path, "-o")?;
+    }
     let options = attester_options(
         args.no_certs,
         &args.fetch,
@@ -553,4 +562,17 @@ fn fetch_collateral(target: &CollateralTarget) -> Outcome {
 fn write_text(target: &FetchTarget, text: String) -> Outcome {
     output::write_out(target.output.as_deref(), text.as_bytes())?;
     Ok(ExitCode::Verified)
+}
+
+/// The nonce, refused before the TPM is opened when the Azure vTPM could not carry it.
+pub(crate) fn vtpm_nonce(nonce: &NonceArgs) -> Result<Vec<u8>, Error> {
+    let bytes = nonce.bytes()?;
+    let max = snp_vtpm::vtpm_quote::guest::MAX_NONCE_LEN;
+    if bytes.is_empty() || bytes.len() > max {
+        return Err(Error::input(format!(
+            "a nonce of {} bytes: the Azure vTPM quotes 1 to {max} (give a shorter one, or its hash)",
+            bytes.len()
+        )));
+    }
+    Ok(bytes)
 }

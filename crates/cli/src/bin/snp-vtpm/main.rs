@@ -41,6 +41,10 @@ struct Cli {
     #[arg(short = 'p', long = "print")]
     print: bool,
 
+    /// Let libtss2 log to stderr as it would by itself (it is silenced unless TSS2_LOG is set)
+    #[arg(long, global = true)]
+    verbose: bool,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -75,6 +79,9 @@ fn main() -> ProcessExit {
             return ProcessExit::from(1);
         }
     };
+    if let Some(code) = quiet_tss2(&cli) {
+        return code;
+    }
     let result = match cli.command {
         Some(Command::Report(args)) => guest::report(args),
         Some(Command::Quote(args)) => guest::quote(args),
@@ -116,6 +123,41 @@ fn main() -> ProcessExit {
         }
         _ => ProcessExit::from(code as u8),
     }
+}
+
+/// libtss2 logs to stderr by itself, and its lines bury the cause of a TPM error that the
+/// tool states. It reads its level from `TSS2_LOG` when loaded, and a Rust program cannot set
+/// its own environment safely: so a command that opens the TPM runs this binary again with
+/// `TSS2_LOG=all+NONE`, unless the user set `TSS2_LOG` or passed `--verbose`. The child's
+/// exit code is this process's.
+fn quiet_tss2(cli: &Cli) -> Option<ProcessExit> {
+    let opens_tpm = match &cli.command {
+        Some(Command::Report(args)) => args.file.is_none(),
+        Some(Command::Quote(_) | Command::Evidence(_) | Command::Attest(_)) => true,
+        None => cli.print,
+        _ => false,
+    };
+    if !opens_tpm || cli.verbose || std::env::var_os("TSS2_LOG").is_some() {
+        return None;
+    }
+    let program = std::env::current_exe().ok()?;
+    let status = std::process::Command::new(program)
+        .args(std::env::args_os().skip(1))
+        .env("TSS2_LOG", "all+NONE")
+        .status()
+        .ok()?;
+    let code = match status.code() {
+        Some(code) => u8::try_from(code).unwrap_or(1),
+        None => {
+            use std::os::unix::process::ExitStatusExt;
+            // Killed by a signal: report it the way a shell does.
+            status
+                .signal()
+                .and_then(|signal| u8::try_from(128 + signal).ok())
+                .unwrap_or(1)
+        }
+    };
+    Some(ProcessExit::from(code))
 }
 
 /// The result of a command: an exit code (0 unless a verdict says otherwise), or an error
