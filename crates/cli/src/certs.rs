@@ -39,6 +39,13 @@ pub fn pem_certificates(text: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
     Ok(out)
 }
 
+/// A certificate's subject and issuer names (RFC 4514 strings), when it parses.
+pub fn subject_and_issuer(der: &[u8]) -> Option<(String, String)> {
+    let certificate = Certificate::from_der(der).ok()?;
+    let tbs = certificate.tbs_certificate();
+    Some((tbs.subject().to_string(), tbs.issuer().to_string()))
+}
+
 /// A set of certificates split into leaves (VCEK/VLEK, by subject) and CA candidates.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sorted {

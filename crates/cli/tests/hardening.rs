@@ -499,3 +499,134 @@ fn views_say_what_was_not_verified() {
         "{stdout}"
     );
 }
+
+/// Every row of docs/cli.md's exit-code table, and the malformed inputs issue 22 lists, each
+/// run through the binary: the documented code and the file or flag named (issue 22, item 5).
+#[test]
+fn exit_codes_are_as_documented() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/cli.md"),
+    )
+    .unwrap();
+    let table = doc.split("## Exit codes").nth(1).unwrap();
+    let documented: Vec<i32> = table
+        .lines()
+        .filter_map(|line| line.strip_prefix("| "))
+        .filter_map(|rest| rest.split(' ').next()?.parse().ok())
+        .collect();
+    assert_eq!(documented, [0, 1, 2, 3, 4, 5], "the table's rows");
+
+    let dir = std::env::temp_dir().join(format!("snp-vtpm-exit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.display().to_string()
+    };
+    let evidence = vector("azure/milan-v3/evidence-v0.json");
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            evidence.as_str(),
+            "--offline",
+            "--at",
+            "2025-06-01T00:00:00Z",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let policy = file("genoa-only.toml", b"[report]\nallowed_id_key_digests = [\"0356215882a825279a85b300b0b742931d113bf7e32dde2e50ffde7ec743ca491ecdd7f336dc28a6e0b2bb57af7a44a3\"]\n");
+    let empty_crl = file("empty.crl", b"");
+    let garbage_crl = file("garbage.crl", b"\x30\x03\x02\x01");
+    let ask_only = vector("amd/milan/ask.pem");
+    let long_nonce = "n".repeat(65);
+    let rows: Vec<(i32, Vec<&str>, &str)> = vec![
+        (0, vec!["--nonce", "challenge"], "VERIFIED"),
+        (
+            1,
+            vec!["--nonce", "challenge", "--bogus-flag"],
+            "--bogus-flag",
+        ),
+        (
+            1,
+            vec!["--nonce", "challenge", "--crl", &empty_crl],
+            "--crl",
+        ),
+        (
+            1,
+            vec!["--nonce", "challenge", "--crl", &garbage_crl],
+            "--crl",
+        ),
+        (
+            1,
+            vec![
+                "--nonce",
+                "challenge",
+                "--fetch-crl",
+                "--kds-url",
+                "notaurl",
+            ],
+            "notaurl",
+        ),
+        (1, vec!["--nonce", &long_nonce], "nonce"),
+        (
+            1,
+            vec!["--no-nonce", "--require-fresh-report"],
+            "--require-fresh-report",
+        ),
+        (
+            1,
+            vec!["--nonce", "challenge", "--chain", &ask_only],
+            "--chain",
+        ),
+        (2, vec!["--nonce", "not the nonce"], "nonce"),
+        (
+            3,
+            vec!["--nonce", "challenge", "--policy", &policy],
+            "ID-key digest",
+        ),
+        (
+            4,
+            vec![
+                "--nonce",
+                "challenge",
+                "--fetch-crl",
+                "--cache-dir",
+                dir.to_str().unwrap(),
+            ],
+            "CRL",
+        ),
+    ];
+    for (code, args, needle) in rows {
+        let (found, stdout, stderr) = verify(&args);
+        assert_eq!(found, code, "{args:?}: {stdout}{stderr}");
+        assert!(
+            stdout.contains(needle) || stderr.contains(needle),
+            "{args:?} names {needle}: {stdout}{stderr}"
+        );
+    }
+    // A short hwID: exit 1, naming the length.
+    let (code, _, stderr) = run(&[
+        "fetch",
+        "vcek",
+        "--product",
+        "Milan",
+        "--hwid",
+        "abcd",
+        "--tcb",
+        "0",
+        "--offline",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("64 bytes"), "{stderr}");
+    // No TPM: exit 5.
+    let (code, _, stderr) = run(&[
+        "quote",
+        "--nonce",
+        "n",
+        "--tcti",
+        "device:/nonexistent/tpmrm0",
+    ]);
+    assert_eq!(code, 5, "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

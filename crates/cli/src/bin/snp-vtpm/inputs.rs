@@ -106,6 +106,30 @@ pub(crate) fn pcr_list(text: &str, flag: &str) -> Result<Vec<u8>, Error> {
     Ok(indices)
 }
 
+/// A CRL file as `flag` names it: DER, or PEM (`X509 CRL`), checked to be one.
+pub(crate) fn crl(path: &Path, flag: &str) -> Result<Vec<u8>, Error> {
+    use der::Decode;
+    let bytes = read(path)?;
+    let bad = |why: String| Error::input(format!("{flag} {}: {why}", path.display()));
+    if bytes.is_empty() {
+        return Err(bad("empty: expected a DER or PEM CRL".into()));
+    }
+    let der = if bytes.starts_with(b"-----BEGIN") {
+        let blocks = snp_vtpm::attest_prims::pem::decode_all(&bytes)
+            .map_err(|e| bad(format!("PEM: {e}")))?;
+        blocks
+            .into_iter()
+            .find(|block| block.label == snp_vtpm::attest_prims::pem::CRL)
+            .map(|block| block.der)
+            .ok_or_else(|| bad("no X509 CRL block in the PEM".into()))?
+    } else {
+        bytes
+    };
+    let _parsed: x509_cert::crl::CertificateList = x509_cert::crl::CertificateList::from_der(&der)
+        .map_err(|e| bad(format!("not a CRL: {e}")))?;
+    Ok(der)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -121,5 +145,42 @@ mod tests {
                 .contains("--at: expected an RFC 3339 UTC time")
         );
         assert!(err.to_string().contains("no such day in that month"));
+    }
+
+    /// A CRL as DER or PEM reads as the same DER; anything else is an input error naming the
+    /// flag and the file.
+    #[test]
+    fn a_crl_file_is_der_or_pem() {
+        use snp_vtpm::attest_prims::pem;
+        let der = snp_vtpm_testkit::pki::TestPki::shared().crl(
+            hcl_parse::Generation::Milan,
+            &snp_vtpm_testkit::pki::CrlSpec::new(1_700_000_000, 1_800_000_000),
+        );
+        let dir = std::env::temp_dir().join(format!("snp-vtpm-crl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        };
+        let as_der = write("crl.der", &der);
+        let as_pem = write("crl.pem", pem::encode(pem::CRL, &der).as_bytes());
+        assert_eq!(super::crl(&as_der, "--crl").unwrap(), der);
+        assert_eq!(super::crl(&as_pem, "--crl").unwrap(), der);
+        for (name, bytes) in [
+            ("empty.crl", &b""[..]),
+            ("cert.pem", pem::encode(pem::CERTIFICATE, &der).as_bytes()),
+            ("short.crl", &der[..der.len() - 1]),
+        ] {
+            let error = super::crl(&write(name, bytes), "--crl").unwrap_err();
+            assert_eq!(error.kind(), snp_vtpm::ErrorKind::Input);
+            assert!(
+                error
+                    .to_string()
+                    .contains(&format!("--crl {}", dir.join(name).display())),
+                "{error}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

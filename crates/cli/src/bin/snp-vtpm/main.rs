@@ -67,8 +67,13 @@ fn main() -> ProcessExit {
     let matches = match Cli::command().try_get_matches() {
         Ok(matches) => matches,
         Err(e) => {
-            let _ = e.print();
-            // clap's own errors are usage errors (1); help and version are success.
+            // clap's own errors are usage errors (1); help and version are success. Under
+            // --json, a usage error is the one JSON document on stdout, as any failure is.
+            if e.use_stderr() && std::env::args_os().any(|a| a == "--json") {
+                output::usage_error_json(&e.render().to_string());
+            } else {
+                let _ = e.print();
+            }
             return ProcessExit::from(if e.use_stderr() { 1 } else { 0 });
         }
     };

@@ -21,6 +21,21 @@ struct Verdict<'a, T: Serialize> {
     verdict: Option<&'a T>,
 }
 
+/// A command-line usage error under `--json`: the failure document, the error being clap's
+/// first line (its usage text stays out of the document).
+pub(crate) fn usage_error_json(rendered: &str) {
+    let first = rendered.lines().next().unwrap_or_default();
+    let message = first.strip_prefix("error: ").unwrap_or(first);
+    print_json(&Verdict::<()> {
+        verified: false,
+        exit_code: ExitCode::Input as u8,
+        failed_check: Some(snp_vtpm::Check::Input),
+        error: Some(message),
+        hint: Some("see --help"),
+        verdict: None,
+    });
+}
+
 /// Reports a verification result: JSON on stdout, or human text; returns the exit code.
 pub(crate) fn report_result<T: Serialize>(
     result: Result<T, Error>,

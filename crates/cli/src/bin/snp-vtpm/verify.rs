@@ -62,7 +62,7 @@ pub(crate) struct VerifyArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Require the report to be bound to the nonce (v2 evidence; user-data = nonce, then zeros)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_nonce")]
     pub require_fresh_report: bool,
     /// Accept firmware the policy does not identify (tests and labs only; recorded in the verdict)
     #[arg(long)]
@@ -170,10 +170,48 @@ fn load_certificates(
     for path in chain {
         certificates.add_file(&inputs::read(path)?)?;
     }
+    require_whole_chains(chain)?;
     if let Some(path) = crl {
-        certificates.crl = Some(inputs::read(path)?);
+        certificates.crl = Some(inputs::crl(path, "--crl")?);
     }
     Ok(certificates)
+}
+
+/// The CN of an RFC 4514 name, or the whole name.
+fn common_name(name: &str) -> &str {
+    name.split(',')
+        .find_map(|part| part.strip_prefix("CN="))
+        .unwrap_or(name)
+}
+
+/// Every intermediate in the `--chain` files comes with its root: a file holding an ASK
+/// without its ARK is a mistake to name, not something to complete quietly.
+fn require_whole_chains(chain: &[PathBuf]) -> Result<(), Error> {
+    let mut named = Vec::new();
+    for path in chain {
+        for der in snp_vtpm::certs::certificates(&inputs::read(path)?)? {
+            if let Some((subject, issuer)) = snp_vtpm::certs::subject_and_issuer(&der) {
+                named.push((path, subject, issuer));
+            }
+        }
+    }
+    let subjects: Vec<&String> = named.iter().map(|(_, subject, _)| subject).collect();
+    let orphan = named.iter().find(|(_, subject, issuer)| {
+        subject != issuer
+            && !subject.contains("VCEK")
+            && !subject.contains("VLEK")
+            && !subjects.contains(&issuer)
+    });
+    match orphan {
+        Some((path, subject, issuer)) => Err(Error::input(format!(
+            "--chain {}: holds {}, issued by {}, but no --chain file holds {}: give the whole chain (ASK or ASVK and ARK), or leave --chain out to use the AMD chains shipped with the tool",
+            path.display(),
+            common_name(subject),
+            common_name(issuer),
+            common_name(issuer)
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn separate_artifacts(args: &VerifyArgs, hcl_path: &std::path::Path) -> Result<Evidence, Error> {
