@@ -15,6 +15,8 @@ pub(crate) const APT_PACKAGES: &[&str] = &[
     "redis-server",
     // The Redis-over-TLS test makes its CA and certificate with the openssl command.
     "openssl",
+    // readelf: the verifier-only tool's dynamic libraries.
+    "binutils",
 ];
 
 /// The wasm target the verifier-only crates must build for.

@@ -58,6 +58,9 @@ pub(crate) fn test(extra_test_args: &[String]) -> Result<(), String> {
     }
     run(&mut wasm)?;
 
+    step("verifier-only snp-vtpm: no TPM library linked, no guest command");
+    check_verifier_only_tool()?;
+
     step("tests and doc tests");
     run(cargo().args(["test", "--workspace"]).args(extra_test_args))
 }
@@ -103,5 +106,86 @@ fn check_verifier_dependencies() -> Result<(), String> {
         }
         eprintln!("{krate}: no forbidden dependency");
     }
+    Ok(())
+}
+
+/// `cargo install --path crates/cli --no-default-features --features verifier-cli` must give a
+/// tool that runs where libtss2 is not installed: its dynamic section names no TPM library
+/// (`readelf -d`), and it has the verifier's commands but no guest command. (The next `cargo
+/// test` links the full binary again.)
+fn check_verifier_only_tool() -> Result<(), String> {
+    run(cargo().args([
+        "build",
+        "-q",
+        "-p",
+        "snp-vtpm",
+        "--no-default-features",
+        "--features",
+        "verifier-cli",
+        "--bin",
+        "snp-vtpm",
+    ]))?;
+    let binary = setup::workspace_root().join("target/debug/snp-vtpm");
+    let dynamic = std::process::Command::new("readelf")
+        .arg("-d")
+        .arg(&binary)
+        .output()
+        .map_err(|e| format!("cannot run readelf: {e}"))?;
+    let dynamic = String::from_utf8_lossy(&dynamic.stdout);
+    let needed: Vec<&str> = dynamic.lines().filter(|l| l.contains("(NEEDED)")).collect();
+    if needed.is_empty() {
+        return Err(format!(
+            "readelf -d {} shows no NEEDED entry",
+            binary.display()
+        ));
+    }
+    if let Some(tpm) = needed.iter().find(|l| l.contains("tss2")) {
+        return Err(format!(
+            "the verifier-only snp-vtpm links a TPM library: {tpm}"
+        ));
+    }
+    let help = std::process::Command::new(&binary)
+        .arg("--help")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+    let help = String::from_utf8_lossy(&help.stdout);
+    let commands: Vec<&str> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.strip_prefix("  ")?.split_whitespace().next())
+        .collect();
+    for wanted in [
+        "verify",
+        "verify-report",
+        "verify-token",
+        "fetch",
+        "show",
+        "policy",
+    ] {
+        if !commands.contains(&wanted) {
+            return Err(format!(
+                "the verifier-only snp-vtpm lacks `{wanted}`: {commands:?}"
+            ));
+        }
+    }
+    if let Some(guest) = ["report", "quote", "evidence", "attest"]
+        .iter()
+        .find(|c| commands.contains(c))
+    {
+        return Err(format!(
+            "the verifier-only snp-vtpm has the guest command `{guest}`"
+        ));
+    }
+    eprintln!(
+        "verifier-only snp-vtpm: commands {}; links {}",
+        commands.join(" "),
+        needed
+            .iter()
+            .filter_map(|l| l.split('[').nth(1)?.strip_suffix(']'))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     Ok(())
 }

@@ -630,3 +630,26 @@ fn exit_codes_are_as_documented() {
     assert_eq!(code, 5, "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The seed tool's flags keep working: `report -f FILE -i`, `quote -n NONCE`, and `-p` with
+/// `--tcti` and `--offline` (issue 22, item 7).
+#[test]
+fn the_seed_tools_flags_are_aliases() {
+    let hcl = vector("azure/milan-v2/hcl-report.bin");
+    let vcek = vector("azure/milan-v2/vcek.pem");
+    let (code, stdout, stderr) = run(&["report", "-f", &hcl, "-i", "--chain", &vcek, "--offline"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("VERIFIED: SNP report"), "{stdout}");
+    // Each reaches the TPM named (absent here): the flags were understood.
+    for args in [
+        &["quote", "-n", "abc", "--tcti", "device:/nonexistent/tpm-n"][..],
+        &["-p", "--tcti", "device:/nonexistent/tpm-n", "--offline"][..],
+    ] {
+        let (code, _, stderr) = run(args);
+        assert_eq!(code, 5, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("no TPM at /nonexistent/tpm-n"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

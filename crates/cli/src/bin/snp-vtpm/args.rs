@@ -8,17 +8,19 @@ use snp_vtpm::fetch::FetchOptions;
 use snp_vtpm::{Error, EvidencePolicy, FirmwareCatalog};
 
 /// The verifier's nonce.
+#[cfg(feature = "attester")]
 #[derive(Debug, Clone, Args)]
 #[group(required = true, multiple = false)]
 pub(crate) struct NonceArgs {
     /// The nonce as text (its UTF-8 bytes)
-    #[arg(long)]
+    #[arg(short = 'n', long)]
     pub nonce: Option<String>,
     /// The nonce as hex
     #[arg(long, value_name = "HEX")]
     pub nonce_hex: Option<String>,
 }
 
+#[cfg(feature = "attester")]
 impl NonceArgs {
     /// The nonce bytes.
     pub(crate) fn bytes(&self) -> Result<Vec<u8>, Error> {
@@ -157,6 +159,7 @@ impl PolicyArgs {
 }
 
 /// The TPM to use.
+#[cfg(feature = "attester")]
 #[derive(Debug, Clone, Args)]
 pub(crate) struct TctiArgs {
     /// TCTI of the TPM (default device:/dev/tpmrm0; swtpm:host=127.0.0.1,port=2321 for swtpm)

@@ -2,6 +2,7 @@
 //! library's messages name no flag).
 
 use snp_vtpm::amd_kds::ArtifactKind;
+#[cfg(feature = "attester")]
 use snp_vtpm::vtpm_quote::guest::TpmError;
 use snp_vtpm::{Error, ErrorKind, Missing, Staleness};
 
@@ -38,6 +39,10 @@ impl ExitCode {
 
 /// What the user can do about an error with this tool's flags, when there is something.
 pub(crate) fn hint(error: &Error) -> Option<&'static str> {
+    #[cfg(feature = "attester")]
+    if let Error::Tpm(tpm) = error {
+        return tpm_hint(tpm);
+    }
     match error {
         Error::Missing(Missing::Leaf) => Some(
             "give the VCEK with --vcek (or inside a --chain bundle), or let snp-vtpm fetch it (without --offline)",
@@ -65,21 +70,27 @@ pub(crate) fn hint(error: &Error) -> Option<&'static str> {
         Error::Stale(Staleness::NoNonce) => {
             Some("give the nonce with --nonce or --nonce-hex instead of --no-nonce")
         }
-        Error::Tpm(TpmError::NoDevice { .. }) => Some(
+        _ => None,
+    }
+}
+
+/// What to do about a TPM error.
+#[cfg(feature = "attester")]
+fn tpm_hint(error: &TpmError) -> Option<&'static str> {
+    match error {
+        TpmError::NoDevice { .. } => Some(
             "on an Azure confidential VM the vTPM is /dev/tpmrm0; elsewhere, verify a saved report with `report --file`, or name another TPM with --tcti (swtpm:host=127.0.0.1,port=2321)",
         ),
-        Error::Tpm(TpmError::DeviceAccess { .. }) => Some(
+        TpmError::DeviceAccess { .. } => Some(
             "run as root (sudo), or as a member of the group that owns the device (often tss: ls -l /dev/tpmrm0)",
         ),
-        Error::Tpm(TpmError::NotAnAzureVtpm { .. } | TpmError::NoAttestationKey { .. }) => Some(
+        TpmError::NotAnAzureVtpm { .. } | TpmError::NoAttestationKey { .. } => Some(
             "only Azure confidential VMs' vTPMs hold the HCL report and the attestation key; a simulator must be provisioned first (cargo xtask attest does it: xtask/attest)",
         ),
-        Error::Tpm(TpmError::Open { tcti, .. })
-            if tcti.starts_with("swtpm") || tcti.starts_with("mssim") =>
-        {
+        TpmError::Open { tcti, .. } if tcti.starts_with("swtpm") || tcti.starts_with("mssim") => {
             Some("is the simulator running and listening on that host and port?")
         }
-        Error::Tpm(TpmError::BadTcti { .. }) => Some(
+        TpmError::BadTcti { .. } => Some(
             "give --tcti (or SNP_VTPM_TCTI) as device:/dev/tpmrm0 or swtpm:host=HOST,port=PORT",
         ),
         _ => None,

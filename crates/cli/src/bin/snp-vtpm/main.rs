@@ -1,8 +1,11 @@
 //! `snp-vtpm`: attestation for Azure SEV-SNP and TDX confidential VMs from the command line.
 
 mod args;
+#[cfg(feature = "attester")]
 mod attest;
 mod exit;
+mod fetch;
+#[cfg(feature = "attester")]
 mod guest;
 mod inputs;
 mod output;
@@ -38,10 +41,22 @@ Exit codes:
 #[command(name = "snp-vtpm", version, after_help = EXIT_CODES, args_conflicts_with_subcommands = true)]
 struct Cli {
     /// Print the vTPM's HCL report (same as `report --print`; as the original az-snp-vtpm tool)
+    #[cfg(feature = "attester")]
     #[arg(short = 'p', long = "print")]
     print: bool,
 
+    /// With -p: the TPM's TCTI (default device:/dev/tpmrm0)
+    #[cfg(feature = "attester")]
+    #[arg(long, value_name = "TCTI", requires = "print")]
+    tcti: Option<String>,
+
+    /// With -p: certificates from files and the cache only
+    #[cfg(feature = "attester")]
+    #[arg(long, requires = "print")]
+    offline: bool,
+
     /// Let libtss2 log to stderr as it would by itself (it is silenced unless TSS2_LOG is set)
+    #[cfg(feature = "attester")]
     #[arg(long, global = true)]
     verbose: bool,
 
@@ -51,14 +66,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    #[cfg(feature = "attester")]
     Report(guest::ReportArgs),
+    #[cfg(feature = "attester")]
     Quote(guest::QuoteArgs),
+    #[cfg(feature = "attester")]
     Evidence(guest::EvidenceArgs),
+    #[cfg(feature = "attester")]
     Attest(attest::AttestArgs),
     Verify(verify::VerifyArgs),
     VerifyReport(verify::VerifyReportArgs),
     VerifyToken(token::VerifyTokenArgs),
-    Fetch(guest::FetchCommand),
+    Fetch(fetch::FetchCommand),
     Show(show::ShowArgs),
     Policy(policy::PolicyCommand),
 }
@@ -84,21 +103,30 @@ fn main() -> ProcessExit {
             return ProcessExit::from(1);
         }
     };
+    #[cfg(feature = "attester")]
     if let Some(code) = quiet_tss2(&cli) {
         return code;
     }
     let result = match cli.command {
+        #[cfg(feature = "attester")]
         Some(Command::Report(args)) => guest::report(args),
+        #[cfg(feature = "attester")]
         Some(Command::Quote(args)) => guest::quote(args),
+        #[cfg(feature = "attester")]
         Some(Command::Evidence(args)) => guest::evidence(args),
+        #[cfg(feature = "attester")]
         Some(Command::Attest(args)) => attest::attest(args),
         Some(Command::Verify(args)) => verify::verify(args),
         Some(Command::VerifyReport(args)) => verify::verify_report(args),
         Some(Command::VerifyToken(args)) => token::verify_token_command(args),
-        Some(Command::Fetch(args)) => guest::fetch(args),
+        Some(Command::Fetch(args)) => fetch::fetch(args),
         Some(Command::Show(args)) => show::show(args),
         Some(Command::Policy(args)) => policy::policy(args),
-        None if cli.print => guest::report(guest::ReportArgs::print_from_vtpm()),
+        #[cfg(feature = "attester")]
+        None if cli.print => guest::report(guest::ReportArgs::print_from_vtpm(
+            cli.tcti.clone(),
+            cli.offline,
+        )),
         None => {
             let _ = Cli::command().print_help();
             return ProcessExit::from(1);
@@ -130,6 +158,7 @@ fn main() -> ProcessExit {
     }
 }
 
+#[cfg(feature = "attester")]
 /// libtss2 logs to stderr by itself, and its lines bury the cause of a TPM error that the
 /// tool states. It reads its level from `TSS2_LOG` when loaded, and a Rust program cannot set
 /// its own environment safely: so a command that opens the TPM runs this binary again with
