@@ -5,8 +5,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use der::Decode;
 use der::asn1::ObjectIdentifier;
-use der::{Decode, Reader, SliceReader};
 use hcl_parse::Generation;
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate as X509;
@@ -401,15 +401,9 @@ fn parse_x509(der: &[u8]) -> std::result::Result<X509, String> {
 }
 
 fn split_der(body: &[u8]) -> std::result::Result<Vec<Vec<u8>>, String> {
-    let mut reader = SliceReader::new(body).map_err(|e| format!("not DER: {e}"))?;
-    let mut out = Vec::new();
-    while !reader.is_finished() {
-        let tlv = reader
-            .tlv_bytes()
-            .map_err(|e| format!("not a sequence of DER certificates: {e}"))?;
-        out.push(tlv.to_vec());
-    }
-    Ok(out)
+    let parts = attest_prims::x509::split_concatenated(body)
+        .map_err(|e| format!("not a sequence of DER certificates: {e}"))?;
+    Ok(parts.into_iter().map(<[u8]>::to_vec).collect())
 }
 
 fn check_p384_key(cert: &X509) -> std::result::Result<(), String> {

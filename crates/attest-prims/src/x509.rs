@@ -27,6 +27,17 @@ pub fn signed_part(der: &[u8]) -> der::Result<&[u8]> {
     Ok(tbs)
 }
 
+/// The DER elements of concatenated DER (certificates one after another, as some servers and
+/// files carry a chain), each exactly as received.
+pub fn split_concatenated(der: &[u8]) -> der::Result<alloc::vec::Vec<&[u8]>> {
+    let mut reader = SliceReader::new(der)?;
+    let mut out = alloc::vec::Vec::new();
+    while !reader.is_finished() {
+        out.push(reader.tlv_bytes()?);
+    }
+    Ok(out)
+}
+
 /// The common name of a distinguished name (the last CN if several), when it is UTF-8.
 pub fn common_name(name: &Name) -> Option<String> {
     name.iter_rdn()

@@ -13,11 +13,21 @@ use x509_cert::Certificate;
 
 use crate::error::Error;
 
-/// Every certificate in `bytes`: one DER certificate, or any number of PEM blocks.
+/// Every certificate in `bytes`: DER certificates (one, or several one after another), or any
+/// number of PEM blocks. Each is kept exactly as received.
 pub fn certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
     if bytes.first() == Some(&0x30) {
-        Certificate::from_der(bytes).map_err(|e| Error::input(format!("DER certificate: {e}")))?;
-        return Ok(vec![bytes.to_vec()]);
+        let parts = attest_prims::x509::split_concatenated(bytes)
+            .map_err(|e| Error::input(format!("DER certificates: {e}")))?;
+        return parts
+            .into_iter()
+            .enumerate()
+            .map(|(index, der)| {
+                Certificate::from_der(der)
+                    .map(|_| der.to_vec())
+                    .map_err(|e| Error::input(format!("DER certificate {}: {e}", index + 1)))
+            })
+            .collect();
     }
     pem_certificates(bytes)
 }
@@ -39,11 +49,13 @@ pub fn pem_certificates(text: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
     Ok(out)
 }
 
-/// A certificate's subject and issuer names (RFC 4514 strings), when it parses.
+/// A certificate's subject and issuer for messages (their common names, else the whole
+/// names), when it parses.
 pub fn subject_and_issuer(der: &[u8]) -> Option<(String, String)> {
+    use attest_prims::x509::display_name;
     let certificate = Certificate::from_der(der).ok()?;
     let tbs = certificate.tbs_certificate();
-    Some((tbs.subject().to_string(), tbs.issuer().to_string()))
+    Some((display_name(tbs.subject()), display_name(tbs.issuer())))
 }
 
 /// A set of certificates split into leaves (VCEK/VLEK, by subject) and CA candidates.
@@ -59,12 +71,11 @@ pub struct Sorted {
 pub fn sort(certificates: impl IntoIterator<Item = Vec<u8>>) -> Sorted {
     let mut sorted = Sorted::default();
     for der in certificates {
+        // By the exact CN: an ASVK's is SEV-VLEK-<product>, which a prefix would take for a leaf.
         let is_leaf = Certificate::from_der(&der)
             .ok()
-            .map(|cert| cert.tbs_certificate().subject().to_string())
-            .is_some_and(|subject| {
-                subject.contains("CN=SEV-VCEK") || subject.contains("CN=SEV-VLEK")
-            });
+            .and_then(|cert| attest_prims::x509::common_name(cert.tbs_certificate().subject()))
+            .is_some_and(|cn| cn == "SEV-VCEK" || cn == "SEV-VLEK");
         if is_leaf {
             sorted.leaves.push(der)
         } else {

@@ -645,17 +645,20 @@ fn the_command_writes_nothing_unless_verification_succeeds() {
     // The right one: the policy, which `verify --policy` accepts for this evidence.
     let (code, _, stderr) = run(base("challenge"));
     assert_eq!(code, 0, "{stderr}");
-    let (code, _, stderr) = snp_vtpm(&[
-        "verify",
-        evidence.to_str().unwrap(),
-        "--nonce",
-        "challenge",
-        "--offline",
-        "--at",
-        "2025-06-01T00:00:00Z",
-        "--policy",
-        out.to_str().unwrap(),
-    ]);
+    let verify_with = |policy: &std::path::Path| {
+        snp_vtpm(&[
+            "verify",
+            evidence.to_str().unwrap(),
+            "--nonce",
+            "challenge",
+            "--offline",
+            "--at",
+            "2025-06-01T00:00:00Z",
+            "--policy",
+            policy.to_str().unwrap(),
+        ])
+    };
+    let (code, _, stderr) = verify_with(&out);
     assert_eq!(code, 0, "{stderr}");
     // ... and refuses another VM's as a policy failure.
     let (code, _, _) = snp_vtpm(&[
@@ -700,17 +703,7 @@ fn the_command_writes_nothing_unless_verification_succeeds() {
     // A policy file starting with a byte-order mark reads as any other.
     let bom = dir.join("bom.toml");
     std::fs::write(&bom, format!("\u{feff}{text}")).unwrap();
-    let (code, _, stderr) = snp_vtpm(&[
-        "verify",
-        evidence.to_str().unwrap(),
-        "--nonce",
-        "challenge",
-        "--offline",
-        "--at",
-        "2025-06-01T00:00:00Z",
-        "--policy",
-        bom.to_str().unwrap(),
-    ]);
+    let (code, _, stderr) = verify_with(&bom);
     assert_eq!(code, 0, "{stderr}");
 
     // -o through a link to nothing writes the link's target and keeps the link; -o to a pipe

@@ -566,6 +566,7 @@ fn show_decodes_every_vector_file() {
     let path = std::env::temp_dir().join(format!("snp-vtpm-show-{}.crl", std::process::id()));
     std::fs::write(&path, crl).unwrap();
     let out = run(&["show", path.to_str().unwrap(), "--json"]);
+    let _ = std::fs::remove_file(&path);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("\"CRL\""));
 }

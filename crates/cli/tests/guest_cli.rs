@@ -212,16 +212,19 @@ fn tpm_errors_say_what_is_wrong() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("a nonce of 51 bytes"), "{stderr}");
     // An output path that cannot be written: exit 1 before the TPM.
-    let (code, stderr) = quietly(&[
-        "evidence",
-        "--nonce",
-        "n",
-        "--fresh",
-        "-o",
-        "/nonexistent/dir/evidence.json",
-        "--tcti",
-        "device:/nonexistent/tpmrm0",
-    ]);
+    let to_unwritable = |tcti: &str| {
+        quietly(&[
+            "evidence",
+            "--nonce",
+            "n",
+            "--fresh",
+            "-o",
+            "/nonexistent/dir/evidence.json",
+            "--tcti",
+            tcti,
+        ])
+    };
+    let (code, stderr) = to_unwritable("device:/nonexistent/tpmrm0");
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("-o /nonexistent/dir/evidence.json"),
@@ -272,17 +275,20 @@ fn tpm_errors_say_what_is_wrong() {
         stderr.contains("no key at persistent handle 0x81000003"),
         "{stderr}"
     );
-    // An unusable output path leaves NV 0x01400002 unwritten.
-    let (code, _) = quietly(&[
+    // A fresh report from a TPM without the HCL report: refused before NV 0x01400002 is written.
+    let (code, stderr) = quietly(&[
         "evidence",
         "--nonce",
         "n",
         "--fresh",
-        "-o",
-        "/nonexistent/dir/evidence.json",
+        "--no-certs",
         "--tcti",
         &tcti,
     ]);
+    assert_eq!(code, 5, "{stderr}");
+    assert!(stderr.contains("has no NV index 0x01400001"), "{stderr}");
+    // An unusable output path leaves NV 0x01400002 unwritten.
+    let (code, _) = to_unwritable(&tcti);
     assert_eq!(code, 1);
     let mut vtpm = Vtpm::open(Some(&tcti)).unwrap();
     assert!(

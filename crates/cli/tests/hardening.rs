@@ -442,7 +442,9 @@ fn views_say_what_was_not_verified() {
     );
     assert!(
         lines.next().is_some_and(|l| l.starts_with("policy: all ")
-            && l.ends_with("checks met (were the report authentic)")),
+            && l.contains(
+                "checks met (report fields and firmware identity, were the report authentic"
+            )),
         "{stdout}"
     );
     // A policy named on the command line that the report does not meet: exit 3, and the
@@ -652,4 +654,191 @@ fn the_seed_tools_flags_are_aliases() {
             "{args:?}: {stderr}"
         );
     }
+}
+
+/// Where people go wrong, the tool says what was meant: a file given to the wrong flag is
+/// recognised by content, a hex nonce given as text gets --nonce-hex, and concatenated DER
+/// works in --chain (issue 22, item 6).
+#[test]
+fn hints_name_what_was_meant() {
+    let evidence = vector("azure/milan-v3/evidence-v0.json");
+    let at = ["--offline", "--at", "2025-06-01T00:00:00Z"];
+    let hint_of = |stderr: &str| {
+        stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("snp-vtpm: hint: "))
+            .unwrap_or_default()
+            .to_string()
+    };
+    // The quoted nonce is "challenge"; its hex given as text.
+    let (code, _, stderr) = run(&[
+        &["verify", &evidence, "--nonce", "6368616c6c656e6765"][..],
+        &at,
+    ]
+    .concat());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        hint_of(&stderr).contains("give it as --nonce-hex 6368616c6c656e6765"),
+        "{stderr}"
+    );
+    // Under --json the hint is in the document.
+    let (_, stdout, _) = run(&[
+        &[
+            "verify",
+            &evidence,
+            "--nonce",
+            "6368616c6c656e6765",
+            "--json",
+        ][..],
+        &at,
+    ]
+    .concat());
+    let verdict: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        verdict["hint"].as_str().unwrap().contains("--nonce-hex"),
+        "{verdict}"
+    );
+
+    // Files given to the wrong flag.
+    let hcl = vector("azure/milan-v2/hcl-report.bin");
+    let collateral = vector("azure/tdx-vm1/intel-collateral.json");
+    let vcek_bundle = vector("azure/milan-v2/vcek.pem");
+    let cases = [
+        (vec!["verify", &hcl], "looks like an HCL report"),
+        (
+            vec!["verify", &evidence, "--vcek", &evidence],
+            "looks like evidence",
+        ),
+        (
+            vec!["verify", &evidence, "--chain", &collateral],
+            "looks like TDX collateral",
+        ),
+        (
+            vec!["verify", &evidence, "--crl", &vcek_bundle],
+            "looks like certificates",
+        ),
+    ];
+    for (args, needle) in cases {
+        let args = [&args[..], &["--nonce", "challenge"], &at].concat();
+        let (code, _, stderr) = run(&args);
+        assert_eq!(code, 1, "{args:?}: {stderr}");
+        assert!(hint_of(&stderr).contains(needle), "{args:?}: {stderr}");
+    }
+
+    // Concatenated DER in --chain (as KDS serves a chain).
+    let dir = std::env::temp_dir().join(format!("snp-vtpm-der-chain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let der_chain = dir.join("chain.der");
+    let ders = [
+        vectors::read_pem("amd/milan/ask.pem").remove(0),
+        vectors::read_pem("amd/milan/ark.pem").remove(0),
+    ]
+    .concat();
+    std::fs::write(&der_chain, ders).unwrap();
+    let (code, _, stderr) = run(&[
+        &[
+            "verify",
+            &evidence,
+            "--nonce",
+            "challenge",
+            "--chain",
+            der_chain.to_str().unwrap(),
+        ][..],
+        &at,
+    ]
+    .concat());
+    assert_eq!(code, 0, "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What the third outside review found: inputs read once (`--chain -`), an ASVK without its
+/// ARK refused, a TCTI naming a file refused before anything is written to it, a policy for
+/// the other platform refused by `show`, and JSON for every failure under --json.
+#[test]
+fn inputs_devices_and_json_failures_hold() {
+    let evidence = vector("azure/milan-v3/evidence-v0.json");
+    let at = [
+        "--nonce",
+        "challenge",
+        "--offline",
+        "--at",
+        "2025-06-01T00:00:00Z",
+    ];
+    // --chain - reads stdin once.
+    let chain = [
+        std::fs::read(vector("amd/milan/ask.pem")).unwrap(),
+        std::fs::read(vector("amd/milan/ark.pem")).unwrap(),
+    ]
+    .concat();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_snp-vtpm"))
+        .args([&["verify", &evidence, "--chain", "-"][..], &at].concat())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&chain).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // An ASVK alone.
+    let (code, _, stderr) = run(&[
+        &[
+            "verify",
+            &evidence,
+            "--chain",
+            &vector("amd/milan/asvk.pem"),
+        ][..],
+        &at,
+    ]
+    .concat());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("SEV-VLEK-Milan, issued by ARK-Milan"),
+        "{stderr}"
+    );
+
+    // A TCTI naming an ordinary file: refused, and the file untouched.
+    let dir = std::env::temp_dir().join(format!("snp-vtpm-not-a-tpm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("precious.txt");
+    std::fs::write(&file, b"precious data\n").unwrap();
+    let tcti = format!("device:{}", file.display());
+    let (code, _, stderr) = run(&["quote", "-n", "x", "--tcti", &tcti]);
+    assert_eq!(code, 5, "{stderr}");
+    assert!(stderr.contains("is not a TPM device"), "{stderr}");
+    assert_eq!(std::fs::read(&file).unwrap(), b"precious data\n");
+
+    // show: a TDX policy on an SNP report is refused, as verify refuses it.
+    let (code, _, stderr) = run(&[
+        "show",
+        &vector("azure/milan-v2/hcl-report.bin"),
+        "--preset",
+        "azure-tdx",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("the policy is for TDX"), "{stderr}");
+    // Under --json, failures before any output are JSON too, and --json=true counts.
+    for args in [
+        &["show", "/nonexistent/file", "--json"][..],
+        &["verify", &evidence, "--json=true", "--bogus"][..],
+        &[
+            "policy", "capture", &evidence, "--nonce", "x", "--pcrs", "99", "--json",
+        ][..],
+    ] {
+        let (code, stdout, _) = run(args);
+        assert_eq!(code, 1, "{args:?}");
+        let document: serde_json::Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"));
+        assert_eq!(document["verified"], false, "{args:?}");
+        assert_eq!(document["exit_code"], 1, "{args:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -127,6 +127,13 @@ impl Vtpm {
     /// A report whose runtime claims carry `data` (at most 64 bytes, zero-padded) as
     /// `user-data`: writes NV 0x01400002, reads the report, and re-reads only while it is stale.
     pub fn fresh_hcl_report(&mut self, data: &[u8]) -> Result<FreshReport, TpmError> {
+        // Nothing is written to NV 0x01400002 of a TPM that has no HCL report to refresh.
+        if !self.handle_exists(HCL_REPORT_NV_INDEX)? {
+            return Err(TpmError::NotAnAzureVtpm {
+                index: HCL_REPORT_NV_INDEX,
+                tcti: self.tcti.clone(),
+            });
+        }
         let padded =
             fresh::pad_user_data(data).ok_or(TpmError::UserDataTooLong { len: data.len() })?;
         let last_read = self.last_report_read;
@@ -521,8 +528,23 @@ fn device_path(tcti: &str) -> String {
     }
 }
 
-/// The device exists and opens for reading and writing (what libtss2 will do).
+/// The device exists, is a character device (a TPM; libtss2 would write TPM commands into
+/// anything it can open), and opens for reading and writing (what libtss2 will do).
 fn check_device(path: &str) -> Result<(), TpmError> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::metadata(path) {
+        Ok(metadata) if !metadata.file_type().is_char_device() => {
+            return Err(TpmError::NotADevice {
+                path: path.to_string(),
+            });
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(TpmError::NoDevice {
+                path: path.to_string(),
+            });
+        }
+        _ => {}
+    }
     match std::fs::OpenOptions::new()
         .read(true)
         .write(true)

@@ -20,6 +20,12 @@ pub enum TpmError {
         /// The device path.
         path: String,
     },
+    /// The path a `device:` TCTI names is no character device (a file, a directory, a pipe).
+    #[error("{path} is not a TPM device (a TPM is a character device such as /dev/tpmrm0)")]
+    NotADevice {
+        /// The path.
+        path: String,
+    },
     /// The device exists but cannot be opened for reading and writing.
     #[error("cannot open the TPM at {path}: {source}")]
     DeviceAccess {
@@ -50,7 +56,7 @@ pub enum TpmError {
     },
     /// The TPM could not be opened.
     #[error(
-        "cannot open the TPM with TCTI \"{tcti}\": libtss2 failed ({source}); its own log says why (snp-vtpm --verbose)"
+        "cannot open the TPM with TCTI \"{tcti}\": libtss2 failed ({source}); its own log says why (add --verbose)"
     )]
     Open {
         /// The TCTI used.

@@ -81,8 +81,15 @@ fn tpm_hint(error: &TpmError) -> Option<&'static str> {
         TpmError::NoDevice { .. } => Some(
             "on an Azure confidential VM the vTPM is /dev/tpmrm0; elsewhere, verify a saved report with `report --file`, or name another TPM with --tcti (swtpm:host=127.0.0.1,port=2321)",
         ),
-        TpmError::DeviceAccess { .. } => Some(
-            "run as root (sudo), or as a member of the group that owns the device (often tss: ls -l /dev/tpmrm0)",
+        TpmError::DeviceAccess { source, .. }
+            if source.kind() == std::io::ErrorKind::PermissionDenied =>
+        {
+            Some(
+                "run as root (sudo), or as a member of the group that owns the device (often tss: ls -l /dev/tpmrm0)",
+            )
+        }
+        TpmError::NotADevice { .. } => Some(
+            "name a TPM device (device:/dev/tpmrm0) or a simulator (swtpm:host=HOST,port=PORT) with --tcti or SNP_VTPM_TCTI",
         ),
         TpmError::NotAnAzureVtpm { .. } | TpmError::NoAttestationKey { .. } => Some(
             "only Azure confidential VMs' vTPMs hold the HCL report and the attestation key; a simulator must be provisioned first (cargo xtask attest does it: xtask/attest)",

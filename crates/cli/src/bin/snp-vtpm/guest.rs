@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::exit::{self, ExitCode};
+use crate::exit::ExitCode;
 use clap::Args;
 use hcl_parse::HclReport;
 use snp_vtpm::attester::{Attester, AttesterOptions};
@@ -109,7 +109,8 @@ pub(crate) fn report(args: ReportArgs) -> Outcome {
                 "verified": false, "exit_code": ExitCode::of(&error) as u8, "failed_check": error.check(),
                 "error": error.message(), "report": description.json,
             });
-            if let (Some(hint), Some(fields)) = (exit::hint(&error), verdict.as_object_mut()) {
+            if let (Some(hint), Some(fields)) = (output::hint_for(&error), verdict.as_object_mut())
+            {
                 fields.insert("hint".into(), hint.into());
             }
             output::print_json(&verdict);

@@ -108,26 +108,100 @@ pub(crate) fn pcr_list(text: &str, flag: &str) -> Result<Vec<u8>, Error> {
 
 /// A CRL file as `flag` names it: DER, or PEM (`X509 CRL`), checked to be one.
 pub(crate) fn crl(path: &Path, flag: &str) -> Result<Vec<u8>, Error> {
-    use der::Decode;
     let bytes = read(path)?;
+    crl_of(&bytes, path, flag).map_err(|e| wrong_file(e, &bytes, flag))
+}
+
+fn crl_of(bytes: &[u8], path: &Path, flag: &str) -> Result<Vec<u8>, Error> {
+    use der::Decode;
     let bad = |why: String| Error::input(format!("{flag} {}: {why}", path.display()));
     if bytes.is_empty() {
         return Err(bad("empty: expected a DER or PEM CRL".into()));
     }
-    let der = if bytes.starts_with(b"-----BEGIN") {
-        let blocks = snp_vtpm::attest_prims::pem::decode_all(&bytes)
-            .map_err(|e| bad(format!("PEM: {e}")))?;
+    // PEM may follow a byte-order mark, blank lines or `openssl crl -text` output.
+    let der = if bytes.windows(10).any(|w| w == b"-----BEGIN") {
+        let blocks =
+            snp_vtpm::attest_prims::pem::decode_all(bytes).map_err(|e| bad(format!("PEM: {e}")))?;
         blocks
             .into_iter()
             .find(|block| block.label == snp_vtpm::attest_prims::pem::CRL)
             .map(|block| block.der)
             .ok_or_else(|| bad("no X509 CRL block in the PEM".into()))?
     } else {
-        bytes
+        bytes.to_vec()
     };
     let _parsed: x509_cert::crl::CertificateList = x509_cert::crl::CertificateList::from_der(&der)
         .map_err(|e| bad(format!("not a CRL: {e}")))?;
     Ok(der)
+}
+
+/// `error` from reading a file given as `flag`; when the file's content says what it is,
+/// the hint names the flag or command it belongs to.
+pub(crate) fn wrong_file(error: Error, bytes: &[u8], flag: &str) -> Error {
+    if let Some(what) = recognise(bytes) {
+        crate::output::set_context_hint(format!("the file given as {flag} looks like {what}"));
+    }
+    error
+}
+
+/// What a file is, by its content, and where it goes; `None` when nothing is recognised.
+pub(crate) fn recognise(bytes: &[u8]) -> Option<&'static str> {
+    use der::Decode;
+    if bytes.starts_with(b"HCLA") {
+        return Some(
+            "an HCL report: give it with verify --hcl-report (and the quote with --quote), or read it with `snp-vtpm show`",
+        );
+    }
+    if bytes.len() == 1184 {
+        return Some("a raw SNP report: verify it with `snp-vtpm verify-report --report`");
+    }
+    if bytes.starts_with(&[0xFF, 0x54, 0x43, 0x47]) {
+        return Some("a TPM quote message (TPMS_ATTEST): give it with --quote-msg");
+    }
+    if crate::show::is_td_quote(bytes) {
+        return Some(
+            "a TD quote: verify it with `snp-vtpm verify-report --report FILE --collateral ...`",
+        );
+    }
+    let text = String::from_utf8_lossy(bytes.get(..bytes.len().min(1 << 20))?);
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    if text.starts_with('{') {
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        let has = |key: &str| value.get(key).is_some();
+        return if has("hcl_report") || has("tpm_quote") || has("report") && has("quote") {
+            Some("evidence: give it as EVIDENCE, verify's first argument")
+        } else if has("signature") && has("message") && has("pcrs") {
+            Some("a quote file: give it with verify --quote")
+        } else if has("tcb_info") || has("qe_identity") || has("pck_crl") {
+            Some("TDX collateral: give it with --collateral")
+        } else if has("entries") && has("format") {
+            Some("a firmware catalog: give it with --firmware-catalog")
+        } else if has("keys") {
+            Some("a JWKS: give it to `snp-vtpm verify-token --jwks`")
+        } else {
+            None
+        };
+    }
+    if text.starts_with("-----BEGIN X509 CRL") {
+        return Some("a CRL: give it with --crl");
+    }
+    if text.starts_with("-----BEGIN PUBLIC KEY") {
+        return Some("a public key, not a certificate");
+    }
+    let crl: Result<x509_cert::crl::CertificateList, _> =
+        x509_cert::crl::CertificateList::from_der(bytes);
+    if crl.is_ok() {
+        return Some("a CRL: give it with --crl");
+    }
+    let certificates = snp_vtpm::certs::certificates(bytes).ok()?;
+    let leaves = snp_vtpm::certs::sort(certificates.iter().cloned()).leaves;
+    if !leaves.is_empty() && leaves.len() == certificates.len() {
+        return Some("a VCEK or VLEK: give it with --vcek");
+    }
+    if leaves.is_empty() {
+        return Some("CA certificates (ASK, ASVK, ARK): give them with --chain");
+    }
+    Some("certificates (a VCEK or VLEK with its chain): give them with --vcek or --chain")
 }
 
 #[cfg(test)]

@@ -88,7 +88,9 @@ fn main() -> ProcessExit {
         Err(e) => {
             // clap's own errors are usage errors (1); help and version are success. Under
             // --json, a usage error is the one JSON document on stdout, as any failure is.
-            if e.use_stderr() && std::env::args_os().any(|a| a == "--json") {
+            let json_asked = std::env::args_os()
+                .any(|a| a == "--json" || a.to_string_lossy().starts_with("--json="));
+            if e.use_stderr() && json_asked {
                 output::usage_error_json(&e.render().to_string());
             } else {
                 let _ = e.print();
@@ -107,6 +109,7 @@ fn main() -> ProcessExit {
     if let Some(code) = quiet_tss2(&cli) {
         return code;
     }
+    let json = wants_json(&cli);
     let result = match cli.command {
         #[cfg(feature = "attester")]
         Some(Command::Report(args)) => guest::report(args),
@@ -134,6 +137,10 @@ fn main() -> ProcessExit {
     };
     let code = match result {
         Ok(code) => code,
+        // Under --json, every failure is the one JSON document (commands that print their
+        // verdicts as JSON already did; this is what failed before one could be written).
+        Err(error) if json => output::report_result::<()>(Err(error), true, |_| String::new())
+            .unwrap_or(ExitCode::Input),
         Err(error) => {
             // One line: an error quotes evidence (command lines, names), which must not start
             // lines of its own.
@@ -141,8 +148,11 @@ fn main() -> ProcessExit {
                 "snp-vtpm: {}",
                 output::printable_value(&error.to_string())
             ));
-            if let Some(hint) = exit::hint(&error) {
-                output::err(&format!("snp-vtpm: hint: {hint}"));
+            if let Some(hint) = output::hint_for(&error) {
+                output::err(&format!(
+                    "snp-vtpm: hint: {}",
+                    output::printable_value(&hint)
+                ));
             }
             ExitCode::of(&error)
         }
@@ -162,8 +172,8 @@ fn main() -> ProcessExit {
 /// libtss2 logs to stderr by itself, and its lines bury the cause of a TPM error that the
 /// tool states. It reads its level from `TSS2_LOG` when loaded, and a Rust program cannot set
 /// its own environment safely: so a command that opens the TPM runs this binary again with
-/// `TSS2_LOG=all+NONE`, unless the user set `TSS2_LOG` or passed `--verbose`. The child's
-/// exit code is this process's.
+/// `TSS2_LOG=all+NONE` (in place of this process), unless the user set `TSS2_LOG` or passed
+/// `--verbose`.
 fn quiet_tss2(cli: &Cli) -> Option<ProcessExit> {
     let opens_tpm = match &cli.command {
         Some(Command::Report(args)) => args.file.is_none(),
@@ -171,27 +181,43 @@ fn quiet_tss2(cli: &Cli) -> Option<ProcessExit> {
         None => cli.print,
         _ => false,
     };
-    if !opens_tpm || cli.verbose || std::env::var_os("TSS2_LOG").is_some() {
+    let user_set = std::env::var_os("TSS2_LOG").is_some_and(|v| !v.is_empty());
+    if !opens_tpm || cli.verbose || user_set {
         return None;
     }
     let program = std::env::current_exe().ok()?;
-    let status = std::process::Command::new(program)
+    // Started through the dynamic loader (`ld-linux... snp-vtpm`): running "itself" would run
+    // the loader; keep libtss2's log rather than guess.
+    let name = program.file_name()?.to_string_lossy();
+    if name.starts_with("ld-") || name.starts_with("ld.") {
+        return None;
+    }
+    // The image is replaced, not forked: one process, its PID, its signals and exit code.
+    use std::os::unix::process::CommandExt;
+    let error = std::process::Command::new(program)
         .args(std::env::args_os().skip(1))
         .env("TSS2_LOG", "all+NONE")
-        .status()
-        .ok()?;
-    let code = match status.code() {
-        Some(code) => u8::try_from(code).unwrap_or(1),
-        None => {
-            use std::os::unix::process::ExitStatusExt;
-            // Killed by a signal: report it the way a shell does.
-            status
-                .signal()
-                .and_then(|signal| u8::try_from(128 + signal).ok())
-                .unwrap_or(1)
-        }
-    };
-    Some(ProcessExit::from(code))
+        .exec();
+    // exec returns only when it failed: go on with libtss2's log as it is.
+    output::err(&format!(
+        "snp-vtpm: cannot silence libtss2's log ({error}): going on"
+    ));
+    None
+}
+
+/// Whether the command was asked for JSON output.
+fn wants_json(cli: &Cli) -> bool {
+    match &cli.command {
+        Some(Command::Verify(args)) => args.json,
+        Some(Command::VerifyReport(args)) => args.json,
+        Some(Command::Show(args)) => args.json,
+        Some(Command::Policy(args)) => args.json(),
+        #[cfg(feature = "attester")]
+        Some(Command::Report(args)) => args.json,
+        #[cfg(feature = "attester")]
+        Some(Command::Attest(args)) => args.json,
+        _ => false,
+    }
 }
 
 /// The result of a command: an exit code (0 unless a verdict says otherwise), or an error

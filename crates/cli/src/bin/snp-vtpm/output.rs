@@ -21,6 +21,26 @@ struct Verdict<'a, T: Serialize> {
     verdict: Option<&'a T>,
 }
 
+/// A hint the command worked out from its own arguments (which flag was meant), given with the
+/// next failure instead of the error's generic one.
+static CONTEXT_HINT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Sets the hint for the failure being reported.
+pub(crate) fn set_context_hint(hint: String) {
+    *CONTEXT_HINT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(hint);
+}
+
+/// The hint for a failure: the command's own, else the error's.
+pub(crate) fn hint_for(error: &Error) -> Option<String> {
+    CONTEXT_HINT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
+        .or_else(|| exit::hint(error).map(String::from))
+}
+
 /// A command-line usage error under `--json`: the failure document, the error being clap's
 /// first line (its usage text stays out of the document).
 pub(crate) fn usage_error_json(rendered: &str) {
@@ -64,7 +84,7 @@ pub(crate) fn report_result<T: Serialize>(
                 exit_code: ExitCode::of(&error) as u8,
                 failed_check: Some(error.check()),
                 error: Some(&error.message()),
-                hint: exit::hint(&error),
+                hint: hint_for(&error).as_deref(),
                 verdict: None,
             });
             Ok(ExitCode::of(&error))

@@ -103,6 +103,17 @@ struct CatalogArgs {
     json: bool,
 }
 
+impl PolicyCommand {
+    /// Whether the subcommand was asked for JSON.
+    pub(crate) fn json(&self) -> bool {
+        match &self.command {
+            PolicySubcommand::Capture(args) => args.verify.json,
+            PolicySubcommand::Catalog(args) => args.json,
+            PolicySubcommand::Explain(_) => false,
+        }
+    }
+}
+
 /// Runs `policy`.
 pub(crate) fn policy(command: PolicyCommand) -> Outcome {
     match command.command {
@@ -112,16 +123,8 @@ pub(crate) fn policy(command: PolicyCommand) -> Outcome {
     }
 }
 
+/// Runs `policy capture` (under --json, main writes a failure as the verdict document).
 fn capture(args: CaptureArgs) -> Outcome {
-    let json = args.verify.json;
-    match run_capture(args) {
-        Ok(code) => Ok(code),
-        // With --json, every failure is the verdict document, as for `verify`.
-        Err(error) => output::report_result::<()>(Err(error), json, |_| String::new()),
-    }
-}
-
-fn run_capture(args: CaptureArgs) -> Outcome {
     // Every argument is checked before the evidence is verified or anything fetched.
     if matches!(args.format, Format::Rvps) && args.merge.is_some() {
         return Err(Error::input(

@@ -113,11 +113,16 @@ const DECODED_ONLY: &str =
 
 /// Runs `show`: exit 3 when a policy given with `--policy` or `--preset` is not met.
 pub(crate) fn show(args: ShowArgs) -> Outcome {
+    // A policy named on the command line must load, whatever the file turns out to be.
+    if args.policy.policy.is_some() || args.policy.preset.is_some() {
+        args.policy.load(DEFAULT_EVIDENCE_PRESET)?;
+    }
+    args.policy.catalog()?;
     let bytes = inputs::read(&args.file)?;
     let mut description = describe(&bytes, &args.policy)?;
     let summary = description.policy.as_ref().map(|outcome| {
         format!(
-            "policy: {} (were the report authentic)\n",
+            "policy: {} (report fields and firmware identity, were the report authentic; `verify` also checks PCRs, vm-configuration and the event log)\n",
             outcome.summary()
         )
     });
@@ -173,7 +178,7 @@ fn describe(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error> {
                 &policy.load(DEFAULT_EVIDENCE_PRESET)?,
                 &*policy.catalog()?,
                 true,
-            );
+            )?;
         }
         return Ok(description);
     }
@@ -202,7 +207,7 @@ fn describe(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error> {
             &report_policy,
             &*policy.catalog()?,
             identity_applies,
-        );
+        )?;
         return Ok(description);
     }
     if let Ok(file) = QuoteFile::from_quote_bin(bytes) {
@@ -512,7 +517,15 @@ fn add_policy(
     policy: &EvidencePolicy,
     catalog: &FirmwareCatalog,
     identity_applies: bool,
-) {
+) -> Result<(), Error> {
+    // As `verify` does: a policy for the other platform would not be applied.
+    if policy.platform != snp_vtpm::Platform::Snp {
+        return Err(Error::input(format!(
+            "the policy is for {} (platform = \"{}\"), but this is an SNP report: use an SNP policy (preset azure-cvm or snp-default)",
+            policy.platform,
+            policy.platform.to_string().to_lowercase()
+        )));
+    }
     let generation = report
         .generation()
         .ok()
@@ -554,6 +567,7 @@ fn add_policy(
     set(&mut description.json, "policy_evaluation", section);
     *description = Description::new(description.json.take());
     description.policy = Some(outcome);
+    Ok(())
 }
 
 fn describe_attest(bytes: &[u8]) -> Result<Value, Error> {
@@ -655,7 +669,7 @@ fn describe_json(bytes: &[u8], policy: &PolicyArgs) -> Result<Description, Error
                 &policy.load(DEFAULT_EVIDENCE_PRESET)?,
                 &*policy.catalog()?,
                 true,
-            );
+            )?;
         }
         return Ok(description);
     }

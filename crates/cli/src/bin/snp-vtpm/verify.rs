@@ -160,55 +160,64 @@ fn load_certificates(
     let mut certificates = Certificates::default();
     if let Some(path) = vcek {
         let before = certificates.leaves.len();
-        certificates.add_file(&inputs::read(path)?)?;
+        let bytes = inputs::read(path)?;
+        certificates
+            .add_file(&bytes)
+            .map_err(|e| inputs::wrong_file(e, &bytes, "--vcek"))?;
         if certificates.leaves.len() == before {
             // A leaf whose subject is unusual: take the file's first certificate as the leaf.
             let first = snp_vtpm::certs::certificates(&inputs::read(path)?)?;
             certificates.leaves.extend(first.into_iter().take(1));
         }
     }
+    // Each file is read once (`-` is stdin).
+    let mut given = Vec::new();
     for path in chain {
-        certificates.add_file(&inputs::read(path)?)?;
+        let bytes = inputs::read(path)?;
+        certificates
+            .add_file(&bytes)
+            .map_err(|e| inputs::wrong_file(e, &bytes, "--chain"))?;
+        given.push((path.as_path(), bytes));
     }
-    require_whole_chains(chain)?;
+    require_whole_chains(&given, &certificates)?;
     if let Some(path) = crl {
         certificates.crl = Some(inputs::crl(path, "--crl")?);
     }
     Ok(certificates)
 }
 
-/// The CN of an RFC 4514 name, or the whole name.
-fn common_name(name: &str) -> &str {
-    name.split(',')
-        .find_map(|part| part.strip_prefix("CN="))
-        .unwrap_or(name)
-}
-
-/// Every intermediate in the `--chain` files comes with its root: a file holding an ASK
-/// without its ARK is a mistake to name, not something to complete quietly.
-fn require_whole_chains(chain: &[PathBuf]) -> Result<(), Error> {
+/// Every intermediate in the `--chain` files comes with its root (among every certificate
+/// given, `--vcek` bundles included): a file holding an ASK without its ARK is a mistake to
+/// name, not something to complete quietly.
+fn require_whole_chains(
+    chain: &[(&std::path::Path, Vec<u8>)],
+    given: &Certificates,
+) -> Result<(), Error> {
     let mut named = Vec::new();
-    for path in chain {
-        for der in snp_vtpm::certs::certificates(&inputs::read(path)?)? {
+    for (path, bytes) in chain {
+        for der in snp_vtpm::certs::certificates(bytes)? {
             if let Some((subject, issuer)) = snp_vtpm::certs::subject_and_issuer(&der) {
                 named.push((path, subject, issuer));
             }
         }
     }
-    let subjects: Vec<&String> = named.iter().map(|(_, subject, _)| subject).collect();
+    let subjects: Vec<String> = given
+        .ca
+        .iter()
+        .chain(&given.leaves)
+        .filter_map(|der| snp_vtpm::certs::subject_and_issuer(der))
+        .map(|(subject, _)| subject)
+        .collect();
     let orphan = named.iter().find(|(_, subject, issuer)| {
         subject != issuer
-            && !subject.contains("VCEK")
-            && !subject.contains("VLEK")
-            && !subjects.contains(&issuer)
+            && subject != "SEV-VCEK"
+            && subject != "SEV-VLEK"
+            && !subjects.contains(issuer)
     });
     match orphan {
         Some((path, subject, issuer)) => Err(Error::input(format!(
-            "--chain {}: holds {}, issued by {}, but no --chain file holds {}: give the whole chain (ASK or ASVK and ARK), or leave --chain out to use the AMD chains shipped with the tool",
+            "--chain {}: holds {subject}, issued by {issuer}, but no --chain file holds {issuer}: give the whole chain (ASK or ASVK and ARK), or leave --chain out to use the AMD chains shipped with the tool",
             path.display(),
-            common_name(subject),
-            common_name(issuer),
-            common_name(issuer)
         ))),
         None => Ok(()),
     }
@@ -262,7 +271,37 @@ fn separate_artifacts(args: &VerifyArgs, hcl_path: &std::path::Path) -> Result<E
 /// Runs `verify`.
 pub(crate) fn verify(args: VerifyArgs) -> Outcome {
     let result = run_verify(&args);
+    if let Err(error) = &result
+        && let Some(hint) = nonce_hint(&args, error)
+    {
+        output::set_context_hint(hint);
+    }
     output::report_result(result, args.json, human_verdict)
+}
+
+/// When the quote's nonce is the nonce given, read the other way: `--nonce` holding hex, or
+/// `--nonce-hex` holding the text that was quoted.
+fn nonce_hint(args: &VerifyArgs, error: &Error) -> Option<String> {
+    let Error::Quote(snp_vtpm::vtpm_quote::Error::NonceMismatch { found, .. }) = error else {
+        return None;
+    };
+    let quoted = hex::decode(found).ok()?;
+    if let Some(text) = &args.nonce {
+        let digits = text.strip_prefix("0x").unwrap_or(text);
+        if hex::decode(digits).is_ok_and(|bytes| bytes == quoted) {
+            return Some(format!(
+                "the quote's nonce is the hex decoding of --nonce: give it as --nonce-hex {text}"
+            ));
+        }
+    }
+    if let Some(hex_text) = &args.nonce_hex
+        && hex_text.as_bytes() == quoted.as_slice()
+    {
+        return Some(format!(
+            "the quote's nonce is the text of --nonce-hex itself: give it as --nonce {hex_text}"
+        ));
+    }
+    None
 }
 
 pub(crate) fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
@@ -281,7 +320,11 @@ pub(crate) fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
         ExpectedNonce::exactly(bytes)?;
     }
     let evidence = match (&args.evidence, &args.hcl_report) {
-        (Some(path), _) => Evidence::from_json(&inputs::read(path)?, snp_vtpm::DEFAULT_SIZE_LIMIT)?,
+        (Some(path), _) => {
+            let bytes = inputs::read(path)?;
+            Evidence::from_json(&bytes, snp_vtpm::DEFAULT_SIZE_LIMIT)
+                .map_err(|e| inputs::wrong_file(e, &bytes, "EVIDENCE"))?
+        }
         (None, Some(hcl)) => separate_artifacts(args, hcl)?,
         (None, None) => return Err(Error::input("give EVIDENCE or --hcl-report")),
     };
