@@ -9,6 +9,7 @@ pub mod evidence;
 pub mod fuzzing;
 pub mod pki;
 pub mod redis;
+pub mod schema;
 pub mod server;
 pub mod swtpm;
 pub mod vectors;

@@ -29,6 +29,21 @@ pub enum ErrorKind {
     Tpm,
 }
 
+impl ErrorKind {
+    /// The exit code `snp-vtpm` gives this kind of failure, and the `exit_code` of every
+    /// verdict document (0 is success): 1 input, 2 verification, 3 policy, 4 unavailable,
+    /// 5 TPM.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Input => 1,
+            Self::Verification => 2,
+            Self::Policy => 3,
+            Self::Unavailable => 4,
+            Self::Tpm => 5,
+        }
+    }
+}
+
 /// The stage of verification an error belongs to (a stable name for JSON verdicts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -61,11 +61,14 @@
 #[cfg(feature = "attester")]
 pub mod attester;
 mod batch;
+mod build_info;
 mod cache;
 mod capture;
 mod catalog;
 pub mod certs;
 mod claims;
+pub mod decode;
+mod document;
 mod error;
 mod evidence;
 #[cfg(feature = "fetch")]
@@ -75,12 +78,14 @@ mod policy;
 pub mod policy_text;
 mod stages;
 mod tdx;
+pub mod terminal;
 mod verdict;
 mod verifier;
 
 #[cfg(feature = "fetch")]
 pub use amd_kds;
 pub use batch::BatchItem;
+pub use build_info::{BuildInfo, PinnedCertificate, PresetDigest};
 pub use cache::{CacheLimits, CacheMode, VerificationCache};
 pub use capture::{
     CaptureOptions, DEFAULT_CAPTURE_PCRS, EventLogReference, ReferenceValues,
@@ -88,6 +93,7 @@ pub use capture::{
 };
 pub use catalog::{CATALOG_FORMAT, CatalogEntry, FirmwareCatalog, IdentityKind};
 pub use claims::{AkCertificateClaims, EventLogClaims, FirmwareClaims, VmConfigurationClaims};
+pub use document::VerdictDocument;
 pub use error::{Check, Error, ErrorKind, Missing, PolicyViolation, Staleness};
 pub use evidence::{DEFAULT_SIZE_LIMIT, Evidence, EvidenceVersion, MAX_CERT_CHAIN, QuoteParts};
 pub use policy::{

@@ -297,6 +297,30 @@ impl EvidencePolicy {
         })
     }
 
+    /// Reads a policy file's text, TOML or JSON (a JSON document starts with `{`; a UTF-8
+    /// byte-order mark is allowed), as [`EvidencePolicy::from_document`] builds it. `origin`
+    /// names the file in errors.
+    pub fn from_text(text: &[u8], default_preset: &str, origin: &str) -> Result<Self, Error> {
+        let text = std::str::from_utf8(text)
+            .map_err(|_| Error::input(format!("{origin}: the policy is not UTF-8")))?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let document: serde_json::Value = if text.trim_start().starts_with('{') {
+            serde_json::from_str(text).map_err(|e| Error::input(format!("{origin}: {e}")))?
+        } else {
+            toml::from_str(text).map_err(|e| Error::input(format!("{origin}: {e}")))?
+        };
+        Self::from_document(document, default_preset)
+            .map_err(|e| Error::input(format!("{origin}: {}", e.message())))
+    }
+
+    /// SHA-256 of the policy as this build applies it (its JSON form, every field written):
+    /// two builds whose digests of a preset agree apply the same checks.
+    pub fn digest(&self) -> [u8; 32] {
+        use sha2::Digest;
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        sha2::Sha256::digest(json).into()
+    }
+
     /// Builds a policy from a document (JSON, or TOML converted to JSON values): it extends
     /// the preset named by `extends` (default: `default_preset`), or starts from the built-in
     /// defaults when `replace = true`. Objects merge field by field; lists extend the
@@ -336,8 +360,9 @@ impl EvidencePolicy {
         let sections = (fields.contains_key("report"), fields.contains_key("tdx"));
         let mut merged = serde_json::to_value(base).map_err(|e| Error::input(e.to_string()))?;
         merge(&mut merged, serde_json::Value::Object(fields));
-        let policy: Self =
-            serde_json::from_value(merged).map_err(|e| Error::input(format!("policy: {e}")))?;
+        // The error names the key, with its table: "report.minimum_tcb.reported.snp: ...".
+        let policy: Self = serde_path_to_error::deserialize(merged)
+            .map_err(|e| Error::input(format!("policy: {}: {}", e.path(), e.inner())))?;
         policy.pcrs.check_values()?;
         // Only Turin has an FMC SPL: a floor that names one for another product refuses every
         // report of it.
@@ -705,5 +730,50 @@ mod tests {
             .is_err(),
             "unknown fields are refused"
         );
+    }
+
+    #[test]
+    fn every_field_is_optional_and_errors_name_the_key() {
+        // A TCB floor that names one component: the others are 0.
+        let policy = EvidencePolicy::from_text(
+            b"[report.minimum_tcb.reported]\nsnp = 8\n",
+            "azure-cvm",
+            "p.toml",
+        )
+        .unwrap();
+        let floor = policy.report.minimum_tcb.reported.unwrap();
+        assert_eq!((floor.snp, floor.bootloader, floor.microcode), (8, 0, 0));
+        assert_eq!(floor.fmc, None);
+        // An empty document is the preset itself.
+        assert_eq!(
+            EvidencePolicy::from_text(b"", "azure-cvm", "p.toml").unwrap(),
+            EvidencePolicy::preset("azure-cvm").unwrap()
+        );
+        // A misspelt key and a wrong type: the file, the table path and the key are named.
+        for (text, named) in [
+            (
+                &b"[report.minimum_tcb.reported]\nbootlader = 1\n"[..],
+                "p.toml: policy: report.minimum_tcb.reported.bootlader: unknown field",
+            ),
+            (
+                b"[report]\nrequired_vmpl = \"zero\"\n",
+                "p.toml: policy: report.required_vmpl: invalid type",
+            ),
+        ] {
+            let error = EvidencePolicy::from_text(text, "azure-cvm", "p.toml").unwrap_err();
+            assert!(error.to_string().contains(named), "{error}");
+        }
+    }
+
+    #[test]
+    fn digests_are_stable_and_tell_policies_apart() {
+        let azure = EvidencePolicy::preset("azure-cvm").unwrap();
+        assert_eq!(
+            azure.digest(),
+            EvidencePolicy::preset("azure-cvm").unwrap().digest()
+        );
+        let mut other = azure.clone();
+        other.report.required_vmpl = Some(1);
+        assert_ne!(azure.digest(), other.digest());
     }
 }

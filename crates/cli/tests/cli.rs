@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use snp_vtpm::EvidencePolicy;
 use snp_vtpm_testkit::azure::{SyntheticReport, synthetic_evidence};
 use snp_vtpm_testkit::pki::TestPki;
 use snp_vtpm_testkit::vectors::{self, GENOA_NONCE, MILAN_V3_USERDATA_NONCE};
@@ -128,25 +129,8 @@ fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }
 
-fn schema() -> jsonschema::Validator {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/verdict.schema.json");
-    let schema: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    jsonschema::validator_for(&schema).expect("the schema compiles")
-}
-
 fn assert_valid(json: &str) -> serde_json::Value {
-    let value: serde_json::Value =
-        serde_json::from_str(json).unwrap_or_else(|e| panic!("not JSON ({e}): {json}"));
-    let validator = schema();
-    let errors: Vec<String> = validator
-        .iter_errors(&value)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "verdict does not follow the schema: {errors:?}\n{json}"
-    );
-    value
+    snp_vtpm_testkit::schema::assert_follows("verdict.schema.json", json)
 }
 
 #[test]
@@ -536,7 +520,7 @@ fn show_decodes_every_vector_file() {
     for (file, kind) in files {
         let out = run(&["show", &vector(file), "--json"]);
         assert_eq!(out.code, 0, "{file}: {}", out.stderr);
-        let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let value = snp_vtpm_testkit::schema::assert_follows("show.schema.json", &out.stdout);
         assert!(
             value["kind"].as_str().unwrap().contains(kind),
             "{file}: {}",
@@ -553,7 +537,7 @@ fn show_decodes_every_vector_file() {
         true
     );
     assert!(
-        value["snp_report"]["firmware_identity"]["id_key_digest"]
+        value["snp_report"]["id_key_digest"]
             .as_str()
             .unwrap()
             .starts_with("0356215882a8")
@@ -581,22 +565,93 @@ fn help_documents_exit_codes_and_examples() {
                 .stdout
                 .contains("4  certificates, CRL or TDX collateral unavailable")
     );
-    for command in [
-        "report",
-        "quote",
-        "evidence",
-        "verify",
-        "verify-report",
-        "fetch",
-        "show",
-    ] {
-        let out = run(&[command, "--help"]);
-        assert_eq!(out.code, 0, "{command}");
+    // Every command and subcommand listed in --help has examples.
+    let mut commands: Vec<Vec<String>> = listed_commands(&out.stdout)
+        .into_iter()
+        .map(|c| vec![c])
+        .collect();
+    let mut with_subcommands = Vec::new();
+    for command in &commands {
+        let help = run(&[command[0].as_str(), "--help"]).stdout;
+        for sub in listed_commands(&help) {
+            with_subcommands.push(vec![command[0].clone(), sub]);
+        }
+    }
+    commands.extend(with_subcommands);
+    assert!(commands.len() >= 15, "{commands:?}");
+    for command in commands {
+        let mut args: Vec<&str> = command.iter().map(String::as_str).collect();
+        args.push("--help");
+        let out = run(&args);
+        assert_eq!(out.code, 0, "{command:?}");
         assert!(
             out.stdout.contains("Example"),
-            "{command} --help has examples"
+            "{command:?} --help has examples:\n{}",
+            out.stdout
         );
     }
+}
+
+/// The commands a --help text lists under "Commands:" (without `help`).
+fn listed_commands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|line| !line.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|line| line.starts_with("  "))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn version_names_the_commit_and_what_this_build_trusts() {
+    let out = run(&["--version"]);
+    assert_eq!(out.code, 0);
+    let info = snp_vtpm::BuildInfo::current();
+    let commit = out
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("commit: "))
+        .expect("a commit line");
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{commit}"
+    );
+    // Every AMD pin, the Azure and Intel roots, and each preset's digest.
+    for pin in snp_vtpm::snp_verify::AMD_PINS {
+        assert!(
+            out.stdout
+                .contains(&hcl_parse::HexSlice(&pin.sha256).to_string()),
+            "{}",
+            out.stdout
+        );
+    }
+    for root in [
+        snp_vtpm::vtpm_akcert::AZURE_VTPM_ROOT_SHA256,
+        snp_vtpm::tdx_verify::INTEL_SGX_ROOT_SHA256,
+    ] {
+        assert!(out.stdout.contains(&hcl_parse::HexSlice(&root).to_string()));
+    }
+    for name in snp_vtpm::PRESETS {
+        let digest = EvidencePolicy::preset(name).unwrap().digest();
+        let line = format!("  {name:<18} {}", hcl_parse::HexSlice(&digest));
+        assert!(out.stdout.contains(&line), "{line}\n{}", out.stdout);
+    }
+    assert_eq!(info.presets.len(), snp_vtpm::PRESETS.len());
+    // Presets differ, so their digests do; a policy changed by one field changes its digest.
+    let digests: std::collections::BTreeSet<_> =
+        info.presets.iter().map(|p| p.sha256.clone()).collect();
+    assert_eq!(digests.len(), info.presets.len());
+    let mut changed = EvidencePolicy::preset("azure-cvm").unwrap();
+    changed.require_crl = !changed.require_crl;
+    assert_ne!(
+        changed.digest(),
+        EvidencePolicy::preset("azure-cvm").unwrap().digest()
+    );
+    // -V stays one line.
+    assert_eq!(run(&["-V"]).stdout.lines().count(), 1);
 }
 
 #[test]
@@ -645,4 +700,44 @@ fn the_policy_example_in_the_docs_loads() {
     ]);
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("allow_debugging"), "{}", out.stderr);
+}
+
+/// `report --json`: the verdict document with the decoded report beside it, verified or not,
+/// follows docs/verdict.schema.json (and the decoding docs/show.schema.json).
+#[test]
+fn report_json_follows_the_schemas() {
+    let hcl = vector("azure/milan-v2/hcl-report.bin");
+    let chain = vector("azure/milan-v2/vcek.pem");
+    let out = run(&[
+        "report",
+        "--file",
+        &hcl,
+        "--chain",
+        &chain,
+        "--offline",
+        "--json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let document = assert_valid(&out.stdout);
+    assert_eq!(document["verified"], true);
+    assert_eq!(document["decoded"]["kind"], "HCL report");
+    assert_eq!(
+        document["decoded"]["snp_report"]["chip_id"],
+        document["verdict"]["chip_id"]
+    );
+    // Another product's chain: not verified (exit 2 or 4), and still decoded.
+    let out = run(&[
+        "report",
+        "--file",
+        &hcl,
+        "--chain",
+        &vector("azure/genoa-v3/vcek-genoa.pem"),
+        "--offline",
+        "--json",
+    ]);
+    assert_ne!(out.code, 0);
+    let document = assert_valid(&out.stdout);
+    assert_eq!(document["verified"], false);
+    assert_eq!(document["exit_code"], out.code);
+    assert_eq!(document["decoded"]["kind"], "HCL report");
 }

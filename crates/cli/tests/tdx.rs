@@ -60,19 +60,7 @@ fn verify_with(
 
 /// The verdict follows docs/verdict.schema.json.
 fn assert_follows_schema(verdict: &serde_json::Value) {
-    let schema_path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/verdict.schema.json");
-    let schema: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(schema_path).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(verdict)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "the verdict does not follow the schema: {errors:?}"
-    );
+    snp_vtpm_testkit::schema::assert_follows("verdict.schema.json", &verdict.to_string());
 }
 
 fn azure_tdx() -> EvidencePolicy {

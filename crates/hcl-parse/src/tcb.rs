@@ -70,6 +70,8 @@ impl fmt::Display for Generation {
 
 /// The security patch levels of a TCB_VERSION, decoded for one generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+// A component a policy leaves out is 0: the floor does not constrain it.
+#[serde(default, deny_unknown_fields)]
 pub struct TcbComponents {
     /// Firmware-management SPL (Turin only).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -91,17 +91,9 @@ fn policy(path: Option<&Path>, preset: &str) -> Result<(EvidencePolicy, String),
         return Ok((policy, format!("snp-vtpm:preset/{preset}")));
     };
     let bytes = read(path, "policy")?;
-    let text =
-        String::from_utf8(bytes).map_err(|_| format!("policy {}: not UTF-8", path.display()))?;
-    let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let document: Value = if body.trim_start().starts_with('{') {
-        serde_json::from_str(body).map_err(|e| format!("policy {}: {e}", path.display()))?
-    } else {
-        toml::from_str(body).map_err(|e| format!("policy {}: {e}", path.display()))?
-    };
-    let policy = EvidencePolicy::from_document(document, preset)
-        .map_err(|e| format!("policy {}: {e}", path.display()))?;
-    let digest = snp_vtpm::attest_prims::HexSlice(&sha256(text.as_bytes())).to_string();
+    let policy = EvidencePolicy::from_text(&bytes, preset, &format!("policy {}", path.display()))
+        .map_err(|e| e.to_string())?;
+    let digest = snp_vtpm::attest_prims::HexSlice(&sha256(&bytes)).to_string();
     Ok((policy, format!("snp-vtpm:policy/sha256:{digest}")))
 }
 

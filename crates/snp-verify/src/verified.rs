@@ -5,7 +5,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use hcl_parse::{FirmwareVersion, Generation, Hex, SnpReport, TcbComponents};
+use hcl_parse::{FirmwareVersion, Generation, GuestPolicy, Hex, SnpReport, TcbComponents};
 
 use crate::chain::{VerifiedCaChain, VerifiedLeaf};
 use crate::crl::RevocationStatus;
@@ -42,6 +42,34 @@ pub struct TcbClaims {
     pub committed: TcbComponents,
     /// launch_tcb.
     pub launch: TcbComponents,
+}
+
+impl GuestPolicyClaims {
+    /// The bits of a report's guest policy (as decoded: the claims of a verified report are
+    /// these, of its bytes).
+    pub fn of(policy: GuestPolicy) -> Self {
+        Self {
+            raw: policy.0,
+            abi_major: policy.abi_major(),
+            abi_minor: policy.abi_minor(),
+            smt_allowed: policy.smt_allowed(),
+            migrate_ma_allowed: policy.migrate_ma_allowed(),
+            debug_allowed: policy.debug_allowed(),
+            single_socket_required: policy.single_socket_required(),
+        }
+    }
+}
+
+impl TcbClaims {
+    /// A report's four TCB values, decoded with `product`'s layout.
+    pub fn of(report: &SnpReport<'_>, product: Generation) -> Self {
+        Self {
+            reported: report.reported_tcb().components(product),
+            current: report.current_tcb().components(product),
+            committed: report.committed_tcb().components(product),
+            launch: report.launch_tcb().components(product),
+        }
+    }
 }
 
 /// A report that passed every check, with the claims a relying party needs.
@@ -82,29 +110,15 @@ impl VerifiedReport {
         revocation: RevocationStatus,
         warnings: Vec<String>,
     ) -> Self {
-        let policy = report.policy();
         Self {
             product,
             signing_key: leaf.role(),
             report_version: report.version(),
             vmpl: report.vmpl(),
             guest_svn: report.guest_svn(),
-            policy: GuestPolicyClaims {
-                raw: policy.0,
-                abi_major: policy.abi_major(),
-                abi_minor: policy.abi_minor(),
-                smt_allowed: policy.smt_allowed(),
-                migrate_ma_allowed: policy.migrate_ma_allowed(),
-                debug_allowed: policy.debug_allowed(),
-                single_socket_required: policy.single_socket_required(),
-            },
+            policy: GuestPolicyClaims::of(report.policy()),
             chip_id: Hex(*report.chip_id()),
-            tcb: TcbClaims {
-                reported: report.reported_tcb().components(product),
-                current: report.current_tcb().components(product),
-                committed: report.committed_tcb().components(product),
-                launch: report.launch_tcb().components(product),
-            },
+            tcb: TcbClaims::of(report, product),
             current_firmware: report.current_version(),
             committed_firmware: report.committed_version(),
             measurement: Hex(*report.measurement()),

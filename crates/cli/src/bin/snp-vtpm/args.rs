@@ -135,18 +135,7 @@ impl PolicyArgs {
     pub(crate) fn load(&self, default_preset: &str) -> Result<EvidencePolicy, Error> {
         if let Some(path) = &self.policy {
             let bytes = crate::inputs::read(path)?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| Error::input("the policy file is not UTF-8"))?;
-            let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-            let is_json = text.trim_start().starts_with('{');
-            let document: serde_json::Value = if is_json {
-                serde_json::from_str(text)
-                    .map_err(|e| Error::input(format!("{}: {e}", path.display())))?
-            } else {
-                toml::from_str(text)
-                    .map_err(|e| Error::input(format!("{}: {e}", path.display())))?
-            };
-            return EvidencePolicy::from_document(document, default_preset);
+            return EvidencePolicy::from_text(&bytes, default_preset, &path.display().to_string());
         }
         let name = self.preset.as_deref().unwrap_or(default_preset);
         EvidencePolicy::preset(name).ok_or_else(|| {

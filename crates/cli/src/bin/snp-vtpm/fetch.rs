@@ -12,7 +12,7 @@ use snp_vtpm::{Error, Evidence, fetch};
 
 use crate::args::{FetchArgs, TrustArgs};
 use crate::exit::ExitCode;
-use crate::{Outcome, inputs, output, show};
+use crate::{Outcome, inputs, output};
 
 /// Fetch certificates, a CRL (AMD KDS, Azure IMDS) or TDX collateral (Intel PCS), through the
 /// cache
@@ -34,13 +34,26 @@ pub(crate) struct FetchCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum FetchWhat {
     /// The VCEK for a report (or product, hwID and TCB)
+    #[command(after_help = "Examples:
+  snp-vtpm fetch vcek --report hcl-report.bin -o vcek.pem
+  snp-vtpm fetch vcek --product Milan --hwid $CHIP_ID_HEX --tcb 7300000000000003 -o vcek.pem
+  snp-vtpm fetch vcek --imds -o vcek.pem")]
     Vcek(FetchTarget),
     /// The ASK (or ASVK with --vlek) and ARK of a product
+    #[command(after_help = "Examples:
+  snp-vtpm fetch chain --product Genoa -o genoa.pem
+  snp-vtpm fetch chain --report hcl-report.bin --vlek -o vlek-chain.pem")]
     Chain(FetchTarget),
     /// The CRL of a product (DER)
+    #[command(after_help = "Examples:
+  snp-vtpm fetch crl --product Milan -o milan.crl
+  snp-vtpm verify evidence.json --nonce challenge --crl milan.crl --offline")]
     Crl(FetchTarget),
     /// The Intel collateral of a TD quote (TCB info, QE identity, CRLs): the JSON that
     /// `verify --collateral` reads, for verifying offline later
+    #[command(after_help = "Examples:
+  snp-vtpm fetch collateral tdx-evidence.json -o intel-collateral.json
+  snp-vtpm fetch collateral --fmspc 90C06F000000 --ca platform --pcs-url azure -o collateral.json")]
     Collateral(CollateralTarget),
 }
 
@@ -218,7 +231,7 @@ fn fetch_collateral(target: &CollateralTarget) -> Outcome {
     let request = match (&target.quote, &target.fmspc) {
         (Some(path), _) => {
             let bytes = inputs::read(path)?;
-            let quote = if show::is_td_quote(&bytes) {
+            let quote = if snp_vtpm::decode::is_td_quote(&bytes) {
                 bytes
             } else {
                 Evidence::from_json(&bytes, snp_vtpm::DEFAULT_SIZE_LIMIT)?

@@ -9,10 +9,12 @@ use snp_vtpm::attester::{Attester, AttesterOptions};
 use snp_vtpm::snp_verify::UnixTime;
 use snp_vtpm::vtpm_quote::guest::Vtpm;
 use snp_vtpm::vtpm_quote::{HashAlg, PcrBankSelection, QuoteFile};
-use snp_vtpm::{Certificates, DEFAULT_EVIDENCE_PRESET, Error, Verifier, VerifyOptions, fetch};
+use snp_vtpm::{
+    Certificates, DEFAULT_EVIDENCE_PRESET, Error, VerdictDocument, Verifier, VerifyOptions, fetch,
+};
 
 use crate::args::{FetchArgs, NonceArgs, PolicyArgs, TctiArgs, TrustArgs};
-use crate::{Outcome, inputs, output, show};
+use crate::{Outcome, inputs, output};
 
 /// Read the HCL report (from the vTPM or a file), verify its SNP report and binding, print it
 #[derive(Debug, Args)]
@@ -86,13 +88,19 @@ pub(crate) fn report(args: ReportArgs) -> Outcome {
             .map_err(Error::from)?,
     };
     let result = verify_hcl(&args, &bytes);
-    let description = show::describe_hcl(&bytes)?;
+    let decoded = snp_vtpm::decode::decode_hcl(&bytes)?;
     match (result, args.json) {
-        (Ok(verified), true) => {
-            output::print_json(&serde_json::json!({
-                "verified": true, "exit_code": 0, "verdict": verified, "report": description.json,
-            }));
-            Ok(ExitCode::Verified)
+        (result, true) => {
+            let code = result
+                .as_ref()
+                .map_or_else(ExitCode::of, |_| ExitCode::Verified);
+            let hint = result.as_ref().err().and_then(output::hint_for);
+            output::print_json(
+                &VerdictDocument::of(result)
+                    .with_hint(hint)
+                    .with_decoded(decoded.into_json()),
+            );
+            Ok(code)
         }
         (Ok(verified), false) => {
             output::out(&format!(
@@ -100,27 +108,15 @@ pub(crate) fn report(args: ReportArgs) -> Outcome {
                 output::describe_report(&verified)
             ));
             if args.print {
-                output::out(&output::printable(&description.text));
+                output::out(&output::printable(decoded.fields_text()));
             }
             Ok(ExitCode::Verified)
-        }
-        (Err(error), true) => {
-            let mut verdict = serde_json::json!({
-                "verified": false, "exit_code": ExitCode::of(&error) as u8, "failed_check": error.check(),
-                "error": error.message(), "report": description.json,
-            });
-            if let (Some(hint), Some(fields)) = (output::hint_for(&error), verdict.as_object_mut())
-            {
-                fields.insert("hint".into(), hint.into());
-            }
-            output::print_json(&verdict);
-            Ok(ExitCode::of(&error))
         }
         (Err(error), false) => {
             if args.print {
                 output::out(&output::printable(&format!(
                     "DECODED ONLY: verification failed (below), so none of this is vouched for\n{}",
-                    description.text
+                    decoded.fields_text()
                 )));
             }
             Err(error)

@@ -34,20 +34,7 @@ pub(crate) fn read(path: &Path) -> Result<Vec<u8>, Error> {
 
 /// A raw 1184-byte SNP report from binary or hex text.
 pub(crate) fn raw_report(bytes: Vec<u8>) -> Result<Vec<u8>, Error> {
-    if bytes.len() == hcl_parse::snp::SNP_REPORT_SIZE {
-        return Ok(bytes);
-    }
-    let text: String = String::from_utf8_lossy(&bytes)
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    match hex::decode(&text) {
-        Ok(decoded) if decoded.len() == hcl_parse::snp::SNP_REPORT_SIZE => Ok(decoded),
-        _ => Err(Error::input(format!(
-            "not a raw SNP report: expected 1184 bytes (binary or hex text), found {} bytes",
-            bytes.len()
-        ))),
-    }
+    Ok(snp_vtpm::decode::raw_snp_report(&bytes)?.into_owned())
 }
 
 /// Hex given to `flag`: surrounding spaces and a `0x` prefix allowed.
@@ -158,7 +145,7 @@ pub(crate) fn recognise(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(&[0xFF, 0x54, 0x43, 0x47]) {
         return Some("a TPM quote message (TPMS_ATTEST): give it with --quote-msg");
     }
-    if crate::show::is_td_quote(bytes) {
+    if snp_vtpm::decode::is_td_quote(bytes) {
         return Some(
             "a TD quote: verify it with `snp-vtpm verify-report --report FILE --collateral ...`",
         );

@@ -83,7 +83,8 @@ enum Command {
 }
 
 fn main() -> ProcessExit {
-    let matches = match Cli::command().try_get_matches() {
+    let command = Cli::command().long_version(snp_vtpm::BuildInfo::current().to_string());
+    let matches = match command.try_get_matches() {
         Ok(matches) => matches,
         Err(e) => {
             // clap's own errors are usage errors (1); help and version are success. Under

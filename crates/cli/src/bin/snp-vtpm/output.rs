@@ -2,24 +2,9 @@
 //! failure alike (docs/verdict.schema.json).
 
 use serde::Serialize;
-use snp_vtpm::Error;
+use snp_vtpm::{Error, VerdictDocument};
 
 use crate::exit::{self, ExitCode};
-
-/// A verdict document.
-#[derive(Serialize)]
-struct Verdict<'a, T: Serialize> {
-    verified: bool,
-    exit_code: u8,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    failed_check: Option<snp_vtpm::Check>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hint: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    verdict: Option<&'a T>,
-}
 
 /// A hint the command worked out from its own arguments (which flag was meant), given with the
 /// next failure instead of the error's generic one.
@@ -46,14 +31,7 @@ pub(crate) fn hint_for(error: &Error) -> Option<String> {
 pub(crate) fn usage_error_json(rendered: &str) {
     let first = rendered.lines().next().unwrap_or_default();
     let message = first.strip_prefix("error: ").unwrap_or(first);
-    print_json(&Verdict::<()> {
-        verified: false,
-        exit_code: ExitCode::Input as u8,
-        failed_check: Some(snp_vtpm::Check::Input),
-        error: Some(message),
-        hint: Some("see --help"),
-        verdict: None,
-    });
+    print_json(&VerdictDocument::<()>::bad_input(message).with_hint(Some("see --help".into())));
 }
 
 /// Reports a verification result: JSON on stdout, or human text; returns the exit code.
@@ -63,62 +41,23 @@ pub(crate) fn report_result<T: Serialize>(
     human: impl FnOnce(&T) -> String,
 ) -> crate::Outcome {
     match (result, json) {
-        (Ok(value), true) => {
-            print_json(&Verdict {
-                verified: true,
-                exit_code: 0,
-                failed_check: None,
-                error: None,
-                hint: None,
-                verdict: Some(&value),
-            });
-            Ok(ExitCode::Verified)
+        (result, true) => {
+            let code = result
+                .as_ref()
+                .map_or_else(ExitCode::of, |_| ExitCode::Verified);
+            let hint = result.as_ref().err().and_then(hint_for);
+            print_json(&VerdictDocument::of(result).with_hint(hint));
+            Ok(code)
         }
         (Ok(value), false) => {
             out(&printable(&human(&value)));
             Ok(ExitCode::Verified)
         }
-        (Err(error), true) => {
-            print_json(&Verdict::<()> {
-                verified: false,
-                exit_code: ExitCode::of(&error) as u8,
-                failed_check: Some(error.check()),
-                error: Some(&error.message()),
-                hint: hint_for(&error).as_deref(),
-                verdict: None,
-            });
-            Ok(ExitCode::of(&error))
-        }
         (Err(error), false) => Err(error),
     }
 }
 
-/// Text for a terminal: control characters (other than line breaks) and bidirectional-text
-/// controls become visible escapes, so that strings from evidence (event-log data, boot
-/// paths, claims) cannot move the cursor, rewrite earlier lines or reorder what is shown.
-pub(crate) fn printable(text: &str) -> String {
-    escape(text, true)
-}
-
-/// One value from evidence (a command line, a path, a claim) for a terminal: as
-/// [`printable`], and line breaks escaped too, so the value cannot start a line of its own.
-pub(crate) fn printable_value(text: &str) -> String {
-    escape(text, false)
-}
-
-fn escape(text: &str, keep_line_breaks: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let bidi = matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-        let kept = keep_line_breaks && c == '\n';
-        if (c.is_control() && !kept) || bidi {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub(crate) use snp_vtpm::terminal::{printable, printable_value};
 
 /// Prints a value as pretty JSON on stdout.
 pub(crate) fn print_json<T: Serialize>(value: &T) {

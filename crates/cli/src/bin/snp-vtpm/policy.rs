@@ -14,6 +14,10 @@ use crate::{Outcome, inputs, output};
 
 /// Work with policies and the firmware catalog
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  snp-vtpm policy capture evidence.json --nonce challenge -o policy.toml
+  snp-vtpm policy explain --preset azure-cvm
+  snp-vtpm policy catalog")]
 pub(crate) struct PolicyCommand {
     #[command(subcommand)]
     command: PolicySubcommand,

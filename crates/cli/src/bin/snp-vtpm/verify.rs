@@ -14,7 +14,7 @@ use snp_vtpm::{
 };
 
 use crate::args::{FetchArgs, PolicyArgs};
-use crate::{Outcome, inputs, output, show};
+use crate::{Outcome, inputs, output};
 
 /// Verify evidence from an Azure SEV-SNP or TDX CVM against AMD's or Intel's pinned roots and a
 /// policy
@@ -585,7 +585,7 @@ fn human_verdict(verified: &VerifiedEvidence) -> String {
 /// Runs `verify-report`: a raw SNP report, or a raw TD quote.
 pub(crate) fn verify_report(args: VerifyReportArgs) -> Outcome {
     match inputs::read(&args.report) {
-        Ok(bytes) if show::is_td_quote(&bytes) => verify_td_quote(&args, &bytes),
+        Ok(bytes) if snp_vtpm::decode::is_td_quote(&bytes) => verify_td_quote(&args, &bytes),
         read => verify_snp_report(args, read),
     }
 }
