@@ -12,8 +12,11 @@ mod bench;
 mod ecdsa_diff;
 mod fuzz;
 mod load;
+mod python;
 mod setup;
 mod test;
+mod wasm;
+mod web;
 
 use std::process::ExitCode;
 
@@ -30,8 +33,15 @@ commands:
   fuzz    [seeds | replay] [--seconds N] [--parallel P] [TARGET...]  seed corpora from
           ../shared/vectors and the test PKI, then every cargo-fuzz target N s each (default 60);
           fails on a crash, prints executions per target and the total
-  test    install what the tests need, then run fmt, clippy, the dependency rule,
-          the wasm32 build of the verifier crates and every test (what CI runs)
+    test    install what the tests need, then run fmt, clippy, the dependency rule,
+          the wasm32 build of the verifier crates, every test, and the bindings' suites
+          (Node, headless Chromium, pytest): what CI runs
+  wasm    [--test]  the npm package (target/npm) and the page's module, from bindings/js
+          (wasm-bindgen-cli installed at the version in Cargo.lock); --test runs the Node
+          tests and npm pack
+  web     [--test]  the verification page (target/web); --test runs it in headless Chromium
+  python  the abi3 wheel (target/wheels), pip-installed into a fresh virtual environment and
+          tested with pytest
   bench   run the benchmarks and the peers (az-snp-vtpm, aws-lc-rs, sev with OpenSSL and
           pure Rust) back to back and print medians, ratios, targets and batch scaling
           (extra arguments go to criterion)
@@ -52,6 +62,9 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("load") => load::load(&args[1..]),
         Some("ecdsa-diff") => ecdsa_diff::run(&args[1..]),
+        Some("wasm") => wasm::wasm(&args[1..]),
+        Some("web") => web::web(&args[1..]),
+        Some("python") => python::python(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -17,6 +17,9 @@ pub(crate) const APT_PACKAGES: &[&str] = &[
     "openssl",
     // readelf: the verifier-only tool's dynamic libraries.
     "binutils",
+    // The Python package (PyO3 finds the interpreter at build time; its tests run in a venv).
+    "python3",
+    "python3-venv",
 ];
 
 /// The wasm target the verifier-only crates must build for.

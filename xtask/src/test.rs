@@ -62,7 +62,13 @@ pub(crate) fn test(extra_test_args: &[String]) -> Result<(), String> {
     check_verifier_only_tool()?;
 
     step("tests and doc tests");
-    run(cargo().args(["test", "--workspace"]).args(extra_test_args))
+    run(cargo().args(["test", "--workspace"]).args(extra_test_args))?;
+
+    // The bindings, as their users get them: the npm package in Node, the page in Chromium,
+    // the wheel in a fresh virtual environment.
+    crate::wasm::wasm(&["--test".to_string()])?;
+    crate::web::test_page(&setup::target_dir(None)?.join("web"))?;
+    crate::python::python(&[])
 }
 
 fn check_verifier_dependencies() -> Result<(), String> {

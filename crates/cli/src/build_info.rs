@@ -38,6 +38,8 @@ pub struct BuildInfo {
     pub presets: Vec<PresetDigest>,
     /// The built-in firmware catalog's version.
     pub firmware_catalog_version: String,
+    /// SHA-256 of the built-in firmware catalog file.
+    pub firmware_catalog_sha256: String,
     /// How many entries it has.
     pub firmware_catalog_entries: usize,
 }
@@ -84,6 +86,7 @@ impl BuildInfo {
             pinned_certificates,
             presets,
             firmware_catalog_version: catalog.version.clone(),
+            firmware_catalog_sha256: hex(&crate::catalog::builtin_sha256()),
             firmware_catalog_entries: catalog.entries.len(),
         }
     }
@@ -103,8 +106,10 @@ impl std::fmt::Display for BuildInfo {
         }
         write!(
             f,
-            "firmware catalog: version {}, {} entries",
-            self.firmware_catalog_version, self.firmware_catalog_entries
+            "firmware catalog: version {}, {} entries, sha256 {}",
+            self.firmware_catalog_version,
+            self.firmware_catalog_entries,
+            self.firmware_catalog_sha256
         )
     }
 }

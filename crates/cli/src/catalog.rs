@@ -22,6 +22,12 @@ pub const CATALOG_FORMAT: u32 = 1;
 /// The built-in catalog, as shipped.
 const BUILTIN: &str = include_str!("../firmware-catalog.json");
 
+/// SHA-256 of the built-in catalog file, for `--version`.
+pub(crate) fn builtin_sha256() -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(BUILTIN.as_bytes()).into()
+}
+
 /// What a catalog value is compared with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

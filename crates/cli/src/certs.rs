@@ -32,6 +32,27 @@ pub fn certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
     pem_certificates(bytes)
 }
 
+/// A CRL from DER or PEM (the first `X509 CRL` block; a byte-order mark, blank lines or
+/// `openssl crl -text` output before it are fine), checked to parse, as DER.
+pub fn crl_der(bytes: &[u8]) -> Result<Vec<u8>, Error> {
+    if bytes.is_empty() {
+        return Err(Error::input("the CRL is empty: expected a DER or PEM CRL"));
+    }
+    let der = if bytes.windows(10).any(|w| w == b"-----BEGIN") {
+        attest_prims::pem::decode_all(bytes)
+            .map_err(|e| Error::input(format!("CRL PEM: {e}")))?
+            .into_iter()
+            .find(|block| block.label == attest_prims::pem::CRL)
+            .map(|block| block.der)
+            .ok_or_else(|| Error::input("no X509 CRL block in the PEM"))?
+    } else {
+        bytes.to_vec()
+    };
+    let _checked: x509_cert::crl::CertificateList = x509_cert::crl::CertificateList::from_der(&der)
+        .map_err(|e| Error::input(format!("not a CRL: {e}")))?;
+    Ok(der)
+}
+
 /// Every `CERTIFICATE` PEM block of a text, decoded (other blocks are skipped).
 pub fn pem_certificates(text: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
     let blocks =

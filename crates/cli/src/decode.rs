@@ -33,9 +33,12 @@ pub const DECODED_ONLY: &str =
 /// What [`decode`] needs besides the bytes.
 #[derive(Debug, Clone)]
 pub struct DecodeOptions {
-    /// The policy a report is held against; `None` for the default preset of the artifact
-    /// (`azure-cvm` for a vTPM's report, `snp-default` for a raw one).
-    pub policy: Option<EvidencePolicy>,
+    /// The policy a vTPM's SNP report (in an HCL report or evidence) is held against; `None`
+    /// for `azure-cvm`.
+    pub vtpm_policy: Option<EvidencePolicy>,
+    /// The policy a raw SNP report is held against; `None` for `snp-default` (a policy file
+    /// for raw reports extends it, as `snp-vtpm verify-report` reads one).
+    pub raw_report_policy: Option<EvidencePolicy>,
     /// The firmware catalog that says which firmware is known.
     pub catalog: Arc<FirmwareCatalog>,
     /// The time certificates' validity is shown at; `None` shows no validity verdict.
@@ -45,21 +48,23 @@ pub struct DecodeOptions {
 impl Default for DecodeOptions {
     fn default() -> Self {
         Self {
-            policy: None,
+            vtpm_policy: None,
+            raw_report_policy: None,
             catalog: FirmwareCatalog::builtin(),
             at: None,
         }
     }
 }
 
-impl DecodeOptions {
-    /// The policy for an artifact whose default preset is `default_preset`.
-    fn policy_or(&self, default_preset: &str) -> Result<EvidencePolicy, Error> {
-        match &self.policy {
-            Some(policy) => Ok(policy.clone()),
-            None => EvidencePolicy::preset(default_preset)
-                .ok_or_else(|| Error::input(format!("no preset {default_preset}"))),
-        }
+/// `policy`, or the preset `default_preset`.
+fn policy_or(
+    policy: Option<&EvidencePolicy>,
+    default_preset: &str,
+) -> Result<EvidencePolicy, Error> {
+    match policy {
+        Some(policy) => Ok(policy.clone()),
+        None => EvidencePolicy::preset(default_preset)
+            .ok_or_else(|| Error::input(format!("no preset {default_preset}"))),
     }
 }
 
@@ -206,10 +211,16 @@ pub fn raw_snp_report(bytes: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
 }
 
 fn decode_unmarked(bytes: &[u8], options: &DecodeOptions) -> Result<Decoded, Error> {
+    if !bytes.is_empty() && bytes.iter().all(|&b| b == 0) {
+        return Err(Error::input(format!(
+            "all {} bytes are zero (an NV index nothing was written to?)",
+            bytes.len()
+        )));
+    }
     if bytes.starts_with(b"HCLA") {
         let mut decoded = describe_hcl(bytes)?;
         if let Ok(report) = HclReport::parse(bytes).and_then(|h| h.snp_report()) {
-            let policy = options.policy_or(DEFAULT_EVIDENCE_PRESET)?;
+            let policy = policy_or(options.vtpm_policy.as_ref(), DEFAULT_EVIDENCE_PRESET)?;
             add_policy(&mut decoded, &report, &policy, &options.catalog, true)?;
         }
         return Ok(decoded);
@@ -223,7 +234,7 @@ fn decode_unmarked(bytes: &[u8], options: &DecodeOptions) -> Result<Decoded, Err
     if looks_like_crypto_agile_log(bytes) {
         return describe_event_log(bytes);
     }
-    if bytes.first() == Some(&b'{') {
+    if bytes.trim_ascii_start().first() == Some(&b'{') {
         return describe_json(bytes, options);
     }
     if let Ok(raw) = raw_snp_report(bytes)
@@ -231,7 +242,7 @@ fn decode_unmarked(bytes: &[u8], options: &DecodeOptions) -> Result<Decoded, Err
     {
         let mut decoded =
             Decoded::new(json!({ "kind": "SNP report", "report": snp_json(&report) }));
-        let policy = options.policy_or(DEFAULT_REPORT_PRESET)?;
+        let policy = policy_or(options.raw_report_policy.as_ref(), DEFAULT_REPORT_PRESET)?;
         let identity_applies = policy.require_known_firmware;
         add_policy(
             &mut decoded,
@@ -245,15 +256,25 @@ fn decode_unmarked(bytes: &[u8], options: &DecodeOptions) -> Result<Decoded, Err
     if let Ok(file) = QuoteFile::from_quote_bin(bytes) {
         return describe_quote_file(&file).map(Decoded::new);
     }
-    // An AK certificate as read from NV 0x01C101D0: DER, then zero padding (trimmed).
+    // A certificate as read from NV (the AK certificate's index 0x01C101D0 holds one): DER,
+    // then zero padding (trimmed).
     if let Ok(der) = vtpm_akcert::der_from_nv(bytes)
         && der.len() < bytes.len()
         && x509_cert::Certificate::from_der(der).is_ok()
     {
+        let certificate = certificate_json(der, options.at);
+        let kind = if certificate
+            .get("vtpm_ak_certificate")
+            .is_none_or(Value::is_null)
+        {
+            "certificate (DER with zero padding, trimmed)"
+        } else {
+            "AK certificate (NV 0x01C101D0, zero padding trimmed)"
+        };
         return Ok(Decoded::new(json!({
-            "kind": "AK certificate (NV 0x01C101D0, zero padding trimmed)",
+            "kind": kind,
             "padding_bytes": bytes.len() - der.len(),
-            "certificates": [certificate_json(der, options.at)],
+            "certificates": [certificate],
         })));
     }
     if let Some(key) = public_key(bytes) {
@@ -611,11 +632,8 @@ fn add_policy(
             policy.platform.to_string().to_lowercase()
         )));
     }
-    let generation = report
-        .generation()
-        .ok()
-        .flatten()
-        .unwrap_or(Generation::Milan);
+    let named = report.generation().ok().flatten();
+    let generation = named.unwrap_or(Generation::Milan);
     let firmware = FirmwareClaims::of(report, &policy.report, catalog, false);
     let evaluated = policy.report.outcomes(report, generation);
     let known = firmware.identified() && firmware.vmpl_ok && firmware.host_data_ok;
@@ -647,8 +665,18 @@ fn add_policy(
             "host_data_ok": firmware.host_data_ok,
             "known_firmware": known,
         },
-        "checks": outcomes,
+                "checks": outcomes,
     });
+    let mut section = section;
+    if named.is_none() {
+        set(
+            &mut section,
+            "note",
+            json!(
+                "the report does not name its product (version 2): per-product TCB floors were judged as Milan's; verification takes the product from the VCEK"
+            ),
+        );
+    }
     set(&mut decoded.json, "policy_evaluation", section);
     *decoded = Decoded::new(decoded.json.take());
     decoded.policy = Some(outcome);
@@ -735,7 +763,7 @@ fn describe_json(bytes: &[u8], options: &DecodeOptions) -> Result<Decoded, Error
         }
         let mut decoded = Decoded::new(hcl.json);
         if let Ok(report) = HclReport::parse(&evidence.hcl_report).and_then(|h| h.snp_report()) {
-            let policy = options.policy_or(DEFAULT_EVIDENCE_PRESET)?;
+            let policy = policy_or(options.vtpm_policy.as_ref(), DEFAULT_EVIDENCE_PRESET)?;
             add_policy(&mut decoded, &report, &policy, &options.catalog, true)?;
         }
         return Ok(decoded);
@@ -745,6 +773,14 @@ fn describe_json(bytes: &[u8], options: &DecodeOptions) -> Result<Decoded, Error
     }
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| Error::input(format!("JSON: {e}")))?;
+    // Evidence that does not parse says why, rather than passing for other JSON.
+    let evidence_keys = ["hcl_report", "report", "tpm_quote", "quote"];
+    if value
+        .as_object()
+        .is_some_and(|object| evidence_keys.iter().any(|key| object.contains_key(*key)))
+    {
+        Evidence::from_json(bytes, DEFAULT_SIZE_LIMIT)?;
+    }
     Ok(Decoded::new(
         json!({ "kind": "JSON (not evidence or a quote)", "value": value }),
     ))
@@ -916,11 +952,14 @@ fn crl_json(crl: &x509_cert::crl::CertificateList, at: Option<UnixTime>) -> Valu
     let tbs = &crl.tbs_cert_list;
     let this_update = attest_prims::x509::unix_time(tbs.this_update);
     let next_update = tbs.next_update.map(attest_prims::x509::unix_time);
+    // As snp-verify judges AMD's CRLs: one without nextUpdate is refused, and one is stale
+    // after nextUpdate.
     let validity = at.map(|at| {
         let state = match next_update {
             _ if at < this_update => "not yet valid",
+            None => "refused (no next_update)",
             Some(next) if at > next => "stale (past next_update)",
-            _ => "current",
+            Some(_) => "current",
         };
         json!({ "at": at.to_string(), "state": state })
     });

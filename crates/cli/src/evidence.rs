@@ -240,6 +240,12 @@ impl Evidence {
         }
     }
 
+    /// The hardware the HCL report comes from, when its header says (SNP or TDX).
+    pub fn platform(&self) -> Option<crate::policy::Platform> {
+        let hcl = hcl_parse::HclReport::parse(&self.hcl_report).ok()?;
+        crate::policy::Platform::of(hcl.report_type())
+    }
+
     /// Parses evidence JSON in any supported format, refusing inputs over `limit` bytes first.
     pub fn from_json(bytes: &[u8], limit: usize) -> Result<Self, Error> {
         if bytes.len() > limit {

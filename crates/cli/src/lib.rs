@@ -74,6 +74,7 @@ mod evidence;
 #[cfg(feature = "fetch")]
 pub mod fetch;
 mod firmware;
+pub mod offline;
 mod policy;
 pub mod policy_text;
 mod stages;

@@ -364,6 +364,42 @@ impl EvidencePolicy {
         let policy: Self = serde_path_to_error::deserialize(merged)
             .map_err(|e| Error::input(format!("policy: {}: {}", e.path(), e.inner())))?;
         policy.pcrs.check_values()?;
+        // A floor must constrain something on every product it applies to: one whose
+        // components are all 0 (an empty table, now that a missing component means 0) would
+        // check nothing yet silence the "no minimum TCB" warning; FMC alone checks Turin only.
+        let floors = |tcb: &snp_verify::MinimumTcb| {
+            [
+                ("reported", tcb.reported),
+                ("committed", tcb.committed),
+                ("launch", tcb.launch),
+                ("current", tcb.current),
+            ]
+        };
+        for (name, floor) in floors(&policy.report.minimum_tcb) {
+            let Some(floor) = floor else { continue };
+            if [floor.bootloader, floor.tee, floor.snp, floor.microcode] == [0; 4] {
+                return Err(Error::input(match floor.fmc {
+                    Some(fmc) if fmc > 0 => format!(
+                        "policy [report.minimum_tcb.{name}]: fmc alone constrains Turin reports only, and this floor applies to every product; put it under [report.minimum_tcb_by_product.Turin.{name}]"
+                    ),
+                    _ => format!(
+                        "policy [report.minimum_tcb.{name}]: every component is 0, so it constrains nothing; name the components (bootloader, tee, snp, microcode) or remove the table"
+                    ),
+                }));
+            }
+        }
+        for (product, floor) in &policy.report.minimum_tcb_by_product {
+            for (name, tcb) in floors(floor) {
+                if let Some(tcb) = tcb
+                    && [tcb.bootloader, tcb.tee, tcb.snp, tcb.microcode] == [0; 4]
+                    && tcb.fmc.unwrap_or(0) == 0
+                {
+                    return Err(Error::input(format!(
+                        "policy [report.minimum_tcb_by_product.{product:?}.{name}]: every component is 0, so it constrains nothing; name the components or remove the table"
+                    )));
+                }
+            }
+        }
         // Only Turin has an FMC SPL: a floor that names one for another product refuses every
         // report of it.
         for (product, floor) in &policy.report.minimum_tcb_by_product {
@@ -763,6 +799,36 @@ mod tests {
             let error = EvidencePolicy::from_text(text, "azure-cvm", "p.toml").unwrap_err();
             assert!(error.to_string().contains(named), "{error}");
         }
+    }
+
+    #[test]
+    fn floors_that_constrain_nothing_are_refused() {
+        for (text, named) in [
+            (
+                &b"[report.minimum_tcb.reported]\n"[..],
+                "constrains nothing",
+            ),
+            (
+                b"[report.minimum_tcb.reported]\nfmc = 200\n",
+                "Turin reports only",
+            ),
+            (
+                b"[report.minimum_tcb_by_product.Genoa.launch]\nsnp = 0\n",
+                "constrains nothing",
+            ),
+        ] {
+            let error = EvidencePolicy::from_text(text, "azure-cvm", "p.toml").unwrap_err();
+            assert!(error.to_string().contains(named), "{error}");
+        }
+        // FMC on Turin's own floor is fine.
+        assert!(
+            EvidencePolicy::from_text(
+                b"[report.minimum_tcb_by_product.Turin.reported]\nfmc = 1\n",
+                "azure-cvm",
+                "p.toml"
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -17,9 +17,12 @@ pub fn printable_value(text: &str) -> String {
 fn escape(text: &str, keep_line_breaks: bool) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        let bidi = matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+        // Unicode's Bidi_Control characters, and the line and paragraph separators some
+        // terminals break lines at.
+        let bidi = matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+        let separator = matches!(c, '\u{2028}' | '\u{2029}');
         let kept = keep_line_breaks && c == '\n';
-        if (c.is_control() && !kept) || bidi {
+        if (c.is_control() && !kept) || bidi || separator {
             out.extend(c.escape_unicode());
         } else {
             out.push(c);
@@ -37,5 +40,9 @@ mod tests {
         assert_eq!(printable("a\nb\r"), "a\nb\\u{d}");
         assert_eq!(printable_value("a\nb\u{202e}"), "a\\u{a}b\\u{202e}");
         assert_eq!(printable_value("plain text"), "plain text");
+        assert_eq!(
+            printable_value("a\u{2028}b\u{2029}c\u{061c}d\u{85}"),
+            "a\\u{2028}b\\u{2029}c\\u{61c}d\\u{85}"
+        );
     }
 }

@@ -61,6 +61,15 @@ impl Certificates {
         self.ca.extend(sorted.ca);
         Ok(())
     }
+
+    /// Without a pinned ARK among these certificates or the evidence's, adds AMD's
+    /// certificates shipped with snp-verify, so that verification needs no download of them.
+    pub fn complete_amd_chain(&mut self, evidence: &Evidence) {
+        let held = self.ca.iter().chain(&evidence.cert_chain);
+        if !TrustAnchors::amd().holds_pinned_root(held.map(Vec::as_slice)) {
+            self.ca.extend(snp_verify::shipped_amd_certificates());
+        }
+    }
 }
 
 /// Choices the caller makes per verification.

@@ -320,15 +320,26 @@ fn capture_pins_only_what_the_evidence_proves() {
     .unwrap();
     assert!(values.id_key_digests.is_empty());
 
-    // An FMC floor says nothing of products without an FMC SPL.
+    // An FMC floor says nothing of products without an FMC SPL: a global floor's FMC is
+    // ignored for Milan and Genoa, and a global floor of FMC alone is refused when it loads
+    // (it would check nothing on them while silencing the "no minimum TCB" warning).
     let global_fmc = EvidencePolicy::from_document(
         serde_json::json!({"report": {"minimum_tcb": {"reported": {
-            "bootloader": 0, "tee": 0, "snp": 0, "microcode": 0, "fmc": 5
+            "bootloader": 0, "tee": 0, "snp": 1, "microcode": 0, "fmc": 5
         }}}}),
         "azure-cvm",
     )
     .unwrap();
     verify_real(sample, global_fmc).unwrap();
+    let fmc_alone = EvidencePolicy::from_document(
+        serde_json::json!({"report": {"minimum_tcb": {"reported": {"fmc": 5}}}}),
+        "azure-cvm",
+    )
+    .unwrap_err();
+    assert!(
+        fmc_alone.to_string().contains("Turin reports only"),
+        "{fmc_alone}"
+    );
 
     // Known firmware verified with --allow-unknown-firmware is still known: capture works.
     let verified = Verifier::new(EvidencePolicy::preset("azure-cvm").unwrap())

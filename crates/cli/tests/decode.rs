@@ -277,3 +277,47 @@ fn the_schema_refuses_other_shapes() {
         assert!(!validator.is_valid(&bad), "{what} passed the schema");
     }
 }
+
+/// What the outside review of the decoding found, each kept fixed.
+#[test]
+fn review_findings_stay_fixed() {
+    let options = options_at(Some(AT));
+    // An all-zero blob (an NV index nothing was written to) is not an event log.
+    let error = decode(&[0u8; 4096], &options).unwrap_err();
+    assert!(
+        error.to_string().contains("all 4096 bytes are zero"),
+        "{error}"
+    );
+    // Evidence after whitespace is evidence; evidence that does not parse says why.
+    let mut spaced = b"\n  ".to_vec();
+    spaced.extend(vectors::read("azure/milan-v3/evidence-v0.json"));
+    assert!(
+        decoded(&spaced)["kind"]
+            .as_str()
+            .unwrap()
+            .starts_with("evidence")
+    );
+    let error = decode(br#"{"version": 3, "hcl_report": "AA"}"#, &options).unwrap_err();
+    assert!(error.to_string().contains("evidence version 3"), "{error}");
+    // A certificate followed by zeros is not called an AK certificate unless it is one.
+    let mut ark = vectors::read_pem("amd/milan/ark.pem").swap_remove(0);
+    ark.extend([0u8; 16]);
+    let padded = decoded(&ark);
+    assert_eq!(
+        padded["kind"],
+        "certificate (DER with zero padding, trimmed)"
+    );
+    assert_eq!(padded["padding_bytes"], 16);
+    // Runtime claims that are not an object still follow the schema.
+    let hcl = vectors::read("azure/milan-v2/hcl-report.bin");
+    let json = serde_json::to_string(decode(&hcl, &options).unwrap().json()).unwrap();
+    assert_follows("show.schema.json", &json);
+    // A v2 report's evaluation says which product's floors it used.
+    let v2 = shown("azure/milan-v2/hcl-report.bin");
+    assert!(
+        v2["policy_evaluation"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("judged as Milan's")
+    );
+}

@@ -178,8 +178,9 @@ fn a_verdict_warns_when_no_minimum_tcb_is_configured() {
     let json = serde_json::to_value(&verified).unwrap();
     assert_eq!(json["warnings"], json["report"]["warnings"]);
 
+    // A floor (one that constrains something: an all-zero one is refused when it loads).
     let minimum = serde_json::json!({
-        "minimum_tcb": { "reported": { "bootloader": 0, "tee": 0, "snp": 0, "microcode": 0 } }
+        "minimum_tcb": { "reported": { "bootloader": 1, "tee": 0, "snp": 1, "microcode": 1 } }
     });
     let verified = verify_synthetic(&verifier(minimum), None).unwrap();
     assert!(verified.warnings().is_empty(), "{:?}", verified.warnings());
@@ -339,7 +340,8 @@ fn keys_of_shown_json_and_error_messages_cannot_start_lines() {
 }
 
 /// `report --file` goes through the one verifier path (Verifier::verify_hcl_report): a real
-/// HCL report verifies; one whose claims were changed fails the binding check (exit 2).
+/// HCL report verifies; one whose claims were changed fails the binding check (exit 2). Both
+/// documents follow docs/verdict.schema.json, with the report as decoded beside the verdict.
 #[test]
 fn report_from_a_file_goes_through_the_verifier() {
     let chain = vector("azure/milan-v2/vcek.pem");
@@ -354,8 +356,13 @@ fn report_from_a_file_goes_through_the_verifier() {
         "--json",
     ]);
     assert_eq!(code, 0, "{stdout}{stderr}");
-    let verdict: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let verdict = snp_vtpm_testkit::schema::assert_follows("verdict.schema.json", &stdout);
     assert_eq!(verdict["verified"], true);
+    assert_eq!(verdict["decoded"]["kind"], "HCL report");
+    assert_eq!(
+        verdict["decoded"]["snp_report"]["chip_id"],
+        verdict["verdict"]["chip_id"]
+    );
 
     let mut altered = vectors::read("azure/milan-v2/hcl-report.bin");
     altered[0x4D4 + 20] ^= 1;
@@ -372,8 +379,10 @@ fn report_from_a_file_goes_through_the_verifier() {
     ]);
     std::fs::remove_file(&file).unwrap();
     assert_eq!(code, 2, "{stdout}");
-    let verdict: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let verdict = snp_vtpm_testkit::schema::assert_follows("verdict.schema.json", &stdout);
     assert_eq!(verdict["failed_check"], "report_data_binding");
+    assert_eq!(verdict["exit_code"], 2);
+    assert_eq!(verdict["decoded"]["kind"], "HCL report");
 }
 
 /// Output never panics: a reader that stopped (a closed pipe) leaves the verdict's exit code,

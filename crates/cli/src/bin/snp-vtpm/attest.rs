@@ -31,7 +31,7 @@ pub(crate) struct AttestArgs {
     #[arg(long, value_name = "URL")]
     pub to: String,
     /// One JSON document on stdout
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value_t = false, default_missing_value = "true", action = clap::ArgAction::Set, value_name = "BOOL")]
     pub json: bool,
     /// Do not fetch certificates (the service fetches them)
     #[arg(long)]

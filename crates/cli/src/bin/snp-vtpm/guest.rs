@@ -29,7 +29,7 @@ pub(crate) struct ReportArgs {
     #[arg(short = 'p', long)]
     pub print: bool,
     /// One JSON document on stdout
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value_t = false, default_missing_value = "true", action = clap::ArgAction::Set, value_name = "BOOL")]
     pub json: bool,
     /// Get the VCEK and chain from Azure IMDS (then KDS)
     #[arg(short = 'i', long, conflicts_with = "kds")]

@@ -100,26 +100,8 @@ pub(crate) fn crl(path: &Path, flag: &str) -> Result<Vec<u8>, Error> {
 }
 
 fn crl_of(bytes: &[u8], path: &Path, flag: &str) -> Result<Vec<u8>, Error> {
-    use der::Decode;
-    let bad = |why: String| Error::input(format!("{flag} {}: {why}", path.display()));
-    if bytes.is_empty() {
-        return Err(bad("empty: expected a DER or PEM CRL".into()));
-    }
-    // PEM may follow a byte-order mark, blank lines or `openssl crl -text` output.
-    let der = if bytes.windows(10).any(|w| w == b"-----BEGIN") {
-        let blocks =
-            snp_vtpm::attest_prims::pem::decode_all(bytes).map_err(|e| bad(format!("PEM: {e}")))?;
-        blocks
-            .into_iter()
-            .find(|block| block.label == snp_vtpm::attest_prims::pem::CRL)
-            .map(|block| block.der)
-            .ok_or_else(|| bad("no X509 CRL block in the PEM".into()))?
-    } else {
-        bytes.to_vec()
-    };
-    let _parsed: x509_cert::crl::CertificateList = x509_cert::crl::CertificateList::from_der(&der)
-        .map_err(|e| bad(format!("not a CRL: {e}")))?;
-    Ok(der)
+    snp_vtpm::certs::crl_der(bytes)
+        .map_err(|e| Error::input(format!("{flag} {}: {}", path.display(), e.message())))
 }
 
 /// `error` from reading a file given as `flag`; when the file's content says what it is,
@@ -139,7 +121,8 @@ pub(crate) fn recognise(bytes: &[u8]) -> Option<&'static str> {
             "an HCL report: give it with verify --hcl-report (and the quote with --quote), or read it with `snp-vtpm show`",
         );
     }
-    if bytes.len() == 1184 {
+    // 1184 bytes, or their hex text.
+    if snp_vtpm::decode::raw_snp_report(bytes).is_ok() {
         return Some("a raw SNP report: verify it with `snp-vtpm verify-report --report`");
     }
     if bytes.starts_with(&[0xFF, 0x54, 0x43, 0x47]) {

@@ -103,7 +103,7 @@ struct CatalogArgs {
     #[arg(long, env = "SNP_VTPM_FIRMWARE_CATALOG", value_name = "FILE")]
     firmware_catalog: Option<PathBuf>,
     /// The catalog as one JSON document
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value_t = false, default_missing_value = "true", action = clap::ArgAction::Set, value_name = "BOOL")]
     json: bool,
 }
 

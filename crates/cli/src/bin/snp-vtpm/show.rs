@@ -22,7 +22,7 @@ pub(crate) struct ShowArgs {
     /// The file to decode
     pub file: PathBuf,
     /// JSON on stdout (docs/show.schema.json)
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value_t = false, default_missing_value = "true", action = clap::ArgAction::Set, value_name = "BOOL")]
     pub json: bool,
     #[command(flatten)]
     pub policy: PolicyArgs,
@@ -31,19 +31,29 @@ pub(crate) struct ShowArgs {
 /// Runs `show`: exit 3 when a policy given with `--policy` or `--preset` is not met.
 pub(crate) fn show(args: ShowArgs) -> Outcome {
     let policy_named = args.policy.policy.is_some() || args.policy.preset.is_some();
-    // A policy named on the command line must load, whatever the file turns out to be.
-    let policy = if policy_named {
-        Some(args.policy.load(snp_vtpm::DEFAULT_EVIDENCE_PRESET)?)
-    } else {
-        None
+    // A policy named on the command line must load, whatever the file turns out to be. A
+    // policy file extends azure-cvm for a vTPM's report and snp-default for a raw one, as
+    // `verify` and `verify-report` read it.
+    let load = |default_preset| -> Result<_, snp_vtpm::Error> {
+        policy_named
+            .then(|| args.policy.load(default_preset))
+            .transpose()
     };
     let options = DecodeOptions {
-        policy,
+        vtpm_policy: load(snp_vtpm::DEFAULT_EVIDENCE_PRESET)?,
+        raw_report_policy: load(snp_vtpm::DEFAULT_REPORT_PRESET)?,
         catalog: args.policy.catalog()?,
         at: Some(snp_vtpm::snp_verify::UnixTime::from_secs(inputs::now())),
     };
     let bytes = inputs::read(&args.file)?;
     let decoded = decode(&bytes, &options)?;
+    if policy_named && decoded.policy_outcome().is_none() {
+        return Err(snp_vtpm::Error::input(format!(
+            "--policy/--preset: {} is a {} and holds no SNP report to hold against the policy (TDX evidence and quotes are appraised by `snp-vtpm verify`)",
+            output::printable_value(&args.file.display().to_string()),
+            output::printable_value(decoded.kind())
+        )));
+    }
     if args.json {
         output::print_json(decoded.json());
     } else {

@@ -41,7 +41,7 @@ pub(crate) struct VerifyTokenArgs {
     #[arg(long, value_name = "affirming|warning")]
     pub require_status: Option<RequiredStatus>,
     /// One JSON document on stdout
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value_t = false, default_missing_value = "true", action = clap::ArgAction::Set, value_name = "BOOL")]
     pub json: bool,
 }
 

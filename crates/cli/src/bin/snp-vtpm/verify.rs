@@ -87,7 +87,7 @@ pub(crate) struct VerifyArgs {
     #[arg(long, value_name = "PRODUCT")]
     pub product: Option<String>,
     /// One JSON document on stdout (docs/verdict.schema.json)
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value_t = false, default_missing_value = "true", action = clap::ArgAction::Set, value_name = "BOOL")]
     pub json: bool,
     #[command(flatten)]
     pub fetch: FetchArgs,
@@ -131,7 +131,7 @@ pub(crate) struct VerifyReportArgs {
     #[arg(long, value_name = "HEX")]
     pub report_data_hex: Option<String>,
     /// One JSON document on stdout
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value_t = false, default_missing_value = "true", action = clap::ArgAction::Set, value_name = "BOOL")]
     pub json: bool,
     #[command(flatten)]
     pub fetch: FetchArgs,
@@ -364,12 +364,7 @@ pub(crate) fn run_verify(args: &VerifyArgs) -> Result<VerifiedEvidence, Error> {
     let have_leaf = !certificates.leaves.is_empty() || evidence.vcek.is_some();
     // Without an ARK from the files or the evidence, AMD's certificates shipped with the tool
     // complete the chain: no download, and fetched VCEKs and CRLs are checked under them.
-    let held_ca = certificates.ca.iter().chain(&evidence.cert_chain);
-    if !TrustAnchors::amd().holds_pinned_root(held_ca.map(Vec::as_slice)) {
-        certificates
-            .ca
-            .extend(snp_vtpm::snp_verify::shipped_amd_certificates());
-    }
+    certificates.complete_amd_chain(&evidence);
     let have_chain = true;
     let held = |certificates: &Certificates| {
         let mut held = certificates.clone();
