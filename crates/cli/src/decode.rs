@@ -713,7 +713,8 @@ fn describe_quote_file(file: &QuoteFile) -> Result<Value, Error> {
 }
 
 fn describe_json(bytes: &[u8], options: &DecodeOptions) -> Result<Decoded, Error> {
-    if let Ok(evidence) = Evidence::from_json(bytes, DEFAULT_SIZE_LIMIT) {
+    let parsed = Evidence::from_json(bytes, DEFAULT_SIZE_LIMIT);
+    if let Ok(evidence) = &parsed {
         let mut hcl = describe_hcl(&evidence.hcl_report)?;
         set(
             &mut hcl.json,
@@ -778,8 +779,9 @@ fn describe_json(bytes: &[u8], options: &DecodeOptions) -> Result<Decoded, Error
     if value
         .as_object()
         .is_some_and(|object| evidence_keys.iter().any(|key| object.contains_key(*key)))
+        && let Err(error) = parsed
     {
-        Evidence::from_json(bytes, DEFAULT_SIZE_LIMIT)?;
+        return Err(error);
     }
     Ok(Decoded::new(
         json!({ "kind": "JSON (not evidence or a quote)", "value": value }),

@@ -121,12 +121,16 @@ impl<'a> OfflineRequest<'a> {
 
     /// Verifies the evidence.
     pub fn verify(&self) -> Result<VerifiedEvidence, Error> {
+        self.verify_with(self.catalog()?)
+    }
+
+    /// Verifies the evidence with the firmware catalog already built.
+    fn verify_with(&self, catalog: Arc<FirmwareCatalog>) -> Result<VerifiedEvidence, Error> {
         if let Some(nonce) = self.nonce {
             ExpectedNonce::exactly(nonce)?;
         }
         let evidence = Evidence::from_json(self.evidence, DEFAULT_SIZE_LIMIT)?;
         let policy = self.policy(&evidence)?;
-        let catalog = self.catalog()?;
         let mut certificates = Certificates::default();
         if let Some(bytes) = self.certificates {
             certificates.add_file(bytes)?;
@@ -167,9 +171,10 @@ impl<'a> OfflineRequest<'a> {
                 "a policy is captured from evidence known to be fresh: give the nonce",
             ));
         }
-        let verified = self.verify()?;
+        let catalog = self.catalog()?;
+        let verified = self.verify_with(Arc::clone(&catalog))?;
         let values = capture(&verified, options)?;
-        Ok(crate::policy_text::to_toml(&values, &*self.catalog()?))
+        Ok(crate::policy_text::to_toml(&values, &catalog))
     }
 
     /// The policy: the text given, else the preset named, else the evidence's platform's.
@@ -183,16 +188,9 @@ impl<'a> OfflineRequest<'a> {
             (Some(text), None) => {
                 EvidencePolicy::from_text(text, Platform::Snp.default_preset(), "policy")
             }
-            (None, Some(name)) => EvidencePolicy::preset(name).ok_or_else(|| {
-                Error::input(format!(
-                    "unknown preset \"{name}\" (presets: {})",
-                    crate::PRESETS.join(", ")
-                ))
-            }),
+            (None, Some(name)) => EvidencePolicy::named(name),
             (None, None) => {
-                let preset = evidence.platform().unwrap_or_default().default_preset();
-                EvidencePolicy::preset(preset)
-                    .ok_or_else(|| Error::input(format!("no preset {preset}")))
+                EvidencePolicy::named(evidence.platform().unwrap_or_default().default_preset())
             }
         }
     }

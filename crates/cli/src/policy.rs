@@ -297,6 +297,16 @@ impl EvidencePolicy {
         })
     }
 
+    /// A preset by name, or an input error that lists the presets.
+    pub fn named(name: &str) -> Result<Self, Error> {
+        Self::preset(name).ok_or_else(|| {
+            Error::input(format!(
+                "unknown preset \"{name}\" (presets: {})",
+                PRESETS.join(", ")
+            ))
+        })
+    }
+
     /// Reads a policy file's text, TOML or JSON (a JSON document starts with `{`; a UTF-8
     /// byte-order mark is allowed), as [`EvidencePolicy::from_document`] builds it. `origin`
     /// names the file in errors.
@@ -350,12 +360,7 @@ impl EvidencePolicy {
         let base = if replace {
             Self::default()
         } else {
-            Self::preset(&preset).ok_or_else(|| {
-                Error::input(format!(
-                    "unknown preset \"{preset}\" (presets: {})",
-                    PRESETS.join(", ")
-                ))
-            })?
+            Self::named(&preset)?
         };
         let sections = (fields.contains_key("report"), fields.contains_key("tdx"));
         let mut merged = serde_json::to_value(base).map_err(|e| Error::input(e.to_string()))?;

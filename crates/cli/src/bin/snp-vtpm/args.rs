@@ -133,17 +133,30 @@ impl PolicyArgs {
 
     /// The policy, with `default_preset` when neither option is given.
     pub(crate) fn load(&self, default_preset: &str) -> Result<EvidencePolicy, Error> {
-        if let Some(path) = &self.policy {
-            let bytes = crate::inputs::read(path)?;
-            return EvidencePolicy::from_text(&bytes, default_preset, &path.display().to_string());
+        let [policy] = self.load_each([default_preset])?;
+        Ok(policy)
+    }
+
+    /// The policy read once, built on each of `default_presets` (what a policy file extends
+    /// unless it says otherwise, and the preset when neither option is given).
+    pub(crate) fn load_each<const N: usize>(
+        &self,
+        default_presets: [&str; N],
+    ) -> Result<[EvidencePolicy; N], Error> {
+        let text = match &self.policy {
+            Some(path) => Some((crate::inputs::read(path)?, path.display().to_string())),
+            None => None,
+        };
+        let mut policies = Vec::with_capacity(N);
+        for default_preset in default_presets {
+            policies.push(match &text {
+                Some((bytes, origin)) => EvidencePolicy::from_text(bytes, default_preset, origin)?,
+                None => EvidencePolicy::named(self.preset.as_deref().unwrap_or(default_preset))?,
+            });
         }
-        let name = self.preset.as_deref().unwrap_or(default_preset);
-        EvidencePolicy::preset(name).ok_or_else(|| {
-            Error::input(format!(
-                "unknown preset \"{name}\" (presets: {})",
-                snp_vtpm::PRESETS.join(", ")
-            ))
-        })
+        policies
+            .try_into()
+            .map_err(|_| Error::input("policies: one per preset"))
     }
 }
 

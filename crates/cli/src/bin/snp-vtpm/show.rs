@@ -34,14 +34,18 @@ pub(crate) fn show(args: ShowArgs) -> Outcome {
     // A policy named on the command line must load, whatever the file turns out to be. A
     // policy file extends azure-cvm for a vTPM's report and snp-default for a raw one, as
     // `verify` and `verify-report` read it.
-    let load = |default_preset| -> Result<_, snp_vtpm::Error> {
-        policy_named
-            .then(|| args.policy.load(default_preset))
-            .transpose()
+    let (vtpm_policy, raw_report_policy) = if policy_named {
+        let [vtpm, raw] = args.policy.load_each([
+            snp_vtpm::DEFAULT_EVIDENCE_PRESET,
+            snp_vtpm::DEFAULT_REPORT_PRESET,
+        ])?;
+        (Some(vtpm), Some(raw))
+    } else {
+        (None, None)
     };
     let options = DecodeOptions {
-        vtpm_policy: load(snp_vtpm::DEFAULT_EVIDENCE_PRESET)?,
-        raw_report_policy: load(snp_vtpm::DEFAULT_REPORT_PRESET)?,
+        vtpm_policy,
+        raw_report_policy,
         catalog: args.policy.catalog()?,
         at: Some(snp_vtpm::snp_verify::UnixTime::from_secs(inputs::now())),
     };
