@@ -191,8 +191,9 @@ function downloadPolicy() {
   const link = el('a');
   link.href = URL.createObjectURL(new Blob([captured.policy], { type: 'application/toml' }));
   link.download = 'policy.toml';
-  link.click();
-  URL.revokeObjectURL(link.href);
+    link.click();
+  // Some browsers start the download after click() returns: release the blob a little later.
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
 }
 
 async function loadEvidenceFile(file) {

@@ -59,3 +59,13 @@ pub fn installed_with(program: &str, version_argument: &str) -> bool {
     }
     found
 }
+
+/// Makes a FIFO at `path` (with `mkfifo`, which coreutils provides): tests check that readers
+/// of operator-given paths neither hang on one nor serve it.
+pub fn make_fifo(path: &std::path::Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(made, "mkfifo {} failed", path.display());
+}

@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 pub struct ServerProcess {
     child: Child,
     url: String,
+    said: Vec<String>,
 }
 
 impl Drop for ServerProcess {
@@ -49,7 +50,12 @@ impl ServerProcess {
         let url = loop {
             match lines.next() {
                 Some(Ok(line)) => {
-                    if let Some(rest) = line.split("listening on ").nth(1) {
+                    // `NAME: listening on URL ...` (a line that merely contains the words, such
+                    // as a logged file name, is not it).
+                    let said_by = line
+                        .split_once(": ")
+                        .map_or(line.as_str(), |(_, rest)| rest);
+                    if let Some(rest) = said_by.strip_prefix("listening on ") {
                         break rest
                             .split_whitespace()
                             .next()
@@ -70,12 +76,17 @@ impl ServerProcess {
             }
         };
         std::thread::spawn(move || for _ in lines {});
-        Ok(Self { child, url })
+        Ok(Self { child, url, said })
     }
 
     /// The base URL (`http://127.0.0.1:PORT`).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// What it printed before it said where it listens (warnings, what it serves).
+    pub fn said(&self) -> &[String] {
+        &self.said
     }
 
     /// The process id.

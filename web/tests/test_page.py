@@ -1,17 +1,18 @@
 """The verification page in a real headless Chromium (Debian's chromium and chromium-driver,
-driven over WebDriver by selenium with the driver path given explicitly), served from
-127.0.0.1: each real evidence verifies and the page shows its facts; tampered evidence and a
-wrong nonce show the failed check; the policy download works. Screenshots go to
-SNP_VTPM_SCREENSHOTS. Run by `cargo xtask web --test`."""
+driven over WebDriver by selenium with the driver path given explicitly), served at / by the
+attestation server (snp-vtpm-server --web) on 127.0.0.1, under its content-security policy:
+each real evidence verifies and the page shows its facts; tampered evidence and a wrong nonce
+show the failed check; the policy download works; the browser reports no policy violation.
+Screenshots go to SNP_VTPM_SCREENSHOTS. Run by `cargo xtask web --test`."""
 
-import functools
-import http.server
 import json
-import mimetypes
 import os
 import pathlib
+import subprocess
+import tempfile
 import threading
 import time
+
 
 import pytest
 from selenium import webdriver
@@ -29,20 +30,32 @@ MILAN_V3_USERDATA_NONCE = "982f5c6e45df0ed3f10b6f60b02f0c8390e281300f3805e2279c1
 GENOA_NONCE = "0218488bae25d2509232bf676f1a66a30d7372add909109b36016ef136f2938ca05475f8b46094de6b64270ea35d950f"
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def site():
-    mimetypes.add_type("application/wasm", ".wasm")
-    handler = functools.partial(QuietHandler, directory=str(WEB))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
-    server.shutdown()
+    """The page at / of snp-vtpm-server (SNP_VTPM_SERVER_BIN) on a free loopback port."""
+    with tempfile.TemporaryDirectory() as cache:
+        server = subprocess.Popen(
+            [os.environ["SNP_VTPM_SERVER_BIN"], "--listen", "127.0.0.1:0", "--offline", "--no-crl-fetch",
+             "--cache-dir", cache, "--web", str(WEB)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        said = []
+        url = None
+        deadline = time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            line = server.stderr.readline()
+            if not line:
+                break
+            said.append(line.strip())
+            if line.startswith("snp-vtpm-server: listening on "):
+                url = line.split("listening on ", 1)[1].split()[0]
+        assert url, f"snp-vtpm-server did not start: {said}"
+        assert any("the verification page at / from" in line for line in said), said
+        # Keep draining its log so that it never blocks on a full pipe.
+        threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()
+        yield url + "/"
+        server.terminate()
+        server.wait(timeout=10)
+
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +67,7 @@ def browser():
     for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,2400"]:
         options.add_argument(argument)
     options.add_experimental_option("prefs", {"download.default_directory": str(DOWNLOADS)})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
     driver = webdriver.Chrome(service=service, options=options)
     driver.set_page_load_timeout(60)
@@ -64,6 +78,21 @@ def browser():
 def load(browser, site):
     browser.get(site)
     WebDriverWait(browser, 60).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-state") == "ready")
+    assert_console_clean(browser)
+
+
+def assert_console_clean(browser):
+    """No content-security-policy violation, failed load or wasm MIME fallback since the last
+    look at the console (the server's policy must let the page do all it does)."""
+    problems = [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if entry["level"] in ("SEVERE", "WARNING")
+        or "Content Security Policy" in entry["message"]
+        or "application/wasm" in entry["message"]
+    ]
+    assert not problems, problems
+
 
 
 def fill(browser, evidence, nonce, hex_nonce=False, chain=None, collateral=None, at=None):
@@ -111,6 +140,7 @@ def test_each_real_evidence_verifies_and_shows_its_facts(browser, site):
         load(browser, site)
         fill(browser, evidence, nonce, hex_nonce, chain, at="2026-01-01T00:00:00")
         assert verify(browser, name) == "VERIFIED", browser.find_element(By.ID, "failure").text
+        assert_console_clean(browser)
         shown = claims(browser)
         assert shown["product"] == product, shown
         if id_key:
@@ -170,3 +200,4 @@ def test_the_policy_download_is_a_policy_for_this_vm(browser, site):
         time.sleep(0.1)
     text = target.read_text()
     assert "[report]" in text and "942fd93ebde6ea7a" in text, text
+    assert_console_clean(browser)

@@ -10,7 +10,6 @@
     clippy::indexing_slicing
 )]
 
-use std::process::Command;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -735,13 +734,7 @@ fn the_command_writes_nothing_unless_verification_succeeds() {
     );
     assert_eq!(std::fs::read_to_string(&target).unwrap(), text);
     let fifo = dir.join("fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    snp_vtpm_testkit::make_fifo(&fifo);
     let reader = {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())

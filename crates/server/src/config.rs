@@ -113,6 +113,11 @@ pub struct Args {
     /// Verifications run at once; more are answered 503 with Retry-After at once [default: 64]
     #[arg(long, env = "SNP_VTPM_SERVER_MAX_VERIFICATIONS", value_name = "N")]
     pub max_verifications: Option<usize>,
+    /// Serve the verification page from DIR (the folder `cargo xtask web` builds,
+    /// target/web) at /: read once at start, verifying in the visitor's browser [default: no
+    /// page]
+    #[arg(long, env = "SNP_VTPM_SERVER_WEB", value_name = "DIR")]
+    pub web: Option<PathBuf>,
     /// TESTS ONLY: trust these AMD CA certificates (PEM: ARK, ASK) instead of AMD's pinned roots
     #[arg(long, env = "SNP_VTPM_SERVER_TRUST_TEST_AMD_ROOTS", value_name = "PEM")]
     pub trust_test_amd_roots: Option<PathBuf>,
@@ -162,6 +167,7 @@ struct FileConfig {
     root_ca_crl_url: Option<String>,
     no_crl_fetch: Option<bool>,
     max_verifications: Option<usize>,
+    web: Option<PathBuf>,
     trust_test_amd_roots: Option<PathBuf>,
     trust_test_intel_root: Option<PathBuf>,
     trust_test_vtpm_root: Option<PathBuf>,
@@ -202,6 +208,8 @@ pub struct Config {
     pub fetch_crl: bool,
     /// Verifications at once.
     pub max_verifications: usize,
+    /// The verification page's folder (`None`: no page).
+    pub web: Option<PathBuf>,
     /// Test roots instead of AMD's, Intel's and Azure's vTPM roots.
     pub trust_test_amd_roots: Option<PathBuf>,
     /// A test Intel root.
@@ -289,6 +297,7 @@ impl Config {
                     ));
                 }
             },
+            web: args.web.or(file.web),
             trust_test_amd_roots: args.trust_test_amd_roots.or(file.trust_test_amd_roots),
             trust_test_intel_root: args.trust_test_intel_root.or(file.trust_test_intel_root),
             trust_test_vtpm_root: args.trust_test_vtpm_root.or(file.trust_test_vtpm_root),

@@ -9,6 +9,7 @@
 //! | [`result`] | the EAR claims of a verdict: status, AR4SI trustworthiness vector, the verified claims |
 //! | [`metrics`] | counters and a latency histogram in Prometheus text |
 //! | [`service`] | the state, the verification of one request (certificates, verifier), the HTTP routes |
+//! | [`site`] | the verification page (`--web`), read into memory at start and served at `/` |
 //!
 //! Verification is the facade's (`snp_vtpm::Verifier`), run off the async threads; nothing
 //! here decides trust.
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod nonce;
 pub mod result;
 pub mod service;
+pub mod site;
 
 pub use config::Config;
 pub use service::{AppState, router, serve};

@@ -8,6 +8,7 @@
 //! | `GET /.well-known/jwks.json` | the public signing keys |
 //! | `GET /metrics` | Prometheus text |
 //! | `GET /healthz`, `GET /readyz` | alive; ready (the nonce store answers) |
+//! | `GET /`, `GET /{file}` | with `--web DIR`: the verification page (see [`crate::site`]) |
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -38,6 +39,7 @@ use crate::config::{Config, NonceStoreConfig};
 use crate::metrics::Metrics;
 use crate::nonce::NonceStore;
 use crate::result::{Trustworthiness, ear_claims};
+use crate::site::Site;
 
 /// The largest evidence accepted (larger bodies are 413).
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
@@ -68,6 +70,8 @@ pub struct AppState {
     verifications: Arc<tokio::sync::Semaphore>,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// The verification page, when `--web` names it.
+    site: Option<Site>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -249,6 +253,28 @@ impl AppState {
             );
             keys.push(SigningKey::generate(Algorithm::Es256).map_err(|e| e.to_string())?);
         }
+        let site = match &config.web {
+            Some(dir) => {
+                let (site, skipped) = Site::load(dir)?;
+                let (files, plain, sent) = site.size();
+                eprintln!(
+                    "snp-vtpm-server: the verification page at / from {}: {files} files, \
+                     {plain} bytes ({sent} sent gzipped)",
+                    dir.display()
+                );
+                for entry in &skipped.listed {
+                    eprintln!("snp-vtpm-server: --web: not served: {entry}");
+                }
+                if skipped.more > 0 {
+                    eprintln!(
+                        "snp-vtpm-server: --web: and {} more not served",
+                        skipped.more
+                    );
+                }
+                Some(site)
+            }
+            None => None,
+        };
         let nonces = match &config.nonce_store {
             NonceStoreConfig::Memory => NonceStore::memory(),
             NonceStoreConfig::Redis(url) => NonceStore::redis(url)?,
@@ -264,6 +290,7 @@ impl AppState {
             token_ttl: config.token_ttl,
             verifications: Arc::new(tokio::sync::Semaphore::new(config.max_verifications)),
             metrics: Metrics::default(),
+            site,
         })
     }
 
@@ -296,8 +323,8 @@ fn warn_if_readable_by_others(path: &Path) {
     let _ = path;
 }
 
-/// Every route, as (method, path): docs/server-openapi.json documents exactly these (a test
-/// checks it).
+/// Every route of the service's interface, as (method, path): docs/server-openapi.json
+/// documents exactly these and [`PAGE_ROUTES`] (a test checks it).
 pub const ROUTES: [(&str, &str); 6] = [
     ("post", "/challenge"),
     ("post", "/attest"),
@@ -306,6 +333,10 @@ pub const ROUTES: [(&str, &str); 6] = [
     ("get", "/healthz"),
     ("get", "/readyz"),
 ];
+
+/// The verification page's routes, served with `--web DIR` only: `/` is its `index.html`,
+/// `/{file}` any other file of the folder (`app.js`, `pkg/snp_vtpm_bg.wasm`).
+pub const PAGE_ROUTES: [(&str, &str); 2] = [("get", "/"), ("get", "/{file}")];
 
 /// The routes on `state` (see [`ROUTES`]).
 pub fn router(state: Arc<AppState>) -> Router {
@@ -316,8 +347,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .fallback(not_found)
+        .fallback(page_or_not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::map_response(no_sniffing))
         .with_state(state)
 }
 
@@ -342,6 +374,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let address: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
+
     eprintln!(
         "snp-vtpm-server: listening on http://{address} (nonce store: {}, signing key {})",
         state.nonces.kind(),
@@ -494,18 +527,59 @@ async fn read_body(body: Body) -> Result<Bytes, Response> {
     }
 }
 
-/// Any other path, in the refusal shape.
-async fn not_found() -> Response {
+/// A file of the verification page, else a refusal in the refusal shape that lists the routes.
+async fn page_or_not_found(
+    State(state): State<Arc<AppState>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if let Some(site) = &state.site
+        && site.has(uri.path())
+    {
+        let head = method == axum::http::Method::HEAD;
+        if head || method == axum::http::Method::GET {
+            if let Some(page) = site.answer(uri.path(), &headers, head) {
+                return page;
+            }
+        } else {
+            let mut refused = refusal(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "input",
+                "the verification page takes GET and HEAD",
+                "input",
+            );
+            refused
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return refused;
+        }
+    }
     let routes: Vec<String> = ROUTES
         .iter()
         .map(|(method, path)| format!("{} {path}", method.to_uppercase()))
         .collect();
+    let page = if state.site.is_some() {
+        "; GET / is the verification page"
+    } else {
+        "; the verification page at / is served with --web DIR"
+    };
     refusal(
         StatusCode::NOT_FOUND,
         "input",
-        &format!("no such route; the routes are {}", routes.join(", ")),
+        &format!("no such route; the routes are {}{page}", routes.join(", ")),
         "input",
     )
+}
+
+/// Every answer is read as the type it declares, never sniffed: a JSON or text answer cannot
+/// be loaded as a script or a style by a page.
+async fn no_sniffing(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// A route asked with another method, in the refusal shape.

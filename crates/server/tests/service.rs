@@ -261,8 +261,8 @@ fn configuration_errors_stop_the_start() {
     }
 }
 
-/// docs/server-openapi.json documents exactly the routes the service serves, each answering
-/// (neither 404 nor 405) on the method documented.
+/// docs/server-openapi.json documents exactly the routes the service serves (the page's with
+/// `--web`), each answering (neither 404 nor 405) on the method documented.
 #[test]
 fn the_openapi_document_matches_the_routes() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/server-openapi.json");
@@ -283,13 +283,19 @@ fn the_openapi_document_matches_the_routes() {
     documented.sort();
     let mut served: Vec<(String, String)> = snp_vtpm_server::service::ROUTES
         .iter()
+        .chain(&snp_vtpm_server::service::PAGE_ROUTES)
         .map(|(method, path)| (method.to_string(), path.to_string()))
         .collect();
     served.sort();
     assert_eq!(documented, served);
 
-    let server = Server::start("openapi", &[]);
+    let page = TempDir::new("openapi-page-folder");
+    std::fs::write(page.0.join("index.html"), b"<!doctype html>").unwrap();
+    std::fs::write(page.0.join("app.js"), b"").unwrap();
+    let server = Server::start("openapi", &["--web", page.0.to_str().unwrap()]);
     for (method, path) in &served {
+        let path = path.replace("{file}", "app.js");
+        let path = path.as_str();
         let status = match method.as_str() {
             "get" => server.get(path).0,
             "post" => server.post(path, b"").0,

@@ -120,6 +120,11 @@ impl Server {
         )
     }
 
+    /// What the server printed before it listened.
+    pub fn said(&self) -> &[String] {
+        self.process.said()
+    }
+
     pub fn get(&self, path: &str) -> (u16, String) {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
