@@ -5,6 +5,15 @@ import init, { verify, decode, capturePolicy, pcrPurpose, version } from './pkg/
 const $ = (id) => document.getElementById(id);
 const files = { chain: null, collateral: null };
 
+/** The vTPM half of the chain, the same on both platforms: from the HCL report's runtime
+ * claims to the quote and the event log. */
+const VTPM_STAGES = [
+  ['runtime claims = report_data', ['report_data_binding']],
+  ['attestation key from the claims', ['ak_from_claims', 'ak_certificate']],
+  ['TPM quote (signature, nonce, PCRs)', ['qualified_signer', 'quote_signature', 'nonce', 'pcr_digest']],
+  ['event log replays to the PCRs', ['event_log']],
+];
+
 /** The stages of the chain of trust and the verdict's checks each covers. */
 const STAGES = {
   SNP: [
@@ -12,20 +21,14 @@ const STAGES = {
     ['AMD root (pinned) → ASK', ['chain', 'certificates']],
     ['VCEK (chip, TCB, not revoked)', ['vcek_binding', 'revocation']],
     ['SNP report signed by the VCEK', ['report_signature']],
-    ['runtime claims = report_data', ['report_data_binding']],
-    ['attestation key from the claims', ['ak_from_claims', 'ak_certificate']],
-    ['TPM quote (signature, nonce, PCRs)', ['qualified_signer', 'quote_signature', 'nonce', 'pcr_digest']],
-    ['event log replays to the PCRs', ['event_log']],
+    ...VTPM_STAGES,
     ['policy (firmware, TCB, PCRs, freshness)', ['firmware_identity', 'policy', 'report_freshness']],
   ],
   TDX: [
     ['evidence read', ['input']],
     ['Intel SGX root (pinned) → PCK → QE → TD quote', ['td_quote', 'certificates', 'chain']],
     ['TD quote = the HCL report\'s TDREPORT', ['td_report_binding']],
-    ['runtime claims = report_data', ['report_data_binding']],
-    ['attestation key from the claims', ['ak_from_claims', 'ak_certificate']],
-    ['TPM quote (signature, nonce, PCRs)', ['qualified_signer', 'quote_signature', 'nonce', 'pcr_digest']],
-    ['event log replays to the PCRs', ['event_log']],
+    ...VTPM_STAGES,
     ['policy (MRTD, TCB status, PCRs, freshness)', ['firmware_identity', 'policy', 'report_freshness']],
   ],
 };

@@ -233,7 +233,7 @@ impl Walk {
                     "more than {MAX_FILES} files: is this the page's folder?"
                 ));
             }
-            let plain = match self.read(&entry.path(), &here) {
+            let plain = match self.read(&here) {
                 Ok(Some(plain)) => plain,
                 Ok(None) => {
                     self.skip(&here, "a hard link (links are not served: copy the file)");
@@ -266,7 +266,8 @@ impl Walk {
     /// be a file from elsewhere). It is opened without following a link or waiting on a FIFO,
     /// and on Linux the open file must be exactly `here`: a file or folder swapped for a link
     /// while the folder is read is refused.
-    fn read(&mut self, path: &Path, here: &str) -> Result<Option<Vec<u8>>, String> {
+    fn read(&mut self, here: &str) -> Result<Option<Vec<u8>>, String> {
+        let path = self.root.join(here);
         let mut options = std::fs::OpenOptions::new();
         options.read(true);
         #[cfg(unix)]
@@ -274,7 +275,7 @@ impl Walk {
             &mut options,
             libc::O_NOFOLLOW | libc::O_NONBLOCK,
         );
-        let file = options.open(path).map_err(|e| {
+        let file = options.open(&path).map_err(|e| {
             #[cfg(unix)]
             if e.raw_os_error() == Some(libc::ELOOP) {
                 return "became a link while the folder was read (links are not served)".into();
@@ -294,7 +295,7 @@ impl Walk {
                 })?;
             // Exactly the path walked (made of plain names only): a folder on the way swapped
             // for a link, even to a hidden folder inside, gives another path.
-            if opened != self.root.join(here) {
+            if opened != path {
                 return Err(format!(
                     "the open file is {}, not this file (changed while read?)",
                     shown(&opened.to_string_lossy())
